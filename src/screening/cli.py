@@ -1,0 +1,121 @@
+"""The command line: ``screening screen``, ``screening rules check|test``, ``screening schema``.
+
+Exit codes: 0 screened (flags or not); 1 only with --fail-on and a flag at or above it;
+2 usage or rulebook error; 3 invalid intake; 4 the engine failed (the screening
+fails closed: no report). Results go to stdout, diagnostics to stderr, and
+nothing partial is printed when a step fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections import Counter
+
+from . import __version__
+from .errors import EngineError, IntakeError, RulebookError
+from .intake import Intake
+from .report import render_text, report_schema
+from .rulebook import SEVERITY_ORDER, load
+
+EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="screening", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"screening {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    screen = sub.add_parser("screen", help="screen an intake (JSON or YAML) and print the report")
+    screen.add_argument("file", help="the intake file")
+    screen.add_argument("--format", choices=["text", "json"], default="text")
+    screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
+    screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
+    screen.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
+    screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
+    screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+
+    rules = sub.add_parser("rules", help="check or test the rulebook")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_sub.add_parser("check", help="validate every rule file and vocabulary")
+    check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+    test = rules_sub.add_parser("test", help="run every rule's examples")
+    test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+    test.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
+    test.add_argument("rule_ids", nargs="*", help="only these rules")
+
+    schema = sub.add_parser("schema", help="print a JSON Schema")
+    schema.add_argument("which", choices=["intake", "report"])
+    return parser
+
+
+def _screen(args: argparse.Namespace) -> int:
+    from .screener import read_intake, screen
+
+    book = load(args.rules) if args.rules else None
+    intake = read_intake(args.file)
+    report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
+    if args.view != "clinician":
+        try:
+            report = report.view_for(args.view)
+        except ValueError as error:
+            print(f"screening: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    sys.stdout.write(report.to_json() + "\n" if args.format == "json" else render_text(report))
+    if args.fail_on:
+        threshold = SEVERITY_ORDER[args.fail_on]
+        if any(SEVERITY_ORDER[f.severity] >= threshold for f in report.flags):
+            return EXIT_FLAGGED
+    return EXIT_OK
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    book = load(args.rules)
+    rules = book.active
+    by_category = Counter(r.meta.category for r in rules)
+    by_severity = Counter(r.meta.severity for r in rules)
+    drafts = [r.id for r in rules if r.meta.status == "draft"]
+    print(f"rulebook {book.version}: {len(book.rules)} rules, {len(book.vocabulary.entries)} vocabulary entries, all valid")
+    print(f"sha256 {book.sha256}")
+    print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
+    print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
+    print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
+    return EXIT_OK
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    from .rule_examples import run_examples
+
+    book = load(args.rules)
+    results = run_examples(book, args.engine, set(args.rule_ids) or None)
+    failed = [r for r in results if not r.passed]
+    for result in results:
+        mark = "ok  " if result.passed else "FAIL"
+        print(f"{mark} {result.rule_id}: {result.example} (expect {result.expect}) -> {result.detail}")
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return EXIT_FLAGGED if failed else EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "screen":
+            return _screen(args)
+        if args.command == "rules":
+            return _rules_check(args) if args.rules_command == "check" else _rules_test(args)
+        schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
+        print(json.dumps(schema, indent=2))
+        return EXIT_OK
+    except IntakeError as error:
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_INTAKE
+    except RulebookError as error:
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except EngineError as error:
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_ENGINE
+    except BrokenPipeError:
+        return EXIT_OK

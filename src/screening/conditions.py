@@ -1,0 +1,372 @@
+"""The ``when:`` language: parse and type-check, evaluate directly, compile to durable_rules.
+
+A condition is a small tree. Branches: ``all`` (every item holds), ``any`` (at least one
+holds), ``not``. Leaves, each on one intake field from :mod:`screening.fields`:
+
+=============================  ===========================================================
+``is: {field: value}``         the answer equals the value (yes / no / unknown, a choice, a number)
+``in: {field: [v1, v2]}``      the answer is one of the values
+``at_least / above / below /   numeric thresholds (>=, >, <, <=); an unanswered number
+at_most: {field: number}``     meets no threshold
+``answered: field``            the question has an answer (not unknown)
+``unanswered: field``          the question was not answered, or answered "unsure"
+``taking: {class: c,           a medication of class ``c`` is current, or its last dose was
+within_days: n}``              at most ``n`` days before the session (default 0: current)
+``stopped_on_own: {class: c,   a medication of class ``c`` was stopped without the
+within_days: n}``              prescriber, at most ``n`` days before the session
+=============================  ===========================================================
+
+The same semantics exist twice: :func:`evaluate` is the reference, written for clarity; and
+:func:`to_durable` compiles to a durable_rules pattern over the sparse facts of
+:mod:`screening.facts` (tri-state ``no`` and unanswered numbers are absent there), pushing
+``not`` down to the leaves because durable_rules has no general negation inside a pattern.
+A differential test holds the two together.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping, Sequence
+
+from .fields import FieldSpec, catalogue
+
+__all__ = [
+    "Condition",
+    "ConditionError",
+    "Values",
+    "parse",
+    "evaluate",
+    "explain",
+    "to_durable",
+    "fields_read",
+    "sides_read",
+]
+
+THRESHOLDS = {"at_least": ">=", "above": ">", "below": "<", "at_most": "<="}
+MEDICATION_LEAVES = ("taking", "stopped_on_own")
+LEAVES = ("is", "in", *THRESHOLDS, "answered", "unanswered", *MEDICATION_LEAVES)
+BRANCHES = ("all", "any", "not")
+SIDES = ("self", "other")
+
+
+class ConditionError(ValueError):
+    """A problem in a ``when:`` condition; ``line`` is the YAML line when known."""
+
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+# ---------------------------------------------------------------------------- the tree
+
+
+@dataclass(frozen=True)
+class Leaf:
+    op: str  # one of LEAVES
+    field: str  # dotted path; for medication leaves the class id
+    value: Any = None  # a value, a tuple of values, a number, or within_days
+    side: str | None = None  # "self" / "other" in pair rules, else None
+
+    def __str__(self) -> str:
+        prefix = f"{self.side}." if self.side else ""
+        if self.op in MEDICATION_LEAVES:
+            return f"{self.op} {self.field} within {self.value} days"
+        if self.op in ("answered", "unanswered"):
+            return f"{self.op} {prefix}{self.field}"
+        return f"{prefix}{self.field} {self.op} {self.value}"
+
+
+@dataclass(frozen=True)
+class Branch:
+    op: str  # "all" | "any" | "not"
+    items: tuple["Condition", ...]
+
+
+Condition = Leaf | Branch
+
+
+@dataclass
+class Values:
+    """One participant's answers as the language sees them (semantic, complete)."""
+
+    pid: str
+    fields: dict[str, Any]  # dotted path -> "yes"/"no"/"unknown", a choice, a number or None
+    taking: dict[str, int]  # class -> days since the last dose (0: current or timing unknown)
+    stopped_on_own: dict[str, int]  # class -> days since a dose stopped without the prescriber
+    medication_names: dict[str, list[str]]  # class -> the names as written, for evidence
+    notes: dict[str, list[str]] = field(default_factory=dict)  # count field -> what it counted
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def _line(node: Any) -> int | None:
+    return getattr(node, "line", None)
+
+
+def _suggest(name: str, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _split_side(path: str, pair: bool, line: int | None) -> tuple[str | None, str]:
+    head, _, rest = path.partition(".")
+    if head in SIDES:
+        if not pair:
+            raise ConditionError(
+                f"{path!r}: 'self.' and 'other.' are only used in rules that apply to a pair", line
+            )
+        return head, rest
+    if pair and not path.startswith("session."):
+        raise ConditionError(
+            f"{path!r}: in a pair rule, write self.{path} or other.{path} (or a session field)", line
+        )
+    return None, path
+
+
+def _field(path: Any, pair: bool, line: int | None) -> tuple[str | None, FieldSpec]:
+    if not isinstance(path, str):
+        raise ConditionError(f"a field name must be text, not {path!r}", line)
+    side, bare = _split_side(path, pair, line)
+    spec = catalogue().get(bare)
+    if spec is None:
+        raise ConditionError(f"unknown intake field {bare!r}{_suggest(bare, list(catalogue()))}", line)
+    return side, spec
+
+
+def _value_for(spec: FieldSpec, value: Any, line: int | None) -> Any:
+    if spec.kind == "answer":
+        value = {True: "yes", False: "no"}.get(value, value) if isinstance(value, bool) else value
+        if value not in ("yes", "no", "unknown"):
+            raise ConditionError(f"{spec.path} is a yes/no/unknown question; {value!r} is not an answer", line)
+        return value
+    if spec.kind == "enum":
+        if value not in spec.choices:
+            raise ConditionError(
+                f"{spec.path} takes one of {', '.join(spec.choices)}; {value!r} is not one"
+                f"{_suggest(str(value), spec.choices)}",
+                line,
+            )
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConditionError(f"{spec.path} is a number; {value!r} is not", line)
+    return value
+
+
+def _single(node: Mapping, op: str, line: int | None) -> tuple[Any, Any]:
+    body = node[op]
+    if not isinstance(body, Mapping) or len(body) != 1:
+        raise ConditionError(f"'{op}' takes exactly one 'field: value' pair", _line(body) or line)
+    return next(iter(body.items()))
+
+
+def parse(node: Any, *, pair: bool = False, classes: frozenset[str] | None = None) -> Condition:
+    """Parse and type-check a ``when:`` condition; raise ConditionError with a line."""
+    line = _line(node)
+    if not isinstance(node, Mapping) or len(node) != 1:
+        raise ConditionError(
+            f"a condition is a mapping with exactly one operator ({', '.join(BRANCHES + LEAVES)})", line
+        )
+    op = next(iter(node))
+    if op not in BRANCHES + LEAVES:
+        raise ConditionError(f"unknown operator {op!r}{_suggest(str(op), BRANCHES + LEAVES)}", line)
+    body = node[op]
+    if op in ("all", "any"):
+        if not isinstance(body, list) or not body:
+            raise ConditionError(f"'{op}' takes a non-empty list of conditions", line)
+        return Branch(op, tuple(parse(item, pair=pair, classes=classes) for item in body))
+    if op == "not":
+        return Branch("not", (parse(body, pair=pair, classes=classes),))
+    if op in MEDICATION_LEAVES:
+        if not isinstance(body, Mapping) or "class" not in body or set(body) - {"class", "within_days"}:
+            raise ConditionError(f"'{op}' takes 'class' and optionally 'within_days'", line)
+        cls = body["class"]
+        if classes is not None and cls not in classes:
+            raise ConditionError(f"unknown medication class {cls!r}{_suggest(str(cls), sorted(classes))}", line)
+        days = body.get("within_days", 0)
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise ConditionError(f"'within_days' is a whole number of days, 0 or more; got {days!r}", line)
+        return Leaf(op, cls, days)
+    if op in ("answered", "unanswered"):
+        side, spec = _field(body, pair, line)
+        if spec.kind == "count":
+            raise ConditionError(f"{spec.path} is always known; '{op}' does not apply", line)
+        return Leaf(op, spec.path, None, side)
+    path, value = _single(node, op, line)
+    side, spec = _field(path, pair, line)
+    if op == "is":
+        return Leaf(op, spec.path, _value_for(spec, value, line), side)
+    if op == "in":
+        if not isinstance(value, list) or not value:
+            raise ConditionError(f"'in' takes a non-empty list of values for {spec.path}", line)
+        return Leaf(op, spec.path, tuple(_value_for(spec, v, line) for v in value), side)
+    if spec.kind not in ("number", "count"):
+        raise ConditionError(f"'{op}' compares numbers; {spec.path} is not a number", line)
+    return Leaf(op, spec.path, _value_for(spec, value, line), side)
+
+
+def walk(condition: Condition) -> Iterator[Leaf]:
+    if isinstance(condition, Leaf):
+        yield condition
+    else:
+        for item in condition.items:
+            yield from walk(item)
+
+
+def fields_read(condition: Condition) -> set[tuple[str | None, str]]:
+    """(side, dotted path) of every intake question the condition reads."""
+    return {(leaf.side, leaf.field) for leaf in walk(condition) if leaf.op not in MEDICATION_LEAVES}
+
+
+def sides_read(condition: Condition) -> set[str]:
+    return {leaf.side for leaf in walk(condition) if leaf.side}
+
+
+# ---------------------------------------------------------------------------- the reference evaluator
+
+
+def _leaf_holds(leaf: Leaf, values: Values) -> bool:
+    if leaf.op == "taking":
+        days = values.taking.get(leaf.field)
+        return days is not None and days <= leaf.value
+    if leaf.op == "stopped_on_own":
+        days = values.stopped_on_own.get(leaf.field)
+        return days is not None and days <= leaf.value
+    answer = values.fields[leaf.field]
+    if leaf.op == "answered":
+        return answer is not None and answer != "unknown"
+    if leaf.op == "unanswered":
+        return answer is None or answer == "unknown"
+    if leaf.op == "is":
+        return answer == leaf.value and answer is not None
+    if leaf.op == "in":
+        return answer in leaf.value
+    if answer is None:
+        return False
+    return {
+        "at_least": answer >= leaf.value,
+        "above": answer > leaf.value,
+        "below": answer < leaf.value,
+        "at_most": answer <= leaf.value,
+    }[leaf.op]
+
+
+def _pick(leaf: Leaf, sides: Mapping[str | None, Values]) -> Values:
+    return sides[leaf.side]
+
+
+def evaluate(condition: Condition, sides: Mapping[str | None, Values]) -> bool:
+    """The reference semantics. ``sides`` maps None (or "self"/"other" in pair rules) to values."""
+    if isinstance(condition, Leaf):
+        return _leaf_holds(condition, _pick(condition, sides))
+    if condition.op == "all":
+        return all(evaluate(item, sides) for item in condition.items)
+    if condition.op == "any":
+        return any(evaluate(item, sides) for item in condition.items)
+    return not evaluate(condition.items[0], sides)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    pid: str
+    field: str  # dotted path, or "medications" for medication leaves
+    answer: Any
+
+
+def _leaf_evidence(leaf: Leaf, values: Values) -> list[Evidence]:
+    if leaf.op in MEDICATION_LEAVES:
+        source = values.taking if leaf.op == "taking" else values.stopped_on_own
+        if leaf.field not in source:
+            return [Evidence(values.pid, "medications", f"no {leaf.field} medication listed")]
+        names = "; ".join(values.medication_names.get(leaf.field, []))
+        return [Evidence(values.pid, "medications", f"{names} ({leaf.field}, last dose {source[leaf.field]} days before the session)")]
+    answer = values.fields[leaf.field]
+    if leaf.field in values.notes:
+        answer = f"{answer}: {'; '.join(values.notes[leaf.field])}" if values.notes[leaf.field] else answer
+    return [Evidence(values.pid, leaf.field, answer)]
+
+
+def explain(condition: Condition, sides: Mapping[str | None, Values]) -> list[Evidence]:
+    """The answers that make a holding condition hold (for a report's evidence)."""
+    if isinstance(condition, Leaf):
+        return _leaf_evidence(condition, _pick(condition, sides))
+    if condition.op == "all":
+        return [e for item in condition.items for e in explain(item, sides)]
+    if condition.op == "any":
+        return [e for item in condition.items if evaluate(item, sides) for e in explain(item, sides)]
+    # not: every answer the negated part read is the evidence that it does not hold
+    return [e for leaf in walk(condition.items[0]) for e in _leaf_evidence(leaf, _pick(leaf, sides))]
+
+
+# ---------------------------------------------------------------------------- compiling to durable_rules
+
+ABSENT = object()
+
+
+def _key(leaf: Leaf) -> str:
+    if leaf.op == "taking":
+        return f"med__{leaf.field}"
+    if leaf.op == "stopped_on_own":
+        return f"selfstop__{leaf.field}"
+    return leaf.field.replace(".", "__")
+
+
+def _or(items: list[dict]) -> dict:
+    return items[0] if len(items) == 1 else {"$or": items}
+
+
+def _and(items: list[dict]) -> dict:
+    return items[0] if len(items) == 1 else {"$and": items}
+
+
+def _answer_test(key: str, value: str, negate: bool) -> dict:
+    """Tri-state in sparse facts: 'yes' and 'unknown' stored, 'no' absent."""
+    if value == "no":
+        return {"$ex": {key: 1}} if negate else {"$nex": {key: 1}}
+    if not negate:
+        return {key: value}
+    other = "unknown" if value == "yes" else "yes"
+    return {"$or": [{"$nex": {key: 1}}, {key: other}]}
+
+
+def _leaf_to_durable(leaf: Leaf, negate: bool) -> dict:
+    key = _key(leaf)
+    kind = "medication" if leaf.op in MEDICATION_LEAVES else catalogue()[leaf.field].kind
+    if kind == "medication":
+        return {"$or": [{"$gt": {key: leaf.value}}, {"$nex": {key: 1}}]} if negate else {"$lte": {key: leaf.value}}
+    if leaf.op in ("answered", "unanswered"):
+        wants_answered = (leaf.op == "answered") != negate
+        if kind == "number":
+            return {"$ex": {key: 1}} if wants_answered else {"$nex": {key: 1}}
+        if kind == "enum":
+            return {"$neq": {key: "unknown"}} if wants_answered else {key: "unknown"}
+        return _answer_test(key, "unknown", negate=wants_answered)
+    values = leaf.value if leaf.op == "in" else (leaf.value,)
+    if kind == "answer":
+        tests = [_answer_test(key, v, negate) for v in values]
+        return _and(tests) if negate else _or(tests)
+    if kind == "enum" or (kind == "count" and leaf.op in ("is", "in")):  # always present in a fact
+        tests = [{"$neq": {key: v}} if negate else {key: v} for v in values]
+        return _and(tests) if negate else _or(tests)
+    # numbers: absent when unanswered, and no comparison matches an absent value
+    if leaf.op in ("is", "in"):
+        if negate:
+            return {"$or": [{"$nex": {key: 1}}, _and([{"$neq": {key: v}} for v in values])]}
+        return _or([{key: v} for v in values])
+    op = {"at_least": "$gte", "above": "$gt", "below": "$lt", "at_most": "$lte"}[leaf.op]
+    if negate:
+        flipped = {"$gte": "$lt", "$gt": "$lte", "$lt": "$gte", "$lte": "$gt"}[op]
+        return {"$or": [{flipped: {key: leaf.value}}, {"$nex": {key: 1}}]}
+    return {op: {key: leaf.value}}
+
+
+def to_durable(condition: Condition, negate: bool = False) -> dict:
+    """A durable_rules pattern expression (no 'type' test; the engine adds it first)."""
+    if isinstance(condition, Leaf):
+        return _leaf_to_durable(condition, negate)
+    if condition.op == "not":
+        return to_durable(condition.items[0], not negate)
+    parts = [to_durable(item, negate) for item in condition.items]
+    conjunctive = (condition.op == "all") != negate
+    return _and(parts) if conjunctive else _or(parts)

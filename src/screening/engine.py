@@ -1,0 +1,284 @@
+"""Run the rules: facts in, fired rules out. Two engines with one small interface.
+
+``DurableEngine`` compiles the rulebook to durable_rules rulesets and runs them in a Host
+that the library owns, following the tested recipe in durable-rules-notes.md §7: the
+background dispatcher is off, so every action runs inside ``assert_facts``; facts never carry
+a field named ``id``; a start fact guarantees one action per session so ``delete_state``
+cannot crash; a count-sink rule keeps unmatched facts from raising; every action is wrapped
+and any error fails the screening closed; each screening has its own session id, and its
+state is deleted afterwards. Rulesets are built once per process and cached.
+
+Rules are partitioned by (substance, format) so the substance and duo guards need no engine
+test, and each partition is split into rulesets that stay under the engine's limit of 64
+alpha tests matching one fact (checked when rules compile, not discovered as error 303).
+
+``PythonEngine`` evaluates the same conditions directly (:func:`conditions.evaluate`). It is
+the reference in differential tests and the fallback where durable_rules does not import
+(Python 3.13+).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+import uuid
+import warnings
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from . import conditions
+from .conditions import Branch, Condition, Values
+from .errors import EngineError, RulebookError, Problem
+from .facts import FACT_TYPE, to_fact
+from .rulebook import Rule, Rulebook
+
+__all__ = ["Firing", "Engine", "PythonEngine", "DurableEngine", "durable_available", "get_engine"]
+
+# durable_rules: more than 64 alpha tests matching one fact at once fails with error 303.
+ALPHA_BUDGET = 56
+START_TYPE = "$screening"
+
+
+@dataclass(frozen=True, order=True)
+class Firing:
+    rule_id: str
+    pid: str
+    other: str | None = None  # the other participant, for pair rules
+
+
+class Engine(Protocol):
+    name: str
+
+    def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]: ...
+
+
+def _ordered_pairs(participants: list[Values]):
+    return itertools.permutations(participants, 2)
+
+
+class PythonEngine:
+    """The reference: each rule's guarded condition evaluated directly, rule by rule."""
+
+    name = "python"
+
+    def __init__(self, rulebook: Rulebook):
+        self.rules = rulebook.active
+
+    def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
+        fired = set()
+        for rule in self.rules:
+            if rule.meta.applies_to == "pair":
+                for me, peer in _ordered_pairs(participants):
+                    if conditions.evaluate(rule.guarded, {None: me, "self": me, "other": peer}):
+                        fired.add(Firing(rule.id, me.pid, peer.pid))
+            else:
+                for values in participants:
+                    if conditions.evaluate(rule.guarded, {None: values}):
+                        fired.add(Firing(rule.id, values.pid))
+        return fired
+
+
+# ---------------------------------------------------------------------------- durable_rules
+
+
+def durable_available() -> bool:
+    try:
+        import durable.engine  # noqa: F401
+    except Exception:  # ImportError, or the undefined-symbol error on Python 3.13+
+        return False
+    return True
+
+
+def _alpha_cost(expr: Any) -> tuple[int, int]:
+    """(conjunctive terms, alpha tests) of a pattern once durable_rules expands $or."""
+    if isinstance(expr, dict) and len(expr) == 1 and next(iter(expr)) in ("$and", "$or"):
+        op, items = next(iter(expr.items()))
+        costs = [_alpha_cost(item) for item in items]
+        if op == "$or":
+            return sum(t for t, _ in costs), sum(n for _, n in costs)
+        terms = 1
+        for t, _ in costs:
+            terms *= t
+        tests = sum(n * terms // t for t, n in costs)
+        return terms, tests
+    return 1, 1
+
+
+def _pattern(condition: Condition, *extra: dict) -> dict:
+    parts = [{"type": FACT_TYPE}, *extra, conditions.to_durable(condition)]
+    return {"$and": parts}
+
+
+def _pair_sides(condition: Condition) -> tuple[Condition | None, Condition | None]:
+    items = condition.items if isinstance(condition, Branch) and condition.op == "all" else (condition,)
+    mine = [i for i in items if conditions.sides_read(i) <= {"self"}]
+    theirs = [i for i in items if conditions.sides_read(i) == {"other"}]
+
+    def join(parts: list[Condition]) -> Condition | None:
+        return None if not parts else parts[0] if len(parts) == 1 else Branch("all", tuple(parts))
+
+    return join(mine), join(theirs)
+
+
+def compile_rule(rule: Rule, index: int) -> dict:
+    """The durable_rules definition of one rule (without its substance and duo guards)."""
+    action = f"flag:{index}"
+    if rule.meta.applies_to == "participant":
+        return {"all": [{"p": _pattern(rule.condition)}], "run": action}
+    mine, theirs = _pair_sides(rule.condition)
+    me = _pattern(mine) if mine else {"type": FACT_TYPE}
+    not_me = {"$neq": {"pid": {"me": "pid"}}}
+    peer = _pattern(theirs, not_me) if theirs else {"$and": [{"type": FACT_TYPE}, not_me]}
+    return {"all": [{"me": me}, {"peer": peer}], "run": action}
+
+
+def _rule_cost(definition: dict) -> int:
+    return sum(_alpha_cost(next(iter(p.values())))[1] for p in definition["all"])
+
+
+class _Host:
+    """A durable_rules Host subclass, created lazily so importing screening never needs it."""
+
+    @staticmethod
+    def create(actions: dict[str, Any]):
+        from durable import engine as durable_engine
+
+        class ScreeningHost(durable_engine.Host):
+            def _run(self) -> None:  # the dispatcher threads race with callers and segfault
+                pass
+
+            def get_action(self, action_name: str):
+                return actions[action_name]
+
+        return ScreeningHost()
+
+
+class DurableEngine:
+    """The rulebook compiled into durable_rules, one ruleset group per (substance, format)."""
+
+    name = "durable_rules"
+
+    def __init__(self, rulebook: Rulebook):
+        import durable  # noqa: F401  (fail here, not mid-screening, when it cannot import)
+
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="durable")
+        self.rules = rulebook.active
+        self.rulebook_sha = rulebook.sha256
+        self._lock = threading.Lock()
+        self._results: dict[str, list[Firing]] = {}
+        self._errors: dict[str, list[str]] = {}
+        self._definitions = [compile_rule(rule, i) for i, rule in enumerate(self.rules)]
+        self._check_limits()
+        self._host = _Host.create(self._actions())
+        self._partitions: dict[tuple[str, bool], list[str]] = {}
+        self._serial = itertools.count()
+
+    def _check_limits(self) -> None:
+        problems = []
+        for rule, definition in zip(self.rules, self._definitions):
+            cost = _rule_cost(definition)
+            if cost > ALPHA_BUDGET:
+                problems.append(Problem(rule.path, rule.line_of.get("when"),
+                    f"compiles to {cost} engine tests, more than {ALPHA_BUDGET} (durable_rules fails past 64); "
+                    "split it into simpler rules"))
+        if problems:
+            raise RulebookError(problems)
+
+    def _actions(self) -> dict[str, Any]:
+        def noop(c) -> None:
+            pass
+
+        actions: dict[str, Any] = {"noop": noop}
+        for index, rule in enumerate(self.rules):
+            actions[f"flag:{index}"] = self._make_action(rule)
+        return actions
+
+    def _make_action(self, rule: Rule):
+        results, errors = self._results, self._errors
+        is_pair = rule.meta.applies_to == "pair"
+
+        def action(c) -> None:
+            sid = None
+            try:
+                sid = c.s.sid
+                if is_pair:
+                    firing = Firing(rule.id, c.me.pid, c.peer.pid)
+                else:
+                    firing = Firing(rule.id, c.p.pid)
+                results[sid].append(firing)
+            except Exception as error:  # swallowed by durable_rules otherwise: record it
+                errors.setdefault(str(sid), []).append(f"{rule.id}: {type(error).__name__}")
+
+        return action
+
+    def _rulesets_for(self, substance: str, is_duo: bool) -> list[str]:
+        key = (substance, is_duo)
+        if key not in self._partitions:
+            chosen = [(i, d) for i, (rule, d) in enumerate(zip(self.rules, self._definitions)) if rule.applies(substance, is_duo)]
+            groups: list[dict] = []
+            budget = ALPHA_BUDGET - 2  # the $start and $sink tests
+            used = budget + 1
+            for index, definition in chosen:
+                cost = _rule_cost(definition)
+                if used + cost > budget:
+                    groups.append({})
+                    used = 0
+                groups[-1][f"r{index}"] = definition
+                used += cost
+            names = []
+            for group in groups or [{}]:
+                name = f"screening-{next(self._serial)}"
+                group["$start"] = {"all": [{"m": {"type": START_TYPE}}], "run": "noop"}
+                group["$sink"] = {"count": 65535, "all": [{"m": {"$ex": {"type": 1}}}], "run": "noop"}
+                self._host.set_rulesets({name: copy.deepcopy(group)})
+                names.append(name)
+            self._partitions[key] = names
+        return self._partitions[key]
+
+    def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
+        facts = [to_fact(v) for v in participants]
+        with self._lock:
+            rulesets = self._rulesets_for(substance, is_duo)
+            sid = uuid.uuid4().hex
+            self._results[sid] = []
+            try:
+                for ruleset in rulesets:
+                    batch = [{"sid": sid, "type": START_TYPE}] + [dict(f, sid=sid) for f in facts]
+                    try:
+                        state = self._host.assert_facts(ruleset, batch)
+                    except Exception as error:
+                        raise EngineError(f"the rule engine failed ({type(error).__name__}: {error}); no result was produced") from None
+                    finally:
+                        try:
+                            self._host.delete_state(ruleset, sid)
+                        except Exception:
+                            pass
+                    if isinstance(state, dict) and state.get("exception"):
+                        raise EngineError("a rule action failed inside the engine; no result was produced")
+                errors = self._errors.pop(sid, None)
+                if errors:
+                    raise EngineError(f"rule actions failed: {', '.join(errors)}; no result was produced")
+                return set(self._results[sid])
+            finally:
+                self._results.pop(sid, None)
+                self._errors.pop(sid, None)
+
+
+_ENGINES: dict[tuple[str, str], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
+    """The engine for a rulebook, built once per process: 'durable', 'python' or 'auto'."""
+    if name not in ("auto", "durable", "python"):
+        raise ValueError(f"unknown engine {name!r}: use auto, durable or python")
+    if name == "auto":
+        name = "durable" if durable_available() else "python"
+    key = (rulebook.sha256 + str(id(rulebook)), name)
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            if name == "durable" and not durable_available():
+                raise EngineError("durable_rules is not installed or does not import here (it does not support Python 3.13+); use engine='python'")
+            _ENGINES[key] = DurableEngine(rulebook) if name == "durable" else PythonEngine(rulebook)
+        return _ENGINES[key]

@@ -1,0 +1,114 @@
+"""Intake -> what the rules read: complete values for the reference evaluator, sparse facts
+for durable_rules.
+
+Both come from one pass over the intake so they cannot disagree on an answer. Medications are
+resolved here, in Python, to classes and "days since the last dose" counted to the planned
+session date; a medication whose timing is unknown counts as current (unknown is never read
+as the safer answer).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from .conditions import Values
+from .fields import PARTICIPANT_GROUPS, catalogue
+from .intake import Intake, Participant, Relationship
+from .medications import Match, Vocabulary
+
+__all__ = ["ParticipantFacts", "build", "to_fact"]
+
+FACT_TYPE = "p"
+
+
+@dataclass
+class ParticipantFacts:
+    values: Values
+    matches: list[Match]  # one per listed medication, in the order written
+
+
+def _days_before(reference: dt.date, last: dt.date) -> int:
+    return max(0, (reference - last).days)
+
+
+def _medication_values(participant: Participant, vocabulary: Vocabulary, reference: dt.date):
+    taking: dict[str, int] = {}
+    stopped_on_own: dict[str, int] = {}
+    names: dict[str, list[str]] = {}
+    matches = []
+    timing_unknown: list[str] = []
+    for medication in participant.medications:
+        match = vocabulary.match(medication.name)
+        matches.append(match)
+        if medication.status == "current":
+            days = 0
+        elif medication.status == "stopped" and medication.last_taken is not None:
+            days = _days_before(reference, medication.last_taken)
+        else:
+            timing_unknown.append(medication.name)
+            days = 0
+        for cls in match.classes:
+            taking[cls] = min(days, taking.get(cls, days))
+            names.setdefault(cls, []).append(medication.name)
+            if medication.status == "stopped" and medication.stopped_with_prescriber != "yes":
+                stopped_on_own[cls] = min(days, stopped_on_own.get(cls, days))
+    notes = {
+        "medications.unrecognised": [m.written for m in matches if m.status == "unrecognised"],
+        "medications.unconfirmed_match": [
+            f"{m.written} (read as {m.entry.generic})" for m in matches if m.status == "unconfirmed" and m.entry
+        ],
+        "medications.timing_unknown": timing_unknown,
+    }
+    return taking, stopped_on_own, names, matches, notes
+
+
+def _participant_values(
+    intake: Intake, participant: Participant, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str]
+) -> ParticipantFacts:
+    fields: dict[str, Any] = {}
+    for name in intake.session.model_fields:
+        path = f"session.{name}"
+        if path in catalogue():
+            value = getattr(intake.session, name)
+            fields[path] = getattr(value, "value", value)
+    for group in PARTICIPANT_GROUPS:
+        section = getattr(participant, group)
+        if group == "relationship":
+            section = section or Relationship()
+        for name in section.model_fields:
+            path = f"{group}.{name}"
+            if path in catalogue():
+                fields[path] = getattr(section, name)
+    taking, stopped_on_own, names, matches, notes = _medication_values(participant, vocabulary, reference)
+    notes["intake.unanswered_questions"] = [
+        path for path in sorted(asked) if fields.get(path, "unknown") in (None, "unknown")
+    ]
+    for path, items in notes.items():
+        fields[path] = len(items)
+    values = Values(participant.participant_id, fields, taking, stopped_on_own, names, notes)
+    return ParticipantFacts(values, matches)
+
+
+def build(
+    intake: Intake, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str] = frozenset()
+) -> list[ParticipantFacts]:
+    """Values for every participant, in intake order. ``asked``: the questions the rules read."""
+    return [_participant_values(intake, p, vocabulary, reference, asked) for p in intake.participants]
+
+
+def to_fact(values: Values) -> dict[str, Any]:
+    """The sparse durable_rules fact: 'no' answers and unanswered numbers are left out."""
+    fact: dict[str, Any] = {"type": FACT_TYPE, "pid": values.pid}
+    specs = catalogue()
+    for path, value in values.fields.items():
+        kind = specs[path].kind
+        if value is None or (kind == "answer" and value == "no"):
+            continue
+        fact[specs[path].key] = value
+    for cls, days in values.taking.items():
+        fact[f"med__{cls}"] = days
+    for cls, days in values.stopped_on_own.items():
+        fact[f"selfstop__{cls}"] = days
+    return fact

@@ -1,0 +1,413 @@
+"""Pydantic models of what an intake asks, for one participant or a duo.
+
+Answers to yes/no questions are tri-state: ``yes``, ``no`` or ``unknown`` (not answered or
+unsure). ``unknown`` is the default and is never read as ``no``. Every field carries the
+question as it is asked, so the rulebook, the missing-information list and the generated
+documentation all quote the same words.
+
+Validation is strict: unknown fields, impossible values and inconsistent structure are
+rejected with a message that names each offending field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Answer",
+    "Substance",
+    "Intake",
+    "Session",
+    "Participant",
+    "Person",
+    "Psychiatric",
+    "FamilyHistory",
+    "Physical",
+    "Needs",
+    "Readiness",
+    "Plan",
+    "Relationship",
+    "Medication",
+]
+
+
+def _tri_state(value: Any) -> Any:
+    """Accept the spellings intake systems send; keep everything else for pydantic to reject."""
+    if value is None:
+        return "unknown"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in {"unsure", "not answered", "not_answered", "don't know", "dont know", ""}:
+            return "unknown"
+        return text
+    return value
+
+
+Answer = Annotated[Literal["yes", "no", "unknown"], BeforeValidator(_tri_state)]
+"""A tri-state answer. ``unknown`` means not answered or unsure; it is never read as ``no``."""
+
+
+class Substance(str, Enum):
+    """The substances a session can be planned with."""
+
+    psilocybin = "psilocybin"
+    mdma = "mdma"
+    ketamine = "ketamine"
+    lsd = "lsd"
+    ayahuasca = "ayahuasca"
+    dmt = "dmt"
+
+
+def _question(text: str, **kwargs: Any) -> Any:
+    return Field(default="unknown", description=text, **kwargs)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Session(_Strict):
+    """The shared plan for the session (one per intake, shared by both people in a duo)."""
+
+    substance: Substance = Field(description="Which substance is planned for the session?")
+    format: Literal["individual", "duo"] = Field(
+        description="Is the session for one person (individual) or for two people together (duo)?"
+    )
+    setting: Literal["clinic", "service_center", "retreat", "home", "other", "unknown"] = _question(
+        "Where will the session take place?"
+    )
+    planned_date: dt.date | None = Field(
+        default=None,
+        description="On what date is the session planned? Medication washout is counted to this date.",
+    )
+    session_hours: float | None = Field(
+        default=None, gt=0, le=48, description="How many hours is the session planned to last?"
+    )
+    sober_facilitators: int | None = Field(
+        default=None,
+        ge=0,
+        le=20,
+        description="How many facilitators who take no substance will be present for the whole session?",
+    )
+    preparation_planned: Answer = _question(
+        "Is at least one preparation meeting planned before the session?"
+    )
+    integration_planned: Answer = _question(
+        "Is at least one integration meeting planned after the session?"
+    )
+
+
+class Person(_Strict):
+    """Age, body and reproductive status."""
+
+    age: int | None = Field(default=None, ge=0, le=120, description="How old are you, in years?")
+    weight_kg: float | None = Field(
+        default=None, ge=20, le=400, description="What is your body weight, in kilograms?"
+    )
+    pregnant: Answer = _question("Are you pregnant, or could you be pregnant?")
+    breastfeeding: Answer = _question("Are you breastfeeding?")
+    trying_to_conceive: Answer = _question("Are you trying to conceive, or planning to in the coming months?")
+    contraception_after_session: Answer = _question(
+        "If you could become pregnant: will you use reliable contraception until at least 10 days after the session?"
+    )
+
+
+class Psychiatric(_Strict):
+    """Personal psychiatric history, now and ever."""
+
+    psychotic_disorder: Answer = _question(
+        "Have you ever been diagnosed with schizophrenia or another psychotic disorder?"
+    )
+    psychosis_substance_induced_only: Answer = _question(
+        "If you have had psychosis: did it only ever happen under the influence of a substance or a medical condition?"
+    )
+    active_psychosis: Answer = _question(
+        "Have you ever been diagnosed with active psychosis, or do you have psychotic symptoms now?"
+    )
+    bipolar_1: Answer = _question("Have you ever been diagnosed with bipolar I disorder?")
+    bipolar_2: Answer = _question("Have you ever been diagnosed with bipolar II disorder?")
+    mania_history: Answer = _question("Have you ever had an episode of mania?")
+    depression_with_psychotic_features: Answer = _question(
+        "Have you ever had a depression with psychotic features (hearing or seeing things, fixed false beliefs)?"
+    )
+    borderline_personality_disorder: Answer = _question(
+        "Have you ever been diagnosed with borderline personality disorder?"
+    )
+    other_personality_disorder: Answer = _question(
+        "Have you ever been diagnosed with another personality disorder (for example paranoid, schizotypal or antisocial)?"
+    )
+    dissociative_identity_disorder: Answer = _question(
+        "Have you ever been diagnosed with dissociative identity disorder?"
+    )
+    thoughts_of_harm_now: Answer = _question(
+        "Are you having thoughts of causing harm, or wanting to cause harm, to yourself or others?"
+    )
+    history_of_harm: Answer = _question(
+        "Do you have a history of causing harm, or wanting to cause harm, to yourself or others?"
+    )
+    suicide_attempt_last_12_months: Answer = _question(
+        "Have you attempted suicide in the last 12 months?"
+    )
+    substance_use_disorder_active: Answer = _question(
+        "Do you currently have a problem with alcohol or drug use (a substance use disorder), or have you had one in the last 12 months?"
+    )
+    eating_disorder_active_purging: Answer = _question(
+        "Do you currently have an eating disorder with purging (vomiting, laxatives)?"
+    )
+    frequent_dissociation: Answer = _question(
+        "Do you often dissociate (feel unreal, detached from your body, or lose time)?"
+    )
+    complex_trauma: Answer = _question(
+        "Have you experienced long-lasting or repeated trauma (complex trauma), for example in childhood?"
+    )
+    current_treatment: Answer = _question(
+        "Are you currently being treated by a medical, clinical or other healthcare provider for a medical, mental health, or behavioral health condition?"
+    )
+
+
+class FamilyHistory(_Strict):
+    """Psychiatric history of blood relatives."""
+
+    first_degree_psychotic_disorder: Answer = _question(
+        "Has a parent, brother, sister or child of yours been diagnosed with schizophrenia or another psychotic disorder?"
+    )
+    first_degree_bipolar: Answer = _question(
+        "Has a parent, brother, sister or child of yours been diagnosed with bipolar I or II disorder?"
+    )
+    second_degree_psychotic_disorder: Answer = _question(
+        "Has a grandparent, aunt, uncle, niece, nephew or half-sibling of yours been diagnosed with schizophrenia or another psychotic disorder?"
+    )
+    second_degree_bipolar: Answer = _question(
+        "Has a grandparent, aunt, uncle, niece, nephew or half-sibling of yours been diagnosed with bipolar I or II disorder?"
+    )
+
+
+class Physical(_Strict):
+    """Physical health: heart and circulation, brain, liver, kidneys, metabolism, allergy."""
+
+    systolic_bp: int | None = Field(
+        default=None, ge=60, le=280, description="Your most recent blood pressure: the upper (systolic) number, in mmHg."
+    )
+    diastolic_bp: int | None = Field(
+        default=None, ge=30, le=180, description="Your most recent blood pressure: the lower (diastolic) number, in mmHg."
+    )
+    heart_attack_last_6_months: Answer = _question("Have you had a heart attack in the last 6 months?")
+    heart_attack_ever: Answer = _question("Have you ever had a heart attack?")
+    stroke_or_tia_last_6_months: Answer = _question(
+        "Have you had a stroke or a transient ischaemic attack (TIA, 'mini-stroke') in the last 6 months?"
+    )
+    stroke_ever: Answer = _question("Have you ever had a stroke or a bleed in the brain?")
+    arrhythmia: Answer = _question("Have you ever been told you have an irregular heartbeat (arrhythmia)?")
+    long_qt: Answer = _question("Have you ever been told you have a long QT interval on an ECG?")
+    heart_failure: Answer = _question("Have you been diagnosed with heart failure?")
+    valve_disease: Answer = _question("Have you been diagnosed with heart valve disease?")
+    coronary_artery_disease: Answer = _question(
+        "Have you been diagnosed with coronary artery disease (narrowed heart arteries, angina)?"
+    )
+    aneurysm: Answer = _question(
+        "Have you been diagnosed with an aneurysm or an arteriovenous malformation?"
+    )
+    seizure_disorder: Answer = _question("Have you ever had epilepsy or seizures?")
+    liver_disease: Answer = _question("Have you been diagnosed with liver disease?")
+    kidney_disease: Answer = _question("Have you been diagnosed with kidney disease?")
+    diabetes_on_insulin: Answer = _question("Do you have diabetes treated with insulin?")
+    mushroom_allergy: Answer = _question(
+        "Have you ever had an allergic reaction to consuming mushrooms or other fungi?"
+    )
+
+    @model_validator(mode="after")
+    def _systolic_above_diastolic(self) -> "Physical":
+        if self.systolic_bp is not None and self.diastolic_bp is not None:
+            if self.systolic_bp <= self.diastolic_bp:
+                raise ValueError(
+                    "systolic_bp (the upper number) must be higher than diastolic_bp (the lower number)"
+                )
+        return self
+
+
+class Needs(_Strict):
+    """Support needed during the session (Oregon's client information form, (d) to (g))."""
+
+    medication_during_session: Answer = _question(
+        "Are you currently taking any medications that might need to be consumed during the session?"
+    )
+    interpreter: Answer = _question("Will you need an interpreter during the session?")
+    physical_assistance: Answer = _question(
+        "Will you need help during the session with catheter, ostomy or toileting, moving or transfers, or a medical device?"
+    )
+    communication_support: Answer = _question(
+        "Will you need help during the session with an augmentative and alternative communication device or an assistive listening device?"
+    )
+
+
+class Readiness(_Strict):
+    """Skills and circumstances that help a person through a difficult session and after it."""
+
+    grounding_skills: Answer = _question(
+        "Do you have ways to ground yourself and calm down when you feel overwhelmed?"
+    )
+    self_regulation: Answer = _question(
+        "Can you usually notice and steady strong emotions without being carried away by them?"
+    )
+    support_system: Answer = _question(
+        "Do you have people in your life you can turn to for support in the weeks after the session?"
+    )
+    support_contact: Answer = _question(
+        "Can you name a support contact who is willing and able to be reached during and after the session?"
+    )
+    stable_living: Answer = _question(
+        "Is your living situation stable at the moment (housing, no major crisis)?"
+    )
+    own_intention: Answer = _question(
+        "Do you have your own reason or intention for taking part?"
+    )
+
+
+class Plan(_Strict):
+    """This participant's part of the session plan."""
+
+    dose_mg: float | None = Field(
+        default=None, gt=0, le=1000, description="What dose is planned for you, in milligrams of the active substance?"
+    )
+    transport_plan: Answer = _question(
+        "Do you have a plan for getting home after the session without driving yourself?"
+    )
+    facilitator_has_authority: Answer = _question(
+        "Does the facilitator have supervisory, evaluative or other authority over you (for example as your employer, teacher or supervisor)?"
+    )
+
+
+class Relationship(_Strict):
+    """Answered privately by each person in a duo, about the other. Never shown to the other."""
+
+    relation_type: Literal[
+        "romantic_partner",
+        "friend",
+        "parent_child",
+        "sibling",
+        "other_family",
+        "employer_employee",
+        "colleague",
+        "other",
+        "unknown",
+    ] = _question("How are you related to the other participant?")
+    feels_safe_with_other: Answer = _question("Do you feel safe with the other participant?")
+    conflict_level: Literal["low", "moderate", "high", "unknown"] = _question(
+        "How much conflict is there between you and the other participant at the moment?"
+    )
+    mistrust: Answer = _question("Is there mistrust between you and the other participant?")
+    fear_of_other: Answer = _question("Are you afraid of the other participant?")
+    violence_last_year: Answer = _question(
+        "In the last year, has there been physical violence, threats or forced sexual contact between you and the other participant?"
+    )
+    pressure_to_take_part: Answer = _question(
+        "Do you feel pressured or pushed by the other participant, or anyone else, to take part?"
+    )
+    mainly_to_help_or_please_other: Answer = _question(
+        "Are you taking part mainly to help or to please the other participant?"
+    )
+    expects_to_look_after_other: Answer = _question(
+        "Do you expect to look after the other participant during the session?"
+    )
+    theme_to_explore_alone_first: Answer = _question(
+        "Is there a very personal theme you would rather explore on your own first?"
+    )
+    other_has_authority: Answer = _question(
+        "Does the other participant have authority over you (as your parent, employer, supervisor or therapist)?"
+    )
+    agreement_touch: Answer = _question(
+        "Have you and the other participant agreed beforehand on touch during the session?"
+    )
+    agreement_talking: Answer = _question(
+        "Have you agreed beforehand on talking during the session (when, how much, about what)?"
+    )
+    agreement_check_in_signal: Answer = _question(
+        "Have you agreed on a signal to check in with each other or to ask for a pause?"
+    )
+    agreement_primary_support: Answer = _question(
+        "Have you agreed who is the primary support during the session (the facilitator, not each other)?"
+    )
+
+
+class Medication(_Strict):
+    """A medication or other substance, written as the person wrote it."""
+
+    name: str = Field(min_length=1, max_length=200, description="The medication or substance, as you would write it.")
+    dose: str | None = Field(default=None, max_length=200, description="Dose and how often, if known.")
+    status: Literal["current", "stopped", "unknown"] = Field(
+        default="unknown", description="Are you taking it now (current) or have you stopped?"
+    )
+    last_taken: dt.date | None = Field(default=None, description="If stopped: the date of the last dose.")
+    stopped_with_prescriber: Answer = _question(
+        "If stopped: did you stop together with the prescriber (rather than on your own)?"
+    )
+
+    @model_validator(mode="after")
+    def _current_has_no_last_date(self) -> "Medication":
+        if self.status == "current" and self.last_taken is not None:
+            raise ValueError("a current medication has no last_taken date; use status 'stopped'")
+        return self
+
+
+class Participant(_Strict):
+    """One person's own, private intake."""
+
+    participant_id: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+        description="A short label for this participant within the intake (for example A or B); not a name.",
+    )
+    person: Person = Field(default_factory=Person)
+    psychiatric: Psychiatric = Field(default_factory=Psychiatric)
+    family_history: FamilyHistory = Field(default_factory=FamilyHistory)
+    physical: Physical = Field(default_factory=Physical)
+    needs: Needs = Field(default_factory=Needs)
+    readiness: Readiness = Field(default_factory=Readiness)
+    plan: Plan = Field(default_factory=Plan)
+    medications: list[Medication] = Field(
+        default_factory=list,
+        max_length=60,
+        description="Every medication, supplement or other substance taken now or in the last three months.",
+    )
+    relationship: Relationship | None = Field(
+        default=None, description="Duo only: your private answers about the other participant."
+    )
+
+
+class Intake(_Strict):
+    """A complete intake: the shared session plan and one or two participants."""
+
+    session: Session
+    participants: list[Participant] = Field(min_length=1, max_length=2)
+
+    @model_validator(mode="after")
+    def _consistent_format(self) -> "Intake":
+        count = len(self.participants)
+        if self.session.format == "duo" and count != 2:
+            raise ValueError(f"a duo intake needs exactly two participants; this one has {count}")
+        if self.session.format == "individual" and count != 1:
+            raise ValueError(f"an individual intake has exactly one participant; this one has {count}")
+        ids = [p.participant_id for p in self.participants]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"participant_id values must differ; both are {ids[0]!r}")
+        for index, participant in enumerate(self.participants):
+            if self.session.format == "individual" and participant.relationship is not None:
+                raise ValueError(
+                    f"participants.{index}.relationship: relationship questions are only asked in a duo"
+                )
+        return self
+
+    @property
+    def is_duo(self) -> bool:
+        return self.session.format == "duo"
+
+    def participant_relationship(self, participant: Participant) -> Relationship:
+        """The relationship answers of a duo participant; all unknown when none were given."""
+        return participant.relationship or Relationship()

@@ -1,0 +1,105 @@
+"""Turn medication names as people write them into known drugs and classes.
+
+"Zoloft 50mg daily", "lithium carb" and "st johns wort" are matched against the vocabulary in
+``rules/vocabularies/medications.yaml``: case, punctuation and dose text are ignored; a close
+misspelling is matched but marked unconfirmed so a clinician checks the reading; anything
+else is returned as unrecognised. Nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Vocabulary", "MedicationEntry", "Match", "normalise"]
+
+# Words that describe dose, form or timing rather than the drug.
+_NOISE = {
+    "mg", "mcg", "ug", "µg", "g", "ml", "iu", "units", "unit", "tab", "tabs", "tablet", "tablets",
+    "cap", "caps", "capsule", "capsules", "daily", "day", "a", "per", "once", "twice", "times",
+    "x", "bid", "tid", "qid", "qd", "od", "qhs", "hs", "prn", "as", "needed", "morning", "evening",
+    "night", "nightly", "at", "bedtime", "weekly", "week", "month", "monthly", "every", "in", "the",
+    "and", "of", "oral", "po", "dose", "doses", "er", "xr", "sr", "cr", "xl", "la", "ir", "odt",
+    "extended", "release", "slow", "modified", "only", "sometimes", "occasionally", "about", "approx",
+    "approximately", "each", "with", "for", "my", "take", "taking", "took", "i", "on", "or",
+}
+_NUMBER = re.compile(r"^\d+([.,]\d+)?[a-zµ]*$")
+FUZZY_CUTOFF = 0.84
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents or punctuation, no dose or timing words."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = text.replace("'", "")
+    words = re.split(r"[^a-z0-9.]+", text)
+    kept = [w.strip(".") for w in words if w.strip(".") and w.strip(".") not in _NOISE and not _NUMBER.match(w.strip("."))]
+    return " ".join(kept)
+
+
+@dataclass(frozen=True)
+class MedicationEntry:
+    generic: str
+    brands: tuple[str, ...]
+    aliases: tuple[str, ...]
+    classes: tuple[str, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class Match:
+    written: str
+    status: Literal["recognised", "unconfirmed", "unrecognised"]
+    entry: MedicationEntry | None = None
+    matched_name: str | None = None  # the vocabulary name it was read as
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.entry.classes if self.entry else ()
+
+
+@dataclass
+class Vocabulary:
+    classes: dict[str, dict[str, Any]]
+    entries: list[MedicationEntry]
+    _index: dict[str, MedicationEntry] = field(default_factory=dict, repr=False)
+    _longest: int = field(default=1, repr=False)
+
+    def __post_init__(self) -> None:
+        for entry in self.entries:
+            for name in (entry.generic, *entry.brands, *entry.aliases):
+                key = normalise(name)
+                if key:
+                    self._index.setdefault(key, entry)
+        self._longest = max((len(k.split()) for k in self._index), default=1)
+
+    def index_conflicts(self) -> list[tuple[str, str, str]]:
+        """Names that two entries both claim (for the rulebook check)."""
+        seen: dict[str, MedicationEntry] = {}
+        conflicts = []
+        for entry in self.entries:
+            for name in {normalise(n) for n in (entry.generic, *entry.brands, *entry.aliases)}:
+                if name in seen and seen[name] is not entry:
+                    conflicts.append((name, seen[name].generic, entry.generic))
+                seen.setdefault(name, entry)
+        return conflicts
+
+    def match(self, written: str) -> Match:
+        words = normalise(written).split()
+        if not words:
+            return Match(written, "unrecognised")
+        # the longest run of words that is a known name, leftmost first
+        for size in range(min(self._longest, len(words)), 0, -1):
+            for start in range(len(words) - size + 1):
+                key = " ".join(words[start : start + size])
+                if key in self._index:
+                    entry = self._index[key]
+                    return Match(written, "recognised", entry, key)
+        candidates = [" ".join(words)] + [w for w in words if len(w) >= 4]
+        for candidate in candidates:
+            close = difflib.get_close_matches(candidate, self._index.keys(), n=1, cutoff=FUZZY_CUTOFF)
+            if close:
+                return Match(written, "unconfirmed", self._index[close[0]], close[0])
+        return Match(written, "unrecognised")

@@ -1,0 +1,166 @@
+"""The report: the contract with intake systems, and its renderings (JSON and text).
+
+A report lists flags, each with its explanation, evidence and sources, and the questions left
+unanswered. It never says that anyone is eligible, cleared or safe: with no flags it says that
+no rule matched and that a clinician still reviews. For a duo, :meth:`Report.view_for` gives
+the view for one participant, leaving out everything that rests on the other's answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import textwrap
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "render_text", "report_schema"]
+
+NOTICE = (
+    "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
+    "to review, with its reasons and sources; no flag does not mean that a session is without risk. "
+    "A qualified clinician reviews every intake."
+)
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EvidenceItem(_Model):
+    participant: str = Field(description="Whose answer this is.")
+    field: str = Field(description="The intake field, as a dotted path.")
+    question: str = Field(description="The question as asked.")
+    answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
+
+
+class Reference(_Model):
+    title: str
+    url: str
+    says: str
+
+
+class Flag(_Model):
+    rule_id: str
+    title: str
+    category: str
+    severity: Severity
+    participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
+    participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
+    summary: str
+    explanation: str
+    evidence: list[EvidenceItem]
+    clinician_action: str
+    limitations: list[str]
+    references: list[Reference]
+    rule_status: Literal["draft", "reviewed"]
+
+
+class MissingItem(_Model):
+    participant: str
+    field: str
+    question: str
+    needed_by: list[str] = Field(description="The rules that read this question.")
+
+
+class RulebookInfo(_Model):
+    version: str
+    sha256: str = Field(description="sha256 over the rule files, so a report traces to the exact rules.")
+    rules: int
+
+
+class SessionInfo(_Model):
+    substance: str
+    format: Literal["individual", "duo"]
+    reference_date: dt.date = Field(description="Medication timing is counted up to this date.")
+
+
+class Report(_Model):
+    notice: str = Field(description="Fixed: the screening supports a clinician and decides nothing.")
+    view: str = Field(description="'clinician' (everything) or 'participant:<id>' (that participant's own view).")
+    library_version: str
+    engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
+    rulebook: RulebookInfo
+    session: SessionInfo
+    participants: list[str]
+    flags: list[Flag]
+    missing_information: list[MissingItem]
+    counts: dict[Severity, int]
+
+    def view_for(self, participant: str) -> "Report":
+        """This participant's view: only flags and gaps that rest on their own answers alone."""
+        if participant not in self.participants:
+            raise ValueError(f"no participant {participant!r} in this report")
+        flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
+        missing = [m for m in self.missing_information if m.participant == participant]
+        return self.model_copy(update={
+            "view": f"participant:{participant}",
+            "participants": [participant],
+            "flags": flags,
+            "missing_information": missing,
+            "counts": _counts(flags),
+        })
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Stable JSON: fields in schema order, flags in a fixed order."""
+        return json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+
+
+def _counts(flags: list[Flag]) -> dict[str, int]:
+    counts = {"critical": 0, "warning": 0, "info": 0}
+    for flag in flags:
+        counts[flag.severity] += 1
+    return counts
+
+
+def report_schema() -> dict:
+    return Report.model_json_schema()
+
+
+# ---------------------------------------------------------------------------- text
+
+
+def _wrap(text: str, indent: str) -> str:
+    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent)
+
+
+def render_text(report: Report) -> str:
+    """A readable rendering for a clinician or reviewer."""
+    out = [
+        f"Screening report ({report.view} view)",
+        f"Session: {report.session.substance}, {report.session.format}; medication timing counted to {report.session.reference_date}",
+        f"Participants: {', '.join(report.participants)}",
+        "",
+        _wrap(report.notice, ""),
+        "",
+    ]
+    counts = report.counts
+    if not report.flags:
+        out.append("No rule matched. A clinician still reviews the whole intake.")
+    else:
+        out.append(f"Flags: {counts['critical']} critical, {counts['warning']} warning, {counts['info']} info")
+    for flag in report.flags:
+        who = "the pair" if flag.participant == "pair" else f"participant {flag.participant}"
+        out += ["", f"[{flag.severity.upper()}] {flag.title} ({who})", _wrap(flag.summary, "  ")]
+        out.append("  Found:")
+        for item in flag.evidence:
+            out.append(_wrap(f"- {item.participant}: {item.question} -> {item.answer}", "    "))
+        out += [_wrap("Why it matters: " + flag.explanation, "  "), _wrap("For review: " + flag.clinician_action, "  ")]
+        out.append("  Limitations:")
+        out += [_wrap("- " + text, "    ") for text in flag.limitations]
+        out.append("  Sources:")
+        out += [_wrap(f"- {ref.title} <{ref.url}>", "    ") for ref in flag.references]
+        out.append(f"  Rule: {flag.rule_id} ({flag.rule_status})")
+    if report.missing_information:
+        out += ["", "Unanswered questions that rules depend on:"]
+        for item in report.missing_information:
+            out.append(_wrap(f"- {item.participant}: {item.question} [{item.field}]", "  "))
+    out += [
+        "",
+        f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
+        f"engine {report.engine}; screening {report.library_version}",
+    ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,56 @@
+"""Run every rule's examples: each must flag, or must not, exactly as the rule file says.
+
+Each example is the baseline intake (``rules/baseline.yaml``) with the example's answers on
+top, screened for real, so an example tests the whole path: intake validation, facts, the
+engine and the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .rulebook import Example, Rule, Rulebook
+from .screener import parse_intake, screen
+
+__all__ = ["ExampleResult", "run_examples"]
+
+EXAMPLE_DATE = dt.date(2026, 12, 1)
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    rule_id: str
+    example: str
+    expect: str
+    passed: bool
+    detail: str  # what was found: the evidence when it flagged, or the error
+
+
+def _target(rule: Rule) -> str:
+    return "pair" if rule.meta.applies_to == "pair" else "A"
+
+
+def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "auto") -> ExampleResult:
+    try:
+        intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}")
+        report = screen(intake, rulebook=book, engine=engine, today=EXAMPLE_DATE)
+    except Exception as error:  # an example that does not even screen is a failure to show
+        return ExampleResult(rule.id, example.name, example.expect, False, f"{type(error).__name__}: {error}")
+    hits = [f for f in report.flags if f.rule_id == rule.id and f.participant == _target(rule)]
+    flagged = bool(hits)
+    passed = flagged == (example.expect == "flag")
+    if hits:
+        detail = "; ".join(f"{e.participant} {e.field} = {e.answer}" for e in hits[0].evidence)
+    else:
+        detail = "did not flag"
+    return ExampleResult(rule.id, example.name, example.expect, passed, detail)
+
+
+def run_examples(book: Rulebook, engine: str = "auto", rule_ids: set[str] | None = None) -> list[ExampleResult]:
+    return [
+        run_example(book, rule, example, engine)
+        for rule in book.active
+        if rule_ids is None or rule.id in rule_ids
+        for example in rule.meta.examples
+    ]

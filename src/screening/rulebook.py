@@ -1,0 +1,462 @@
+"""Load and validate the rulebook: every rule file, the vocabularies and the example baseline.
+
+All files are read and checked in one pass and every problem is reported together, each with
+its file and line, what is wrong and how to fix it. The rulebook never loads half: any problem
+raises :class:`RulebookError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from . import conditions
+from .conditions import Condition, ConditionError
+from .errors import RulebookError, Problem
+from .fields import catalogue
+from .intake import Substance
+from .medications import MedicationEntry, Vocabulary
+
+__all__ = ["Rule", "Rulebook", "load", "default_rules_dir", "CATEGORIES"]
+
+CATEGORIES = (
+    "psychosis-risk",
+    "mood-and-suicide",
+    "pregnancy",
+    "medication-interaction",
+    "cardiovascular",
+    "other-medical",
+    "trauma-and-readiness",
+    "relationship",
+    "setting",
+    "missing-information",
+)
+STATUSES = {
+    "draft": "Written from the cited sources and tested with its examples, not yet reviewed by a clinician. It runs.",
+    "reviewed": "A named clinician reviewed its logic and text on the date given. It runs.",
+    "deprecated": "Kept so old reports can be traced; it no longer runs.",
+}
+SEVERITIES = {
+    "info": "Information or planning that a clinician should see (CDS Hooks 'info').",
+    "warning": "Urgent or highly relevant information that a clinician should consider before the session (CDS Hooks 'warning').",
+    "critical": "A finding the sources treat as a reason not to hold the session, for a clinician to address before anything else (CDS Hooks 'critical').",
+}
+SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
+
+# Wording that decides for the clinician, or declares someone fit. Rules support, never decide.
+FORBIDDEN_WORDING = [
+    (re.compile(r"\b(is|are|be|as) safe\b|\bsafe to\b", re.I), "declares something safe"),
+    (re.compile(r"\beligib(le|ility)\b|\bcleared\b|\bapproved\b|\bfit to\b", re.I), "declares eligibility"),
+    (re.compile(r"\bdo not (proceed|dose|administer|enrol|enroll|include|allow)\b|\bmust not\b|\bmust\b|\bshall\b", re.I), "gives a directive"),
+    (re.compile(r"\b(exclude|disqualify|refuse|reject)\b", re.I), "gives a directive"),
+]
+DEFERENTIAL_VERBS = re.compile(
+    r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
+    re.I,
+)
+RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
+
+
+# ---------------------------------------------------------------------------- YAML with line numbers
+
+
+class _LineDict(dict):
+    line: int | None = None
+    key_lines: dict
+
+
+class _LineList(list):
+    line: int | None = None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML that remembers lines and rejects duplicate keys."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+        mapping = _LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in mapping:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            mapping[key] = self.construct_object(value_node, deep=True)
+            mapping.key_lines[key] = key_node.start_mark.line + 1
+        return mapping
+
+    def construct_sequence(self, node, deep=False):  # type: ignore[override]
+        seq = _LineList(self.construct_object(child, deep=True) for child in node.value)
+        seq.line = node.start_mark.line + 1
+        return seq
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence)
+
+
+def _plain(data: Any) -> Any:
+    """Drop the line bookkeeping: plain dicts and lists."""
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def _line_at(data: Any, loc: tuple) -> int | None:
+    """The line of the deepest node on a pydantic error location path."""
+    line = getattr(data, "line", None)
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            line = node.key_lines.get(part, line) if hasattr(node, "key_lines") else line
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            line = getattr(node, "line", line)
+        else:
+            break
+    return line
+
+
+# ---------------------------------------------------------------------------- the rule model
+
+
+class Reference(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    title: str = Field(min_length=3)
+    url: str = Field(pattern=r"^https?://\S+$")
+    says: str = Field(min_length=10, description="What this source says that the rule rests on, in our words.")
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=3)
+    expect: Literal["flag", "no-flag"]
+    session: dict[str, Any] = Field(default_factory=dict)
+    participant: dict[str, Any] = Field(default_factory=dict)
+    other: dict[str, Any] | None = None
+
+
+class RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(pattern=RULE_ID.pattern)
+    title: str = Field(min_length=5, max_length=100)
+    category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    status: Literal["draft", "reviewed", "deprecated"]
+    reviewed_by: str | None = None
+    severity: Literal["info", "warning", "critical"]
+    applies_to: Literal["participant", "pair"]
+    substances: list[Literal["all", *[s.value for s in Substance]]] = Field(min_length=1)  # type: ignore[misc]
+    when: Any
+    summary: str = Field(min_length=10, max_length=139)
+    explanation: str = Field(min_length=20)
+    clinician_action: str = Field(min_length=10)
+    limitations: list[str] = Field(min_length=1)
+    references: list[Reference] = Field(min_length=1)
+    override_reasons: list[str] = Field(default_factory=list)
+    written: dt.date
+    reviewed: dt.date | None = None
+    examples: list[Example] = Field(min_length=2)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A validated rule: its metadata, its parsed condition and where it came from."""
+
+    meta: RuleFile
+    condition: Condition  # the rule's own `when:`
+    guarded: Condition  # with the substance and duo guards the engine also applies
+    path: str  # relative to the rules folder
+    line_of: dict[str, int] = field(default_factory=dict, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.meta.id
+
+    @property
+    def substances(self) -> tuple[str, ...]:
+        if "all" in self.meta.substances:
+            return tuple(s.value for s in Substance)
+        return tuple(self.meta.substances)
+
+    @property
+    def duo_only(self) -> bool:
+        return self.meta.applies_to == "pair" or any(
+            catalogue()[path].duo_only for _, path in conditions.fields_read(self.condition)
+        )
+
+    def applies(self, substance: str, is_duo: bool) -> bool:
+        return substance in self.substances and (is_duo or not self.duo_only)
+
+
+def _guarded(meta: RuleFile, condition: Condition, duo_only: bool) -> Condition:
+    guards: list[Condition] = []
+    if "all" not in meta.substances:
+        guards.append(conditions.Leaf("in", "session.substance", tuple(meta.substances)))
+    if duo_only:
+        guards.append(conditions.Leaf("is", "session.format", "duo"))
+    return conditions.Branch("all", (*guards, condition)) if guards else condition
+
+
+# ---------------------------------------------------------------------------- the rulebook
+
+
+@dataclass(eq=False)
+class Rulebook:
+    root: Path
+    version: str
+    sha256: str
+    rules: list[Rule]
+    vocabulary: Vocabulary
+    baseline: dict[str, Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def active(self) -> list[Rule]:
+        return [r for r in self.rules if r.meta.status != "deprecated"]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def example_intake(self, rule: Rule, example: Example) -> dict[str, Any]:
+        """The intake an example describes: the baseline with the example's answers on top."""
+        duo = example.other is not None or rule.duo_only or example.session.get("format") == "duo"
+        session = copy.deepcopy(self.baseline["session"])
+        session["format"] = "duo" if duo else "individual"
+        if "substance" not in example.session and session["substance"] not in rule.substances:
+            session["substance"] = rule.substances[0]
+        _merge(session, dict(example.session))
+        first = copy.deepcopy(self.baseline["participant"])
+        participants = [first]
+        if duo:
+            second = copy.deepcopy(first)
+            second["participant_id"] = "B"
+            for person in (first, second):
+                person["relationship"] = copy.deepcopy(self.baseline["relationship"])
+            _merge(second, dict(example.other or {}))
+            participants.append(second)
+        _merge(first, dict(example.participant))
+        return {"session": session, "participants": participants}
+
+
+def _merge(base: dict, extra: dict) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def default_rules_dir() -> Path:
+    """The rules shipped in the wheel, else the checkout's top-level rules/ (editable installs)."""
+    packaged = resources.files("screening").joinpath("rules")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "rules"
+    if checkout.is_dir():
+        return checkout
+    raise RulebookError([Problem(str(checkout), None, "the rules folder was not found; reinstall the package")])
+
+
+def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader subclass)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        problems.append(Problem(_rel(path, root), line, f"not valid YAML: {getattr(error, 'problem', error)}"))
+    except UnicodeDecodeError:
+        problems.append(Problem(_rel(path, root), None, "not UTF-8 text"))
+    return None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
+    path = root / "vocabularies" / "medications.yaml"
+    data = _read_yaml(path, root, problems) if path.exists() else None
+    if not isinstance(data, dict):
+        problems.append(Problem(_rel(path, root), None, "the medication vocabulary is missing or empty"))
+        return Vocabulary({}, [])
+    classes = _plain(data.get("classes") or {})
+    entries = []
+    rel = _rel(path, root)
+    for cls, spec in classes.items():
+        if not re.match(r"^[a-z][a-z0-9_]*$", str(cls)):
+            problems.append(Problem(rel, data["classes"].key_lines.get(cls), f"class id {cls!r}: use lower case letters, digits and _"))
+        if not isinstance(spec, dict) or not spec.get("label") or not spec.get("source"):
+            problems.append(Problem(rel, data["classes"].key_lines.get(cls), f"class {cls!r} needs a label and a source"))
+    for item in data.get("medications") or []:
+        line = getattr(item, "line", None)
+        if not isinstance(item, dict) or not item.get("generic") or not item.get("classes") or not item.get("source"):
+            problems.append(Problem(rel, line, "each medication needs generic, classes and source"))
+            continue
+        extra = set(item) - {"generic", "brands", "aliases", "classes", "source", "note"}
+        if extra:
+            problems.append(Problem(rel, line, f"unknown medication keys: {', '.join(sorted(extra))}"))
+        for cls in item["classes"]:
+            if cls not in classes:
+                problems.append(Problem(rel, line, f"{item['generic']}: unknown class {cls!r}{conditions._suggest(str(cls), list(classes))}"))
+        entries.append(
+            MedicationEntry(
+                generic=str(item["generic"]),
+                brands=tuple(str(b) for b in item.get("brands") or ()),
+                aliases=tuple(str(a) for a in item.get("aliases") or ()),
+                classes=tuple(item["classes"]),
+                source=str(item["source"]),
+            )
+        )
+    vocabulary = Vocabulary(classes, entries)
+    for name, first, second in vocabulary.index_conflicts():
+        problems.append(Problem(rel, None, f"the name {name!r} is claimed by both {first} and {second}"))
+    return vocabulary
+
+
+def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
+    texts = {"summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    for i, limitation in enumerate(meta.limitations):
+        texts[f"limitations[{i}]"] = limitation
+    for name, text in texts.items():
+        for pattern, what in FORBIDDEN_WORDING:
+            hit = pattern.search(text)
+            if hit:
+                problems.append(
+                    Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({hit.group(0)!r}): "
+                            "rules support a clinician's judgement; say what to consider or review instead")
+                )
+    if not DEFERENTIAL_VERBS.search(meta.clinician_action):
+        problems.append(Problem(rel, lines.get("clinician_action"),
+                                "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
+
+
+def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> Rule | None:
+    rel = _rel(path, root)
+    data = _read_yaml(path, root, problems)
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(rel, 1, "a rule file holds one mapping (id, title, category, ...)"))
+        return None
+    lines = getattr(data, "key_lines", {})
+    try:
+        meta = RuleFile.model_validate(_plain(data))
+    except ValidationError as error:
+        for item in error.errors():
+            where = ".".join(str(p) for p in item["loc"])
+            hint = ""
+            if item["type"] == "extra_forbidden":
+                hint = conditions._suggest(str(item["loc"][-1]), list(RuleFile.model_fields))
+            problems.append(Problem(rel, _line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
+        return None
+    category_folder = path.parent.name
+    if category_folder != meta.category:
+        problems.append(Problem(rel, lines.get("category"), f"category {meta.category!r} but the file is in {category_folder}/; move it to rules/{meta.category}/"))
+    if meta.status == "reviewed" and not (meta.reviewed and meta.reviewed_by):
+        problems.append(Problem(rel, lines.get("status"), "a reviewed rule names reviewed_by and the reviewed date"))
+    kinds = {e.expect for e in meta.examples}
+    if kinds != {"flag", "no-flag"}:
+        problems.append(Problem(rel, lines.get("examples"), "examples need at least one case that must flag and one that must not (expect: flag / no-flag)"))
+    _check_wording(meta, rel, lines, problems)
+    try:
+        condition = conditions.parse(data["when"], pair=meta.applies_to == "pair", classes=frozenset(vocabulary.classes))
+    except ConditionError as error:
+        problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
+        return None
+    if meta.applies_to == "pair":
+        problem = _pair_shape_problem(condition)
+        if problem:
+            problems.append(Problem(rel, lines.get("when"), f"when: {problem}"))
+            return None
+    duo_only = meta.applies_to == "pair" or any(catalogue()[p].duo_only for _, p in conditions.fields_read(condition))
+    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines))
+
+
+def _pair_shape_problem(condition: Condition) -> str | None:
+    """A pair rule is an `all` whose items each read one side (self or other)."""
+    items = condition.items if isinstance(condition, conditions.Branch) and condition.op == "all" else (condition,)
+    for item in items:
+        if len(conditions.sides_read(item)) > 1:
+            return f"each item of a pair rule's 'all' reads either self. or other., not both ({item})"
+    if "self" not in {s for item in items for s in conditions.sides_read(item)}:
+        return "a pair rule reads at least one self. field"
+    return None
+
+
+def _hash(root: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: _rel(p, root)):
+        digest.update(_rel(path, root).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _rule_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name != "vocabularies")
+
+
+def load(root: str | Path | None = None) -> Rulebook:
+    """Read and validate the whole rulebook; raise RulebookError listing every problem."""
+    root = Path(root) if root is not None else default_rules_dir()
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise RulebookError([Problem(str(root), None, "not a folder")])
+    meta_path = root / "rulebook.yaml"
+    meta = _plain(_read_yaml(meta_path, root, problems)) if meta_path.exists() else None
+    if not isinstance(meta, dict) or not meta.get("version"):
+        problems.append(Problem("rulebook.yaml", None, "rulebook.yaml with a 'version' is required"))
+        meta = {"version": "unknown"}
+    baseline_path = root / "baseline.yaml"
+    baseline = _plain(_read_yaml(baseline_path, root, problems)) if baseline_path.exists() else None
+    if not isinstance(baseline, dict) or set(baseline) != {"session", "participant", "relationship"}:
+        problems.append(Problem("baseline.yaml", None, "baseline.yaml holds the example baseline: session, participant and relationship"))
+        baseline = {}
+    vocabulary = _load_vocabulary(root, problems)
+    rules = []
+    seen: dict[str, str] = {}
+    for path in _rule_files(root):
+        rule = _load_rule(path, root, vocabulary, problems)
+        if rule is None:
+            continue
+        if rule.id in seen:
+            problems.append(Problem(rule.path, rule.line_of.get("id"), f"duplicate id {rule.id!r}: also in {seen[rule.id]}"))
+        seen[rule.id] = rule.path
+        rules.append(rule)
+    if problems:
+        raise RulebookError(problems)
+    files = [meta_path, baseline_path, *root.rglob("*.yaml")]
+    return Rulebook(
+        root=root,
+        version=str(meta["version"]),
+        sha256=_hash(root, list(set(files))),
+        rules=sorted(rules, key=lambda r: r.id),
+        vocabulary=vocabulary,
+        baseline=baseline,
+        meta=meta,
+    )
+
+
+@cache
+def default() -> Rulebook:
+    """The shipped rulebook, loaded once per process."""
+    return load()
