@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .conditions import Values
-from .fields import PARTICIPANT_GROUPS, catalogue
+from .fields import FOLLOW_UPS, PARTICIPANT_GROUPS, catalogue
 from .intake import Intake, Participant, Relationship
 from .medications import Match, Vocabulary
 
@@ -64,6 +64,14 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
     return taking, stopped_on_own, names, matches, notes
 
 
+def _applies(path: str, fields: dict[str, Any]) -> bool:
+    """A follow-up question applies unless the answer it follows rules it out."""
+    if path not in FOLLOW_UPS:
+        return True
+    parent, values = FOLLOW_UPS[path]
+    return fields.get(parent) in values
+
+
 def _participant_values(
     intake: Intake, participant: Participant, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str]
 ) -> ParticipantFacts:
@@ -83,7 +91,7 @@ def _participant_values(
                 fields[path] = getattr(section, name)
     taking, stopped_on_own, names, matches, notes = _medication_values(participant, vocabulary, reference)
     notes["intake.unanswered_questions"] = [
-        path for path in sorted(asked) if fields.get(path, "unknown") in (None, "unknown")
+        path for path in sorted(asked) if fields.get(path, "unknown") in (None, "unknown") and _applies(path, fields)
     ]
     for path, items in notes.items():
         fields[path] = len(items)

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from . import intake
 
-__all__ = ["FieldSpec", "catalogue", "DERIVED_COUNTS", "PARTICIPANT_GROUPS"]
+__all__ = ["FieldSpec", "catalogue", "DERIVED_COUNTS", "FOLLOW_UPS", "PARTICIPANT_GROUPS"]
 
 # Participant sections, in the order an intake asks them.
 PARTICIPANT_GROUPS: dict[str, type[BaseModel]] = {
@@ -37,6 +37,13 @@ DERIVED_COUNTS: dict[str, str] = {
     "medications.unconfirmed_match": "How many listed names were matched only approximately (a likely misspelling) and need confirming.",
     "medications.timing_unknown": "How many listed medications have no answer on whether they are current or when they were last taken.",
     "intake.unanswered_questions": "How many questions that the rules for this session read were left unanswered or answered unsure.",
+}
+
+
+# Follow-up questions: asked only when an earlier answer is one of these values. When the earlier
+# answer rules the follow-up out, it is not counted as unanswered.
+FOLLOW_UPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "psychiatric.psychosis_substance_induced_only": ("psychiatric.psychotic_disorder", ("yes", "unknown")),
 }
 
 
