@@ -76,7 +76,7 @@ def _participant_values(
     intake: Intake, participant: Participant, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str]
 ) -> ParticipantFacts:
     fields: dict[str, Any] = {}
-    for name in intake.session.model_fields:
+    for name in type(intake.session).model_fields:
         path = f"session.{name}"
         if path in catalogue():
             value = getattr(intake.session, name)
@@ -85,7 +85,7 @@ def _participant_values(
         section = getattr(participant, group)
         if group == "relationship":
             section = section or Relationship()
-        for name in section.model_fields:
+        for name in type(section).model_fields:
             path = f"{group}.{name}"
             if path in catalogue():
                 fields[path] = getattr(section, name)

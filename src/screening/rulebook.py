@@ -359,6 +359,7 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
         problems.append(Problem(rel, 1, "a rule file holds one mapping (id, title, category, ...)"))
         return None
     lines = getattr(data, "key_lines", {})
+    meta = None
     try:
         meta = RuleFile.model_validate(_plain(data))
     except ValidationError as error:
@@ -368,6 +369,12 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
             if item["type"] == "extra_forbidden":
                 hint = conditions._suggest(str(item["loc"][-1]), list(RuleFile.model_fields))
             problems.append(Problem(rel, _line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
+    try:
+        condition = conditions.parse(data.get("when"), pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes))
+    except ConditionError as error:
+        problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
+        return None
+    if meta is None:
         return None
     category_folder = path.parent.name
     if category_folder != meta.category:
@@ -378,11 +385,6 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
     if kinds != {"flag", "no-flag"}:
         problems.append(Problem(rel, lines.get("examples"), "examples need at least one case that must flag and one that must not (expect: flag / no-flag)"))
     _check_wording(meta, rel, lines, problems)
-    try:
-        condition = conditions.parse(data["when"], pair=meta.applies_to == "pair", classes=frozenset(vocabulary.classes))
-    except ConditionError as error:
-        problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
-        return None
     if meta.applies_to == "pair":
         problem = _pair_shape_problem(condition)
         if problem:

@@ -1,0 +1,115 @@
+"""The engines: durable_rules and the direct evaluator fire the same rules; screenings are
+isolated from each other, also across threads; failures fail closed."""
+
+import copy
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from screening import EngineError, screen
+from screening.engine import DurableEngine, durable_available
+from screening.fields import catalogue
+from screening.intake import Substance
+
+needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
+
+ANSWERS = st.sampled_from(["yes", "no", "unknown"])
+MEDICATION_NAMES = ["lithium", "Zoloft 50mg", "Prozac", "lexapro 10 mg", "Zorblax", "sertralin", "ibuprofen"]
+
+
+@st.composite
+def intakes(draw, book):
+    """An intake from the example baseline with a random subset of answers changed."""
+    duo = draw(st.booleans())
+    session = copy.deepcopy(book.baseline["session"])
+    session["format"] = "duo" if duo else "individual"
+    session["substance"] = draw(st.sampled_from([s.value for s in Substance]))
+    session["sober_facilitators"] = draw(st.one_of(st.none(), st.integers(0, 3)))
+    people = []
+    for pid in ("A", "B") if duo else ("A",):
+        person = copy.deepcopy(book.baseline["participant"])
+        person["participant_id"] = pid
+        if duo:
+            person["relationship"] = copy.deepcopy(book.baseline["relationship"])
+        for path, spec in catalogue().items():
+            group, _, name = path.partition(".")
+            if spec.kind != "answer" or spec.session or (spec.duo_only and not duo) or group not in person:
+                continue
+            if draw(st.integers(0, 9)) == 0:  # change about one answer in ten
+                person[group][name] = draw(ANSWERS)
+        person["physical"]["systolic_bp"] = draw(st.one_of(st.none(), st.integers(100, 200)))
+        person["physical"]["diastolic_bp"] = draw(st.one_of(st.none(), st.integers(50, 99)))
+        person["medications"] = [
+            {"name": draw(st.sampled_from(MEDICATION_NAMES)), "status": draw(st.sampled_from(["current", "stopped", "unknown"])),
+             **({"last_taken": str(dt.date(2026, 12, 1) - dt.timedelta(days=draw(st.integers(0, 60))))})}
+            for _ in range(draw(st.integers(0, 2)))
+        ]
+        for med in person["medications"]:
+            if med["status"] != "stopped":
+                del med["last_taken"]
+        people.append(person)
+    return {"session": session, "participants": people}
+
+
+def fired(report):
+    return sorted((f.rule_id, f.participant, tuple((e.participant, e.field, str(e.answer)) for e in f.evidence)) for f in report.flags)
+
+
+@needs_durable
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_durable_and_the_direct_evaluator_fire_the_same_rules(book, data):
+    intake = data.draw(intakes(book))
+    assert fired(screen(intake, engine="durable")) == fired(screen(intake, engine="python"))
+
+
+def test_the_report_names_the_engine(baseline_individual):
+    assert screen(baseline_individual, engine="python").engine == "python"
+    if durable_available():
+        assert screen(baseline_individual, engine="durable").engine == "durable_rules"
+
+
+@needs_durable
+def test_many_threads_get_exactly_their_own_results(book):
+    import random
+
+    rng = random.Random(7)
+    cases = []
+    for i in range(400):
+        intake = copy.deepcopy({"session": book.baseline["session"], "participants": [book.baseline["participant"]]})
+        intake["session"]["substance"] = rng.choice([s.value for s in Substance])
+        intake["participants"][0]["physical"]["systolic_bp"] = rng.randint(110, 170)
+        intake["participants"][0]["person"]["pregnant"] = rng.choice(["yes", "no", "unknown"])
+        if rng.random() < 0.3:
+            intake["participants"][0]["medications"] = [{"name": "lithium", "status": "current"}]
+        cases.append(intake)
+    expected = [fired(screen(c, engine="python")) for c in cases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda c: fired(screen(c, engine="durable")), cases * 3))
+    assert got == expected * 3
+    from screening.engine import get_engine
+
+    assert get_engine(book, "durable")._results == {}
+
+
+@needs_durable
+def test_an_error_inside_the_engine_fails_the_screening_closed(book, baseline_individual, monkeypatch):
+    from screening.engine import get_engine
+
+    engine = get_engine(book, "durable")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine._host, "assert_facts", broken)
+    baseline_individual["participants"][0]["person"]["pregnant"] = "yes"
+    with pytest.raises(EngineError):
+        screen(baseline_individual, engine="durable")
+
+
+def test_an_unknown_engine_name_is_a_clear_error(baseline_individual):
+    with pytest.raises(ValueError, match="unknown engine"):
+        screen(baseline_individual, engine="drools")
