@@ -1,0 +1,95 @@
+"""The command line: results on stdout, diagnostics on stderr, documented exit codes."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import EXAMPLES
+from screening.cli import main
+
+
+def run(*args):
+    """`python -m screening ...` as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "screening", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_screen_prints_a_text_report_and_exits_0():
+    result = run("screen", str(EXAMPLES / "duo-mdma.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "Screening report (clinician view)" in result.stdout
+    assert "decides nothing" in result.stdout
+    assert result.stderr == ""
+
+
+def test_json_output_follows_the_report_schema(capsys):
+    assert main(["screen", str(EXAMPLES / "individual-psilocybin.json"), "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["view"] == "clinician" and report["flags"]
+    assert not {"eligible", "cleared", "safe"} & set(report)
+
+
+def test_fail_on_exits_1_only_when_a_flag_reaches_the_severity(tmp_path, baseline_individual, capsys):
+    assert main(["screen", str(EXAMPLES / "individual-psilocybin.json"), "--fail-on", "warning"]) == 1
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(baseline_individual))
+    assert main(["screen", str(clean), "--fail-on", "info"]) == 0
+    assert "No rule matched" in capsys.readouterr().out
+
+
+def test_an_invalid_intake_exits_3_naming_the_field_and_prints_nothing_on_stdout(tmp_path):
+    bad = tmp_path / "bad.json"
+    data = json.loads((EXAMPLES / "individual-psilocybin.json").read_text())
+    data["participants"][0]["person"]["age"] = -1
+    bad.write_text(json.dumps(data))
+    result = run("screen", str(bad))
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert "participants.0.person.age" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_file_exits_3(tmp_path):
+    result = run("screen", str(tmp_path / "nope.json"))
+    assert result.returncode == 3 and "cannot read" in result.stderr
+
+
+def test_usage_errors_exit_2():
+    assert run("screen").returncode == 2
+    assert run("frobnicate").returncode == 2
+
+
+def test_a_broken_rulebook_exits_2_with_file_and_line(tmp_path):
+    import shutil
+
+    from screening.rulebook import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    path = rules / "pregnancy" / "pregnant-or-possibly-pregnant.yaml"
+    path.write_text(path.read_text().replace("person.pregnant:", "person.pregant:"))
+    result = run("rules", "check", "--rules", str(rules))
+    assert result.returncode == 2
+    assert "pregnancy/pregnant-or-possibly-pregnant.yaml:" in result.stderr and "did you mean" in result.stderr
+
+
+def test_rules_check_passes_on_the_shipped_rulebook():
+    result = run("rules", "check")
+    assert result.returncode == 0, result.stderr
+    assert "all valid" in result.stdout and "rules per category" in result.stdout
+
+
+@pytest.mark.parametrize("which", ["intake", "report"])
+def test_schema_prints_json_schema(which, capsys):
+    assert main(["schema", which]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["type"] == "object" and schema["properties"]
+
+
+def test_a_participant_view_leaves_out_the_other_participants_answers(capsys):
+    assert main(["screen", str(EXAMPLES / "duo-mdma.yaml"), "--format", "json", "--view", "B"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["view"] == "participant:B"
+    assert all(e["participant"] == "B" for f in report["flags"] for e in f["evidence"])
+    assert all(m["participant"] == "B" for m in report["missing_information"])
