@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
     test.add_argument("rule_ids", nargs="*", help="only these rules")
 
+    docs = sub.add_parser("docs", help="generate the rule documentation for reviewers")
+    docs_sub = docs.add_subparsers(dest="docs_command", required=True)
+    build = docs_sub.add_parser("build", help="write the Markdown pages (index, one page per rule, medications, traceability)")
+    build.add_argument("--out", default="docs/rules", help="the output folder (default: docs/rules)")
+    build.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report"])
     return parser
@@ -91,11 +97,25 @@ def _rules_test(args: argparse.Namespace) -> int:
     book = load(args.rules)
     results = run_examples(book, args.engine, set(args.rule_ids) or None)
     failed = [r for r in results if not r.passed]
+    by_rule: dict[str, list] = {}
     for result in results:
-        mark = "ok  " if result.passed else "FAIL"
-        print(f"{mark} {result.rule_id}: {result.example} (expect {result.expect}) -> {result.detail}")
+        by_rule.setdefault(result.rule_id, []).append(result)
+    for rule_id, rule_results in by_rule.items():
+        bad = sum(not r.passed for r in rule_results)
+        print(f"{rule_id}: {len(rule_results) - bad} passed, {bad} failed")
+        for result in rule_results:
+            mark = "ok  " if result.passed else "FAIL"
+            print(f"  {mark} {result.example} (expect {result.expect}) -> {result.detail}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return EXIT_FLAGGED if failed else EXIT_OK
+
+
+def _docs_build(args: argparse.Namespace) -> int:
+    from .docs import build
+
+    pages = build(load(args.rules), args.out)
+    print(f"wrote {len(pages)} pages to {args.out}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return _screen(args)
         if args.command == "rules":
             return _rules_check(args) if args.rules_command == "check" else _rules_test(args)
+        if args.command == "docs":
+            return _docs_build(args)
         schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
         print(json.dumps(schema, indent=2))
         return EXIT_OK
