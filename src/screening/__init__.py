@@ -15,6 +15,7 @@ from .intake import Intake, Participant, Session
 from .report import NOTICE, Flag, Report, render_text, report_schema
 from .rulebook import Rulebook, load as load_rulebook
 from .screener import parse_intake, read_intake, screen
+from .batch import BatchError, screen_many
 
 __version__ = "0.1.0"
 

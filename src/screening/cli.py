@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     screen = sub.add_parser("screen", help="screen an intake (JSON or YAML) and print the report")
-    screen.add_argument("file", help="the intake file")
+    screen.add_argument("file", nargs="?", help="the intake file")
+    screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
+    screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
     screen.add_argument("--format", choices=["text", "json"], default="text")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
@@ -60,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
 def _screen(args: argparse.Namespace) -> int:
     from .screener import read_intake, screen
 
+    if args.batch or not args.file:
+        if not args.batch or args.file or args.view != "clinician":
+            print("screening: give an intake file, or --batch FILE (clinician view, JSON lines)", file=sys.stderr)
+            return EXIT_USAGE
+        from .batch import run_cli
+
+        return run_cli(args)
     book = load(args.rules) if args.rules else None
     intake = read_intake(args.file)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)

@@ -1,0 +1,243 @@
+"""Batch screening: many intakes, one report (or error record) each, in input order.
+
+Worker processes each load the rulebook and build their engine once, then screen chunks of
+lines; the parent keeps a bounded window of chunks in flight so memory stays flat however
+long the input is, and yields results strictly in input order. A bad line never stops the
+batch: it becomes ``{"line": n, "error": "..."}`` (the message names fields, never answers).
+If a worker process dies, the lines of its chunk become error records (fail closed) and the
+pool is rebuilt for the rest.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from .errors import ScreeningError
+from .report import Report
+
+__all__ = ["screen_many", "BatchError", "CHUNK"]
+
+CHUNK = 64  # intakes per task: large enough to hide inter-process overhead, small enough to stream
+
+
+@dataclass(frozen=True)
+class BatchError:
+    """One input that produced no report: its 1-based line (or item) number and why."""
+
+    line: int
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "error": self.error}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+
+# ------------------------------------------------------------------------- worker side
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init(rules: str | None, engine: str, today: dt.date | None) -> None:
+    """Build the rulebook and engine once per process (also used in-process for jobs=1)."""
+    from . import engine as engine_module, rulebook
+
+    engine_module._ENGINES.clear()  # a forked child must not share the parent's engine state
+    book = rulebook.load(rules) if rules else rulebook.default()
+    engine_module.get_engine(book, engine)
+    _WORKER.update(book=book, engine=engine, today=today)
+
+
+def _one(number: int, item: Any, as_json: bool) -> Any:
+    from .screener import parse_intake, parse_intake_text, screen
+
+    try:
+        if isinstance(item, (str, bytes)):
+            raw = item.encode("utf-8") if isinstance(item, str) else item
+            intake = parse_intake_text(raw, f"line {number}")
+        else:
+            intake = parse_intake(item, f"item {number}")
+        report = screen(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
+    except ScreeningError as error:
+        result: Any = BatchError(number, str(error))
+        return result.to_json() if as_json else result
+    except Exception as error:  # anything else still fails closed for this line only
+        result = BatchError(number, f"screening failed ({type(error).__name__}); no report was produced")
+        return result.to_json() if as_json else result
+    return report.to_json(indent=None) if as_json else report
+
+
+def _chunk(items: list[tuple[int, Any]], as_json: bool) -> list[Any]:
+    return [_one(number, item, as_json) for number, item in items]
+
+
+# ------------------------------------------------------------------------- parent side
+
+
+def _numbered(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+    """Number the inputs from 1; blank text lines are skipped but still counted."""
+    for number, item in enumerate(items, 1):
+        if isinstance(item, (str, bytes)) and not item.strip():
+            continue
+        yield number, item
+
+
+def _chunks(items: Iterable[Any], size: int) -> Iterator[list[tuple[int, Any]]]:
+    chunk: list[tuple[int, Any]] = []
+    for pair in _numbered(items):
+        chunk.append(pair)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pool(jobs: int, args: tuple) -> ProcessPoolExecutor:
+    # fork starts workers in milliseconds; the initializer discards any inherited engine.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=args)
+
+
+def _results(
+    items: Iterable[Any],
+    jobs: int | None,
+    rules: str | Path | None,
+    engine: str,
+    today: dt.date | None,
+    as_json: bool,
+    chunk: int = CHUNK,
+) -> Iterator[Any]:
+    jobs = jobs or os.cpu_count() or 1
+    args = (str(rules) if rules else None, engine, today)
+    if jobs == 1:
+        _init(*args)
+        for number, item in _numbered(items):
+            yield _one(number, item, as_json)
+        return
+
+    window = jobs * 4
+    pending: collections.deque = collections.deque()
+    source = _chunks(items, chunk)
+    pool = _pool(jobs, args)
+    try:
+        for part in source:
+            pending.append((part, pool.submit(_chunk, part, as_json)))
+            while len(pending) >= window:
+                part_done, future = pending.popleft()
+                results, pool = _collect(part_done, future, pool, pending, jobs, args, as_json)
+                yield from results
+        while pending:
+            part_done, future = pending.popleft()
+            results, pool = _collect(part_done, future, pool, pending, jobs, args, as_json)
+            yield from results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _collect(part, future, pool, pending, jobs, args, as_json):
+    """A chunk's results; if its worker died, error records for its lines and a fresh pool."""
+    try:
+        return future.result(), pool
+    except BrokenProcessPool:
+        why = "worker process stopped"
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool = _pool(jobs, args)
+        # the chunks still queued were lost with the pool: send them again, in order
+        for i, (queued, _) in enumerate(list(pending)):
+            pending[i] = (queued, pool.submit(_chunk, queued, as_json))
+    except Exception as error:
+        why = type(error).__name__
+    return [_failed(number, why, as_json) for number, _ in part], pool
+
+
+def _failed(number: int, why: str, as_json: bool) -> Any:
+    error = BatchError(number, f"the screening process failed ({why}); no report was produced")
+    return error.to_json() if as_json else error
+
+
+def screen_many(
+    intakes: Iterable[Mapping[str, Any] | str | bytes],
+    jobs: int | None = None,
+    *,
+    rules: str | Path | None = None,
+    engine: str = "auto",
+    today: dt.date | None = None,
+) -> Iterator[Report | BatchError]:
+    """Screen many intakes on all cores; yields a Report or a BatchError for each, in order.
+
+    Items are intake mappings or JSON/YAML text (one JSONL line each). ``jobs`` is the number
+    of worker processes (default: all cores; 1 screens in this process). ``rules`` is a rules
+    folder instead of the shipped rulebook. Errors carry the item's 1-based number.
+    """
+    return _results(intakes, jobs, rules, engine, today, as_json=False)
+
+
+class _Progress:
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.on = sys.stderr.isatty()
+        self.start = time.perf_counter()
+        self.done = self.errors = 0
+        self.shown = 0.0
+
+    def step(self, error: bool) -> None:
+        self.done += 1
+        self.errors += error
+        now = time.perf_counter()
+        if self.on and now - self.shown > 0.2:
+            self.shown = now
+            rate = self.done / max(now - self.start, 1e-9)
+            sys.stderr.write(f"\rscreened {self.done:,} ({self.errors:,} errors) {rate:,.0f}/s ")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.on:
+            self.shown = 0.0
+            self.step(False)
+            self.done -= 1
+            sys.stderr.write("\n")
+
+
+def run_cli(args: Any) -> int:
+    """``screening screen --batch FILE [--jobs N]``: JSON lines out, in input order.
+
+    Exit 0; 1 with --fail-on when a report has a flag at or above it; 3 when any line
+    produced an error record (after every other line was screened).
+    """
+    from .rulebook import SEVERITY_ORDER
+
+    threshold = SEVERITY_ORDER[args.fail_on] if args.fail_on else None
+    source = sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb")  # noqa: SIM115
+    progress = _Progress()
+    errors = flagged = 0
+    try:
+        for line in _results(source, args.jobs, args.rules, args.engine, args.today, as_json=True):
+            is_error = line.startswith('{"line"')
+            errors += is_error
+            if threshold is not None and not is_error:
+                severities = {f["severity"] for f in json.loads(line)["flags"]}
+                flagged += any(SEVERITY_ORDER[s] >= threshold for s in severities)
+            sys.stdout.write(line + "\n")
+            progress.step(is_error)
+    finally:
+        progress.close()
+        if source is not sys.stdin.buffer:
+            source.close()
+    if errors:
+        print(f"screening: {errors} line(s) could not be screened; see their error records", file=sys.stderr)
+        return 3
+    return 1 if flagged else 0
