@@ -128,3 +128,17 @@ def test_report_guide_says_no_flag_is_not_a_clearance(book):
     page = docs.render(book)["how-to-read-a-report.md"]
     assert "No flag is not a clearance" in page
     assert "participant:<id>" in page
+
+
+def test_rule_readme_operator_examples_parse(book):
+    """The operator table in rules/README.md stays true to the language."""
+    import re
+    import yaml
+
+    readme = (ROOT / "rules" / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", readme, flags=re.M)
+    assert {op for op, _ in rows} >= set(conditions.LEAVES) | set(conditions.BRANCHES)
+    for op, example in rows:
+        if op in ("all", "any"):
+            continue
+        conditions.parse(yaml.safe_load(example), classes=frozenset(book.vocabulary.classes))

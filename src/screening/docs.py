@@ -108,7 +108,7 @@ def _leaf(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
             return f"{subject} is {_choices(rest)}" if rest else f"{subject} is anything (never holds)"
         if negate:
             return f"{subject} is not {_choices(values)} (or was not given)"
-        return f"{subject} is {_choices(values)}" if len(values) == 1 else f"{subject} is one of: {_choices(values)}"
+        return f"{subject} is {_choices(values)}"
     op = NEGATED_THRESHOLD[leaf.op] if negate else leaf.op
     text = f"{subject} is {THRESHOLD_WORDS[op]} {leaf.value:g}" if isinstance(leaf.value, float) else f"{subject} is {THRESHOLD_WORDS[op]} {leaf.value}"
     if negate and spec.kind == "number":
@@ -170,8 +170,7 @@ def _medication(item: Any) -> str:
 
 def _answers(prefix: str, data: dict[str, Any], who: str) -> list[str]:
     out = []
-    for key in sorted(data):
-        value = data[key]
+    for key, value in data.items():  # in the order the example states them
         if key == "medications":
             listed = "; ".join(_medication(m) for m in value) if value else "none"
             out.append(f"{who}medications listed: {listed}")
@@ -190,7 +189,7 @@ def _example_answers(rule: Rule, example: Example) -> str:
     lines += _answers("", dict(example.participant), "A: " if duo else "")
     if example.other:
         lines += _answers("", dict(example.other), "B: ")
-    return "<br>".join(_cell(line) for line in lines) if lines else "no change: every answer as in the baseline"
+    return "<br>".join(_cell(line) for line in lines) if lines else "nothing changed: every question answered, no finding"
 
 
 def _examples_table(rule: Rule, expect: str) -> list[str]:
@@ -303,7 +302,7 @@ def _index(book: Rulebook) -> str:
         "",
         "Each rule raises a flag for a clinician to review; no rule decides anything, and no flag does not "
         "mean a session is without risk. See [how to read a report](how-to-read-a-report.md), the "
-        "[medication vocabulary and interaction matrix](medications.md) and the [traceability table](traceability.md).",
+        "[medication vocabulary and interaction matrix](medications.md), the [traceability table](traceability.md) and the [intake fields rules read](fields.md).",
         "",
         "Severity:",
         "",
@@ -497,6 +496,25 @@ def _how_to_read() -> str:
     return "\n".join(out)
 
 
+def _fields() -> str:
+    out = [GENERATED, "# Intake fields a rule can read", "", "[All rules](index.md)", ""]
+    out += [
+        "Write these dotted names in a rule's `when:` (in a pair rule, prefix participant fields with `self.` or "
+        "`other.`). Kinds: **answer** is yes / no / unknown; **choice** is one of the listed values; **number** is "
+        "empty when not given; **count** is computed by the screening and always known.",
+        "",
+        "| Field | Kind | Values | Question as asked | Note |",
+        "|---|---|---|---|---|",
+    ]
+    kinds = {"answer": "answer", "enum": "choice", "number": "number", "count": "count"}
+    for path, spec in catalogue().items():
+        values = ", ".join(spec.choices) if spec.kind == "enum" else ("yes, no, unknown" if spec.kind == "answer" else "–")
+        note = "private, about the other participant; duo only" if spec.private else ("duo only" if spec.duo_only else "")
+        out.append(f"| `{path}` | {kinds.get(spec.kind, spec.kind)} | {values} | {_cell(spec.question)} | {note} |")
+    out.append("")
+    return "\n".join(out)
+
+
 # ---------------------------------------------------------------------------- building
 
 
@@ -507,6 +525,7 @@ def render(book: Rulebook) -> dict[str, str]:
         "medications.md": _medications(book),
         "traceability.md": _traceability(book),
         "how-to-read-a-report.md": _how_to_read(),
+        "fields.md": _fields(),
     }
     for rule in book.rules:
         pages[f"{rule.meta.category}/{rule.id}.md"] = _rule_page(book, rule)
