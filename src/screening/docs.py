@@ -388,15 +388,17 @@ def _medications(book: Rulebook) -> str:
 def _traceability(book: Rulebook) -> str:
     out = [GENERATED, "# Traceability", "", "[All rules](index.md)", ""]
     out += ["## Sources and the rules that cite them", "", "| Source | Rules |", "|---|---|"]
-    cited: dict[str, tuple[str, set[str]]] = {}
+    cited: dict[str, tuple[set[str], set[str]]] = {}
     for rule in book.rules:
         for ref in rule.meta.references:
-            title, ids = cited.setdefault(ref.url, (ref.title, set()))
+            titles, ids = cited.setdefault(ref.url, (set(), set()))
+            titles.add(ref.title)
             ids.add(rule.id)
     for url in sorted(cited):
-        title, ids = cited[url]
+        titles, ids = cited[url]
         links = ", ".join(f"[{i}]({book.rule(i).meta.category}/{i}.md)" for i in sorted(ids))
-        out.append(f"| [{_cell(title)}]({url}) | {links} |")
+        named = "<br>".join(_cell(t) for t in sorted(titles))
+        out.append(f"| {named}<br><{url}> | {links} |")
     out += [
         "",
         "## Rules, their examples and the tests that run them",
