@@ -66,6 +66,7 @@ class Vocabulary:
     entries: list[MedicationEntry]
     _index: dict[str, MedicationEntry] = field(default_factory=dict, repr=False)
     _longest: int = field(default=1, repr=False)
+    _seen: dict[str, "Match"] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
 
     def __post_init__(self) -> None:
         for entry in self.entries:
@@ -87,6 +88,14 @@ class Vocabulary:
         return conflicts
 
     def match(self, written: str) -> Match:
+        found = self._seen.get(written)
+        if found is None:
+            if len(self._seen) >= 4096:
+                self._seen.clear()
+            found = self._seen[written] = self._match(written)
+        return found
+
+    def _match(self, written: str) -> Match:
         words = normalise(written).split()
         if not words:
             return Match(written, "unrecognised")
