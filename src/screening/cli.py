@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 
 from . import __version__
-from .errors import EngineError, IntakeError, RulebookError
+from .errors import EngineError, IntakeError, RulebookError, ScreeningError
 from .intake import Intake
 from .report import render_text, report_schema
 from .rulebook import SEVERITY_ORDER, load
@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("file", nargs="?", help="the intake file")
     screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
-    screen.add_argument("--format", choices=["text", "json"], default="text")
+    screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default="text", help="cds-hooks: a CDS Hooks response, one card per flag")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
     screen.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
@@ -54,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--out", default="docs/rules", help="the output folder (default: docs/rules)")
     build.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
 
+    fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
+    fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
+    fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
+    response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
+    response.add_argument("file", help="the intake file (JSON or YAML)")
+
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report"])
     return parser
@@ -70,7 +77,9 @@ def _screen(args: argparse.Namespace) -> int:
 
         return run_cli(args)
     book = load(args.rules) if args.rules else None
-    intake = read_intake(args.file)
+    from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
+
+    intake = read_intake_file(args.file)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
@@ -78,7 +87,12 @@ def _screen(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"screening: {error}", file=sys.stderr)
             return EXIT_USAGE
-    sys.stdout.write(report.to_json() + "\n" if args.format == "json" else render_text(report))
+    if args.format == "cds-hooks":
+        from .cds_hooks import render_cds_hooks
+
+        sys.stdout.write(render_cds_hooks(report, book))
+    else:
+        sys.stdout.write(report.to_json() + "\n" if args.format == "json" else render_text(report))
     if args.fail_on:
         threshold = SEVERITY_ORDER[args.fail_on]
         if any(SEVERITY_ORDER[f.severity] >= threshold for f in report.flags):
@@ -127,6 +141,21 @@ def _docs_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fhir(args: argparse.Namespace) -> int:
+    from . import fhir
+
+    if args.fhir_command == "questionnaire":
+        resource = fhir.questionnaire()
+    elif args.fhir_command == "codesystem":
+        resource = fhir.answer_code_system()
+    else:
+        from .screener import read_intake
+
+        resource = fhir.response_from_intake(read_intake(args.file))
+    print(json.dumps(resource, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -136,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             return _rules_check(args) if args.rules_command == "check" else _rules_test(args)
         if args.command == "docs":
             return _docs_build(args)
+        if args.command == "fhir":
+            return _fhir(args)
         schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
         print(json.dumps(schema, indent=2))
         return EXIT_OK
@@ -148,5 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_ENGINE
+    except ScreeningError as error:  # e.g. an optional extra is missing: pip install 'screening[fhir]'
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK

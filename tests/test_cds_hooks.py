@@ -1,0 +1,116 @@
+"""CDS Hooks cards: one per flag, with the fields the CDS Hooks specification requires."""
+
+import json
+import uuid
+
+import pytest
+import yaml
+
+from conftest import EXAMPLES
+from screening import screen
+from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS, card_uuid, cards, render_cds_hooks
+from screening.cli import main
+from screening.rulebook import load
+
+INDICATORS = {"info", "warning", "critical"}
+CARD_FIELDS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior", "overrideReasons", "links"}
+
+
+def check_card(card):
+    """The CDS Hooks 2.0 Card: required summary (<140 chars), indicator and source.label."""
+    assert set(card) <= CARD_FIELDS
+    assert isinstance(card["summary"], str) and 0 < len(card["summary"]) < 140
+    assert card["indicator"] in INDICATORS
+    assert isinstance(card["source"]["label"], str) and card["source"]["label"]
+    assert card["source"]["url"].startswith(("http://", "https://"))
+    assert "suggestions" not in card and "selectionBehavior" not in card
+    uuid.UUID(card["uuid"])
+    for reason in card["overrideReasons"]:
+        assert reason["display"] and reason["code"] and reason["system"].startswith("https://")
+
+
+@pytest.fixture(scope="module")
+def duo_report():
+    return screen(yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text()), engine="python")
+
+
+def test_one_valid_card_per_flag_in_the_report_order(duo_report):
+    result = cards(duo_report)
+    assert len(result) == len(duo_report.flags) > 0
+    for card, flag in zip(result, duo_report.flags):
+        check_card(card)
+        assert card["indicator"] == flag.severity
+        assert card["source"] == {"label": flag.references[0].title, "url": flag.references[0].url}
+
+
+def test_detail_carries_explanation_evidence_action_limitations_and_the_notice(duo_report):
+    flag, card = duo_report.flags[0], cards(duo_report)[0]
+    detail = card["detail"]
+    for heading in ("**Found in the intake:**", "**For review:**", "**Limitations:**", "**Sources:**"):
+        assert heading in detail
+    assert flag.explanation.split()[0] in detail
+    assert flag.evidence[0].question.split()[0] in detail
+    assert "decides nothing" in detail
+
+
+def test_duo_card_summaries_say_whose_flag_it_is(duo_report):
+    for card, flag in zip(cards(duo_report), duo_report.flags):
+        assert card["summary"].startswith("Pair: " if flag.participant == "pair" else f"Participant {flag.participant}: ") \
+            or card["summary"] == flag.summary
+
+
+def test_uuid_is_stable_for_rule_participant_and_rulebook(duo_report):
+    again = screen(yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text()), engine="python")
+    assert [c["uuid"] for c in cards(again)] == [c["uuid"] for c in cards(duo_report)]
+    first = duo_report.flags[0]
+    assert cards(duo_report)[0]["uuid"] == card_uuid(first.rule_id, first.participant, duo_report.rulebook.sha256)
+    assert card_uuid(first.rule_id, "B", "x") != card_uuid(first.rule_id, "A", "x")
+    assert card_uuid(first.rule_id, "A", "x") != card_uuid(first.rule_id, "A", "y")
+    assert len({c["uuid"] for c in cards(duo_report)}) == len(duo_report.flags)
+
+
+def test_override_reasons_default_when_the_rule_has_none(duo_report):
+    card = cards(duo_report)[0]
+    assert [r["display"] for r in card["overrideReasons"]] == list(DEFAULT_OVERRIDE_REASONS)
+    assert "Reviewed with participant; risk accepted by clinician" in DEFAULT_OVERRIDE_REASONS
+
+
+def test_override_reasons_come_from_the_rule_when_it_has_them(tmp_path, book):
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(book.root, rules)
+    path = rules / "setting" / "no-sober-facilitator.yaml"
+    path.write_text(path.read_text() + "override_reasons:\n  - A second sober facilitator has been arranged\n")
+    custom = load(rules)
+    intake = {"session": dict(book.baseline["session"], sober_facilitators=0), "participants": [book.baseline["participant"]]}
+    report = screen(intake, rulebook=custom, engine="python")
+    (card,) = [c for c, f in zip(cards(report, custom), report.flags) if f.rule_id == custom.rule("setting.no-sober-facilitator").id]
+    assert [r["display"] for r in card["overrideReasons"]] == ["A second sober facilitator has been arranged"]
+    assert card["overrideReasons"][0]["code"] == "a-second-sober-facilitator-has-been-arranged"
+
+
+def test_no_flags_gives_no_cards(baseline_individual):
+    assert json.loads(render_cds_hooks(screen(baseline_individual, engine="python"))) == {"cards": []}
+
+
+def test_participant_view_cards_leave_out_the_other_persons_answers(duo_report):
+    view = duo_report.view_for("B")
+    for card in cards(view):
+        assert "\n- A:" not in card["detail"]
+
+
+def test_cli_renders_a_cds_hooks_response(capsys):
+    assert main(["screen", str(EXAMPLES / "duo-mdma.yaml"), "--format", "cds-hooks"]) == 0
+    body = json.loads(capsys.readouterr().out)
+    assert set(body) == {"cards"} and body["cards"]
+    for card in body["cards"]:
+        check_card(card)
+
+
+def test_the_committed_example_response_holds_valid_cards():
+    """A sample for readers; it is not compared byte for byte, so rule edits do not break it."""
+    committed = json.loads((EXAMPLES / "fhir" / "duo-mdma-cds-hooks.json").read_text())
+    assert committed["cards"]
+    for card in committed["cards"]:
+        check_card(card)
