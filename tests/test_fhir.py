@@ -375,3 +375,14 @@ def test_without_the_fhir_extra_the_error_says_what_to_install(response, monkeyp
     monkeypatch.setitem(sys.modules, "fhir.resources.R4B.questionnaireresponse", None)
     with pytest.raises(fhir.FhirSupportMissing, match=r"pip install 'screening\[fhir\]'"):
         fhir.intake_from_fhir(response)
+
+
+def test_cli_converts_an_intake_to_a_response_bundle_and_back(capsys):
+    from screening.screener import read_intake
+
+    assert main(["fhir", "response", str(EXAMPLES / "duo-mdma.yaml")]) == 0
+    bundle = json.loads(capsys.readouterr().out)
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection" and len(bundle["entry"]) == 2
+    assert fhir.intake_from_fhir(bundle) == read_intake(EXAMPLES / "duo-mdma.yaml")
+    assert main(["fhir", "codesystem"]) == 0
+    assert [c["code"] for c in json.loads(capsys.readouterr().out)["concept"]] == ["yes", "no", "unsure"]
