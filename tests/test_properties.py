@@ -129,10 +129,10 @@ ENUM_ORDER = {"relationship.conflict_level": ("low", "moderate", "high")}
 DOCUMENTED_EXCEPTIONS = {
     ("relationship.fear-reported-by-one", "relationship.fear_of_other", "riskier"):
         "the rule is about a one-sided report: it needs the other participant's explicit 'no'; when both "
-        "report fear the one-sided pattern no longer holds (a both-report-fear rule is the place for that case)",
+        "report fear the one-sided pattern no longer holds; relationship.fear-reported-by-both flags the pair instead",
     ("relationship.fear-reported-by-one", "relationship.fear_of_other", "unknown"):
         "the rule needs the other participant's explicit 'no' to call the fear one-sided; when the other is "
-        "unsure, only the missing-information rule speaks for it",
+        "unsure, relationship.fear-not-confirmed-by-other flags the pair at the same severity",
     # Added with the clinical rulebook (issue 3): rules about an uneven report, and a warning that
     # gives way to a critical rule. In each case another rule keeps flagging the riskier answer.
     ("psychosis.substance-induced-only", "psychiatric.psychosis_substance_induced_only", "riskier"):
@@ -324,9 +324,11 @@ def test_the_one_sided_fear_rule_is_the_documented_exception(baseline_duo):
     baseline_duo["participants"][0]["relationship"]["fear_of_other"] = "yes"
     ids = lambda intake: {f.rule_id for f in screen(intake, engine="python").flags}
     assert "relationship.fear-reported-by-one" in ids(baseline_duo)
-    for answer in ("yes", "unknown"):
+    instead = {"yes": "relationship.fear-reported-by-both", "unknown": "relationship.fear-not-confirmed-by-other"}
+    for answer, other_rule in instead.items():
         baseline_duo["participants"][1]["relationship"]["fear_of_other"] = answer
         assert "relationship.fear-reported-by-one" not in ids(baseline_duo)
+        assert other_rule in ids(baseline_duo)  # the pair stays flagged, at the same severity
 
 
 # ---------------------------------------------------------------------------- reports
