@@ -26,7 +26,7 @@ FACT_TYPE = "p"
 @dataclass
 class ParticipantFacts:
     values: Values
-    matches: list[Match]  # one per listed medication, in the order written
+    matches: list[Match]  # every drug read from the listed medications, in the order written
 
 
 def _days_before(reference: dt.date, last: dt.date) -> int:
@@ -40,8 +40,8 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
     matches = []
     timing_unknown: list[str] = []
     for medication in participant.medications:
-        match = vocabulary.match(medication.name)
-        matches.append(match)
+        line_matches = vocabulary.match_all(medication.name)
+        matches.extend(line_matches)
         if medication.status == "current":
             days = 0
         elif medication.status == "stopped" and medication.last_taken is not None:
@@ -49,16 +49,22 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
         else:
             timing_unknown.append(medication.name)
             days = 0
-        for cls in match.classes:
+        for cls in dict.fromkeys(c for match in line_matches for c in match.classes):
             taking[cls] = min(days, taking.get(cls, days))
             names.setdefault(cls, []).append(medication.name)
             if medication.status == "stopped" and medication.stopped_with_prescriber != "yes":
                 stopped_on_own[cls] = min(days, stopped_on_own.get(cls, days))
+    unrecognised, unconfirmed = [], []
+    for medication in participant.medications:
+        for match in vocabulary.match_all(medication.name):
+            where = "" if match.written == medication.name else f" (in {medication.name!r})"
+            if match.status == "unrecognised":
+                unrecognised.append(match.written + where)
+            elif match.status == "unconfirmed" and match.entry:
+                unconfirmed.append(f"{match.written} (read as {match.entry.generic}){where}")
     notes = {
-        "medications.unrecognised": [m.written for m in matches if m.status == "unrecognised"],
-        "medications.unconfirmed_match": [
-            f"{m.written} (read as {m.entry.generic})" for m in matches if m.status == "unconfirmed" and m.entry
-        ],
+        "medications.unrecognised": unrecognised,
+        "medications.unconfirmed_match": unconfirmed,
         "medications.timing_unknown": timing_unknown,
     }
     return taking, stopped_on_own, names, matches, notes

@@ -28,6 +28,8 @@ _NOISE = {
 }
 _NUMBER = re.compile(r"^\d+([.,]\d+)?[a-zµ]*$")
 FUZZY_CUTOFF = 0.84
+# How people list several drugs on one line: "Zoloft and lithium", "sertraline/bupropion", "X + Y".
+_SEPARATORS = re.compile(r"[,;/+&()\n]|\band\b|\bplus\b", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
@@ -86,6 +88,27 @@ class Vocabulary:
                     conflicts.append((name, seen[name].generic, entry.generic))
                 seen.setdefault(name, entry)
         return conflicts
+
+    def match_all(self, written: str) -> list[Match]:
+        """Every drug named in one written line, in order; at least one match, never none.
+
+        The whole line is tried first (a combination product such as "olanzapine/fluoxetine" is
+        one entry); otherwise it is split where people join drugs ("and", ",", "/", "+") and
+        each part is read on its own, so "Zoloft and lithium" is two drugs, not only the first.
+        A part that names no known drug is returned as unrecognised rather than dropped.
+        """
+        whole = self.match(written)
+        if whole.status == "recognised" and whole.matched_name == normalise(written):
+            return [whole]
+        parts = [part for part in _SEPARATORS.split(written) if normalise(part)]
+        if len(parts) <= 1:
+            return [whole]
+        found: list[Match] = []
+        for part in parts:
+            match = self.match(part.strip())
+            if match.entry is None or all(match.entry is not m.entry for m in found):
+                found.append(match)
+        return found
 
     def match(self, written: str) -> Match:
         found = self._seen.get(written)
