@@ -79,7 +79,12 @@ class _LineList(list):
     line: int | None = None
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the pure-Python parser made loading the
+# rulebook take about a second, most of a cold start. Construction stays in Python either way.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
     """Safe YAML that remembers lines and rejects duplicate keys."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
