@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 from .conditions import Values
 from .fields import FOLLOW_UPS, PARTICIPANT_GROUPS, catalogue
-from .intake import Intake, Participant, Relationship
+from .intake import Intake, Participant, Relationship, Session
 from .medications import Match, Vocabulary
 
 __all__ = ["ParticipantFacts", "build", "to_fact"]
@@ -78,26 +79,41 @@ def _applies(path: str, fields: dict[str, Any]) -> bool:
     return fields.get(parent) in values
 
 
+@cache
+def _readable_fields() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """For the session and each participant section: (attribute, dotted path) of every field a
+    rule can read. Worked out once; the fact builder runs on every screening."""
+    groups = [("session", type_) for type_ in (Session,)] + list(PARTICIPANT_GROUPS.items())
+    return tuple(
+        (group, tuple((name, f"{group}.{name}") for name in model.model_fields if f"{group}.{name}" in catalogue()))
+        for group, model in groups
+    )
+
+
+@lru_cache(maxsize=64)
+def _in_order(asked: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(asked))
+
+
 def _participant_values(
     intake: Intake, participant: Participant, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str]
 ) -> ParticipantFacts:
     fields: dict[str, Any] = {}
-    for name in type(intake.session).model_fields:
-        path = f"session.{name}"
-        if path in catalogue():
-            value = getattr(intake.session, name)
-            fields[path] = getattr(value, "value", value)
-    for group in PARTICIPANT_GROUPS:
+    (_, session_fields), *participant_groups = _readable_fields()
+    answers = intake.session.__dict__
+    for name, path in session_fields:
+        value = answers[name]
+        fields[path] = getattr(value, "value", value)
+    for group, group_fields in participant_groups:
         section = getattr(participant, group)
-        if group == "relationship":
-            section = section or Relationship()
-        for name in type(section).model_fields:
-            path = f"{group}.{name}"
-            if path in catalogue():
-                fields[path] = getattr(section, name)
+        if section is None:  # no relationship section outside a duo: every answer unknown
+            section = Relationship()
+        answers = section.__dict__
+        for name, path in group_fields:
+            fields[path] = answers[name]
     taking, stopped_on_own, names, matches, notes = _medication_values(participant, vocabulary, reference)
     notes["intake.unanswered_questions"] = [
-        path for path in sorted(asked) if fields.get(path, "unknown") in (None, "unknown") and _applies(path, fields)
+        path for path in _in_order(asked) if fields.get(path, "unknown") in (None, "unknown") and _applies(path, fields)
     ]
     for path, items in notes.items():
         fields[path] = len(items)
@@ -112,15 +128,20 @@ def build(
     return [_participant_values(intake, p, vocabulary, reference, asked) for p in intake.participants]
 
 
+@cache
+def _fact_keys() -> dict[str, tuple[str, bool]]:
+    return {path: (spec.key, spec.kind == "answer") for path, spec in catalogue().items()}
+
+
 def to_fact(values: Values) -> dict[str, Any]:
     """The sparse durable_rules fact: 'no' answers and unanswered numbers are left out."""
     fact: dict[str, Any] = {"type": FACT_TYPE, "pid": values.pid}
-    specs = catalogue()
+    keys = _fact_keys()
     for path, value in values.fields.items():
-        kind = specs[path].kind
-        if value is None or (kind == "answer" and value == "no"):
+        key, is_answer = keys[path]
+        if value is None or (is_answer and value == "no"):
             continue
-        fact[specs[path].key] = value
+        fact[key] = value
     for cls, days in values.taking.items():
         fact[f"med__{cls}"] = days
     for cls, days in values.stopped_on_own.items():

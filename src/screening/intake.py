@@ -35,8 +35,13 @@ __all__ = [
 ]
 
 
+_ANSWERS = frozenset({"yes", "no", "unknown"})
+
+
 def _tri_state(value: Any) -> Any:
     """Accept the spellings intake systems send; keep everything else for pydantic to reject."""
+    if type(value) is str and value in _ANSWERS:  # the common case, first: runs for every answer
+        return value
     if value is None:
         return "unknown"
     if value is True:

@@ -69,6 +69,7 @@ class Vocabulary:
     _index: dict[str, MedicationEntry] = field(default_factory=dict, repr=False)
     _longest: int = field(default=1, repr=False)
     _seen: dict[str, "Match"] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
+    _seen_lines: dict[str, tuple["Match", ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for entry in self.entries:
@@ -97,18 +98,26 @@ class Vocabulary:
         each part is read on its own, so "Zoloft and lithium" is two drugs, not only the first.
         A part that names no known drug is returned as unrecognised rather than dropped.
         """
+        found = self._seen_lines.get(written)
+        if found is None:
+            if len(self._seen_lines) >= 4096:
+                self._seen_lines.clear()
+            found = self._seen_lines[written] = self._match_line(written)
+        return list(found)
+
+    def _match_line(self, written: str) -> tuple[Match, ...]:
         whole = self.match(written)
         if whole.status == "recognised" and whole.matched_name == normalise(written):
-            return [whole]
+            return (whole,)
         parts = [part for part in _SEPARATORS.split(written) if normalise(part)]
         if len(parts) <= 1:
-            return [whole]
+            return (whole,)
         found: list[Match] = []
         for part in parts:
             match = self.match(part.strip())
             if match.entry is None or all(match.entry is not m.entry for m in found):
                 found.append(match)
-        return found
+        return tuple(found)
 
     def match(self, written: str) -> Match:
         found = self._seen.get(written)

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -228,16 +228,20 @@ class Rulebook:
     vocabulary: Vocabulary
     baseline: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    # Derived data computed once per rulebook (what each substance reads, flag texts...):
+    # screening reads it many times and a rulebook does not change once loaded.
+    memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @cached_property
     def active(self) -> list[Rule]:
         return [r for r in self.rules if r.meta.status != "deprecated"]
 
+    @cached_property
+    def _by_id(self) -> dict[str, Rule]:
+        return {rule.id: rule for rule in self.rules}
+
     def rule(self, rule_id: str) -> Rule:
-        for rule in self.rules:
-            if rule.id == rule_id:
-                return rule
-        raise KeyError(rule_id)
+        return self._by_id[rule_id]
 
     def example_intake(self, rule: Rule, example: Example) -> dict[str, Any]:
         """The intake an example describes: the baseline with the example's answers on top."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -91,9 +90,15 @@ def parse_intake(data: Any, where: str = "intake") -> Intake:
         raise IntakeError([Problem(where, None, "nested too deeply to be an intake")]) from None
 
 
-@lru_cache(maxsize=64)
 def _asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
-    """The questions the applicable rules read, and which rules read each."""
+    """The questions the applicable rules read, and which rules read each (once per rulebook)."""
+    key = ("asked", substance, is_duo)
+    if key not in book.memo:
+        book.memo[key] = _find_asked(book, substance, is_duo)
+    return book.memo[key]
+
+
+def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
     readers: dict[str, list[str]] = {}
     for rule in book.active:
         if rule.applies(substance, is_duo):
@@ -125,22 +130,32 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
         evidence.append(EvidenceItem(participant=item.pid, field=item.field, question=question, answer=answer))
     evidence = list(dict.fromkeys(evidence))  # the same answer read twice is shown once
-    meta = rule.meta
     return Flag(
-        rule_id=meta.id,
-        title=meta.title,
-        category=meta.category,
-        severity=meta.severity,
+        **_rule_texts(book, rule),
         participant="pair" if firing.other else firing.pid,
         participants=sorted({e.participant for e in evidence} | {firing.pid}),
-        summary=meta.summary,
-        explanation=" ".join(meta.explanation.split()),
         evidence=evidence,
-        clinician_action=" ".join(meta.clinician_action.split()),
-        limitations=[" ".join(text.split()) for text in meta.limitations],
-        references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-        rule_status=meta.status,
     )
+
+
+def _rule_texts(book: Rulebook, rule) -> dict[str, Any]:
+    """A flag's fixed parts, from its rule file: worked out once per rule, not per flag."""
+    key = ("texts", rule.id)
+    if key not in book.memo:
+        meta = rule.meta
+        book.memo[key] = dict(
+            rule_id=meta.id,
+            title=meta.title,
+            category=meta.category,
+            severity=meta.severity,
+            summary=meta.summary,
+            explanation=" ".join(meta.explanation.split()),
+            clinician_action=" ".join(meta.clinician_action.split()),
+            limitations=[" ".join(text.split()) for text in meta.limitations],
+            references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+            rule_status=meta.status,
+        )
+    return book.memo[key]
 
 
 def screen(
