@@ -93,3 +93,20 @@ def test_a_participant_view_leaves_out_the_other_participants_answers(capsys):
     assert report["view"] == "participant:B"
     assert all(e["participant"] == "B" for f in report["flags"] for e in f["evidence"])
     assert all(m["participant"] == "B" for m in report["missing_information"])
+
+
+def test_rules_check_rejects_a_rule_too_complex_for_the_engine(tmp_path):
+    """durable_rules fails at run time past 64 tests on one fact; the check says so up front."""
+    import shutil
+
+    from screening.rulebook import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    path = rules / "psychosis-risk" / "bipolar-1.yaml"
+    thresholds = "\n".join(f"    - above: {{physical.systolic_bp: {100 + k}}}" for k in range(60))
+    text = path.read_text().replace("when:\n  is:\n    psychiatric.bipolar_1: 'yes'\n", f"when:\n  any:\n{thresholds}\n")
+    path.write_text(text)
+    result = run("rules", "check", "--rules", str(rules))
+    assert result.returncode == 2, result.stdout
+    assert "psychosis-risk/bipolar-1.yaml:8" in result.stderr and "engine tests" in result.stderr

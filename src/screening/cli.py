@@ -101,8 +101,13 @@ def _screen(args: argparse.Namespace) -> int:
 
 
 def _rules_check(args: argparse.Namespace) -> int:
+    from .engine import limit_problems
+
     book = load(args.rules)
     rules = book.active
+    too_complex = limit_problems(rules)
+    if too_complex:
+        raise RulebookError(too_complex)
     by_category = Counter(r.meta.category for r in rules)
     by_severity = Counter(r.meta.severity for r in rules)
     drafts = [r.id for r in rules if r.meta.status == "draft"]

@@ -140,6 +140,21 @@ def _rule_cost(definition: dict) -> int:
     return sum(_alpha_cost(next(iter(p.values())))[1] for p in definition["all"])
 
 
+def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> list[Problem]:
+    """Rules too complex for durable_rules (more alpha tests than one ruleset allows), with
+    file and line; pure Python, so `screening rules check` can run it without the engine."""
+    if definitions is None:
+        definitions = [compile_rule(rule, i) for i, rule in enumerate(rules)]
+    problems = []
+    for rule, definition in zip(rules, definitions):
+        cost = _rule_cost(definition)
+        if cost > ALPHA_BUDGET:
+            problems.append(Problem(rule.path, rule.line_of.get("when"),
+                f"compiles to {cost} engine tests, more than {ALPHA_BUDGET} (durable_rules fails past 64); "
+                "split it into simpler rules"))
+    return problems
+
+
 class _Host:
     """A durable_rules Host subclass, created lazily so importing screening never needs it."""
 
@@ -208,13 +223,7 @@ class DurableEngine:
         self._serial = itertools.count()
 
     def _check_limits(self) -> None:
-        problems = []
-        for rule, definition in zip(self.rules, self._definitions):
-            cost = _rule_cost(definition)
-            if cost > ALPHA_BUDGET:
-                problems.append(Problem(rule.path, rule.line_of.get("when"),
-                    f"compiles to {cost} engine tests, more than {ALPHA_BUDGET} (durable_rules fails past 64); "
-                    "split it into simpler rules"))
+        problems = limit_problems(self.rules, self._definitions)
         if problems:
             raise RulebookError(problems)
 
