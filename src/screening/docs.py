@@ -340,7 +340,8 @@ def _medications(book: Rulebook) -> str:
     active = [r for r in book.rules if r.meta.status != "deprecated"]
     out = [GENERATED, "# Medication vocabulary and interaction matrix", "", "[All rules](index.md)", ""]
     out += [
-        "How medications written on an intake are read: case, punctuation and dose text are ignored; a close "
+        "How medications written on an intake are read: case, punctuation and dose text are ignored; several "
+        "drugs on one line (\"Zoloft and lithium\", \"sertraline/bupropion\") are each read; a close "
         "misspelling is matched but reported as unconfirmed; a name not in the vocabulary is reported as "
         "unrecognised (and its interactions are not checked). Source: `rules/vocabularies/medications.yaml`.",
         "",
