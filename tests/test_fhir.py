@@ -21,7 +21,10 @@ from screening.fields import catalogue
 
 fhir_resources = pytest.importorskip("fhir.resources")
 
-EXAMPLE_FILES = sorted(p for p in EXAMPLES.glob("*") if p.suffix in (".json", ".yaml", ".yml"))
+# the two main examples and the case intakes (one per rule category); not the FHIR files themselves
+EXAMPLE_FILES = sorted(
+    p for p in [*EXAMPLES.glob("*"), *(EXAMPLES / "cases").glob("*")] if p.suffix in (".json", ".yaml", ".yml")
+)
 
 
 def load_example(path):

@@ -280,7 +280,12 @@ def _leaf_evidence(leaf: Leaf, values: Values) -> list[Evidence]:
         if leaf.field not in source:
             return [Evidence(values.pid, "medications", f"no {leaf.field} medication listed")]
         names = "; ".join(values.medication_names.get(leaf.field, []))
-        return [Evidence(values.pid, "medications", f"{names} ({leaf.field}, last dose {source[leaf.field]} days before the session)")]
+        days = source[leaf.field]
+        if days:
+            when = f"last dose {days} days before the session"
+        else:  # undated counts as current (never as the safer answer)
+            when = "stopped, the last dose not dated" if leaf.op == "stopped_on_own" else "current, or the last dose not dated"
+        return [Evidence(values.pid, "medications", f"{names} ({leaf.field}, {when})")]
     answer = values.fields[leaf.field]
     if leaf.field in values.notes:
         answer = f"{answer}: {'; '.join(values.notes[leaf.field])}" if values.notes[leaf.field] else answer
