@@ -42,6 +42,7 @@ STIMULANT_MDMA = "medication.stimulant-with-mdma"
 CYP2D6_MDMA = "medication.cyp2d6-inhibitor-with-mdma"
 BOOSTER_MDMA = "medication.pharmacokinetic-booster-with-mdma"
 MAOI_CLASSIC = "medication.maoi-with-classic-psychedelic"
+AYA_LABEL_MAOI = "medication.maoi-contraindicated-drug-with-ayahuasca"
 MAOI_CRITICAL = "medication.maoi-with-mdma-or-ayahuasca"
 LITHIUM = "medication.lithium-within-30-days"
 ANTIPSYCHOTIC = "medication.antipsychotic-within-30-days"
@@ -73,12 +74,14 @@ MATRIX: dict[str, dict[str, dict[str, str]]] = {
     # fluoxetine and paroxetine are also strong CYP2D6 inhibitors (MDMA's main enzyme)
     "Prozac 20mg": _row({BLUNTING: "info"}, {BLUNTING: "info", CYP2D6_MDMA: "warning"}, {AYA_ANTIDEPRESSANT: "critical"}),
     "paroxetine": _row({BLUNTING: "info"}, {BLUNTING: "info", CYP2D6_MDMA: "warning"}, {AYA_ANTIDEPRESSANT: "critical"}),
-    # tricyclics: serotonergic ones with ayahuasca only; noradrenergic ones have no rule yet
+    # tricyclics: serotonergic ones critical with ayahuasca; the others, like mirtazapine and
+    # bupropion, carry an MAOI contraindication in their labels: a warning with ayahuasca
     "clomipramine": _row(ayahuasca={AYA_ANTIDEPRESSANT: "critical"}),
-    "nortriptyline": _row(),
-    "mirtazapine": _row(),
-    # bupropion: CYP2D6 with MDMA (its MAOI label interaction with ayahuasca has no rule yet)
-    "Wellbutrin XL 150mg": _row(mdma={CYP2D6_MDMA: "warning"}),
+    "nortriptyline": _row(ayahuasca={AYA_LABEL_MAOI: "warning"}),
+    "mirtazapine": _row(ayahuasca={AYA_LABEL_MAOI: "warning"}),
+    "agomelatine": _row(),
+    # bupropion: CYP2D6 with MDMA, and its label's MAOI contraindication with ayahuasca
+    "Wellbutrin XL 150mg": _row(mdma={CYP2D6_MDMA: "warning"}, ayahuasca={AYA_LABEL_MAOI: "warning"}),
     # MAOIs
     "Nardil 15mg": _row({MAOI_CLASSIC: "warning"}, {MAOI_CRITICAL: "critical"}, {MAOI_CRITICAL: "critical"}, {KETAMINE_BP: "warning"}),
     # lithium (Oregon's 30-day question; not ketamine)
