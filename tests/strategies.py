@@ -134,7 +134,10 @@ _NAMES: list[str] = []
 def _medication(c: _Choices, planned: dt.date) -> dict:
     if not _NAMES:
         _NAMES.extend(medication_names())
-    med = {"name": c.pick(_NAMES), "status": c.pick(("current", "stopped", "unknown"))}
+    name = c.pick(_NAMES)
+    if c.integer(0, 9) == 0:  # sometimes two drugs on one line, as people write them
+        name = f"{name}{c.pick((' and ', ', ', '/', ' + '))}{c.pick(_NAMES)}"
+    med = {"name": name, "status": c.pick(("current", "stopped", "unknown"))}
     if c.integer(0, 1):
         med["dose"] = c.pick(("50 mg", "1 tablet", "unknown"))
     if med["status"] != "current" and c.integer(0, 3):
