@@ -14,6 +14,8 @@ from screening.engine import DurableEngine, durable_available
 from screening.fields import catalogue
 from screening.intake import Substance
 
+from conftest import ENGINES
+
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 
 ANSWERS = st.sampled_from(["yes", "no", "unknown"])
@@ -113,3 +115,48 @@ def test_an_error_inside_the_engine_fails_the_screening_closed(book, baseline_in
 def test_an_unknown_engine_name_is_a_clear_error(baseline_individual):
     with pytest.raises(ValueError, match="unknown engine"):
         screen(baseline_individual, engine="drools")
+
+
+def _extreme(book, substance: str, duo: bool, answer: str) -> dict:
+    """Every yes/no answer set to `answer`, every medication class current, numbers at their
+    riskiest: the intake that matches the most engine tests at once."""
+    session = copy.deepcopy(book.baseline["session"])
+    session.update(substance=substance, format="duo" if duo else "individual", sober_facilitators=0,
+                   preparation_planned=answer, integration_planned=answer, session_hours=1)
+    one_per_class = {}
+    for entry in book.vocabulary.entries:
+        for cls in entry.classes:
+            one_per_class.setdefault(cls, entry.generic)
+    people = []
+    for pid in ("A", "B") if duo else ("A",):
+        person = copy.deepcopy(book.baseline["participant"])
+        person["participant_id"] = pid
+        if duo:
+            person["relationship"] = copy.deepcopy(book.baseline["relationship"])
+        for section in person.values():
+            if isinstance(section, dict):
+                for key, value in section.items():
+                    if value in ("yes", "no", "unknown"):
+                        section[key] = answer
+        person["person"].update(age=17, weight_kg=40)
+        person["physical"].update(systolic_bp=200, diastolic_bp=120)
+        person["medications"] = [
+            {"name": name, "status": "stopped", "last_taken": session["planned_date"], "stopped_with_prescriber": "no"}
+            for name in sorted(set(one_per_class.values()))
+        ] + [{"name": "zorblax"}, {"name": "sertaline"}]
+        people.append(person)
+    return {"session": session, "participants": people}
+
+
+@pytest.mark.skipif("durable" not in ENGINES, reason="durable_rules is not installed here")
+@pytest.mark.parametrize("answer", ["yes", "unknown"])
+def test_the_riskiest_intakes_stay_within_the_engine_limits(book, answer):
+    """durable_rules fails (error 303) past 64 matching tests under one node; rules are packed
+    into rulesets so that no intake can reach it. Every partition, the most matching intakes."""
+    for substance in ("psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"):
+        for duo in (False, True):
+            intake = _extreme(book, substance, duo, answer)
+            durable = {(f.rule_id, f.participant) for f in screen(intake, engine="durable").flags}
+            python = {(f.rule_id, f.participant) for f in screen(intake, engine="python").flags}
+            assert durable == python, (substance, duo)
+            assert len(durable) > 20, (substance, duo)

@@ -38,7 +38,11 @@ from .rulebook import Rule, Rulebook
 
 __all__ = ["Firing", "Engine", "PythonEngine", "DurableEngine", "durable_available", "get_engine"]
 
-# durable_rules: more than 64 alpha tests matching one fact at once fails with error 303.
+# durable_rules fails with error 303 when more than 64 tests under one node of its alpha network
+# match one fact (probed: 64 matching children of one node pass, 65 fail; identical tests under
+# the same node are shared; 16 nodes with 60 matching children each pass). Every node's children
+# are distinct tests, so a ruleset with at most ALPHA_BUDGET distinct tests can never reach the
+# limit, whatever the intake and however durable orders its network. 8 tests of margin.
 ALPHA_BUDGET = 56
 START_TYPE = "$screening"
 
@@ -140,6 +144,17 @@ def _rule_cost(definition: dict) -> int:
     return sum(_alpha_cost(next(iter(p.values())))[1] for p in definition["all"])
 
 
+def _tests(expr: Any) -> set[str]:
+    """The distinct alpha tests in a pattern (each leaf test, as canonical JSON)."""
+    if isinstance(expr, dict) and len(expr) == 1 and next(iter(expr)) in ("$and", "$or"):
+        return set().union(*(_tests(item) for item in next(iter(expr.values()))))
+    return {json.dumps(expr, sort_keys=True)}
+
+
+def _rule_tests(definition: dict) -> set[str]:
+    return set().union(*(_tests(next(iter(p.values()))) for p in definition["all"]))
+
+
 def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> list[Problem]:
     """Rules too complex for durable_rules (more alpha tests than one ruleset allows), with
     file and line; pure Python, so `screening rules check` can run it without the engine."""
@@ -231,16 +246,18 @@ class DurableEngine:
         key = (substance, is_duo)
         if key not in self._partitions:
             chosen = [(i, d) for i, (rule, d) in enumerate(zip(self.rules, self._definitions)) if rule.applies(substance, is_duo)]
+            # Pack rules into as few rulesets as the limit allows: each ruleset holds at most
+            # ALPHA_BUDGET distinct tests (one assert_facts call per ruleset per screening).
             groups: list[dict] = []
             budget = ALPHA_BUDGET - 2  # the $start and $sink tests
-            used = budget + 1
+            used: set[str] = set()
             for index, definition in chosen:
-                cost = _rule_cost(definition)
-                if used + cost > budget:
+                tests = _rule_tests(definition)
+                if not groups or len(used | tests) > budget:
                     groups.append({})
-                    used = 0
+                    used = set()
                 groups[-1][f"r{index}"] = definition
-                used += cost
+                used |= tests
             names = []
             for group in groups or [{}]:
                 name = f"screening-{next(self._serial)}"
