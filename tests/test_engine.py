@@ -22,6 +22,14 @@ ANSWERS = st.sampled_from(["yes", "no", "unknown"])
 MEDICATION_NAMES = ["lithium", "Zoloft 50mg", "Prozac", "lexapro 10 mg", "Zorblax", "sertralin", "ibuprofen"]
 
 
+def _baseline_person(book, pid: str, duo: bool) -> dict:
+    person = copy.deepcopy(book.baseline["participant"])
+    person["participant_id"] = pid
+    if duo:
+        person["relationship"] = copy.deepcopy(book.baseline["relationship"])
+    return person
+
+
 @st.composite
 def intakes(draw, book):
     """An intake from the example baseline with a random subset of answers changed."""
@@ -32,10 +40,7 @@ def intakes(draw, book):
     session["sober_facilitators"] = draw(st.one_of(st.none(), st.integers(0, 3)))
     people = []
     for pid in ("A", "B") if duo else ("A",):
-        person = copy.deepcopy(book.baseline["participant"])
-        person["participant_id"] = pid
-        if duo:
-            person["relationship"] = copy.deepcopy(book.baseline["relationship"])
+        person = _baseline_person(book, pid, duo)
         for path, spec in catalogue().items():
             group, _, name = path.partition(".")
             if spec.kind != "answer" or spec.session or (spec.duo_only and not duo) or group not in person:
@@ -129,10 +134,7 @@ def _extreme(book, substance: str, duo: bool, answer: str) -> dict:
             one_per_class.setdefault(cls, entry.generic)
     people = []
     for pid in ("A", "B") if duo else ("A",):
-        person = copy.deepcopy(book.baseline["participant"])
-        person["participant_id"] = pid
-        if duo:
-            person["relationship"] = copy.deepcopy(book.baseline["relationship"])
+        person = _baseline_person(book, pid, duo)
         for section in person.values():
             if isinstance(section, dict):
                 for key, value in section.items():
