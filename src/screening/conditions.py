@@ -96,6 +96,7 @@ class Values:
     stopped_on_own: dict[str, int]  # class -> days since a dose stopped without the prescriber
     medication_names: dict[str, list[str]]  # class -> the names as written, for evidence
     notes: dict[str, list[str]] = field(default_factory=dict)  # count field -> what it counted
+    class_labels: Mapping[str, str] = field(default_factory=dict)  # class -> its label, for evidence
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -285,7 +286,8 @@ def _leaf_evidence(leaf: Leaf, values: Values) -> list[Evidence]:
             when = f"last dose {days} days before the session"
         else:  # undated counts as current (never as the safer answer)
             when = "stopped, the last dose not dated" if leaf.op == "stopped_on_own" else "current, or the last dose not dated"
-        return [Evidence(values.pid, "medications", f"{names} ({leaf.field}, {when})")]
+        label = values.class_labels.get(leaf.field, leaf.field)
+        return [Evidence(values.pid, "medications", f"{names} ({label}; {when})")]
     answer = values.fields[leaf.field]
     if leaf.field in values.notes:
         answer = f"{answer}: {'; '.join(values.notes[leaf.field])}" if values.notes[leaf.field] else answer

@@ -117,7 +117,7 @@ def _participant_values(
     ]
     for path, items in notes.items():
         fields[path] = len(items)
-    values = Values(participant.participant_id, fields, taking, stopped_on_own, names, notes)
+    values = Values(participant.participant_id, fields, taking, stopped_on_own, names, notes, vocabulary.class_labels)
     return ParticipantFacts(values, matches)
 
 

@@ -12,6 +12,7 @@ import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 __all__ = ["Vocabulary", "MedicationEntry", "Match", "normalise"]
@@ -78,6 +79,11 @@ class Vocabulary:
                 if key:
                     self._index.setdefault(key, entry)
         self._longest = max((len(k.split()) for k in self._index), default=1)
+
+    @cached_property
+    def class_labels(self) -> dict[str, str]:
+        """Each class's label ("Lithium", "Serotonergic antidepressant"), for what a clinician reads."""
+        return {name: str(spec.get("label", name)) for name, spec in self.classes.items()}
 
     def index_conflicts(self) -> list[tuple[str, str, str]]:
         """Names that two entries both claim (for the rulebook check)."""
