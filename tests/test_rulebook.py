@@ -79,3 +79,13 @@ def test_every_problem_is_collected_in_one_pass(rules_copy):
 def test_a_wrong_value_type_in_when_is_an_error(rules_copy):
     found = problems_after(rules_copy, lambda t: t.replace('["yes", unknown]', '["yes", maybe]'))
     assert any("not an answer" in p for p in found), found
+
+
+def test_a_name_claimed_by_two_vocabulary_entries_is_reported(rules_copy):
+    """"Zoloft" must mean one drug: a brand listed under two entries is a rulebook error."""
+    path = rules_copy / "vocabularies" / "medications.yaml"
+    text = path.read_text()
+    path.write_text(text.replace('brands: ["Celexa", "Cipramil"]', 'brands: ["Celexa", "Cipramil", "Zoloft"]'))
+    with pytest.raises(RulebookError) as error:
+        load_rulebook(rules_copy)
+    assert any("'zoloft' is claimed by both" in str(p) for p in error.value.problems), error.value.problems

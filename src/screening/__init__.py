@@ -15,12 +15,24 @@ from .intake import Intake, Participant, Session
 from .report import NOTICE, Flag, Report, render_text, report_schema
 from .rulebook import Rulebook, load as load_rulebook
 from .screener import parse_intake, read_intake, screen
-from .batch import BatchError, screen_many
+
+
+def __getattr__(name: str):
+    """Batch screening (multiprocessing) is imported on first use: a single screening's cold
+    start does not pay for it."""
+    if name in ("screen_many", "BatchError"):
+        from . import batch
+
+        return getattr(batch, name)
+    raise AttributeError(f"module 'screening' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
 __all__ = [
     "screen",
+    "screen_many",
+    "BatchError",
     "read_intake",
     "parse_intake",
     "load_rulebook",

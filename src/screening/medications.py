@@ -73,11 +73,14 @@ class Vocabulary:
     _seen_lines: dict[str, tuple["Match", ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._conflicts: list[tuple[str, str, str]] = []
         for entry in self.entries:
-            for name in (entry.generic, *entry.brands, *entry.aliases):
-                key = normalise(name)
-                if key:
-                    self._index.setdefault(key, entry)
+            for key in dict.fromkeys(normalise(n) for n in (entry.generic, *entry.brands, *entry.aliases)):
+                if not key:
+                    continue
+                owner = self._index.setdefault(key, entry)
+                if owner is not entry:
+                    self._conflicts.append((key, owner.generic, entry.generic))
         self._longest = max((len(k.split()) for k in self._index), default=1)
 
     @cached_property
@@ -86,15 +89,8 @@ class Vocabulary:
         return {name: str(spec.get("label", name)) for name, spec in self.classes.items()}
 
     def index_conflicts(self) -> list[tuple[str, str, str]]:
-        """Names that two entries both claim (for the rulebook check)."""
-        seen: dict[str, MedicationEntry] = {}
-        conflicts = []
-        for entry in self.entries:
-            for name in {normalise(n) for n in (entry.generic, *entry.brands, *entry.aliases)}:
-                if name in seen and seen[name] is not entry:
-                    conflicts.append((name, seen[name].generic, entry.generic))
-                seen.setdefault(name, entry)
-        return conflicts
+        """Names that two entries both claim (for the rulebook check): (name, first, second)."""
+        return list(self._conflicts)
 
     def match_all(self, written: str) -> list[Match]:
         """Every drug named in one written line, in order; at least one match, never none.
