@@ -130,7 +130,9 @@ def report_schema() -> dict:
 
 
 def _wrap(text: str, indent: str) -> str:
-    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent)
+    # long words (URLs) stay whole, so a terminal can still open them
+    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def render_text(report: Report) -> str:
