@@ -162,3 +162,17 @@ def test_the_riskiest_intakes_stay_within_the_engine_limits(book, answer):
             python = {(f.rule_id, f.participant) for f in screen(intake, engine="python").flags}
             assert durable == python, (substance, duo)
             assert len(durable) > 20, (substance, duo)
+
+
+def test_a_frame_is_read_without_decoding_only_when_it_is_exactly_this_screenings_fact():
+    from screening.engine import _frame_reader
+
+    a = '{"type": "p", "pid": "A", "sid": "s1"}'
+    b = '{"type": "p", "pid": "B", "sid": "s1"}'
+    read = _frame_reader([("A", a), ("B", b)], "s1")
+    assert read('{"r3":{"p":' + a + "}}") == [("r3", {"p": {"pid": "A", "sid": "s1"}})]
+    assert read('{"r7":{"me":' + b + ',"peer":' + a + "}}") == [
+        ("r7", {"me": {"pid": "B", "sid": "s1"}, "peer": {"pid": "A", "sid": "s1"}})]
+    other_session = '{"type": "p", "pid": "A", "sid": "s2"}'
+    for message in ('{"r3":{"p":' + other_session + "}}", '{"$start":{"m":{"sid": "s1"}}}', "", "not json"):
+        assert read(message) is None  # decoded as JSON instead, where the session check applies
