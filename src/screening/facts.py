@@ -40,9 +40,16 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
     names: dict[str, list[str]] = {}
     matches = []
     timing_unknown: list[str] = []
+    unrecognised, unconfirmed = [], []
     for medication in participant.medications:
         line_matches = vocabulary.match_all(medication.name)
         matches.extend(line_matches)
+        for match in line_matches:
+            where = "" if match.written == medication.name else f" (in {medication.name!r})"
+            if match.status == "unrecognised":
+                unrecognised.append(match.written + where)
+            elif match.status == "unconfirmed" and match.entry:
+                unconfirmed.append(f"{match.written} (read as {match.entry.generic}){where}")
         if medication.status == "current":
             days = 0
         elif medication.status == "stopped" and medication.last_taken is not None:
@@ -55,14 +62,6 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
             names.setdefault(cls, []).append(medication.name)
             if medication.status == "stopped" and medication.stopped_with_prescriber != "yes":
                 stopped_on_own[cls] = min(days, stopped_on_own.get(cls, days))
-    unrecognised, unconfirmed = [], []
-    for medication in participant.medications:
-        for match in vocabulary.match_all(medication.name):
-            where = "" if match.written == medication.name else f" (in {medication.name!r})"
-            if match.status == "unrecognised":
-                unrecognised.append(match.written + where)
-            elif match.status == "unconfirmed" and match.entry:
-                unconfirmed.append(f"{match.written} (read as {match.entry.generic}){where}")
     notes = {
         "medications.unrecognised": unrecognised,
         "medications.unconfirmed_match": unconfirmed,
@@ -83,7 +82,7 @@ def _applies(path: str, fields: dict[str, Any]) -> bool:
 def _readable_fields() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     """For the session and each participant section: (attribute, dotted path) of every field a
     rule can read. Worked out once; the fact builder runs on every screening."""
-    groups = [("session", type_) for type_ in (Session,)] + list(PARTICIPANT_GROUPS.items())
+    groups = [("session", Session), *PARTICIPANT_GROUPS.items()]
     return tuple(
         (group, tuple((name, f"{group}.{name}") for name in model.model_fields if f"{group}.{name}" in catalogue()))
         for group, model in groups

@@ -33,6 +33,17 @@ FUZZY_CUTOFF = 0.84
 _SEPARATORS = re.compile(r"[,;/+&()\n]|\band\b|\bplus\b", re.IGNORECASE)
 
 
+def _remembered(cache: dict, written: str, read: Any) -> Any:
+    """``read(written)``, remembered: the same names recur across intakes and fuzzy matching
+    is slow. Bounded, so odd free text cannot grow it without limit."""
+    found = cache.get(written)
+    if found is None:
+        if len(cache) >= 4096:
+            cache.clear()
+        found = cache[written] = read(written)
+    return found
+
+
 def normalise(text: str) -> str:
     """Lower case, no accents or punctuation, no dose or timing words."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
@@ -100,12 +111,7 @@ class Vocabulary:
         each part is read on its own, so "Zoloft and lithium" is two drugs, not only the first.
         A part that names no known drug is returned as unrecognised rather than dropped.
         """
-        found = self._seen_lines.get(written)
-        if found is None:
-            if len(self._seen_lines) >= 4096:
-                self._seen_lines.clear()
-            found = self._seen_lines[written] = self._match_line(written)
-        return list(found)
+        return list(_remembered(self._seen_lines, written, self._match_line))
 
     def _match_line(self, written: str) -> tuple[Match, ...]:
         whole = self.match(written)
@@ -122,12 +128,7 @@ class Vocabulary:
         return tuple(found)
 
     def match(self, written: str) -> Match:
-        found = self._seen.get(written)
-        if found is None:
-            if len(self._seen) >= 4096:
-                self._seen.clear()
-            found = self._seen[written] = self._match(written)
-        return found
+        return _remembered(self._seen, written, self._match)
 
     def _match(self, written: str) -> Match:
         words = normalise(written).split()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -242,6 +242,12 @@ class Rulebook:
 
     def rule(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
+
+    def derived(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per rulebook and key (see ``memo``)."""
+        if key not in self.memo:
+            self.memo[key] = make()
+        return self.memo[key]
 
     def example_intake(self, rule: Rule, example: Example) -> dict[str, Any]:
         """The intake an example describes: the baseline with the example's answers on top."""

@@ -92,10 +92,7 @@ def parse_intake(data: Any, where: str = "intake") -> Intake:
 
 def _asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
     """The questions the applicable rules read, and which rules read each (once per rulebook)."""
-    key = ("asked", substance, is_duo)
-    if key not in book.memo:
-        book.memo[key] = _find_asked(book, substance, is_duo)
-    return book.memo[key]
+    return book.derived(("asked", substance, is_duo), lambda: _find_asked(book, substance, is_duo))
 
 
 def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
@@ -140,22 +137,22 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
 
 def _rule_texts(book: Rulebook, rule) -> dict[str, Any]:
     """A flag's fixed parts, from its rule file: worked out once per rule, not per flag."""
-    key = ("texts", rule.id)
-    if key not in book.memo:
-        meta = rule.meta
-        book.memo[key] = dict(
-            rule_id=meta.id,
-            title=meta.title,
-            category=meta.category,
-            severity=meta.severity,
-            summary=meta.summary,
-            explanation=" ".join(meta.explanation.split()),
-            clinician_action=" ".join(meta.clinician_action.split()),
-            limitations=[" ".join(text.split()) for text in meta.limitations],
-            references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-            rule_status=meta.status,
-        )
-    return book.memo[key]
+    return book.derived(("texts", rule.id), lambda: _texts_of(rule.meta))
+
+
+def _texts_of(meta) -> dict[str, Any]:
+    return dict(
+        rule_id=meta.id,
+        title=meta.title,
+        category=meta.category,
+        severity=meta.severity,
+        summary=meta.summary,
+        explanation=" ".join(meta.explanation.split()),
+        clinician_action=" ".join(meta.clinician_action.split()),
+        limitations=[" ".join(text.split()) for text in meta.limitations],
+        references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+        rule_status=meta.status,
+    )
 
 
 def screen(
