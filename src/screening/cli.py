@@ -39,20 +39,44 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
 
-    rules = sub.add_parser("rules", help="check or test the rulebook")
+    rules = sub.add_parser("rules", help="check, test, review or scaffold rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_sub.add_parser("check", help="validate every rule file and vocabulary")
+    check = rules_sub.add_parser("check", help="validate every rule file, the vocabulary, the reviews and the examples")
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+    check.add_argument("targets", nargs="*", metavar="RULE", help="only these rules: ids or rule files")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     test.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
-    test.add_argument("rule_ids", nargs="*", help="only these rules")
+    test.add_argument("--explain", action="store_true", help="show each part of when: against every failing example")
+    test.add_argument("rule_ids", nargs="*", metavar="RULE", help="only these rules: ids or rule files")
+    review = rules_sub.add_parser("review", help="record a clinical review of a rule, or show where it stands")
+    review.add_argument("rule", help="the rule id (or its file)")
+    review.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+    review.add_argument("--decision", choices=["approved", "changes-requested", "rejected"], help="record this decision (without it: show the rule's review state)")
+    review.add_argument("--reviewer", help="the reviewer's name")
+    review.add_argument("--role", help="the reviewer's role, e.g. psychiatrist, clinical pharmacist")
+    review.add_argument("--comment", default="", help="what to change, or a note on the approval")
+    review.add_argument("--check", action="append", default=[], metavar="ITEM=yes|no|n/a", help="a checklist answer (docs/rules/review-checklist.md); repeat for each item")
+    review.add_argument("--date", type=dt.date.fromisoformat, help="the review date (default: today)")
+    new = rules_sub.add_parser("new", help="write a new draft rule file to fill in")
+    new.add_argument("category")
+    new.add_argument("rule_id", metavar="ID")
+    new.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+
+    meds = sub.add_parser("meds", help="the medication vocabulary")
+    meds_sub = meds.add_subparsers(dest="meds_command", required=True)
+    match = meds_sub.add_parser("match", help="show how a written medication line is read")
+    match.add_argument("name", help='the line as a participant wrote it, e.g. "Zoloft 50mg and lithium"')
+    match.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
 
     docs = sub.add_parser("docs", help="generate the rule documentation for reviewers")
     docs_sub = docs.add_subparsers(dest="docs_command", required=True)
     build = docs_sub.add_parser("build", help="write the Markdown pages (index, one page per rule, medications, traceability)")
     build.add_argument("--out", default="docs/rules", help="the output folder (default: docs/rules)")
     build.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
+    diff = docs_sub.add_parser("diff", help="list the rules whose logic, severity, text, sources or examples changed since a git ref or rulebook version")
+    diff.add_argument("--since", required=True, metavar="REF", help="a git ref (tag, branch, commit) or a rulebook version")
+    diff.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
 
     fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
@@ -62,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     response.add_argument("file", help="the intake file (JSON or YAML)")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("which", choices=["intake", "report"])
+    schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary"])
     return parser
 
 
@@ -100,14 +124,42 @@ def _screen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _load_for(args: argparse.Namespace, targets: list[str]):
+    """The rulebook; when files are named, only their problems are reported."""
+    from pathlib import Path
+
+    from .authoring import problems_for
+    from .rulebook import default_rules_dir
+
+    try:
+        return load(args.rules)
+    except RulebookError as error:
+        raise problems_for(error, Path(args.rules) if args.rules else default_rules_dir(), targets) from None
+
+
 def _rules_check(args: argparse.Namespace) -> int:
+    from . import authoring, review
     from .engine import limit_problems
 
-    book = load(args.rules)
-    rules = book.active
-    too_complex = limit_problems(rules)
-    if too_complex:
-        raise RulebookError(too_complex)
+    book = _load_for(args, args.targets)
+    rules = authoring.select(book, args.targets)
+    problems = limit_problems(rules)
+    checks, example_problems = authoring.check_examples(book, rules)
+    if problems or example_problems:
+        raise RulebookError(problems + example_problems)
+    for rule, branch in authoring.unexercised(checks):
+        print(f"warning: {rule.path}: {rule.id}: no example that flags makes this part of when: hold: {branch}", file=sys.stderr)
+    related = authoring.overlaps(book, checks)
+    if args.targets:
+        for rule_id, ids in related.items():
+            print(f"note: {rule_id}: its flag examples also raise {', '.join(ids)}; read them together", file=sys.stderr)
+    states = Counter(review.state_of(book, r).label for r in rules)
+    changed = [r.id for r in rules if review.state_of(book, r).state == "changed-since-review"]
+    if args.targets:
+        print(f"{len(rules)} of {len(book.rules)} rules checked: valid, {sum(len(r.meta.examples) for r in rules)} examples as expected")
+        for rule in rules:
+            print(f"{rule.id}: review {review.state_of(book, rule).label}")
+        return EXIT_OK
     by_category = Counter(r.meta.category for r in rules)
     by_severity = Counter(r.meta.severity for r in rules)
     drafts = [r.id for r in rules if r.meta.status == "draft"]
@@ -116,14 +168,20 @@ def _rules_check(args: argparse.Namespace) -> int:
     print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
     print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
     print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
+    print("review: " + ", ".join(f"{label} {states.get(label, 0)}" for label in review.STATES.values()))
+    if changed:
+        print("changed since review (their approval no longer counts): " + ", ".join(changed))
+    print(f"examples: {len(checks)}, each as expected; rules whose examples also raise another rule: {len(related)}")
     return EXIT_OK
 
 
 def _rules_test(args: argparse.Namespace) -> int:
+    from .authoring import explain_examples, select
     from .rule_examples import run_examples
 
-    book = load(args.rules)
-    results = run_examples(book, args.engine, set(args.rule_ids) or None)
+    book = _load_for(args, args.rule_ids)
+    chosen = select(book, args.rule_ids)
+    results = run_examples(book, args.engine, {r.id for r in chosen})
     failed = [r for r in results if not r.passed]
     by_rule: dict[str, list] = {}
     for result in results:
@@ -135,7 +193,86 @@ def _rules_test(args: argparse.Namespace) -> int:
             mark = "ok  " if result.passed else "FAIL"
             print(f"  {mark} {result.example} (expect {result.expect}) -> {result.detail}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        from .authoring import _example_lines
+
+        traces = explain_examples(book, [book.rule(r) for r in dict.fromkeys(f.rule_id for f in failed)]) if args.explain else {}
+        print("\nFailed:")
+        for result in failed:
+            rule = book.rule(result.rule_id)
+            names = [e.name for e in rule.meta.examples]
+            line = _example_lines(book, rule)[names.index(result.example)]
+            print(f"  {rule.path}:{line or '?'}: {result.rule_id}: {result.example!r} expects {result.expect} -> {result.detail}")
+            for text in traces.get((result.rule_id, result.example), []):
+                print(f"      {text}")
+        if not args.explain:
+            print("  (add --explain to see each part of when: against these examples)")
     return EXIT_FLAGGED if failed else EXIT_OK
+
+
+def _rules_review(args: argparse.Namespace) -> int:
+    from . import review
+    from .authoring import select
+    from .rule_diff import compare
+
+    book = load(args.rules)
+    rule = select(book, [args.rule])[0]
+    if args.decision is None:
+        state = review.state_of(book, rule)
+        print(f"{rule.id}: {state.label} (content sha256 {state.current_sha256[:16]})")
+        for record in (r for r in book.reviews if r.rule_id == rule.id):
+            same = "this content" if record.rule_sha256 == state.current_sha256 else "earlier content"
+            print(f"  {record.date} {record.decision} by {record.reviewer} ({record.role}), {same}" + (f": {record.comments}" if record.comments else ""))
+        if state.state == "changed-since-review" and state.approval is not None:
+            print(f"changed since the approval of {state.approval.date}:")
+            for part, lines in compare(state.approval.content, review.content(rule)).items():
+                print(f"  {part}:")
+                print("\n".join(f"    {line}" for line in lines))
+        return EXIT_OK
+    missing = [name for name in ("reviewer", "role") if not (getattr(args, name) or "").strip()]
+    if missing:
+        print(f"screening: a review names --{' and --'.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    checklist = {}
+    for item in args.check:
+        key, sep, answer = item.partition("=")
+        if not sep:
+            print(f"screening: --check takes ITEM=yes|no|n/a, not {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        checklist[key.strip()] = answer.strip()
+    try:
+        record = review.new_record(rule, reviewer=args.reviewer, role=args.role, decision=args.decision,
+                                   comments=args.comment, checklist=checklist, date=args.date or dt.date.today())
+    except ValueError as error:
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    path = review.append(book.root, record)
+    print(f"recorded: {rule.id} {record.decision} by {record.reviewer} on {record.date} (content sha256 {record.rule_sha256[:16]}) in {path}")
+    print("rebuild the reviewers' pages: screening docs build")
+    return EXIT_OK
+
+
+def _rules_new(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .authoring import scaffold
+    from .rulebook import default_rules_dir
+
+    path = scaffold(Path(args.rules) if args.rules else default_rules_dir(), args.category, args.rule_id)
+    print(f"wrote {path}; fill in every TODO, then: screening rules check {path}")
+    return EXIT_OK
+
+
+def _docs_diff(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .rule_diff import diff_since, render
+    from .rulebook import default_rules_dir
+
+    root = Path(args.rules) if args.rules else default_rules_dir()
+    commit, changes = diff_since(root, args.since)
+    sys.stdout.write(render(args.since, commit, changes))
+    return EXIT_OK
 
 
 def _docs_build(args: argparse.Namespace) -> int:
@@ -167,12 +304,22 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "screen":
             return _screen(args)
         if args.command == "rules":
-            return _rules_check(args) if args.rules_command == "check" else _rules_test(args)
+            return {"check": _rules_check, "test": _rules_test, "review": _rules_review, "new": _rules_new}[args.rules_command](args)
         if args.command == "docs":
-            return _docs_build(args)
+            return _docs_build(args) if args.docs_command == "build" else _docs_diff(args)
+        if args.command == "meds":
+            from .authoring import describe_match
+
+            print("\n".join(describe_match(load(args.rules), args.name)))
+            return EXIT_OK
         if args.command == "fhir":
             return _fhir(args)
-        schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
+        if args.which in ("rule", "vocabulary"):
+            from .schemas import rule_schema, vocabulary_schema
+
+            schema = rule_schema() if args.which == "rule" else vocabulary_schema()
+        else:
+            schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
         print(json.dumps(schema, indent=2))
         return EXIT_OK
     except IntakeError as error:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from . import conditions
+from . import conditions, review
 from .conditions import Branch, Condition, Leaf
 from .fields import catalogue
 from .report import NOTICE, Flag, MissingItem, Report
@@ -235,6 +235,8 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         f"| Applies to | {_applies_to(rule)} |",
         f"| Written | {m.written.isoformat()} |",
         f"| Reviewed | {m.reviewed.isoformat() + (' by ' + m.reviewed_by if m.reviewed_by else '') if m.reviewed else 'not yet reviewed'} |",
+        f"| Review | {_review_cell(book, rule)} |",
+        f"| Content hash | `{review.state_of(book, rule).current_sha256[:16]}` |",
         f"| Rule file | `rules/{rule.path}` |",
         "",
         f"**Summary:** {_cell(m.summary)}",
@@ -287,22 +289,39 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     return "\n".join(out)
 
 
+def _review_cell(book: Rulebook, rule: Rule) -> str:
+    state = review.state_of(book, rule)
+    if state.last is None:
+        return "not reviewed (see the [review checklist](../review-checklist.md))"
+    last = state.last
+    text = f"{state.label}; last: {last.decision} by {_cell(last.reviewer)} ({_cell(last.role)}), {last.date.isoformat()}"
+    if last.comments:
+        text += f": {_cell(last.comments)}"
+    return text
+
+
 def _ordered(rules: list[Rule]) -> list[Rule]:
     return sorted(rules, key=lambda r: (CATEGORIES.index(r.meta.category), -SEVERITY_ORDER[r.meta.severity], r.id))
 
 
 def _index(book: Rulebook) -> str:
     rules = _ordered(book.rules)
+    states = {rule.id: review.state_of(book, rule) for rule in rules}
+    tally = defaultdict(int)
+    for state in states.values():
+        tally[state.label] += 1
     out = [GENERATED, "# Screening rules", ""]
     out += [
         f"Rulebook version {book.version}: {len(book.rules)} rules "
         f"({sum(1 for r in book.rules if r.meta.status == 'draft')} draft, "
         f"{sum(1 for r in book.rules if r.meta.status == 'reviewed')} reviewed, "
         f"{sum(1 for r in book.rules if r.meta.status == 'deprecated')} deprecated).",
+        "Clinical review of the current content: " + ", ".join(f"{label} {tally[label]}" for label in review.STATES.values()) + ".",
         "",
         "Each rule raises a flag for a clinician to review; no rule decides anything, and no flag does not "
         "mean a session is without risk. See [how to read a report](how-to-read-a-report.md), the "
-        "[medication vocabulary and interaction matrix](medications.md), the [traceability table](traceability.md) and the [intake fields rules read](fields.md).",
+        "[medication vocabulary and interaction matrix](medications.md), the [traceability table](traceability.md), the [intake fields rules read](fields.md), "
+        "the [review checklist](review-checklist.md) and the [unverified items to sign off](unverified.md).",
         "",
         "Severity:",
         "",
@@ -312,6 +331,14 @@ def _index(book: Rulebook) -> str:
         "",
         *[f"- **{s}**: {text}" for s, text in STATUSES.items()],
         "",
+        "Review (from `rules/reviews.jsonl`, written by `screening rules review`): a review covers the rule's "
+        "content hash (logic, severity, texts, sources, examples). **changed since review** means the rule changed "
+        "after its last approval, so that approval no longer counts.",
+        "",
+        "Marks in limitations and references:",
+        "",
+        *[f"- **{mark}**: {text}" for mark, text in SOURCE_MARKS.items()],
+        "",
     ]
     by_category: dict[str, list[Rule]] = defaultdict(list)
     for rule in rules:
@@ -319,14 +346,89 @@ def _index(book: Rulebook) -> str:
     for category in CATEGORIES:
         if category not in by_category:
             continue
-        out += [f"## {category}", "", "| Severity | Rule | Status | Substances | Applies to | Summary |", "|---|---|---|---|---|---|"]
+        out += [f"## {category}", "", "| Severity | Rule | Status | Review | Reviewer, date | Unverified items | Substances | Applies to | Summary |",
+                "|---|---|---|---|---|---|---|---|---|"]
         for rule in by_category[category]:
             m = rule.meta
+            state = states[rule.id]
             who = "pair" if m.applies_to == "pair" else ("participant (duo only)" if rule.duo_only else "participant")
+            last = state.last
+            by = f"{_cell(last.reviewer)} ({_cell(last.role)}), {last.date.isoformat()}" if last else "–"
+            unverified = len(review.unverified_items(rule))
+            items = f"[{unverified}](unverified.md#{_anchor(rule.id)})" if unverified else "0"
             out.append(
-                f"| {m.severity} | [{_cell(m.title)}]({m.category}/{m.id}.md) | {m.status} | {_substances(rule)} | {who} | {_cell(m.summary)} |"
+                f"| {m.severity} | [{_cell(m.title)}]({m.category}/{m.id}.md) | {m.status} | {state.label} | {by} | {items} | {_substances(rule)} | {who} | {_cell(m.summary)} |"
             )
         out.append("")
+    return "\n".join(out)
+
+
+# The marks the rules' limitations use for how a source was read.
+SOURCE_MARKS = {
+    "[R]": "recalled or read second-hand when the rule was first written; the primary text still has to be checked.",
+    "[S]": "read in a secondary source only (a reproduction, review or summary), not in the primary document.",
+    "[NF]": "not found: the criterion was looked for in the primary source and not found there; the rule says what it rests on instead.",
+}
+
+
+def _anchor(rule_id: str) -> str:
+    return rule_id.replace(".", "")
+
+
+def _unverified(book: Rulebook) -> str:
+    """Every limitation that marks something to confirm, rule by rule, for sign-off."""
+    out = [GENERATED, "# Unverified items to sign off", "", "[All rules](index.md)", ""]
+    out += [
+        "Each item is a limitation that marks something not confirmed in a primary source: read in a secondary "
+        "copy ([S]), not found ([NF]), recalled ([R]), applied by analogy, or to re-check. A reviewer confirms or "
+        "corrects each one before approving the rule (checklist item `thresholds`, see the [review checklist](review-checklist.md)).",
+        "",
+    ]
+    count = 0
+    for rule in _ordered(book.rules):
+        items = review.unverified_items(rule)
+        if not items:
+            continue
+        count += len(items)
+        out += [f"## {rule.id}", "", f"[{_cell(rule.meta.title)}]({rule.meta.category}/{rule.id}.md) · {review.state_of(book, rule).label}", ""]
+        out += [f"- {_cell(text)}" for text in items] + [""]
+    out.insert(4, f"{count} items in {sum(1 for r in book.rules if review.unverified_items(r))} rules.\n")
+    return "\n".join(out)
+
+
+def _review_checklist() -> str:
+    out = [GENERATED, "# Reviewing a rule", "", "[All rules](index.md)", ""]
+    out += [
+        "A reviewer reads the rule's page (never its YAML), answers each checklist item, and records a decision:",
+        "",
+        "```text",
+        "screening rules review RULE_ID --reviewer 'Name' --role 'psychiatrist' --decision approved \\",
+        "    " + " ".join(f"--check {item}=yes" for item in review.CHECKLIST) + " \\",
+        "    --comment 'optional for an approval'",
+        "screening rules review RULE_ID --decision changes-requested --reviewer ... --role ... --comment 'what to change'",
+        "screening rules review RULE_ID        # where the rule stands, its review history and what changed since the last approval",
+        "```",
+        "",
+        "Decisions: " + ", ".join(f"**{d}**" for d in review.DECISIONS) + ". An approval answers every item yes (or n/a); "
+        "any 'no' is a request for changes. A request for changes or a rejection says what to change.",
+        "",
+        "The record is appended to `rules/reviews.jsonl` with the rule's content hash and the content itself. "
+        "The hash covers the logic (`when`, substances, who it applies to), the severity, every text, the "
+        "references and the examples; it leaves out the status and dates. When any of these changes, the rule "
+        "shows as **changed since review** in `screening rules check`, on these pages and in every report's flags, "
+        "and `screening rules review RULE_ID` shows what changed since the approval. "
+        "`screening docs diff --since REF` lists every rule whose logic, severity, text or examples changed since a git ref or rulebook version.",
+        "",
+        "What a medication class contains lives in the vocabulary (`medications.md`), which is reviewed as a whole: "
+        "a change there does not change a rule's hash.",
+        "",
+        "## The checklist",
+        "",
+        "| Item | The reviewer confirms |",
+        "|---|---|",
+        *[f"| `{item}` | {_cell(text)} |" for item, text in review.CHECKLIST.items()],
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -489,6 +591,7 @@ def _how_to_read() -> str:
         "limitations": "What the rule cannot see or rests on (self-report, thresholds not verified...).",
         "references": "The sources: title, link and what each says that the rule rests on.",
         "rule_status": "draft (not yet reviewed by a clinician) or reviewed.",
+        "review": "The clinical review of the rule's current content: not reviewed, approved, changes requested, rejected, or changed since review (the rule changed after its last approval, which no longer counts).",
     }
     out += _field_rows(Flag, flag_text)
     out += ["", "## Missing information", "", "| Field | Meaning |", "|---|---|"]
@@ -529,6 +632,8 @@ def render(book: Rulebook) -> dict[str, str]:
         "traceability.md": _traceability(book),
         "how-to-read-a-report.md": _how_to_read(),
         "fields.md": _fields(),
+        "review-checklist.md": _review_checklist(),
+        "unverified.md": _unverified(book),
     }
     for rule in book.rules:
         pages[f"{rule.meta.category}/{rule.id}.md"] = _rule_page(book, rule)

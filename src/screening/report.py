@@ -57,6 +57,10 @@ class Flag(_Model):
     limitations: list[str]
     references: list[Reference]
     rule_status: Literal["draft", "reviewed"]
+    review: Literal["not reviewed", "approved", "changed since review", "changes requested", "rejected"] = Field(
+        "not reviewed",
+        description="The clinical review of the rule's current content ('changed since review': the rule changed after its last approval).",
+    )
 
 
 class MissingItem(_Model):
@@ -161,7 +165,7 @@ def render_text(report: Report) -> str:
         out += [_wrap("- " + text, "    ") for text in flag.limitations]
         out.append("  Sources:")
         out += [_wrap(f"- {ref.title} <{ref.url}>", "    ") for ref in flag.references]
-        out.append(f"  Rule: {flag.rule_id} ({flag.rule_status})")
+        out.append(f"  Rule: {flag.rule_id} ({flag.rule_status}; review: {flag.review})")
     if report.missing_information:
         out += ["", "Unanswered questions that rules depend on:"]
         for item in report.missing_information:

@@ -228,6 +228,7 @@ class Rulebook:
     vocabulary: Vocabulary
     baseline: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    reviews: list[Any] = field(default_factory=list)  # review.ReviewRecord, in file order
     # Derived data computed once per rulebook (what each substance reads, flag texts...):
     # screening reads it many times and a rulebook does not change once loaded.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -298,6 +299,23 @@ def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
         problems.append(Problem(_rel(path, root), line, f"not valid YAML: {getattr(error, 'problem', error)}"))
     except UnicodeDecodeError:
         problems.append(Problem(_rel(path, root), None, "not UTF-8 text"))
+    except ValueError as error:  # a date YAML reads as one but that does not exist (2026-13-40)
+        line = _bad_date_line(path.read_text(encoding="utf-8"))
+        problems.append(Problem(_rel(path, root), line, f"not a valid date ({error}); write YYYY-MM-DD"))
+    return None
+
+
+_DATE_LIKE = re.compile(r"(?<![\w.-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\w.-])")
+
+
+def _bad_date_line(text: str) -> int | None:
+    """The first line holding something YAML reads as a date but that is no date."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for match in _DATE_LIKE.finditer(line):
+            try:
+                dt.date(*map(int, match.groups()))
+            except ValueError:
+                return number
     return None
 
 
@@ -365,6 +383,19 @@ def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
 
 
+def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
+    """A scaffold's TODOs and a date still to come are not a finished rule."""
+    texts = meta.model_dump(mode="json", include={"title", "summary", "explanation", "clinician_action", "limitations", "references", "examples"})
+    for key, value in texts.items():
+        if "TODO" in str(value):
+            problems.append(Problem(rel, lines.get(key), f"{key} still holds a TODO from the scaffold; write it"))
+    today = dt.date.today()
+    for key in ("written", "reviewed"):
+        day = getattr(meta, key)
+        if day is not None and day > today:
+            problems.append(Problem(rel, lines.get(key), f"{key}: {day} is in the future"))
+
+
 def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> Rule | None:
     rel = _rel(path, root)
     data = _read_yaml(path, root, problems)
@@ -400,6 +431,7 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
     if kinds != {"flag", "no-flag"}:
         problems.append(Problem(rel, lines.get("examples"), "examples need at least one case that must flag and one that must not (expect: flag / no-flag)"))
     _check_wording(meta, rel, lines, problems)
+    _check_unfinished(meta, rel, lines, problems)
     if meta.applies_to == "pair":
         problem = _pair_shape_problem(condition)
         if problem:
@@ -459,6 +491,9 @@ def load(root: str | Path | None = None) -> Rulebook:
             problems.append(Problem(rule.path, rule.line_of.get("id"), f"duplicate id {rule.id!r}: also in {seen[rule.id]}"))
         seen[rule.id] = rule.path
         rules.append(rule)
+    from .review import read_records
+
+    reviews = read_records(root, set(seen), problems)
     if problems:
         raise RulebookError(problems)
     files = [meta_path, baseline_path, *root.rglob("*.yaml")]
@@ -470,6 +505,7 @@ def load(root: str | Path | None = None) -> Rulebook:
         vocabulary=vocabulary,
         baseline=baseline,
         meta=meta,
+        reviews=reviews,
     )
 
 

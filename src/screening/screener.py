@@ -137,7 +137,9 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
 
 def _rule_texts(book: Rulebook, rule) -> dict[str, Any]:
     """A flag's fixed parts, from its rule file: worked out once per rule, not per flag."""
-    return book.derived(("texts", rule.id), lambda: _texts_of(rule.meta))
+    from .review import state_of
+
+    return book.derived(("texts", rule.id), lambda: {**_texts_of(rule.meta), "review": state_of(book, rule).label})
 
 
 def _texts_of(meta) -> dict[str, Any]:

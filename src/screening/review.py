@@ -1,0 +1,202 @@
+"""Clinical review records, tied to each rule's content.
+
+A rule's content hash covers what a reviewer signs off: its logic, severity, texts, sources
+and examples (not its status or dates). A review record names the reviewer, their role, the
+date, the decision, comments and the answered checklist, and the hash and content it saw. The
+records are one JSON object per line in ``reviews.jsonl`` beside the rule files, appended by
+``screening rules review``. A rule whose hash differs from the one its last approval saw is
+"changed since review" in check, docs and reports, and the stored content shows what changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import Problem
+
+if TYPE_CHECKING:  # the rulebook imports this module
+    from .rulebook import Rule, Rulebook
+
+__all__ = [
+    "CHECKLIST", "DECISIONS", "REVIEWS_FILE", "ReviewRecord", "ReviewState",
+    "content", "content_hash", "read_records", "state_of", "new_record", "append",
+    "unverified_items",
+]
+
+REVIEWS_FILE = "reviews.jsonl"
+DECISIONS = ("approved", "changes-requested", "rejected")
+
+# What a reviewer confirms before approving a rule. The ids are what `--check ID=yes` names.
+CHECKLIST = {
+    "logic": "The plain-language 'what it checks' matches the clinical criterion the sources state, including what happens when a question is unanswered (unanswered is flagged or listed, never read as 'no').",
+    "severity": "The severity fits what the sources say (critical only where the sources treat the finding as a reason not to hold a session).",
+    "sources": "Each reference was opened at its locator (section, table or page) and says what the rule says it says; secondary copies are marked [S].",
+    "thresholds": "Every number, age and time window is either confirmed in a source or listed as an unverified item in the limitations.",
+    "wording": "Every text supports a clinician: a suggestion to review or discuss, never a verdict about the person or a directive.",
+    "examples": "The examples include the boundary cases (just inside and just outside each threshold or window) and a case that must not flag.",
+    "limitations": "The limitations say what the rule cannot see (self-report, missing questions, vocabulary gaps) and nothing important is left out.",
+    "related": "Rules that overlap this one (the same finding at another severity or window) were read together and do not contradict it.",
+}
+ChecklistAnswer = Literal["yes", "no", "n/a"]
+
+# Rule-file fields that are bookkeeping, not content a reviewer signs off.
+_NOT_CONTENT = ("status", "reviewed_by", "reviewed", "written")
+
+# Limitation wording that marks something a reviewer must confirm before signing off.
+UNVERIFIED_MARKERS = re.compile(
+    r"\[S\]|\[NF\]|secondary|re-check|by analogy|unverified|not verified|could not (?:be )?(?:verified|confirmed|found)|not confirmed",
+    re.I,
+)
+
+
+class ReviewRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule_id: str
+    rule_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The content hash of the rule as reviewed.")
+    reviewer: str = Field(min_length=2)
+    role: str = Field(min_length=2, description="e.g. psychiatrist, clinical pharmacist")
+    date: dt.date
+    decision: Literal[DECISIONS]  # type: ignore[valid-type]
+    comments: str = ""
+    checklist: dict[Literal[tuple(CHECKLIST)], ChecklistAnswer] = Field(default_factory=dict)  # type: ignore[misc]
+    content: dict[str, Any] = Field(description="The rule's content as reviewed, to show what changed since.")
+
+
+def content(rule: "Rule") -> dict[str, Any]:
+    """What a review covers: the validated rule file without its bookkeeping fields."""
+    data = rule.meta.model_dump(mode="json")
+    for key in _NOT_CONTENT:
+        data.pop(key, None)
+    return data
+
+
+def content_hash(rule: "Rule") -> str:
+    text = json.dumps(content(rule), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> list[ReviewRecord]:
+    """Every record in ``reviews.jsonl``, in file order; problems with their line numbers."""
+    path = root / REVIEWS_FILE
+    if not path.exists():
+        return []
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        problems.append(Problem(REVIEWS_FILE, None, "not UTF-8 text"))
+        return []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = ReviewRecord.model_validate_json(line)
+        except ValidationError as error:
+            for item in error.errors():
+                where = ".".join(str(p) for p in item["loc"]) or "record"
+                problems.append(Problem(REVIEWS_FILE, number, f"{where}: {item['msg']}"))
+            continue
+        if record.rule_id not in known_ids:
+            problems.append(Problem(REVIEWS_FILE, number, f"a review of {record.rule_id!r}, which is not a rule in this rulebook"))
+        records.append(record)
+    return records
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Where a rule stands: ``state`` is one of the STATES keys."""
+
+    state: str
+    current_sha256: str
+    last: ReviewRecord | None  # the latest record for this rule, whatever its hash
+    approval: ReviewRecord | None  # the latest approval, whatever its hash
+
+    @property
+    def label(self) -> str:
+        return STATES[self.state]
+
+
+STATES = {
+    "not-reviewed": "not reviewed",
+    "approved": "approved",
+    "changed-since-review": "changed since review",
+    "changes-requested": "changes requested",
+    "rejected": "rejected",
+}
+
+
+def state_of(book: "Rulebook", rule: "Rule") -> ReviewState:
+    """The latest decision on the rule's current content; an approval of older content is
+    "changed since review" (it no longer counts)."""
+    return book.derived(("review", rule.id), lambda: _state(book, rule))
+
+
+def _state(book: "Rulebook", rule: "Rule") -> ReviewState:
+    current = content_hash(rule)
+    mine = [r for r in book.reviews if r.rule_id == rule.id]
+    last = mine[-1] if mine else None
+    approvals = [r for r in mine if r.decision == "approved"]
+    approval = approvals[-1] if approvals else None
+    on_current = [r for r in mine if r.rule_sha256 == current]
+    if on_current:
+        state = on_current[-1].decision
+    elif approval is not None:
+        state = "changed-since-review"
+    else:
+        state = "not-reviewed"
+    return ReviewState(state, current, last, approval)
+
+
+def new_record(
+    rule: "Rule", *, reviewer: str, role: str, decision: str, comments: str,
+    checklist: dict[str, str], date: dt.date, today: dt.date | None = None,
+) -> ReviewRecord:
+    """A validated record; raises ValueError naming what is missing or inconsistent."""
+    problems = []
+    today = today or dt.date.today()
+    if date > today:
+        problems.append(f"--date {date} is in the future")
+    unknown = sorted(set(checklist) - set(CHECKLIST))
+    if unknown:
+        problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(CHECKLIST)}")
+    bad = sorted(k for k, v in checklist.items() if v not in ("yes", "no", "n/a"))
+    if bad:
+        problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
+    if decision == "approved":
+        unanswered = [k for k in CHECKLIST if k not in checklist]
+        if unanswered:
+            problems.append("an approval answers every checklist item; missing: " + ", ".join(unanswered))
+        refused = [k for k, v in checklist.items() if v == "no"]
+        if refused:
+            problems.append("an approval with checklist item(s) answered 'no' (" + ", ".join(refused) + "): request changes instead")
+    elif not comments.strip():
+        problems.append(f"a decision of {decision!r} needs --comment saying what to change")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return ReviewRecord(
+        rule_id=rule.id, rule_sha256=content_hash(rule), reviewer=reviewer.strip(), role=role.strip(),
+        date=date, decision=decision, comments=comments.strip(), checklist=checklist, content=content(rule),
+    )
+
+
+def append(root: Path, record: ReviewRecord) -> Path:
+    """Add one record at the end of the file (records are never rewritten)."""
+    path = root / REVIEWS_FILE
+    line = json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    return path
+
+
+def unverified_items(rule: "Rule") -> list[str]:
+    """The limitations a reviewer must confirm: secondary copies, sources not found,
+    thresholds applied by analogy or to re-check (see UNVERIFIED_MARKERS)."""
+    return [" ".join(text.split()) for text in rule.meta.limitations if UNVERIFIED_MARKERS.search(text)]

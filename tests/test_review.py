@@ -1,0 +1,176 @@
+"""Review records tied to each rule's content: sign-off, invalidation by a later change, and
+what changed since, through the command line as a reviewer uses it."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from screening import load_rulebook, screen
+from screening.cli import main
+from screening.docs import render
+from screening.review import CHECKLIST, REVIEWS_FILE, content_hash, state_of
+from screening.rulebook import default_rules_dir
+
+RULE = "cardiovascular.recent-heart-attack-or-stroke"
+FILE = "cardiovascular/recent-heart-attack-or-stroke.yaml"
+ALL_YES = [arg for item in CHECKLIST for arg in ("--check", f"{item}=yes")]
+
+
+@pytest.fixture
+def rules_copy(tmp_path):
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    (target / REVIEWS_FILE).unlink(missing_ok=True)
+    return target
+
+
+def approve(rules, rule=RULE, *extra):
+    return main(["rules", "review", rule, "--rules", str(rules), "--decision", "approved",
+                 "--reviewer", "Dr Jane Example", "--role", "psychiatrist", "--date", "2026-11-30", *ALL_YES, *extra])
+
+
+def intake_with_recent_heart_attack(book):
+    participant = json.loads(json.dumps(book.baseline["participant"]))
+    participant["physical"]["heart_attack_last_6_months"] = "yes"
+    return {"session": dict(book.baseline["session"]), "participants": [participant]}
+
+
+def test_an_approval_is_recorded_and_shows_in_check_docs_and_reports(rules_copy, capsys):
+    assert approve(rules_copy) == 0
+    record = json.loads((rules_copy / REVIEWS_FILE).read_text().splitlines()[0])
+    assert record["rule_id"] == RULE and record["decision"] == "approved"
+    assert record["reviewer"] == "Dr Jane Example" and record["role"] == "psychiatrist"
+    assert record["checklist"] == {item: "yes" for item in CHECKLIST}
+    book = load_rulebook(rules_copy)
+    assert record["rule_sha256"] == content_hash(book.rule(RULE))
+    capsys.readouterr()
+    assert main(["rules", "check", "--rules", str(rules_copy)]) == 0
+    assert "approved 1" in capsys.readouterr().out
+    pages = render(book)
+    row = next(line for line in pages["index.md"].splitlines() if f"{RULE}.md" in line)
+    assert "| approved | Dr Jane Example (psychiatrist), 2026-11-30 |" in row
+    assert "approved; last: approved by Dr Jane Example" in pages[f"cardiovascular/{RULE}.md"]
+    report = screen(intake_with_recent_heart_attack(book), rulebook=book, engine="python")
+    flag = next(f for f in report.flags if f.rule_id == RULE)
+    assert flag.review == "approved"
+
+
+def test_changing_a_threshold_after_approval_shows_changed_since_review_everywhere(rules_copy, capsys):
+    approve(rules_copy, "cardiovascular.blood-pressure-160-100")
+    path = rules_copy / "cardiovascular/blood-pressure-160-100.yaml"
+    text = path.read_text()
+    assert "160" in text
+    text = text.replace("physical.systolic_bp: 160", "physical.systolic_bp: 150")
+    path.write_text(text.replace('"159/99"', '"149/99"').replace('"systolic_bp": 159', '"systolic_bp": 149'))
+    book = load_rulebook(rules_copy)
+    rule = book.rule("cardiovascular.blood-pressure-160-100")
+    assert state_of(book, rule).label == "changed since review"
+    capsys.readouterr()
+    assert main(["rules", "check", "--rules", str(rules_copy)]) == 0
+    out = capsys.readouterr().out
+    assert "changed since review 1" in out and "cardiovascular.blood-pressure-160-100" in out
+    index = render(book)["index.md"]
+    assert any("blood-pressure-160-100.md" in line and "changed since review" in line for line in index.splitlines())
+    assert main(["rules", "review", rule.id, "--rules", str(rules_copy)]) == 0
+    shown = capsys.readouterr().out
+    assert "changed since the approval of 2026-11-30" in shown
+    assert "-      physical.systolic_bp: 160" in shown and "+      physical.systolic_bp: 150" in shown
+
+
+def test_formatting_and_bookkeeping_do_not_invalidate_an_approval(rules_copy):
+    approve(rules_copy)
+    path = rules_copy / FILE
+    text = path.read_text().replace("written: 2026-11-22", "written: 2026-11-23")
+    path.write_text(text.replace("\nsummary:", "\n\n# a comment\nsummary:"))
+    book = load_rulebook(rules_copy)
+    assert state_of(book, book.rule(RULE)).label == "approved"
+
+
+def test_an_approval_needs_every_checklist_item_and_no_no(rules_copy, capsys):
+    common = ["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "approved", "--reviewer", "Dr X", "--role", "GP"]
+    assert main([*common, "--check", "logic=yes"]) == 2
+    assert "missing: severity" in capsys.readouterr().err
+    answers = [a if a != "sources=yes" else "sources=no" for a in ALL_YES]
+    assert main([*common, *answers]) == 2
+    assert "request changes instead" in capsys.readouterr().err
+    assert not (rules_copy / REVIEWS_FILE).exists()
+
+
+def test_a_request_for_changes_needs_a_comment_and_is_the_state(rules_copy, capsys):
+    common = ["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "changes-requested", "--reviewer", "Dr X", "--role", "GP"]
+    assert main(common) == 2
+    assert "needs --comment" in capsys.readouterr().err
+    assert main([*common, "--comment", "Say where the 6-month window for heart attack comes from."]) == 0
+    book = load_rulebook(rules_copy)
+    assert state_of(book, book.rule(RULE)).label == "changes requested"
+
+
+def test_a_review_dated_in_the_future_or_without_a_reviewer_is_refused(rules_copy, capsys):
+    assert main(["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "approved", "--role", "GP", *ALL_YES]) == 2
+    assert "--reviewer" in capsys.readouterr().err
+    assert approve(rules_copy, RULE, "--date", "2999-01-01") == 2
+    assert "in the future" in capsys.readouterr().err
+
+
+def test_a_broken_review_file_is_a_rulebook_error_with_its_line(rules_copy, capsys):
+    approve(rules_copy)
+    with (rules_copy / REVIEWS_FILE).open("a") as handle:
+        handle.write('{"rule_id": "no.such-rule"}\n')
+    assert main(["rules", "check", "--rules", str(rules_copy)]) == 2
+    err = capsys.readouterr().err
+    assert "reviews.jsonl:2: rule_sha256: Field required" in err
+    assert "Traceback" not in err
+
+
+CONTENT_EDITS = {
+    "severity": ("severity: critical", "severity: warning"),
+    "summary": ("in the last 6 months.\"", "in the last six months.\""),
+    "logic": ("stroke_or_tia_last_6_months: 'yes'", "stroke_or_tia_last_6_months: 'unknown'"),
+    "example": ("name: \"TIA this year\"", "name: \"TIA in March\""),
+    "source": ("Excludes myocardial infarction", "Leaves out myocardial infarction"),
+}
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sampled_from(sorted(CONTENT_EDITS)))
+def test_any_content_change_changes_the_hash(tmp_path_factory, part):
+    rules = tmp_path_factory.mktemp("rules") / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    before = content_hash(load_rulebook(rules).rule(RULE))
+    old, new = CONTENT_EDITS[part]
+    path = rules / FILE
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    assert content_hash(load_rulebook(rules).rule(RULE)) != before
+
+
+def git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@x", "HOME": str(repo), "PATH": "/usr/bin:/bin"})
+
+
+def test_docs_diff_lists_changes_by_part_since_a_ref_or_a_version(tmp_path, capsys):
+    repo = tmp_path / "repo"
+    shutil.copytree(default_rules_dir(), repo / "rules")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "start")
+    git(repo, "tag", "v1")
+    path = repo / "rules" / FILE
+    path.write_text(path.read_text().replace("severity: critical", "severity: warning"))
+    (repo / "rules/cardiovascular/long-qt.yaml").unlink()
+    assert main(["docs", "diff", "--since", "v1", "--rules", str(repo / "rules")]) == 0
+    out = capsys.readouterr().out
+    assert "0 added, 1 removed, 1 changed" in out
+    assert f"changed: {RULE} (severity)" in out and "-severity: critical" in out and "+severity: warning" in out
+    assert "removed: cardiovascular.long-qt" in out
+    version = load_rulebook(default_rules_dir()).version
+    assert main(["docs", "diff", "--since", version, "--rules", str(repo / "rules")]) == 0
+    assert "1 changed" in capsys.readouterr().out
+    assert main(["docs", "diff", "--since", "no-such-ref", "--rules", str(repo / "rules")]) == 2
+    assert "neither a git ref nor a rulebook version" in capsys.readouterr().err
