@@ -143,4 +143,4 @@ def test_rule_readme_operator_examples_parse(book):
     for op, example in rows:
         if op in ("all", "any"):
             continue
-        conditions.parse(yaml.safe_load(example), classes=frozenset(book.vocabulary.classes))
+        conditions.parse(yaml.safe_load(example), classes=frozenset(book.vocabulary.classes), named=book.named)

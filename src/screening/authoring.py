@@ -196,7 +196,7 @@ def trace(condition: Condition, sides: dict, depth: int = 0) -> list[str]:
     pad = "  " * depth
     if isinstance(condition, Leaf):
         values = sides[condition.side]
-        if condition.op in conditions.MEDICATION_LEAVES:
+        if condition.op in conditions.MEDICATION_OPS:
             seen = conditions._leaf_evidence(condition, values)[0].answer
         else:
             seen = values.fields.get(condition.field)
@@ -287,11 +287,11 @@ def describe_match(book: Rulebook, written: str) -> list[str]:
 
 
 def _reads_any(condition: Condition, classes: set[str]) -> bool:
-    return any(leaf.op in conditions.MEDICATION_LEAVES and set(_classes_of(leaf)) & classes for leaf in conditions.walk(condition))
+    return any(leaf.op in conditions.MEDICATION_OPS and set(_classes_of(leaf)) & classes for leaf in conditions.walk(condition))
 
 
 def _classes_of(leaf: Leaf) -> tuple[str, ...]:
-    return leaf.field if isinstance(leaf.field, tuple) else (leaf.field,)
+    return leaf.field[1] if leaf.op == conditions.COUNT else (leaf.field,)
 
 
 def explain_examples(book: Rulebook, rules: list[Rule]) -> dict[tuple[str, str], list[str]]:

@@ -14,7 +14,19 @@ at_most: {field: number}``     meets no threshold
 within_days: n}``              at most ``n`` days before the session (default 0: current)
 ``stopped_on_own: {class: c,   a medication of class ``c`` was stopped without the
 within_days: n}``              prescriber, at most ``n`` days before the session
+``taking: {class: [c1, c2]}``  a list of classes: a medication of any of them
+``taking: {class: c,           one medication of class ``c`` had its last dose between
+after_days: a, within_days: b}`` ``a`` and ``b`` days before the session (both included)
+``medications: {count: drugs,  at least ``k`` distinct drugs (or, ``count: classes``,
+of: [c...], at_least: k,       distinct classes of the list) are current or taken within
+within_days: n}``              ``n`` days (``after_days`` bounds it from below)
+``between: {field: [lo, hi]}`` lo <= number <= hi (an unanswered number is never between)
+``use: name``                  a named condition from ``rules/conditions.yaml``
 =============================  ===========================================================
+
+A list of classes, ``between`` and ``use`` are written in terms of the other operators when
+parsed (an ``any`` over the classes, an ``all`` of two thresholds, the named tree), so both
+engines run exactly what the basic operators mean.
 
 The same semantics exist twice: :func:`evaluate` is the reference, written for clarity; and
 :func:`to_durable` compiles to a durable_rules pattern over the sparse facts of
@@ -41,11 +53,15 @@ __all__ = [
     "to_durable",
     "fields_read",
     "sides_read",
+    "Dose",
+    "COUNTS",
 ]
 
 THRESHOLDS = {"at_least": ">=", "above": ">", "below": "<", "at_most": "<="}
 MEDICATION_LEAVES = ("taking", "stopped_on_own")
-LEAVES = ("is", "in", *THRESHOLDS, "answered", "unanswered", *MEDICATION_LEAVES)
+COUNT = "medications"  # a count over the listed medications (see Dose)
+MEDICATION_OPS = (*MEDICATION_LEAVES, COUNT)
+LEAVES = ("is", "in", *THRESHOLDS, "between", "answered", "unanswered", *MEDICATION_LEAVES, COUNT, "use")
 BRANCHES = ("all", "any", "not")
 SIDES = ("self", "other")
 
@@ -70,6 +86,10 @@ class Leaf:
 
     def __str__(self) -> str:
         prefix = f"{self.side}." if self.side else ""
+        if self.op == COUNT:
+            (what, classes), (least, after, within) = self.field, self.value
+            lower = f"{after} to " if after else ""
+            return f"at least {least} {what} of {', '.join(classes)} within {lower}{within} days"
         if self.op in MEDICATION_LEAVES:
             return f"{self.op} {self.field} within {self.value} days"
         if self.op in ("answered", "unanswered"):
@@ -86,6 +106,17 @@ class Branch:
 Condition = Leaf | Branch
 
 
+@dataclass(frozen=True)
+class Dose:
+    """One drug a participant listed: its classes and days since its last dose (0: current or
+    not dated). Counts and two-sided windows are read per drug, not per class."""
+
+    generic: str
+    written: str
+    classes: frozenset[str]
+    days: int
+
+
 @dataclass
 class Values:
     """One participant's answers as the language sees them (semantic, complete)."""
@@ -97,6 +128,7 @@ class Values:
     medication_names: dict[str, list[str]]  # class -> the names as written, for evidence
     notes: dict[str, list[str]] = field(default_factory=dict)  # count field -> what it counted
     class_labels: Mapping[str, str] = field(default_factory=dict)  # class -> its label, for evidence
+    doses: tuple[Dose, ...] = ()  # every recognised drug listed, for counts and windows
 
 
 # ---------------------------------------------------------------------------- parsing
@@ -162,8 +194,13 @@ def _single(node: Mapping, op: str, line: int | None) -> tuple[Any, Any]:
     return next(iter(body.items()))
 
 
-def parse(node: Any, *, pair: bool = False, classes: frozenset[str] | None = None) -> Condition:
-    """Parse and type-check a ``when:`` condition; raise ConditionError with a line."""
+def parse(
+    node: Any, *, pair: bool = False, classes: frozenset[str] | None = None,
+    named: Mapping[str, Any] | None = None, _using: tuple[str, ...] = (),
+) -> Condition:
+    """Parse and type-check a ``when:`` condition; raise ConditionError with a line.
+
+    ``named``: the named conditions ``use:`` may refer to (raw ``when:`` trees)."""
     line = _line(node)
     if not isinstance(node, Mapping) or len(node) != 1:
         raise ConditionError(
@@ -173,22 +210,28 @@ def parse(node: Any, *, pair: bool = False, classes: frozenset[str] | None = Non
     if op not in BRANCHES + LEAVES:
         raise ConditionError(f"unknown operator {op!r}{_suggest(str(op), BRANCHES + LEAVES)}", line)
     body = node[op]
+
+    def again(item: Any, using: tuple[str, ...] = _using) -> Condition:
+        return parse(item, pair=pair, classes=classes, named=named, _using=using)
+
     if op in ("all", "any"):
         if not isinstance(body, list) or not body:
             raise ConditionError(f"'{op}' takes a non-empty list of conditions", line)
-        return Branch(op, tuple(parse(item, pair=pair, classes=classes) for item in body))
+        return Branch(op, tuple(again(item) for item in body))
     if op == "not":
-        return Branch("not", (parse(body, pair=pair, classes=classes),))
+        return Branch("not", (again(body),))
+    if op == "use":
+        known = dict(named or {})
+        if not isinstance(body, str) or body not in known:
+            raise ConditionError(f"'use' names a condition in rules/conditions.yaml; {body!r} is not one"
+                                 f"{_suggest(str(body), list(known))}", line)
+        if body in _using:
+            raise ConditionError(f"the named condition {body!r} uses itself ({' -> '.join((*_using, body))})", line)
+        return again(known[body], (*_using, body))
     if op in MEDICATION_LEAVES:
-        if not isinstance(body, Mapping) or "class" not in body or set(body) - {"class", "within_days"}:
-            raise ConditionError(f"'{op}' takes 'class' and optionally 'within_days'", line)
-        cls = body["class"]
-        if classes is not None and cls not in classes:
-            raise ConditionError(f"unknown medication class {cls!r}{_suggest(str(cls), sorted(classes))}", line)
-        days = body.get("within_days", 0)
-        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise ConditionError(f"'within_days' is a whole number of days, 0 or more; got {days!r}", line)
-        return Leaf(op, cls, days)
+        return _medication_leaf(op, body, line, classes)
+    if op == COUNT:
+        return _count_leaf(body, line, classes)
     if op in ("answered", "unanswered"):
         side, spec = _field(body, pair, line)
         if spec.kind == "count":
@@ -204,7 +247,81 @@ def parse(node: Any, *, pair: bool = False, classes: frozenset[str] | None = Non
         return Leaf(op, spec.path, tuple(_value_for(spec, v, line) for v in value), side)
     if spec.kind not in ("number", "count"):
         raise ConditionError(f"'{op}' compares numbers; {spec.path} is not a number", line)
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise ConditionError(f"'between' takes two numbers [low, high] for {spec.path}", line)
+        low, high = (_value_for(spec, v, line) for v in value)
+        if low > high:
+            raise ConditionError(f"'between' for {spec.path}: the low bound {low} is above the high bound {high}", line)
+        return Branch("all", (Leaf("at_least", spec.path, low, side), Leaf("at_most", spec.path, high, side)))
     return Leaf(op, spec.path, _value_for(spec, value, line), side)
+
+
+def _days(body: Mapping, key: str, line: int | None, default: int = 0) -> int:
+    days = body.get(key, default)
+    if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+        raise ConditionError(f"'{key}' is a whole number of days, 0 or more; got {days!r}", line)
+    return days
+
+
+def _classes(value: Any, line: int | None, classes: frozenset[str] | None) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(c, str) for c in items):
+        raise ConditionError(f"a medication class is a class id, or a non-empty list of them; got {value!r}", line)
+    for cls in items:
+        if classes is not None and cls not in classes:
+            raise ConditionError(f"unknown medication class {cls!r}{_suggest(cls, sorted(classes))}", line)
+    return tuple(dict.fromkeys(items))
+
+
+def _medication_leaf(op: str, body: Any, line: int | None, classes: frozenset[str] | None) -> Condition:
+    allowed = {"class", "within_days"} | ({"after_days"} if op == "taking" else set())
+    if not isinstance(body, Mapping) or "class" not in body or set(body) - allowed:
+        raise ConditionError(f"'{op}' takes 'class' and optionally {' and '.join(repr(k) for k in sorted(allowed - {'class'}))}", line)
+    names = _classes(body["class"], line, classes)
+    within = _days(body, "within_days", line)
+    if "after_days" in body:
+        after = _days(body, "after_days", line)
+        if after > within:
+            raise ConditionError(f"'after_days' ({after}) is more than 'within_days' ({within}): no day is in that window", line)
+        return _register(Leaf(COUNT, ("drugs", names), (1, after, within)))
+    leaves = tuple(Leaf(op, cls, within) for cls in names)
+    return leaves[0] if len(leaves) == 1 else Branch("any", leaves)
+
+
+def _count_leaf(body: Any, line: int | None, classes: frozenset[str] | None) -> Leaf:
+    allowed = {"count", "of", "at_least", "within_days", "after_days"}
+    if not isinstance(body, Mapping) or not {"of", "at_least"} <= set(body) or set(body) - allowed:
+        raise ConditionError("'medications' takes 'of' (classes) and 'at_least', optionally 'count' (drugs or classes), "
+                             "'within_days' and 'after_days'", line)
+    what = body.get("count", "drugs")
+    if what not in ("drugs", "classes"):
+        raise ConditionError(f"'count' is drugs or classes; got {what!r}", line)
+    least = body["at_least"]
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise ConditionError(f"'at_least' is a whole number, 1 or more; got {least!r}", line)
+    names = _classes(body["of"], line, classes)
+    if what == "classes" and least > len(names):
+        raise ConditionError(f"at least {least} classes of a list of {len(names)} can never hold", line)
+    within, after = _days(body, "within_days", line), _days(body, "after_days", line)
+    if after > within:
+        raise ConditionError(f"'after_days' ({after}) is more than 'within_days' ({within}): no day is in that window", line)
+    return _register(Leaf(COUNT, (what, tuple(sorted(names))), (least, after, within)))
+
+
+# Every count a parsed rule reads, by its fact key: the durable facts carry each one (facts.py).
+COUNTS: dict[str, tuple[str, tuple[str, ...], int, int]] = {}
+
+
+def count_key(leaf: Leaf) -> str:
+    (what, classes), (_, after, within) = leaf.field, leaf.value
+    return f"n{what}__{'_'.join(classes)}__{after}_{within}"
+
+
+def _register(leaf: Leaf) -> Leaf:
+    (what, classes), (_, after, within) = leaf.field, leaf.value
+    COUNTS.setdefault(count_key(leaf), (what, classes, after, within))
+    return leaf
 
 
 def walk(condition: Condition) -> Iterator[Leaf]:
@@ -217,7 +334,7 @@ def walk(condition: Condition) -> Iterator[Leaf]:
 
 def fields_read(condition: Condition) -> set[tuple[str | None, str]]:
     """(side, dotted path) of every intake question the condition reads."""
-    return {(leaf.side, leaf.field) for leaf in walk(condition) if leaf.op not in MEDICATION_LEAVES}
+    return {(leaf.side, leaf.field) for leaf in walk(condition) if leaf.op not in MEDICATION_OPS}
 
 
 def sides_read(condition: Condition) -> set[str]:
@@ -227,7 +344,23 @@ def sides_read(condition: Condition) -> set[str]:
 # ---------------------------------------------------------------------------- the reference evaluator
 
 
+def _counted(leaf: Leaf, values: Values) -> list[Dose]:
+    """The listed drugs a count leaf counts: of its classes, dosed inside its window."""
+    (_, classes), (_, after, within) = leaf.field, leaf.value
+    return [d for d in values.doses if after <= d.days <= within and d.classes & set(classes)]
+
+
+def _count_holds(leaf: Leaf, values: Values) -> bool:
+    (what, classes), (least, _, _) = leaf.field, leaf.value
+    counted = _counted(leaf, values)
+    if what == "drugs":
+        return len({d.generic for d in counted}) >= least
+    return len({c for d in counted for c in d.classes if c in classes}) >= least
+
+
 def _leaf_holds(leaf: Leaf, values: Values) -> bool:
+    if leaf.op == COUNT:
+        return _count_holds(leaf, values)
     if leaf.op == "taking":
         days = values.taking.get(leaf.field)
         return days is not None and days <= leaf.value
@@ -276,6 +409,16 @@ class Evidence:
 
 
 def _leaf_evidence(leaf: Leaf, values: Values) -> list[Evidence]:
+    if leaf.op == COUNT:
+        counted = _counted(leaf, values)
+        if not counted:
+            return [Evidence(values.pid, "medications", f"no medication of {', '.join(leaf.field[1])} in the window")]
+        parts = []
+        for dose in counted:
+            labels = ", ".join(values.class_labels.get(c, c) for c in sorted(dose.classes & set(leaf.field[1])))
+            when = f"last dose {dose.days} days before the session" if dose.days else "current, or the last dose not dated"
+            parts.append(f"{dose.written} ({labels}; {when})")
+        return [Evidence(values.pid, "medications", "; ".join(parts))]
     if leaf.op in MEDICATION_LEAVES:
         source = values.taking if leaf.op == "taking" else values.stopped_on_own
         if leaf.field not in source:
@@ -338,6 +481,9 @@ def _answer_test(key: str, value: str, negate: bool) -> dict:
 
 
 def _leaf_to_durable(leaf: Leaf, negate: bool) -> dict:
+    if leaf.op == COUNT:  # every registered count is in every fact, 0 included
+        least = leaf.value[0]
+        return {"$lt": {count_key(leaf): least}} if negate else {"$gte": {count_key(leaf): least}}
     key = _key(leaf)
     kind = "medication" if leaf.op in MEDICATION_LEAVES else catalogue()[leaf.field].kind
     if kind == "medication":

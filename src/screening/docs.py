@@ -81,7 +81,27 @@ def _class_label(book: Rulebook | None, cls: str) -> str:
     return f"'{spec.get('label', cls)}'"
 
 
+def _count_phrase(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
+    (what, classes), (least, after, within) = leaf.field, leaf.value
+    labels = _choices([_class_label(book, c) for c in classes])
+    if after:
+        window = f"with the last dose between {after} and {within} days before the session"
+    elif within:
+        window = f"current or last taken at most {within} days before the session"
+    else:
+        window = "current (or with no timing given)"
+    if what == "drugs" and least == 1:
+        text = f"a medication of class {labels} is {window}"
+        return f"no medication of class {labels} is {window}" if negate else text
+    counted = "different drugs" if what == "drugs" else "of these classes"
+    if negate:
+        return f"fewer than {least} {counted} ({labels}) are {window}"
+    return f"at least {least} {counted} ({labels}) are {window}"
+
+
 def _leaf(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
+    if leaf.op == conditions.COUNT:
+        return _count_phrase(leaf, negate, book)
     if leaf.op == "taking":
         cls = _class_label(book, leaf.field)
         when = "is current (or its timing was not given)" if leaf.value == 0 else (
@@ -260,7 +280,7 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     out += [phrase_condition(rule.condition, book), ""]
     target = "the pair" if m.applies_to == "pair" else "that participant"
     out += [f"**Then** a **{m.severity}** flag is raised for {target}, with the answers that matched as evidence.", ""]
-    if any(catalogue()[leaf.field].kind in ("answer", "enum") for leaf in conditions.walk(rule.condition) if leaf.op not in conditions.MEDICATION_LEAVES):
+    if any(catalogue()[leaf.field].kind in ("answer", "enum") for leaf in conditions.walk(rule.condition) if leaf.op not in conditions.MEDICATION_OPS):
         out += ["'Unknown' means the question was not answered or was answered unsure; it is never read as no.", ""]
     out += ["## Why it matters", "", _cell(m.explanation), "", "## Suggested clinician action", "", _cell(m.clinician_action), ""]
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
@@ -433,7 +453,10 @@ def _review_checklist() -> str:
 
 
 def _medication_leaves(rule: Rule, op: str) -> set[str]:
-    return {leaf.field for leaf in conditions.walk(rule.condition) if leaf.op == op}
+    found = {leaf.field for leaf in conditions.walk(rule.condition) if leaf.op == op}
+    if op == "taking":  # counts and two-sided windows read their classes too
+        found |= {c for leaf in conditions.walk(rule.condition) if leaf.op == conditions.COUNT for c in leaf.field[1]}
+    return found
 
 
 def _medications(book: Rulebook) -> str:

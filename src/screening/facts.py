@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from .conditions import Values
+from .conditions import COUNTS, Dose, Values
 from .fields import FOLLOW_UPS, PARTICIPANT_GROUPS, catalogue
 from .intake import Intake, Participant, Relationship, Session
 from .medications import Match, Vocabulary
@@ -38,6 +38,7 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
     taking: dict[str, int] = {}
     stopped_on_own: dict[str, int] = {}
     names: dict[str, list[str]] = {}
+    doses: list[Dose] = []
     matches = []
     timing_unknown: list[str] = []
     unrecognised, unconfirmed = [], []
@@ -57,6 +58,7 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
         else:
             timing_unknown.append(medication.name)
             days = 0
+        doses += [Dose(m.entry.generic, m.written, frozenset(m.classes), days) for m in line_matches if m.entry]
         for cls in dict.fromkeys(c for match in line_matches for c in match.classes):
             taking[cls] = min(days, taking.get(cls, days))
             names.setdefault(cls, []).append(medication.name)
@@ -67,7 +69,7 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
         "medications.unconfirmed_match": unconfirmed,
         "medications.timing_unknown": timing_unknown,
     }
-    return taking, stopped_on_own, names, matches, notes
+    return taking, stopped_on_own, names, matches, notes, tuple(doses)
 
 
 def _applies(path: str, fields: dict[str, Any]) -> bool:
@@ -110,13 +112,13 @@ def _participant_values(
         answers = section.__dict__
         for name, path in group_fields:
             fields[path] = answers[name]
-    taking, stopped_on_own, names, matches, notes = _medication_values(participant, vocabulary, reference)
+    taking, stopped_on_own, names, matches, notes, doses = _medication_values(participant, vocabulary, reference)
     notes["intake.unanswered_questions"] = [
         path for path in _in_order(asked) if fields.get(path, "unknown") in (None, "unknown") and _applies(path, fields)
     ]
     for path, items in notes.items():
         fields[path] = len(items)
-    values = Values(participant.participant_id, fields, taking, stopped_on_own, names, notes, vocabulary.class_labels)
+    values = Values(participant.participant_id, fields, taking, stopped_on_own, names, notes, vocabulary.class_labels, doses)
     return ParticipantFacts(values, matches)
 
 
@@ -145,4 +147,16 @@ def to_fact(values: Values) -> dict[str, Any]:
         fact[f"med__{cls}"] = days
     for cls, days in values.stopped_on_own.items():
         fact[f"selfstop__{cls}"] = days
+    for key, spec in COUNTS.items():
+        fact[key] = _count(spec, values.doses)
     return fact
+
+
+def _count(spec: tuple[str, tuple[str, ...], int, int], doses: tuple[Dose, ...]) -> int:
+    """A count the rules read, for durable_rules (the reference evaluator counts on its own)."""
+    what, classes, after, within = spec
+    wanted = set(classes)
+    dosed = [d for d in doses if within >= d.days >= after]
+    if what == "classes":
+        return len({c for d in dosed for c in d.classes} & wanted)
+    return len({d.generic for d in dosed if not wanted.isdisjoint(d.classes)})

@@ -75,6 +75,8 @@ def content(rule: "Rule") -> dict[str, Any]:
     data = rule.meta.model_dump(mode="json")
     for key in _NOT_CONTENT:
         data.pop(key, None)
+    if rule.uses:  # a named condition is part of the logic of every rule that uses it
+        data["named_conditions"] = rule.uses
     return data
 
 

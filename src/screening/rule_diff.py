@@ -22,7 +22,7 @@ __all__ = ["PARTS", "compare", "RuleChange", "diff_since", "render"]
 
 # Each part a reviewer reads, and the rule-file fields it is made of.
 PARTS = {
-    "logic": ("when", "applies_to", "substances", "category"),
+    "logic": ("when", "named_conditions", "applies_to", "substances", "category"),
     "severity": ("severity",),
     "text": ("title", "summary", "explanation", "clinician_action", "limitations", "override_reasons"),
     "sources": ("references",),

@@ -186,6 +186,7 @@ class Rule:
     guarded: Condition  # with the substance and duo guards the engine also applies
     path: str  # relative to the rules folder
     line_of: dict[str, int] = field(default_factory=dict, compare=False)
+    uses: dict[str, Any] = field(default_factory=dict, compare=False)  # named conditions it uses, as written
 
     @property
     def id(self) -> str:
@@ -229,6 +230,7 @@ class Rulebook:
     baseline: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
     reviews: list[Any] = field(default_factory=list)  # review.ReviewRecord, in file order
+    named: dict[str, Any] = field(default_factory=dict)  # rules/conditions.yaml: name -> when tree
     # Derived data computed once per rulebook (what each substance reads, flag texts...):
     # screening reads it many times and a rulebook does not change once loaded.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -396,7 +398,53 @@ def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Prob
             problems.append(Problem(rel, lines.get(key), f"{key}: {day} is in the future"))
 
 
-def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> Rule | None:
+def _load_named(root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> dict[str, Any]:
+    """``rules/conditions.yaml``: named conditions that rules reuse with ``use: NAME``."""
+    path = root / NAMED_FILE
+    if not path.exists():
+        return {}
+    data = _read_yaml(path, root, problems)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        problems.append(Problem(NAMED_FILE, 1, "holds a mapping of NAME: {description, when}"))
+        return {}
+    named = {}
+    for name, spec in data.items():
+        line = data.key_lines.get(name)
+        if not re.match(r"^[a-z][a-z0-9_]*$", str(name)):
+            problems.append(Problem(NAMED_FILE, line, f"condition name {name!r}: use lower case letters, digits and _"))
+        if not isinstance(spec, dict) or set(spec) != {"description", "when"} or not str(spec.get("description", "")).strip():
+            problems.append(Problem(NAMED_FILE, line, f"{name}: give a description (what it means, in plain words) and a when"))
+            continue
+        named[str(name)] = spec["when"]
+    for name, when in named.items():
+        try:
+            conditions.parse(when, classes=frozenset(vocabulary.classes), named=named, _using=(name,))
+        except ConditionError as error:
+            problems.append(Problem(NAMED_FILE, error.line or data.key_lines.get(name), f"{name}: {error}"))
+    return named
+
+
+NAMED_FILE = "conditions.yaml"
+
+
+def _uses(node: Any, named: dict[str, Any], found: dict[str, Any]) -> dict[str, Any]:
+    """The named conditions a ``when:`` uses, directly or through another named condition."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "use" and isinstance(value, str) and value in named and value not in found:
+                found[value] = _plain(named[value])
+                _uses(named[value], named, found)
+            else:
+                _uses(value, named, found)
+    elif isinstance(node, list):
+        for item in node:
+            _uses(item, named, found)
+    return found
+
+
+def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem], named: dict[str, Any] | None = None) -> Rule | None:
     rel = _rel(path, root)
     data = _read_yaml(path, root, problems)
     if data is None:
@@ -416,7 +464,7 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
                 hint = conditions._suggest(str(item["loc"][-1]), list(RuleFile.model_fields))
             problems.append(Problem(rel, _line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
     try:
-        condition = conditions.parse(data.get("when"), pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes))
+        condition = conditions.parse(data.get("when"), pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes), named=named)
     except ConditionError as error:
         problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
         return None
@@ -438,7 +486,8 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
             problems.append(Problem(rel, lines.get("when"), f"when: {problem}"))
             return None
     duo_only = meta.applies_to == "pair" or any(catalogue()[p].duo_only for _, p in conditions.fields_read(condition))
-    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines))
+    uses = dict(sorted(_uses(data.get("when"), named or {}, {}).items()))
+    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines), uses)
 
 
 def _pair_shape_problem(condition: Condition) -> str | None:
@@ -481,10 +530,11 @@ def load(root: str | Path | None = None) -> Rulebook:
         problems.append(Problem("baseline.yaml", None, "baseline.yaml holds the example baseline: session, participant and relationship"))
         baseline = {}
     vocabulary = _load_vocabulary(root, problems)
+    named = _load_named(root, vocabulary, problems)
     rules = []
     seen: dict[str, str] = {}
     for path in _rule_files(root):
-        rule = _load_rule(path, root, vocabulary, problems)
+        rule = _load_rule(path, root, vocabulary, problems, named)
         if rule is None:
             continue
         if rule.id in seen:
@@ -506,6 +556,7 @@ def load(root: str | Path | None = None) -> Rulebook:
         baseline=baseline,
         meta=meta,
         reviews=reviews,
+        named=named,
     )
 
 
