@@ -112,7 +112,8 @@ def _leaf(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
                 if negate else f"a medication of class {cls} {when}")
     if leaf.op == "stopped_on_own":
         cls = _class_label(book, leaf.field)
-        text = f"a medication of class {cls} was stopped without the prescriber, at most {leaf.value} days before the session"
+        text = (f"a medication of class {cls} was stopped without the prescriber (or whether the prescriber was involved "
+                f"was not answered), at most {leaf.value} days before the session")
         return f"it is not the case that {text}" if negate else text
     subject = _subject(leaf)
     spec = catalogue()[leaf.field]
