@@ -385,6 +385,19 @@ def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
 
 
+def _check_directives(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
+    """Directive and verdict phrasing in any text in the rule's own voice (see wording.py)."""
+    from .wording import directive_problems
+
+    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    texts.update({f"limitations[{i}]": t for i, t in enumerate(meta.limitations)})
+    texts.update({f"override_reasons[{i}]": t for i, t in enumerate(meta.override_reasons)})
+    texts.update({f"examples[{i}].name": e.name for i, e in enumerate(meta.examples)})
+    for name, text in texts.items():
+        for message in directive_problems(text):
+            problems.append(Problem(rel, lines.get(name.split("[")[0]), f"{name}: {message}"))
+
+
 def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
     """A scaffold's TODOs and a date still to come are not a finished rule."""
     texts = meta.model_dump(mode="json", include={"title", "summary", "explanation", "clinician_action", "limitations", "references", "examples"})
@@ -418,6 +431,10 @@ def _load_named(root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> 
             problems.append(Problem(NAMED_FILE, line, f"{name}: give a description (what it means, in plain words) and a when"))
             continue
         named[str(name)] = spec["when"]
+        from .wording import directive_problems
+
+        for message in directive_problems(str(spec["description"])):
+            problems.append(Problem(NAMED_FILE, line, f"{name}.description: {message}"))
     for name, when in named.items():
         try:
             conditions.parse(when, classes=frozenset(vocabulary.classes), named=named, _using=(name,))
@@ -480,6 +497,7 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
         problems.append(Problem(rel, lines.get("examples"), "examples need at least one case that must flag and one that must not (expect: flag / no-flag)"))
     _check_wording(meta, rel, lines, problems)
     _check_unfinished(meta, rel, lines, problems)
+    _check_directives(meta, rel, lines, problems)
     if meta.applies_to == "pair":
         problem = _pair_shape_problem(condition)
         if problem:
