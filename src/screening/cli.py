@@ -172,6 +172,10 @@ def _rules_check(args: argparse.Namespace) -> int:
     if changed:
         print("changed since review (their approval no longer counts): " + ", ".join(changed))
     print(f"examples: {len(checks)}, each as expected; rules whose examples also raise another rule: {len(related)}")
+    refs = [ref for r in rules for ref in r.meta.references]
+    home = sum(1 for ref in refs if ref.url.split("://", 1)[-1].strip("/").count("/") == 0)
+    print(f"references: {len(refs)}; with a locator {sum(1 for x in refs if x.locator)}, marked primary/secondary "
+          f"{sum(1 for x in refs if x.kind)}, with an access date {sum(1 for x in refs if x.accessed)}; links to a bare home page {home}")
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ committed pages with a fresh build and fail when a rule changed without its docs
 from __future__ import annotations
 
 from collections import defaultdict
+from urllib.parse import urlparse
 from pathlib import Path
 from typing import Any
 
@@ -286,7 +287,7 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     out += ["## Why it matters", "", _cell(m.explanation), "", "## Suggested clinician action", "", _cell(m.clinician_action), ""]
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
-    out += [f"- [{_cell(r.title)}]({r.url}): {_cell(r.says)}" for r in m.references] + [""]
+    out += [f"- [{_cell(r.title)}]({r.url}){_reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
     if m.override_reasons:
         out += ["## Reasons a clinician may set this flag aside", ""] + [f"- {_cell(t)}" for t in m.override_reasons] + [""]
     out += [
@@ -308,6 +309,16 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _reference_marks(ref: Any) -> str:
+    """Locator, primary or secondary, access date; what is not given is said, not hidden."""
+    parts = [f"at {_cell(ref.locator)}" if ref.locator else "no locator given"]
+    parts.append(ref.kind or "primary or secondary not marked")
+    parts.append(f"read {ref.accessed.isoformat()}" if ref.accessed else "no access date")
+    if urlparse(ref.url).path in ("", "/"):
+        parts.append("the link is a home page, not the article")
+    return " (" + "; ".join(parts) + ")"
 
 
 def _review_cell(book: Rulebook, rule: Rule) -> str:

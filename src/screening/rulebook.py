@@ -144,6 +144,10 @@ class Reference(BaseModel):
     title: str = Field(min_length=3)
     url: str = Field(pattern=r"^https?://\S+$")
     says: str = Field(min_length=10, description="What this source says that the rule rests on, in our words.")
+    # Where in the source, how it was read and when: optional so far; `rules check` counts the gaps.
+    locator: str | None = Field(None, min_length=2, description="Section, table or page, e.g. 'OAR 333-333-5050(3)(a)', 'Table 1', 'p. 607'.")
+    kind: Literal["primary", "secondary"] | None = Field(None, description="primary: the document itself; secondary: a reproduction, review or summary of it.")
+    accessed: dt.date | None = Field(None, description="The date the source was read (YYYY-MM-DD).")
 
 
 class Example(BaseModel):
@@ -409,6 +413,9 @@ def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Prob
         day = getattr(meta, key)
         if day is not None and day > today:
             problems.append(Problem(rel, lines.get(key), f"{key}: {day} is in the future"))
+    for i, ref in enumerate(meta.references):
+        if ref.accessed is not None and ref.accessed > today:
+            problems.append(Problem(rel, lines.get("references"), f"references[{i}].accessed: {ref.accessed} is in the future"))
 
 
 def _load_named(root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> dict[str, Any]:
