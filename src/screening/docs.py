@@ -288,6 +288,12 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
     out += [f"- [{_cell(r.title)}]({r.url}){_reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
+    related = _related(book).get(rule.id)
+    if related:
+        out += ["## Related rules", "",
+                "Rules that also flag on this rule's flag examples, or on whose flag examples this rule also flags "
+                "(the same finding at another severity, window or breadth). Read them together:", ""]
+        out += [f"- [{_cell(book.rule(i).meta.title)}](../{book.rule(i).meta.category}/{i}.md) (`{i}`, {book.rule(i).meta.severity})" for i in related] + [""]
     if m.override_reasons:
         out += ["## Reasons a clinician may set this flag aside", ""] + [f"- {_cell(t)}" for t in m.override_reasons] + [""]
     out += [
@@ -309,6 +315,22 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _related(book: Rulebook) -> dict[str, list[str]]:
+    """Overlapping rules, both ways round, found by reading every rule's examples (authoring.overlaps)."""
+    def find() -> dict[str, list[str]]:
+        from . import authoring
+
+        checks, _ = authoring.check_examples(book, book.active)
+        pairs: dict[str, set[str]] = defaultdict(set)
+        for rule_id, others in authoring.overlaps(book, checks).items():
+            for other in others:
+                pairs[rule_id].add(other)
+                pairs[other].add(rule_id)
+        return {k: sorted(v) for k, v in pairs.items()}
+
+    return book.derived("related-rules", find)
 
 
 def _reference_marks(ref: Any) -> str:
@@ -485,19 +507,31 @@ def _medications(book: Rulebook) -> str:
         "## Interaction matrix",
         "",
         "For each substance and medication class: the highest severity among the rules that check whether that "
-        "class is being taken, for that substance. '–' means no rule checks that combination; it does not mean "
+        "class is being taken, for that substance. A '*' marks a severity that comes only through another class "
+        "that some drugs of this class also have (bupropion is read as a strong CYP2D6 inhibitor with MDMA): it "
+        "applies to those drugs, not to the whole class. '–' means no rule checks that combination; it does not mean "
         "the combination is without risk.",
         "",
     ]
     substances = list(SUBSTANCE_NAMES)
     out += ["| Class | " + " | ".join(SUBSTANCE_NAMES[s] for s in substances) + " | Rules |", "|---" * (len(substances) + 2) + "|"]
+    reads = {r.id: _medication_leaves(r, "taking") for r in active}
     for cls in classes:
-        readers = sorted((r for r in active if cls in _medication_leaves(r, "taking")), key=lambda r: r.id)
+        readers = sorted((r for r in active if cls in reads[r.id]), key=lambda r: r.id)
+        # drugs of this class that also have another class a rule reads (bupropion: CYP2D6 inhibitor)
+        shared = {c for e in vocab.entries if cls in e.classes for c in e.classes} - {cls}
+        through = sorted((r for r in active if r not in readers and reads[r.id] & shared), key=lambda r: r.id)
         cells = []
         for substance in substances:
             severities = [r.meta.severity for r in readers if substance in r.substances]
-            cells.append(max(severities, key=SEVERITY_ORDER.__getitem__) if severities else "–")
+            via = [r.meta.severity for r in through if substance in r.substances]
+            if severities:
+                cells.append(max(severities, key=SEVERITY_ORDER.__getitem__))
+            else:
+                cells.append(max(via, key=SEVERITY_ORDER.__getitem__) + "*" if via else "–")
         links = ", ".join(f"[{r.id}]({r.meta.category}/{r.id}.md)" for r in readers) or "none"
+        if through:
+            links += "; * through another class of some of its drugs: " + ", ".join(f"[{r.id}]({r.meta.category}/{r.id}.md)" for r in through)
         label = _cell(vocab.classes[cls].get("label", cls))
         out.append(f"| {label} (`{cls}`) | " + " | ".join(cells) + f" | {links} |")
     stopped = sorted((r for r in active if _medication_leaves(r, "stopped_on_own")), key=lambda r: r.id)
