@@ -40,7 +40,9 @@ def intake_with_recent_heart_attack(book):
 
 
 def test_an_approval_is_recorded_and_shows_in_check_docs_and_reports(rules_copy, capsys):
+    rulebook_hash = load_rulebook(rules_copy).sha256
     assert approve(rules_copy) == 0
+    assert load_rulebook(rules_copy).sha256 == rulebook_hash  # a review changes no rule
     record = json.loads((rules_copy / REVIEWS_FILE).read_text().splitlines()[0])
     assert record["rule_id"] == RULE and record["decision"] == "approved"
     assert record["reviewer"] == "Dr Jane Example" and record["role"] == "psychiatrist"

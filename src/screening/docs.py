@@ -280,6 +280,9 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
             "",
         ]
     out += [phrase_condition(rule.condition, book), ""]
+    for name in rule.uses:
+        spec = _named_description(book, name)
+        out += [f"Written with the named condition `{name}` (`rules/conditions.yaml`): {_cell(spec)}", ""]
     target = "the pair" if m.applies_to == "pair" else "that participant"
     out += [f"**Then** a **{m.severity}** flag is raised for {target}, with the answers that matched as evidence.", ""]
     if any(catalogue()[leaf.field].kind in ("answer", "enum") for leaf in conditions.walk(rule.condition) if leaf.op not in conditions.MEDICATION_OPS):
@@ -315,6 +318,13 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _named_description(book: Rulebook, name: str) -> str:
+    import yaml
+
+    data = yaml.safe_load((book.root / "conditions.yaml").read_text(encoding="utf-8")) or {}
+    return str(data.get(name, {}).get("description", ""))
 
 
 def _related(book: Rulebook) -> dict[str, list[str]]:
