@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
     screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default="text", help="cds-hooks: a CDS Hooks response, one card per flag")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
-    screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
+    screen.add_argument("--view", default="clinician", help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view")
     screen.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")

@@ -15,7 +15,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 __all__ = [
     "Answer",
@@ -32,6 +32,8 @@ __all__ = [
     "Plan",
     "Relationship",
     "Medication",
+    "PARTICIPANT_ID_PATTERN",
+    "RESERVED_PARTICIPANT_IDS",
 ]
 
 
@@ -362,11 +364,30 @@ class Medication(_Strict):
         return self
 
 
+PARTICIPANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+# Words a report or a view already uses for someone else: a participant called "clinician" would
+# open the clinician's view, one called "pair" would read as a joint flag. Compared ignoring case.
+RESERVED_PARTICIPANT_IDS = frozenset(
+    {"clinician", "pair", "participant", "participants", "self", "other", "both", "all", "none", "session", "unknown"}
+)
+
+
+def _not_reserved(value: str) -> str:
+    if value.lower() in RESERVED_PARTICIPANT_IDS:
+        raise ValueError(
+            f"{value!r} is a reserved word ({', '.join(sorted(RESERVED_PARTICIPANT_IDS))}); use a label such as A or B"
+        )
+    return value
+
+
+ParticipantId = Annotated[str, Field(pattern=PARTICIPANT_ID_PATTERN), AfterValidator(_not_reserved)]
+"""1 to 40 characters: a letter or digit, then letters, digits, ``_``, ``.`` or ``-``; not a reserved word."""
+
+
 class Participant(_Strict):
     """One person's own, private intake."""
 
-    participant_id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+    participant_id: ParticipantId = Field(
         description="A short label for this participant within the intake (for example A or B); not a name.",
     )
     person: Person = Field(default_factory=Person)
@@ -400,8 +421,8 @@ class Intake(_Strict):
         if self.session.format == "individual" and count != 1:
             raise ValueError(f"an individual intake has exactly one participant; this one has {count}")
         ids = [p.participant_id for p in self.participants]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"participant_id values must differ; both are {ids[0]!r}")
+        if len({i.lower() for i in ids}) != len(ids):  # "A" and "a" would make a view ambiguous
+            raise ValueError(f"participant_id values must differ (ignoring case); these are {ids[0]!r} and {ids[-1]!r}")
         for index, participant in enumerate(self.participants):
             if self.session.format == "individual" and participant.relationship is not None:
                 raise ValueError(

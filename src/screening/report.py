@@ -91,7 +91,13 @@ class Report(_Model):
     counts: dict[Severity, int]
 
     def view_for(self, participant: str) -> "Report":
-        """This participant's view: only flags and gaps that rest on their own answers alone."""
+        """This participant's view: only flags and gaps that rest on their own answers alone.
+
+        ``participant`` is the id exactly as in the intake, or ``participant:<id>`` (the name
+        the view is given); ids cannot be reserved words such as ``clinician``, so a view is
+        never confused with the clinician's.
+        """
+        participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
