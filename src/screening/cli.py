@@ -79,7 +79,7 @@ def _screen(args: argparse.Namespace) -> int:
     book = load(args.rules) if args.rules else None
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file)
+    intake = read_intake_file(args.file, today=args.today)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
