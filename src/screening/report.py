@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import display
+
 __all__ = ["NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "render_text", "report_schema"]
 
 NOTICE = (
@@ -177,4 +179,5 @@ def render_text(report: Report) -> str:
         f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
         f"engine {report.engine}; screening {report.library_version}",
     ]
-    return "\n".join(out) + "\n"
+    # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
+    return "\n".join(display.text(line) for line in out) + "\n"
