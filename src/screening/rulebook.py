@@ -20,7 +20,7 @@ from typing import Any, Callable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import conditions
+from . import conditions, wording
 from .conditions import Condition, ConditionError
 from .errors import RulebookError, Problem
 from .fields import catalogue
@@ -53,17 +53,9 @@ SEVERITIES = {
 }
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
-# Wording that decides for the clinician, or declares someone fit. Rules support, never decide.
-FORBIDDEN_WORDING = [
-    (re.compile(r"\b(is|are|be|as) safe\b|\bsafe to\b", re.I), "declares something safe"),
-    (re.compile(r"\beligib(le|ility)\b|\bcleared\b|\bapproved\b|\bfit to\b", re.I), "declares eligibility"),
-    (re.compile(r"\bdo not (proceed|dose|administer|enrol|enroll|include|allow)\b|\bmust not\b|\bmust\b|\bshall\b", re.I), "gives a directive"),
-    (re.compile(r"\b(exclude|disqualify|refuse|reject)\b", re.I), "gives a directive"),
-]
-DEFERENTIAL_VERBS = re.compile(
-    r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
-    re.I,
-)
+# Wording that decides for the clinician, or declares someone fit: see screening.wording.
+FORBIDDEN_WORDING = wording.FORBIDDEN_WORDING
+DEFERENTIAL_VERBS = wording.DEFERENTIAL_VERBS
 # What rulebook.yaml may hold; any other key is a mistake (a misspelt "version" would be ignored).
 RULEBOOK_KEYS = frozenset({"version", "title", "maintainers", "statuses"})
 RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
@@ -366,18 +358,17 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
 
 
 def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
-    texts = {"summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
     for i, limitation in enumerate(meta.limitations):
         texts[f"limitations[{i}]"] = limitation
-    for name, text in texts.items():
-        for pattern, what in FORBIDDEN_WORDING:
-            hit = pattern.search(text)
-            if hit:
-                problems.append(
-                    Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({hit.group(0)!r}): "
-                            "rules support a clinician's judgement; say what to consider or review instead")
-                )
-    if not DEFERENTIAL_VERBS.search(meta.clinician_action):
+    for i, reason in enumerate(meta.override_reasons):
+        texts[f"override_reasons[{i}]"] = reason
+    for name, what, words in wording.problems(texts):
+        problems.append(
+            Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({words!r}): "
+                    "rules support a clinician's judgement; say what to consider or review instead")
+        )
+    if not DEFERENTIAL_VERBS.search(wording.normalised(meta.clinician_action)):
         problems.append(Problem(rel, lines.get("clinician_action"),
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
 
