@@ -65,3 +65,15 @@ def test_a_view_is_addressed_by_id_or_by_its_view_name(baseline_duo):
     assert "fear_of_other" not in by_id.to_json()
     with pytest.raises(ValueError, match="no participant"):
         report.view_for("clinician")
+
+
+def test_messages_about_ids_do_not_quote_them(baseline_duo):
+    baseline_duo["participants"][1]["participant_id"] = "PaIr"
+    with pytest.raises(IntakeError) as caught:
+        parse_intake(baseline_duo)
+    assert "PaIr" not in str(caught.value)
+    baseline_duo["participants"][0]["participant_id"] = "Zq9Mark"
+    baseline_duo["participants"][1]["participant_id"] = "zq9mark"
+    with pytest.raises(IntakeError) as caught:
+        parse_intake(baseline_duo)
+    assert "participants.1.participant_id" in str(caught.value) and "q9" not in str(caught.value).lower()

@@ -419,7 +419,7 @@ RESERVED_PARTICIPANT_IDS = frozenset(
 def _not_reserved(value: str) -> str:
     if value.lower() in RESERVED_PARTICIPANT_IDS:
         raise ValueError(
-            f"{value!r} is a reserved word ({', '.join(sorted(RESERVED_PARTICIPANT_IDS))}); use a label such as A or B"
+            f"a reserved word ({', '.join(sorted(RESERVED_PARTICIPANT_IDS))}, in any case); use a label such as A or B"
         )
     return value
 
@@ -466,7 +466,7 @@ class Intake(_Strict):
             raise ValueError(f"an individual intake has exactly one participant; this one has {count}")
         ids = [p.participant_id for p in self.participants]
         if len({i.lower() for i in ids}) != len(ids):  # "A" and "a" would make a view ambiguous
-            raise ValueError(f"participant_id values must differ (ignoring case); these are {ids[0]!r} and {ids[-1]!r}")
+            raise ValueError("participants.1.participant_id: the two participant_id values must differ (ignoring case)")
         for index, participant in enumerate(self.participants):
             if self.session.format == "individual" and participant.relationship is not None:
                 raise ValueError(
