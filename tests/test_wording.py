@@ -153,11 +153,11 @@ def test_a_rule_with_directive_wording_is_refused_at_its_line(tmp_path):
     path = root / "cardiovascular/recent-heart-attack-or-stroke.yaml"
     path.write_text(path.read_text().replace(
         'summary: "Reports a heart attack, stroke or TIA in the last 6 months."',
-        'summary: "A heart attack in the last 6 months: not suitable for a session."'))
+        'summary: "A heart attack in the last 6 months: never give a stimulant then."'))
     with pytest.raises(RulebookError) as error:
         load(root)
     message = str(error.value)
-    assert "recent-heart-attack-or-stroke.yaml:" in message and "summary: 'not suitable' passes a verdict" in message
+    assert "recent-heart-attack-or-stroke.yaml:" in message and "summary: 'never give' gives an order; attribute it to the sources" in message
 
 
 def test_the_library_s_own_fixed_texts_pass_the_guard(book):
