@@ -38,10 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    screen.add_argument("--program", help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)")
 
     rules = sub.add_parser("rules", help="check or test the rulebook")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_sub.add_parser("check", help="validate every rule file and vocabulary")
+    check = rules_sub.add_parser("check", help="validate every rule file, vocabulary and program")
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
@@ -76,7 +77,10 @@ def _screen(args: argparse.Namespace) -> int:
         from .batch import run_cli
 
         return run_cli(args)
-    book = load(args.rules) if args.rules else None
+    from .programs import resolve
+    from .rulebook import default
+
+    book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
     intake = read_intake_file(args.file)
@@ -105,7 +109,9 @@ def _rules_check(args: argparse.Namespace) -> int:
 
     book = load(args.rules)
     rules = book.active
-    too_complex = limit_problems(rules)
+    from .programs import load_programs, program_problems
+
+    too_complex = limit_problems(rules) + program_problems(book)
     if too_complex:
         raise RulebookError(too_complex)
     by_category = Counter(r.meta.category for r in rules)
@@ -116,6 +122,8 @@ def _rules_check(args: argparse.Namespace) -> int:
     print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
     print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
     print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
+    programs = load_programs(book)
+    print(f"programs ({len(programs)}, all valid): " + ", ".join(f"{p.id} {p.meta.version}" for p in programs.values()))
     return EXIT_OK
 
 

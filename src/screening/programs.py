@@ -255,6 +255,7 @@ def _load_all(book: Rulebook) -> dict[str, Program]:
         except RulebookError as error:
             problems.extend(error.problems)
             continue
+        book.memo[("program", program.id, program.sha256)] = compiled
         from .engine import limit_problems
 
         problems.extend(Problem(program.path, None, p.message) for p in limit_problems(compiled.active) if program.id != DEFAULT)
@@ -390,3 +391,57 @@ def resolve(book: Rulebook, program: str | Program | None) -> tuple[Rulebook, Pr
         raise RulebookError([Problem("programs", None, f"this rulebook is already compiled for {book.program.id!r}; pass the base rulebook")])
     chosen = get_program(book, program)
     return book.derived(("program", chosen.id, chosen.sha256), lambda: compile_program(book, chosen)), chosen
+
+
+# ---------------------------------------------------------------------------- examples
+
+
+@dataclass(frozen=True)
+class ExampleResult:
+    program: str
+    example: str
+    passed: bool
+    detail: str
+
+
+def example_intake(book: Rulebook, example: ProgramExample) -> dict[str, Any]:
+    """The baseline intake with the example's answers on top; a duo gets a copy of A named B."""
+    session = copy.deepcopy(book.baseline["session"])
+    rulebook_module._merge(session, dict(example.session))
+    first = copy.deepcopy(book.baseline["participant"])
+    participants = [first]
+    if session.get("format") == "duo":
+        first["relationship"] = copy.deepcopy(book.baseline["relationship"])
+        second = copy.deepcopy(first)
+        second["participant_id"] = "B"
+        participants.append(second)
+    rulebook_module._merge(first, dict(example.participant))
+    return {"session": session, "participants": participants}
+
+
+def run_program_examples(book: Rulebook, program: str | Program, engine: str = "auto") -> list[ExampleResult]:
+    """Each example of the program screened under it: the flags it names at their severities, none of ``no_flags``."""
+    from .rule_examples import EXAMPLE_DATE
+    from .screener import screen
+
+    chosen = get_program(book, program)
+    results = []
+    for example in chosen.meta.examples:
+        try:
+            report = screen(example_intake(book, example), rulebook=book, program=chosen, engine=engine, today=EXAMPLE_DATE)
+        except Exception as error:  # an example that does not screen is a failure to show
+            results.append(ExampleResult(chosen.id, example.name, False, f"{type(error).__name__}: {error}"))
+            continue
+        found = {f.rule_id: f.severity for f in report.flags if f.participant == "A"}
+        wrong = [f"{rid} expected {sev}, got {found.get(rid, 'no flag')}" for rid, sev in example.flags.items() if found.get(rid) != sev]
+        wrong += [f"{rid} expected no flag, got {found[rid]}" for rid in example.no_flags if rid in found]
+        results.append(ExampleResult(chosen.id, example.name, not wrong, "; ".join(wrong) or "as expected"))
+    return results
+
+
+def with_enabled(book: Rulebook, rule_ids: frozenset[str]) -> Rulebook:
+    """The base rulebook with some program-only rules switched on (to run their own examples)."""
+    def make() -> Rulebook:
+        rules = [replace(r, meta=r.meta.model_copy(update={"program_only": False})) if r.id in rule_ids else r for r in book.rules]
+        return replace(book, rules=rules, memo={("programs",): load_programs(book)})
+    return book.derived(("enabled", rule_ids), make)
