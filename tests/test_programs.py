@@ -268,3 +268,65 @@ def test_rules_check_lists_the_programs():
     done = _cli("rules", "check")
     assert done.returncode == 0, done.stderr
     assert "programs (5, all valid): clinical-trial" in done.stdout
+
+
+# ---------------------------------------------------------------------------- FHIR and CDS Hooks
+
+
+OREGON_VERBATIM = {  # OAR 333-333-5050(3), as the rule words them
+    "psychiatric.current_treatment": "Are you currently being treated by a medical, clinical or other healthcare provider for a medical, mental health, or behavioral health condition?",
+    "physical.mushroom_allergy": "Have you ever had an allergic reaction to consuming mushrooms or other fungi?",
+    "needs.interpreter": "Will you require assistance from an interpreter during an administration session?",
+    "psychiatric.thoughts_of_harm_now": "Are you having thoughts of causing harm, or wanting to cause harm, to self or others?",
+}
+
+
+def _items(items):
+    for item in items:
+        yield item
+        yield from _items(item.get("item") or [])
+
+
+def test_the_oregon_questionnaire_asks_the_form_questions_word_for_word(book):
+    from screening import fhir
+
+    base = {i["linkId"]: i for i in _items(fhir.questionnaire()["item"])}
+    oregon_q = fhir.questionnaire("oregon-ops")
+    oregon = {i["linkId"]: i for i in _items(oregon_q["item"])}
+    assert set(oregon) == set(base)  # the same questions: a response is read like any other
+    for link, text in OREGON_VERBATIM.items():
+        assert oregon[link]["text"] == text
+        assert oregon[link]["required"] is True
+    assert base["needs.interpreter"]["text"] != OREGON_VERBATIM["needs.interpreter"]
+    assert oregon["needs.interpreter"]["prefix"] == "(e)"
+    assert oregon_q["url"].endswith("screening-intake-oregon-ops") and oregon_q["derivedFrom"] == [fhir.QUESTIONNAIRE_URL]
+    assert fhir.questionnaire("default") == fhir.questionnaire()
+    pytest.importorskip("fhir.resources")
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    Questionnaire.model_validate(oregon_q) if hasattr(Questionnaire, "model_validate") else Questionnaire.parse_obj(oregon_q)
+
+
+def test_a_response_to_a_program_questionnaire_is_screened_under_that_program(book):
+    pytest.importorskip("fhir.resources")
+    from screening import fhir
+
+    intake = _intake(book, participant=AGE_20)
+    response = fhir.response_from_intake(intake)
+    response["questionnaire"] = fhir.questionnaire("oregon-ops")["url"]
+    report = fhir.screen_fhir(response, program="oregon-ops", today=EXAMPLE_DATE)
+    assert _flags(report)["medical.under-21-psilocybin"] == "critical"
+
+
+def test_cds_cards_carry_the_program(book):
+    from screening.cds_hooks import card_uuid, cards
+
+    intake = _intake(book, participant=AGE_20)
+    default = screen(intake, today=EXAMPLE_DATE)
+    oregon = screen(intake, program="oregon-ops", today=EXAMPLE_DATE)
+    d_card = next(c for c in cards(default) if "younger than 21" in c["summary"])
+    o_card = next(c for c in cards(oregon) if "younger than 21" in c["summary"])
+    assert (d_card["indicator"], o_card["indicator"]) == ("warning", "critical")
+    assert "program `oregon-ops 2026.12.0`" in o_card["detail"] and "program `default" in d_card["detail"]
+    assert d_card["uuid"] == card_uuid("medical.under-21-psilocybin", "A", book.sha256)  # unchanged for default
+    assert o_card["uuid"] != d_card["uuid"]
