@@ -148,6 +148,22 @@ def latency(book, intakes: list[dict], engines: list[str], rounds: int = 1) -> d
     return times
 
 
+def program_latency(book, intakes: list[dict], engines: list[str], programs: list[str]) -> dict[tuple[str, str], list[float]]:
+    """screen() per (program, engine), interleaved intake by intake so drift hits all alike."""
+    times: dict[tuple[str, str], list[float]] = {(p, e): [] for p in programs for e in engines}
+    for p in programs:  # compile each program and warm each partition once
+        for e in engines:
+            for i in intakes[:50]:
+                screen(i, rulebook=book, engine=e, today=TODAY, program=p)
+    for intake in intakes:
+        for p in programs:
+            for e in engines:
+                t = time.perf_counter()
+                screen(intake, rulebook=book, engine=e, today=TODAY, program=p)
+                times[(p, e)].append(time.perf_counter() - t)
+    return times
+
+
 def check_agree(book, intakes: list[dict]) -> int:
     """Intakes on which the two engines fire different rules (should be 0)."""
     d, p = get_engine(book, "durable"), get_engine(book, "python")
@@ -290,7 +306,7 @@ def main() -> None:
     parser.add_argument("--rules", help="a rules folder instead of the shipped rulebook")
     parser.add_argument("--n", type=int, help="intakes per format in the latency corpus")
     parser.add_argument("--sizes", default=None, help="synthetic rulebook sizes, comma-separated (default 100,1000,5000)")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: latency,scaling,cold,batch,memory")
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip: latency,programs,scaling,cold,batch,memory")
     args = parser.parse_args()
     n = args.n or (200 if args.quick else 1000)
     sizes = [int(s) for s in (args.sizes or ("100,1000" if args.quick else "100,1000,5000")).split(",")]
@@ -318,6 +334,35 @@ def main() -> None:
                 d = cells.get("durable", (float("nan"),) * 2)
                 p = cells["python"]
                 out(f"| {label} | `{measure}()` | {d[0]:,.0f} / {d[1]:,.0f} | {p[0]:,.0f} / {p[1]:,.0f} | {d[0] / p[0]:.1f}x |")
+        print("\n".join(rows) + "\n")
+        rows.clear()
+
+    if "programs" not in skip:
+        from screening.programs import compile_program, load_programs
+
+        t = time.perf_counter()
+        programs = load_programs(rulebook_module.load(args.rules) if args.rules else rulebook_module.load())
+        loaded = (time.perf_counter() - t) * 1e3
+        fresh = rulebook_module.load(args.rules) if args.rules else rulebook_module.load()
+        found = load_programs(fresh)
+        t = time.perf_counter()
+        for program in found.values():
+            compile_program(fresh, program)
+        compiled = (time.perf_counter() - t) * 1e3 / len(found)
+        print(f"programs: load and validate all {len(programs)} {loaded:,.0f} ms (compiles each once); compile one again {compiled:,.1f} ms\n")
+        out("| program | rules that run | durable duo `screen()` median / p99 (µs) | python duo `screen()` median / p99 (µs) | durable median vs default |")
+        out("|---|---|---|---|---|")
+        names = list(programs)
+        times = program_latency(book, duos[: min(300, n)], engines, names)
+        from screening.programs import resolve
+
+        base = {e: _stats(times[("default", e)])[0] for e in engines}
+        for name in names:
+            cells = {e: _stats(times[(name, e)]) for e in engines}
+            d = cells.get("durable", (float("nan"),) * 2)
+            p = cells["python"]
+            lead = "durable" if "durable" in engines else "python"
+            out(f"| {name} | {len(resolve(book, name)[0].active)} | {d[0]:,.0f} / {d[1]:,.0f} | {p[0]:,.0f} / {p[1]:,.0f} | {cells[lead][0] / base[lead]:.2f}x |")
         print("\n".join(rows) + "\n")
         rows.clear()
 

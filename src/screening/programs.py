@@ -238,27 +238,42 @@ def _load_one(path: Path, book: Rulebook, problems: list[Problem]) -> Program | 
 
 
 def load_programs(book: Rulebook) -> dict[str, Program]:
-    """Every program in the rulebook's programs/ folder, validated together (once per rulebook)."""
+    """Every program in the rulebook's programs/ folder, validated together (once per rulebook),
+    each also checked against durable_rules' limits."""
     return book.derived(("programs",), lambda: _load_all(book))
 
 
+def _names(book: Rulebook) -> list[str]:
+    return sorted({p.stem for p in (book.root / "programs").glob("*.yaml")} | {DEFAULT})
+
+
+def _load_checked(book: Rulebook, path: Path, problems: list[Problem]) -> Program | None:
+    """One program file, validated and compiled (the compilation is cached)."""
+    program = _load_one(path, book, problems)
+    if program is None:
+        return None
+    try:
+        compiled = compile_program(book, program)
+    except RulebookError as error:
+        problems.extend(error.problems)
+        return None
+    book.memo.setdefault(("program", program.id, program.sha256), compiled)
+    return program
+
+
 def _load_all(book: Rulebook) -> dict[str, Program]:
+    from .engine import limit_problems
+
     problems: list[Problem] = []
     found: dict[str, Program] = {}
     for path in sorted((book.root / "programs").glob("*.yaml")):
-        program = _load_one(path, book, problems)
-        if program is not None:
-            found[program.id] = program
-    for program in found.values():  # each compiles, and stays inside durable_rules' limits
-        try:
-            compiled = compile_program(book, program)
-        except RulebookError as error:
-            problems.extend(error.problems)
+        program = _load_checked(book, path, problems)
+        if program is None:
             continue
-        book.memo[("program", program.id, program.sha256)] = compiled
-        from .engine import limit_problems
-
-        problems.extend(Problem(program.path, None, p.message) for p in limit_problems(compiled.active) if program.id != DEFAULT)
+        found[program.id] = program
+        if not program.changes_nothing:  # stays inside durable_rules' limits
+            compiled = book.memo[("program", program.id, program.sha256)]
+            problems.extend(Problem(program.path, None, p.message) for p in limit_problems(compiled.active))
     if problems:
         raise RulebookError(problems)
     found.setdefault(DEFAULT, _implicit_default(book))
@@ -266,13 +281,29 @@ def _load_all(book: Rulebook) -> dict[str, Program]:
 
 
 def get_program(book: Rulebook, program: str | Program | None) -> Program:
+    """A program by id: only its own file is read and validated (once per rulebook)."""
     if isinstance(program, Program):
         return program
-    programs = load_programs(book)
     name = program or DEFAULT
-    if name not in programs:
-        raise RulebookError([Problem("programs", None, f"unknown program {name!r}{conditions._suggest(name, list(programs))}; the programs are {', '.join(programs)}")])
-    return programs[name]
+    if ("programs",) in book.memo:
+        programs = book.memo[("programs",)]
+        if name in programs:
+            return programs[name]
+    return book.derived(("program-file", name), lambda: _load_named(book, name))
+
+
+def _load_named(book: Rulebook, name: str) -> Program:
+    path = book.root / "programs" / f"{name}.yaml"
+    if not isinstance(name, str) or "/" in name or name.startswith(".") or not path.is_file():
+        if name == DEFAULT:
+            return _implicit_default(book)
+        names = _names(book)
+        raise RulebookError([Problem("programs", None, f"unknown program {name!r}{conditions._suggest(str(name), names)}; the programs are {', '.join(names)}")])
+    problems: list[Problem] = []
+    program = _load_checked(book, path, problems)
+    if problems or program is None:
+        raise RulebookError(problems)
+    return program
 
 
 def program_problems(book: Rulebook) -> list[Problem]:
