@@ -330,3 +330,18 @@ def test_cds_cards_carry_the_program(book):
     assert "program `oregon-ops 2026.12.0`" in o_card["detail"] and "program `default" in d_card["detail"]
     assert d_card["uuid"] == card_uuid("medical.under-21-psilocybin", "A", book.sha256)  # unchanged for default
     assert o_card["uuid"] != d_card["uuid"]
+
+
+def test_the_worked_example_in_rules_readme_is_a_valid_program_whose_examples_pass(tmp_path):
+    import re
+
+    text = (ROOT / "rules" / "README.md").read_text(encoding="utf-8")
+    section = text.split("### Worked example: a trial profile", 1)[1]
+    program = re.search(r"```yaml\n(id: my-trial\n.*?)```", section, re.S).group(1)
+    book = _broken(tmp_path, program, "my-trial")
+    assert _problems(book) == []
+    results = run_program_examples(book, "my-trial", "python")
+    assert len(results) == 2 and all(r.passed for r in results), results
+    report = screen(_intake(book, participant={"physical": {"systolic_bp": 136, "diastolic_bp": 80}}), rulebook=book, program="my-trial", today=EXAMPLE_DATE)
+    flag = next(f for f in report.flags if f.rule_id == "cardiovascular.blood-pressure-140-90")
+    assert "135/85" in flag.summary
