@@ -60,6 +60,8 @@ CASES = [
      {"default": "warning", "oregon-ops": "warning", "colorado-nmp": "warning", "clinical-trial": "critical", "practice": "warning"}),
     ("a 3-hour psilocybin session at 25 mg", {"session_hours": 3}, {"plan": {"dose_mg": 25}}, "setting.session-shorter-than-oregon-minimum",
      {"default": "warning", "oregon-ops": "critical", "colorado-nmp": None, "clinical-trial": None, "practice": "info"}),
+    ("one sober facilitator for one participant", {"sober_facilitators": 1}, {}, "setting.fewer-monitors-than-protocol",
+     {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": "warning", "practice": None}),
     ("a 5-hour psilocybin session at 25 mg", {"session_hours": 5}, {"plan": {"dose_mg": 25}}, "setting.session-shorter-than-oregon-minimum",
      {p: None for p in PROGRAMS}),
 ]
