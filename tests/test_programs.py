@@ -354,3 +354,13 @@ def test_the_worked_example_in_rules_readme_is_a_valid_program_whose_examples_pa
     report = screen(_intake(book, participant={"physical": {"systolic_bp": 136, "diastolic_bp": 80}}), rulebook=book, program="my-trial", today=EXAMPLE_DATE)
     flag = next(f for f in report.flags if f.rule_id == "cardiovascular.blood-pressure-140-90")
     assert "135/85" in flag.summary
+
+
+def test_a_text_showing_an_unknown_parameter_is_rejected_with_its_line(tmp_path):
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    path = tmp_path / "rules" / "other-medical" / "under-21-psilocybin.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("younger than ${program_minimum_age}.", "younger than ${program_minimum_agee}."), encoding="utf-8")
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("summary:"))
+    with pytest.raises(RulebookError, match=rf"under-21-psilocybin.yaml:{line}: summary: unknown parameter \$\{{program_minimum_agee\}}; did you mean 'program_minimum_age'\?"):
+        load_rulebook(tmp_path / "rules")

@@ -406,7 +406,8 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
         filled = _fill_texts(plain, values, used)
     except KeyError as error:
         name = str(error.args[0])
-        problems.append(Problem(rel, None, f"unknown parameter ${{{name}}} in a text{conditions._suggest(name, sorted(values))}; parameters are defined in rules/parameters.yaml"))
+        where = next((k for k in TEXT_FIELDS if f"${{{name}}}" in str(plain.get(k, ""))), None)
+        problems.append(Problem(rel, lines.get(where), f"{where or 'a text'}: unknown parameter ${{{name}}}{conditions._suggest(name, sorted(values))}; parameters are defined in rules/parameters.yaml"))
         return None
     try:
         meta = RuleFile.model_validate(filled)
