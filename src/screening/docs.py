@@ -615,7 +615,7 @@ def _program_page(book: Rulebook, program) -> str:
     if m.require:
         r = m.require
         out += ["## Questions that must be answered", "", f"An unanswered one (or 'unsure') raises a **{r.severity}** flag "
-                f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Source: {_source(program, r.source)}.", ""]
+                f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Sources: {', '.join(_source(program, k) for k in r.sources)}.", ""]
         out += [f"- `{q}`: {_cell(catalogue()[q].question)}" for q in r.questions] + [""]
     if m.questions:
         out += ["## Prescribed question wording", "", f"The program's FHIR Questionnaire (`screening fhir questionnaire --program {m.id}`) asks these questions in the framework's words:", "",
@@ -660,7 +660,7 @@ def _programs_traceability(book: Rulebook) -> list[str]:
         rows += [(f"`{rid}` off", c.source) for rid, c in m.disable.items()]
         rows += [(f"`{rid}` on", c.source) for rid, c in m.enable.items()]
         if m.require:
-            rows.append((f"{len(m.require.questions)} questions required ({m.require.severity})", m.require.source))
+            rows += [(f"{len(m.require.questions)} questions required ({m.require.severity})", key) for key in m.require.sources]
         rows += [(f"wording of `{path}` {q.label}", q.source) for path, q in m.questions.items()]
         for change, source in rows:
             out.append(f"| [{p.id}](programs/{p.id}.md) | {change} | {_source(p, source) or 'no source: see the reason on the program page'} |")

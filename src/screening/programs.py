@@ -54,8 +54,12 @@ class RuleChange(_Strict):
 class Requirement(_Strict):
     severity: Literal["info", "warning", "critical"]
     reason: str = Field(min_length=10)
-    source: str = Field(min_length=1)
+    source: str | list[str] = Field(min_length=1, description="One key of the program's sources, or a list of keys.")
     questions: list[str] = Field(min_length=1)
+
+    @property
+    def sources(self) -> list[str]:
+        return [self.source] if isinstance(self.source, str) else list(self.source)
 
 
 class Question(_Strict):
@@ -190,7 +194,8 @@ def _check(program: ProgramFile, data: Any, rel: str, book: Rulebook, problems: 
             problems.append(Problem(rel, _lines(data, "enable", rule_id), f"enable.{rule_id}: the rule already runs in every program; only rules with program_only: true are enabled"))
         need_source("enable", rule_id, change.source, required=False)
     if program.require:
-        need_source("require", "source", program.require.source)
+        for key in program.require.sources:
+            need_source("require", "source", key)
         for i, path in enumerate(program.require.questions):
             spec = catalogue().get(path)
             line = getattr(data["require"]["questions"][i], "line", None) or _lines(data, "require", "questions")
@@ -328,7 +333,7 @@ def _required_rules(program: Program, book: Rulebook) -> list[Rule]:
     req = program.meta.require
     if req is None:
         return []
-    source = program.meta.sources[req.source]
+    references = [program.meta.sources[key].model_dump() for key in req.sources]
     groups = {
         "": [q for q in req.questions if not catalogue()[q].duo_only],
         "-duo": [q for q in req.questions if catalogue()[q].duo_only],
@@ -353,7 +358,7 @@ def _required_rules(program: Program, book: Rulebook) -> list[Rule]:
             "explanation": " ".join(f"{req.reason} An unanswered question is never read as no; the evidence lists each one.".split()),
             "clinician_action": "Review each unanswered question with the participant and complete the intake before the session, then screen it again.",
             "limitations": [f"Generated from the program {program.id} {program.meta.version}: it checks that the questions were answered, not what the answers mean (other rules read them)."],
-            "references": [source.model_dump()],
+            "references": references,
             "written": program.meta.written,
             "examples": [
                 {"name": f"{questions[0]} unanswered", "expect": "flag", "participant": _nested(questions[0], unknown)},
