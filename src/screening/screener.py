@@ -6,6 +6,7 @@ This is the one place the pieces meet; each step lives in its own module.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import weakref
 from pathlib import Path
@@ -115,12 +116,17 @@ def _library_version() -> str:
     return __version__
 
 
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(cls.model_fields)
+
+
 def _construct(cls, values: dict[str, Any]):
     """A pydantic model from values already known valid, as ``model_construct`` makes it but
     without its per-field default handling (every field is given): several times cheaper, and
     flags are built by the dozen on every screening."""
     obj = cls.__new__(cls)
-    values = {name: values[name] for name in cls.model_fields}  # serialised in this order
+    values = {name: values[name] for name in _field_names(cls)}  # serialised in this order
     object.__setattr__(obj, "__dict__", values)
     object.__setattr__(obj, "__pydantic_fields_set__", set(values))
     object.__setattr__(obj, "__pydantic_extra__", None)
@@ -180,6 +186,10 @@ def _texts_of(meta) -> dict[str, Any]:
     )
 
 
+def _firing_order(firing: Firing) -> tuple[str, str, str]:
+    return (firing.rule_id, firing.pid, firing.other or "")
+
+
 def screen(
     intake: Intake | Mapping[str, Any],
     *,
@@ -209,7 +219,7 @@ def screen(
     verified = runner.name != "durable_rules"  # the reference evaluator ran: each firing holds
 
     flags: dict[tuple[str, str], Flag] = {}
-    for firing in sorted(firings):
+    for firing in sorted(firings, key=_firing_order):
         flag = _flag(book, firing, values, book.rule(firing.rule_id), verified)
         key = (flag.rule_id, flag.participant)
         if key in flags:  # a pair rule that holds both ways round: one flag, both answers
