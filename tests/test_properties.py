@@ -142,8 +142,6 @@ ENUM_ORDER = {"relationship.conflict_level": ("low", "moderate", "high")}
 # change "riskier" (no->yes, or yes->no for a protective answer) or "unknown" (the safer answer
 # replaced by unknown).
 DOCUMENTED_EXCEPTIONS = {
-    ("medical.under-21-psilocybin", "person.age", "riskier"):
-        "the rule covers 18 to 20; below 18, medical.under-18 flags the participant at critical instead",
     ("relationship.fear-reported-by-one", "relationship.fear_of_other", "riskier"):
         "the rule is about a one-sided report: it needs the other participant's explicit 'no'; when both "
         "report fear the one-sided pattern no longer holds; relationship.fear-reported-by-both flags the pair instead",
@@ -287,15 +285,17 @@ def mutations(intake: dict, change: str):
         for i, person in enumerate(intake["participants"]):
             for m, med in enumerate(person["medications"]):
                 if med.get("last_taken") is not None:
-                    later = med["last_taken"] + dt.timedelta(days=7)
+                    # at most the session date: a last dose after it is refused as implausible
+                    session = intake["session"].get("planned_date") or TODAY
+                    later = min(med["last_taken"] + dt.timedelta(days=7), session)
                     yield "medications.last_taken", _set(intake, ("participants", i, "medications", m, "last_taken"), later)
 
 
 def _flag_keys(intake: dict) -> dict[tuple[str, str], str] | None:
     try:
-        Intake.model_validate(intake)
+        Intake.model_validate(intake, context={"today": TODAY})
     except ValueError:
-        return None  # the change left the declared range (e.g. age below 0): not an intake
+        return None  # the change left the declared range (e.g. age below 0, a last dose after the session): not an intake
     return {(f.rule_id, f.participant): f.severity for f in screen(intake, engine="python", today=TODAY).flags}
 
 

@@ -38,10 +38,11 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    screen.add_argument("--program", help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)")
 
     rules = sub.add_parser("rules", help="check, test, review or scaffold rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_sub.add_parser("check", help="validate every rule file, the vocabulary, the reviews and the examples")
+    check = rules_sub.add_parser("check", help="validate every rule file, the vocabulary, programs, reviews and examples")
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     check.add_argument("targets", nargs="*", metavar="RULE", help="only these rules: ids or rule files")
     test = rules_sub.add_parser("test", help="run every rule's examples")
@@ -80,13 +81,14 @@ def _parser() -> argparse.ArgumentParser:
 
     fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
-    fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire.add_argument("--program", help="the Questionnaire of a program (its prescribed wording and required questions)")
     fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
-    schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary"])
+    schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
     return parser
 
 
@@ -111,7 +113,10 @@ def _screen(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         print("screening: --jobs applies to --batch only", file=sys.stderr)
         return EXIT_USAGE
-    book = load(args.rules) if args.rules else None
+    from .programs import resolve
+    from .rulebook import default
+
+    book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
     intake = read_intake_file(args.file, today=args.today)
@@ -154,7 +159,9 @@ def _rules_check(args: argparse.Namespace) -> int:
 
     book = _load_for(args, args.targets)
     rules = authoring.select(book, args.targets)
-    problems = limit_problems(rules)
+    from .programs import load_programs, program_problems
+
+    problems = limit_problems(rules) + (program_problems(book) if not args.targets else [])
     checks, example_problems = authoring.check_examples(book, rules)
     if problems or example_problems:
         raise RulebookError(problems + example_problems)
@@ -179,6 +186,8 @@ def _rules_check(args: argparse.Namespace) -> int:
     print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
     print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
     print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
+    programs = load_programs(book)
+    print(f"programs ({len(programs)}, all valid): " + ", ".join(f"{p.id} {p.meta.version}" for p in programs.values()))
     print("review: " + ", ".join(f"{label} {states.get(label, 0)}" for label in review.STATES.values()))
     if changed:
         print("changed since review (their approval no longer counts): " + ", ".join(changed))
@@ -302,7 +311,7 @@ def _fhir(args: argparse.Namespace) -> int:
     from . import fhir
 
     if args.fhir_command == "questionnaire":
-        resource = fhir.questionnaire()
+        resource = fhir.questionnaire(args.program)
     elif args.fhir_command == "codesystem":
         resource = fhir.answer_code_system()
     else:
@@ -332,10 +341,10 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "fhir":
             return _fhir(args)
-        if args.which in ("rule", "vocabulary"):
-            from .schemas import rule_schema, vocabulary_schema
+        if args.which in ("rule", "vocabulary", "program"):
+            from .schemas import program_schema, rule_schema, vocabulary_schema
 
-            schema = rule_schema() if args.which == "rule" else vocabulary_schema()
+            schema = {"rule": rule_schema, "vocabulary": vocabulary_schema, "program": program_schema}[args.which]()
         else:
             schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
         print(json.dumps(schema, indent=2))

@@ -13,7 +13,7 @@ from . import conditions
 from .fields import catalogue
 from .rulebook import RuleFile
 
-__all__ = ["rule_schema", "vocabulary_schema", "condition_schema"]
+__all__ = ["rule_schema", "vocabulary_schema", "program_schema", "condition_schema"]
 
 
 def _field_names() -> list[str]:
@@ -114,3 +114,13 @@ def vocabulary_schema() -> dict[str, Any]:
         },
         "required": ["classes", "medications"],
     }
+
+
+def program_schema() -> dict[str, Any]:
+    """A program file (rules/programs/<id>.yaml), from the model the loader validates it with."""
+    from .programs import ProgramFile
+
+    schema = ProgramFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "A program profile (rules/programs/<id>.yaml)"
+    return schema
