@@ -1,4 +1,4 @@
-"""The command line: ``screening screen``, ``screening rules check|test``, ``screening schema``.
+"""The command line: screening screen, rules check|test, docs build, fhir, schema.
 
 Exit codes: 0 screened (flags or not); 1 only with --fail-on and a flag at or above it;
 2 usage or rulebook error; 3 invalid intake; 4 the engine failed (the screening
@@ -10,33 +10,48 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
 import sys
+import warnings
 from collections import Counter
+from pathlib import Path
 
 from . import __version__
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
 from .intake import Intake
 from .report import render_text, report_schema
+from . import engine as engine_module
+from .engine import FallbackEngineWarning
 from .rulebook import SEVERITY_ORDER, load
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
+ENGINES = ["auto", "durable", "python"]
+DESCRIPTION = "Screen intake answers for psychedelic-assisted sessions against contraindication rules, for a clinician to review."
+
+
+def _date(text: str) -> dt.date:
+    """--today: a calendar date; argparse turns the error into a usage message (exit 2)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date as YYYY-MM-DD, for example 2026-11-01") from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="screening", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="screening", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"screening {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     screen = sub.add_parser("screen", help="screen an intake (JSON or YAML) and print the report")
-    screen.add_argument("file", nargs="?", help="the intake file")
+    screen.add_argument("file", nargs="?", help="the intake file (JSON, YAML or a FHIR QuestionnaireResponse or Bundle); - reads stdin")
     screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
     screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default="text", help="cds-hooks: a CDS Hooks response, one card per flag")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
-    screen.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
-    screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
+    screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules where it imports, else the direct evaluator (python)")
+    screen.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
 
     rules = sub.add_parser("rules", help="check or test the rulebook")
@@ -45,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
-    test.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
+    test.add_argument("--engine", choices=ENGINES, default="auto")
     test.add_argument("rule_ids", nargs="*", help="only these rules")
 
     docs = sub.add_parser("docs", help="generate the rule documentation for reviewers")
@@ -66,8 +81,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _engine_usable(engine: str) -> bool:
+    """--engine durable where it cannot import is a usage error; auto's fallback is said once."""
+    reason = engine_module.durable_unavailable_reason()
+    if reason and engine == "durable":
+        print(f"screening: --engine durable cannot be used: {reason}; use --engine python or auto", file=sys.stderr)
+        return False
+    if reason and engine == "auto":
+        print(f"screening: note: {reason}; the direct evaluator screens instead (the report says so too)", file=sys.stderr)
+    return True
+
+
 def _screen(args: argparse.Namespace) -> int:
-    from .screener import read_intake, screen
+    from .screener import screen
+
+    if not _engine_usable(args.engine):
+        return EXIT_USAGE
 
     if args.batch or not args.file:
         if not args.batch or args.file or args.view != "clinician":
@@ -76,6 +105,10 @@ def _screen(args: argparse.Namespace) -> int:
         from .batch import run_cli
 
         return run_cli(args)
+    if args.file != "-" and not Path(args.file).is_file():
+        what = "not a file" if Path(args.file).exists() else "no such file"
+        print(f"screening: {what}: {args.file}", file=sys.stderr)
+        return EXIT_USAGE
     book = load(args.rules) if args.rules else None
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
@@ -122,7 +155,16 @@ def _rules_check(args: argparse.Namespace) -> int:
 def _rules_test(args: argparse.Namespace) -> int:
     from .rule_examples import run_examples
 
+    if not _engine_usable(args.engine):
+        return EXIT_USAGE
     book = load(args.rules)
+    known = {rule.id for rule in book.rules}
+    for rule_id in args.rule_ids:
+        if rule_id not in known:
+            close = difflib.get_close_matches(rule_id, sorted(known), n=3, cutoff=0.5)
+            hint = f"; did you mean {' or '.join(close)}?" if close else "; `screening rules check` lists the rulebook"
+            print(f"screening: no rule {rule_id!r} in the rulebook{hint}", file=sys.stderr)
+            return EXIT_USAGE
     results = run_examples(book, args.engine, set(args.rule_ids) or None)
     failed = [r for r in results if not r.passed]
     by_rule: dict[str, list] = {}
@@ -163,6 +205,7 @@ def _fhir(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    warnings.simplefilter("ignore", FallbackEngineWarning)  # the CLI says it once in its own words
     try:
         if args.command == "screen":
             return _screen(args)

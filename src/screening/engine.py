@@ -24,11 +24,13 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import sys
 import threading
 import uuid
 import warnings
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cache
+from typing import Any, Literal, Protocol
 
 from . import conditions
 from .conditions import Branch, Condition, Values
@@ -36,7 +38,17 @@ from .errors import EngineError, RulebookError, Problem
 from .facts import FACT_TYPE, to_fact
 from .rulebook import Rule, Rulebook
 
-__all__ = ["Firing", "Engine", "PythonEngine", "DurableEngine", "durable_available", "get_engine"]
+__all__ = [
+    "Firing", "Engine", "EngineChoice", "PythonEngine", "DurableEngine", "FallbackEngineWarning",
+    "durable_available", "durable_unavailable_reason", "get_engine",
+]
+
+EngineChoice = Literal["auto", "durable", "python"]
+"""'auto' is durable_rules where it imports, else the direct evaluator ('python')."""
+
+
+class FallbackEngineWarning(UserWarning):
+    """engine='auto' fell back to the direct evaluator because durable_rules cannot be used."""
 
 # durable_rules fails with error 303 when more than 64 tests under one node of its alpha network
 # match one fact (probed: 64 matching children of one node pass, 65 fail; identical tests under
@@ -89,12 +101,20 @@ class PythonEngine:
 # ---------------------------------------------------------------------------- durable_rules
 
 
-def durable_available() -> bool:
+@cache
+def durable_unavailable_reason() -> str | None:
+    """Why durable_rules cannot be used here, in one line; None when it imports (tried once)."""
     try:
         import durable.engine  # noqa: F401
-    except Exception:  # ImportError, or the undefined-symbol error on Python 3.13+
-        return False
-    return True
+    except Exception as error:  # ImportError, or the undefined-symbol error on Python 3.13+
+        version = ".".join(map(str, sys.version_info[:3]))
+        found = "not installed" if isinstance(error, ModuleNotFoundError) else f"does not import ({type(error).__name__})"
+        return f"durable_rules is {found} on Python {version}; its 2.0.28 release supports Python up to 3.12"
+    return None
+
+
+def durable_available() -> bool:
+    return durable_unavailable_reason() is None
 
 
 def _alpha_cost(expr: Any) -> tuple[int, int]:
@@ -345,16 +365,16 @@ _ENGINES: dict[tuple[str, str], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
+def get_engine(rulebook: Rulebook, name: EngineChoice = "auto") -> Engine:
     """The engine for a rulebook, built once per process: 'durable', 'python' or 'auto'."""
     if name not in ("auto", "durable", "python"):
         raise ValueError(f"unknown engine {name!r}: use auto, durable or python")
     if name == "auto":
-        name = "durable" if durable_available() else "python"
+        name = "durable" if durable_available() else "python"  # screen() says why in the report
     key = (rulebook.sha256 + str(id(rulebook)), name)
     with _ENGINES_LOCK:
         if key not in _ENGINES:
             if name == "durable" and not durable_available():
-                raise EngineError("durable_rules is not installed or does not import here (it does not support Python 3.13+); use engine='python'")
+                raise EngineError(f"{durable_unavailable_reason()}; use engine='python'")
             _ENGINES[key] = DurableEngine(rulebook) if name == "durable" else PythonEngine(rulebook)
         return _ENGINES[key]

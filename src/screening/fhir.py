@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import typing
 from functools import cache
 from pathlib import Path
@@ -411,22 +412,24 @@ def is_fhir(data: Any) -> bool:
 
 
 def read_intake_file(path: str | Path) -> Intake:
-    """Read an intake file: the library's JSON/YAML intake, or a FHIR response or Bundle (JSON)."""
-    from .screener import parse_intake_text, read_intake
+    """Read an intake file ("-" is stdin): the library's JSON/YAML intake, or a FHIR response or Bundle (JSON)."""
+    from .screener import MAX_INTAKE_BYTES, parse_intake_text, read_intake
 
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return read_intake(path)  # the same clear error as for any intake
+    if str(path) == "-":
+        raw, where = sys.stdin.buffer.read(MAX_INTAKE_BYTES + 1), "<stdin>"
+    else:
+        try:
+            raw, where = Path(path).read_bytes(), str(path)
+        except OSError:
+            return read_intake(path)  # the same clear error as for any intake
     if b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{"):
         try:
             data = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            return parse_intake_text(raw, str(path))
+            return parse_intake_text(raw, where)
         if is_fhir(data):
             return intake_from_fhir(data)
-    return parse_intake_text(raw, str(path))
+    return parse_intake_text(raw, where)
 
 
 # ---------------------------------------------------------------------------- responses out

@@ -83,6 +83,9 @@ class Report(_Model):
     view: str = Field(description="'clinician' (everything) or 'participant:<id>' (that participant's own view).")
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
+    engine_notice: str | None = Field(
+        default=None, description="Why the direct evaluator ran instead of durable_rules, when engine 'auto' fell back to it."
+    )
     rulebook: RulebookInfo
     session: SessionInfo
     participants: list[str]
@@ -166,6 +169,8 @@ def render_text(report: Report) -> str:
         out += ["", "Unanswered questions that rules depend on:"]
         for item in report.missing_information:
             out.append(_wrap(f"- {item.participant}: {item.question} [{item.field}]", "  "))
+    if report.engine_notice:
+        out += ["", _wrap("Engine: " + report.engine_notice, "")]
     out += [
         "",
         f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import warnings
+from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -14,7 +16,8 @@ import yaml
 from pydantic import ValidationError
 
 from . import conditions, facts, rulebook as rulebook_module
-from .engine import Firing, get_engine
+from . import engine as engine_module
+from .engine import EngineChoice, FallbackEngineWarning, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
@@ -105,6 +108,17 @@ def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset
     return frozenset(readers), {k: tuple(v) for k, v in readers.items()}
 
 
+@cache
+def _fallback_notice() -> str | None:
+    """Why 'auto' chose the direct evaluator; warned once per process (stderr by default)."""
+    reason = engine_module.durable_unavailable_reason()
+    if reason is None:
+        return None
+    notice = f"{reason}, so the direct evaluator (the reference implementation of the same rules) screened this intake."
+    warnings.warn(notice, FallbackEngineWarning, stacklevel=4)
+    return notice
+
+
 def _library_version() -> str:
     from . import __version__
 
@@ -159,7 +173,7 @@ def screen(
     intake: Intake | Mapping[str, Any],
     *,
     rulebook: Rulebook | None = None,
-    engine: str = "auto",
+    engine: EngineChoice = "auto",
     today: dt.date | None = None,
 ) -> Report:
     """Screen one intake against the rulebook and return the clinician's report.
@@ -171,6 +185,7 @@ def screen(
     parsed = parse_intake(intake)
     book = rulebook or rulebook_module.default()
     runner = get_engine(book, engine)
+    notice = _fallback_notice() if engine == "auto" and runner.name == "python" else None
     substance = parsed.session.substance.value
     is_duo = parsed.is_duo
     reference = parsed.session.planned_date or today or dt.date.today()
@@ -203,6 +218,7 @@ def screen(
         view="clinician",
         library_version=_library_version(),
         engine=runner.name,
+        engine_notice=notice,
         rulebook=RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
         session=SessionInfo(substance=substance, format=parsed.session.format, reference_date=reference),
         participants=list(values),
