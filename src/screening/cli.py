@@ -30,6 +30,17 @@ ENGINES = ["auto", "durable", "python"]
 DESCRIPTION = "Screen intake answers for psychedelic-assisted sessions against contraindication rules, for a clinician to review."
 
 
+def _base(text: str) -> str:
+    """--base / --fhir-base: an absolute http(s) URL (a usage error otherwise)."""
+    from .fhir import questionnaire_url
+
+    try:
+        questionnaire_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.rstrip("/")
+
+
 def _date(text: str) -> dt.date:
     """--today: a calendar date; argparse turns the error into a usage message (exit 2)."""
     try:
@@ -53,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules where it imports, else the direct evaluator (python)")
     screen.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    screen.add_argument("--fhir-base", metavar="URL", type=_base, help="read FHIR responses to the Questionnaire published under this canonical base")
 
     rules = sub.add_parser("rules", help="check or test the rulebook")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -71,10 +83,14 @@ def _parser() -> argparse.ArgumentParser:
 
     fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
-    fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
-    fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
+    base_help = "the canonical base the resources are published under (default: https://screening.invalid/fhir)"
+    questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    codesystem = fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
+    terminology = fhir_sub.add_parser("terminology", help="print every CodeSystem and ValueSet the Questionnaire uses, as a Bundle (JSON)")
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
+    for command in (questionnaire, codesystem, terminology, response):
+        command.add_argument("--base", metavar="URL", type=_base, help=base_help)
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report"])
@@ -112,7 +128,7 @@ def _screen(args: argparse.Namespace) -> int:
     book = load(args.rules) if args.rules else None
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file)
+    intake = read_intake_file(args.file, base=args.fhir_base)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
@@ -192,13 +208,15 @@ def _fhir(args: argparse.Namespace) -> int:
     from . import fhir
 
     if args.fhir_command == "questionnaire":
-        resource = fhir.questionnaire()
+        resource = fhir.questionnaire(args.base)
     elif args.fhir_command == "codesystem":
-        resource = fhir.answer_code_system()
+        resource = fhir.answer_code_system(args.base)
+    elif args.fhir_command == "terminology":
+        resource = fhir.terminology(args.base)
     else:
         from .screener import read_intake
 
-        resource = fhir.response_from_intake(read_intake(args.file))
+        resource = fhir.response_from_intake(read_intake(args.file), base=args.base)
     print(json.dumps(resource, indent=2, ensure_ascii=False))
     return EXIT_OK
 
