@@ -7,10 +7,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import EXAMPLES, ROOT
 
 import screening
-from conftest import EXAMPLES, ROOT
-from screening import engine as engine_module, screener
+from screening import engine as engine_module
+from screening import screener
 from screening.cli import main
 
 NO_DURABLE = "import sys; sys.modules['durable'] = None; from screening.cli import main; sys.exit(main(sys.argv[1:]))"
@@ -18,7 +19,7 @@ NO_DURABLE = "import sys; sys.modules['durable'] = None; from screening.cli impo
 
 def run(*args, stdin=None, code=None):
     command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "screening", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120, input=stdin)
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=120, input=stdin)
 
 
 def test_screen_dash_reads_yaml_from_stdin_like_the_file():

@@ -6,18 +6,18 @@ import copy
 import json
 
 import pytest
+from test_fhir import _find, fill_intake, items_by_link
 
 from screening import __version__, fhir, screen
 from screening.cli import main
 from screening.errors import IntakeError
-from test_fhir import _find, fill_intake, items_by_link
 
 pytest.importorskip("fhir.resources")
-from fhir.resources.R4B.bundle import Bundle  # noqa: E402
-from fhir.resources.R4B.codesystem import CodeSystem  # noqa: E402
-from fhir.resources.R4B.questionnaire import Questionnaire  # noqa: E402
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse  # noqa: E402
-from fhir.resources.R4B.valueset import ValueSet  # noqa: E402
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.codesystem import CodeSystem
+from fhir.resources.R4B.questionnaire import Questionnaire
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+from fhir.resources.R4B.valueset import ValueSet
 
 OWN_BASE = "https://forms.example.org/fhir"
 

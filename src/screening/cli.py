@@ -19,7 +19,6 @@ from pathlib import Path
 
 from . import __version__
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
-from .intake import Intake
 from .report import render_text, report_schema
 from . import engine as engine_module
 from .engine import FallbackEngineWarning
@@ -233,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             return _docs_build(args)
         if args.command == "fhir":
             return _fhir(args)
-        schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
+        from .schemas import intake_schema
+
+        schema = intake_schema() if args.which == "intake" else report_schema()
         print(json.dumps(schema, indent=2))
         return EXIT_OK
     except IntakeError as error:

@@ -39,21 +39,15 @@ _ANSWERS = frozenset({"yes", "no", "unknown"})
 
 
 def _tri_state(value: Any) -> Any:
-    """Accept the spellings intake systems send; keep everything else for pydantic to reject."""
+    """Exactly what the published JSON Schema accepts: "yes", "no", "unknown", or null for not
+    answered. Other spellings ("Yes", "unsure", true) are refused rather than guessed at."""
     if type(value) is str and value in _ANSWERS:  # the common case, first: runs for every answer
         return value
     if value is None:
         return "unknown"
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in {"unsure", "not answered", "not_answered", "don't know", "dont know", ""}:
-            return "unknown"
-        return text
-    return value
+    if isinstance(value, bool):
+        raise ValueError("an answer is the text 'yes', 'no' or 'unknown', not true/false (in YAML, quote yes and no)")
+    return value  # pydantic refuses anything else, naming the three answers
 
 
 Answer = Annotated[Literal["yes", "no", "unknown"], BeforeValidator(_tri_state)]
@@ -75,6 +69,16 @@ def _question(text: str, **kwargs: Any) -> Any:
     return Field(default="unknown", description=text, **kwargs)
 
 
+def _number(value: Any) -> Any:
+    """A number comes as a JSON number, as the schema says: "46" and true are refused."""
+    if isinstance(value, (str, bool)):
+        raise ValueError("a number is expected, not text or true/false")
+    return value
+
+
+_NUMBER = BeforeValidator(_number)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -93,10 +97,10 @@ class Session(_Strict):
         default=None,
         description="On what date is the session planned? Medication washout is counted to this date.",
     )
-    session_hours: float | None = Field(
+    session_hours: Annotated[float | None, _NUMBER] = Field(
         default=None, gt=0, le=48, description="How many hours is the session planned to last?"
     )
-    sober_facilitators: int | None = Field(
+    sober_facilitators: Annotated[int | None, _NUMBER] = Field(
         default=None,
         ge=0,
         le=20,
@@ -113,8 +117,8 @@ class Session(_Strict):
 class Person(_Strict):
     """Age, body and reproductive status."""
 
-    age: int | None = Field(default=None, ge=0, le=120, description="How old are you, in years?")
-    weight_kg: float | None = Field(
+    age: Annotated[int | None, _NUMBER] = Field(default=None, ge=0, le=120, description="How old are you, in years?")
+    weight_kg: Annotated[float | None, _NUMBER] = Field(
         default=None, ge=20, le=400, description="What is your body weight, in kilograms?"
     )
     pregnant: Answer = _question("Are you pregnant, or could you be pregnant?")
@@ -198,10 +202,10 @@ class FamilyHistory(_Strict):
 class Physical(_Strict):
     """Physical health: heart and circulation, brain, liver, kidneys, metabolism, allergy."""
 
-    systolic_bp: int | None = Field(
+    systolic_bp: Annotated[int | None, _NUMBER] = Field(
         default=None, ge=60, le=280, description="Your most recent blood pressure: the upper (systolic) number, in mmHg."
     )
-    diastolic_bp: int | None = Field(
+    diastolic_bp: Annotated[int | None, _NUMBER] = Field(
         default=None, ge=30, le=180, description="Your most recent blood pressure: the lower (diastolic) number, in mmHg."
     )
     heart_attack_last_6_months: Answer = _question("Have you had a heart attack in the last 6 months?")
@@ -279,7 +283,7 @@ class Readiness(_Strict):
 class Plan(_Strict):
     """This participant's part of the session plan."""
 
-    dose_mg: float | None = Field(
+    dose_mg: Annotated[float | None, _NUMBER] = Field(
         default=None, gt=0, le=1000, description="What dose is planned for you, in milligrams of the active substance?"
     )
     transport_plan: Answer = _question(

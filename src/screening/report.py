@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,8 +125,11 @@ def _counts(flags: list[Flag]) -> dict[str, int]:
     return counts
 
 
-def report_schema() -> dict:
-    return Report.model_json_schema()
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of a report (draft 2020-12, with ``$schema`` and ``$id``)."""
+    from .schemas import with_header
+
+    return with_header(Report.model_json_schema(), "report")
 
 
 # ---------------------------------------------------------------------------- text
