@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import EXAMPLES
+
 from screening.cli import main
 
 

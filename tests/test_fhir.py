@@ -12,8 +12,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import EXAMPLES
+
 from screening import fhir, screen
 from screening.cli import main
 from screening.errors import IntakeError

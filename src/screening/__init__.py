@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
 from .intake import Intake, Participant, Session
 from .report import NOTICE, Flag, Report, render_text, report_schema
-from .rulebook import Rulebook, load as load_rulebook
+from .rulebook import Rulebook
+from .rulebook import load as load_rulebook
 from .screener import parse_intake, read_intake, screen
 
 if TYPE_CHECKING:  # imported lazily at run time (below); type checkers and IDEs see them here

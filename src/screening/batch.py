@@ -21,10 +21,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .errors import ScreeningError
 from .report import Report
+
+if TYPE_CHECKING:
+    from .engine import EngineChoice
 
 __all__ = ["screen_many", "BatchError", "CHUNK"]
 
@@ -173,7 +176,7 @@ def screen_many(
     jobs: int | None = None,
     *,
     rules: str | Path | None = None,
-    engine: str = "auto",
+    engine: EngineChoice = "auto",
     today: dt.date | None = None,
 ) -> Iterator[Report | BatchError]:
     """Screen many intakes on all cores; yields a Report or a BatchError for each, in order.

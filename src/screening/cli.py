@@ -18,10 +18,10 @@ from collections import Counter
 from pathlib import Path
 
 from . import __version__
-from .errors import EngineError, IntakeError, RulebookError, ScreeningError
-from .report import render_text, report_schema
 from . import engine as engine_module
 from .engine import FallbackEngineWarning
+from .errors import EngineError, IntakeError, RulebookError, ScreeningError
+from .report import render_text, report_schema
 from .rulebook import SEVERITY_ORDER, load
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
@@ -157,7 +157,7 @@ def _rules_check(args: argparse.Namespace) -> int:
     if too_complex:
         raise RulebookError(too_complex)
     by_category = Counter(r.meta.category for r in rules)
-    by_severity = Counter(r.meta.severity for r in rules)
+    by_severity: Counter[str] = Counter(r.meta.severity for r in rules)
     drafts = [r.id for r in rules if r.meta.status == "draft"]
     print(f"rulebook {book.version}: {len(book.rules)} rules, {len(book.vocabulary.entries)} vocabulary entries, all valid")
     print(f"sha256 {book.sha256}")
@@ -168,7 +168,7 @@ def _rules_check(args: argparse.Namespace) -> int:
 
 
 def _rules_test(args: argparse.Namespace) -> int:
-    from .rule_examples import run_examples
+    from .rule_examples import ExampleResult, run_examples
 
     if not _engine_usable(args.engine):
         return EXIT_USAGE
@@ -182,7 +182,7 @@ def _rules_test(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     results = run_examples(book, args.engine, set(args.rule_ids) or None)
     failed = [r for r in results if not r.passed]
-    by_rule: dict[str, list] = {}
+    by_rule: dict[str, list[ExampleResult]] = {}
     for result in results:
         by_rule.setdefault(result.rule_id, []).append(result)
     for rule_id, rule_results in by_rule.items():

@@ -34,7 +34,7 @@ from typing import Any, Literal, Protocol
 
 from . import conditions
 from .conditions import Branch, Condition, Values
-from .errors import EngineError, RulebookError, Problem
+from .errors import EngineError, Problem, RulebookError
 from .facts import FACT_TYPE, to_fact
 from .rulebook import Rule, Rulebook
 

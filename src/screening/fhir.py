@@ -24,9 +24,10 @@ import datetime as dt
 import json
 import sys
 import typing
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -269,7 +270,8 @@ def _questionnaire_json(base: str) -> str:
 
 def questionnaire(base: str | None = None) -> dict[str, Any]:
     """The intake as a FHIR R4 Questionnaire (a fresh dict each call), under ``base``."""
-    return json.loads(_questionnaire_json(_checked_base(base)))
+    resource: dict[str, Any] = json.loads(_questionnaire_json(_checked_base(base)))
+    return resource
 
 
 def _systems(base: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -375,7 +377,7 @@ def _validate_fhir(resource: dict[str, Any], where: str) -> None:
     parse = getattr(model, "model_validate", None) or model.parse_obj  # fhir.resources 8 / 7
     try:
         parse(resource)
-    except Exception as error:  # pydantic v1 or v2 ValidationError, by fhir.resources version
+    except Exception as error:  # noqa: BLE001 - pydantic v1 or v2 ValidationError, by fhir.resources version
         errors = getattr(error, "errors", None)
         problems = []
         if callable(errors):
@@ -388,10 +390,13 @@ def _validate_fhir(resource: dict[str, Any], where: str) -> None:
 def _as_dict(resource: Any) -> dict[str, Any]:
     if isinstance(resource, Mapping):
         return dict(resource)
+    data: dict[str, Any]
     if hasattr(resource, "model_dump_json"):
-        return json.loads(resource.model_dump_json(exclude_none=True))
+        data = json.loads(resource.model_dump_json(exclude_none=True))
+        return data
     if hasattr(resource, "json"):  # fhir.resources 7 (pydantic v1 API)
-        return json.loads(resource.json())
+        data = json.loads(resource.json())
+        return data
     raise IntakeError([Problem("resource", None, "expected a FHIR QuestionnaireResponse or Bundle (a dict or a fhir.resources model)")])
 
 
@@ -415,7 +420,7 @@ def _quantity(link_id: str, item: dict[str, Any], quantity: Any, where: str) -> 
         return round(value, 6)
     if code == unit and value != int(value):
         raise _problem(where, f"{link_id}: a whole number of {unit} is expected")
-    return int(round(value))
+    return round(value)
 
 
 def _value(link_id: str, item: dict[str, Any], answer: dict[str, Any], where: str, base: str) -> Any:
@@ -457,8 +462,7 @@ class _Reader:
     def read(self, items: list[dict[str, Any]], medication: dict[str, Any] | None = None) -> None:
         for entry in items:
             link_id = entry.get("linkId")
-            item = _index(self.base).get(link_id) if isinstance(link_id, str) else None
-            if item is None:
+            if not isinstance(link_id, str) or (item := _index(self.base).get(link_id)) is None:
                 raise IntakeError([Problem(self.where, None, f"unknown linkId {link_id!r}: not a question of {questionnaire_url(self.base)}")])
             in_medications = link_id.startswith("medications.")
             if item["type"] == "group":

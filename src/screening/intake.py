@@ -46,7 +46,7 @@ def _tri_state(value: Any) -> Any:
     if value is None:
         return "unknown"
     if isinstance(value, bool):
-        raise ValueError("an answer is the text 'yes', 'no' or 'unknown', not true/false (in YAML, quote yes and no)")
+        raise ValueError("an answer is the text 'yes', 'no' or 'unknown', not true/false (in YAML, quote yes and no)")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
     return value  # pydantic refuses anything else, naming the three answers
 
 
@@ -72,7 +72,7 @@ def _question(text: str, **kwargs: Any) -> Any:
 def _number(value: Any) -> Any:
     """A number comes as a JSON number, as the schema says: "46" and true are refused."""
     if isinstance(value, (str, bool)):
-        raise ValueError("a number is expected, not text or true/false")
+        raise ValueError("a number is expected, not text or true/false")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
     return value
 
 
@@ -233,12 +233,9 @@ class Physical(_Strict):
     )
 
     @model_validator(mode="after")
-    def _systolic_above_diastolic(self) -> "Physical":
-        if self.systolic_bp is not None and self.diastolic_bp is not None:
-            if self.systolic_bp <= self.diastolic_bp:
-                raise ValueError(
-                    "systolic_bp (the upper number) must be higher than diastolic_bp (the lower number)"
-                )
+    def _systolic_above_diastolic(self) -> Physical:
+        if self.systolic_bp is not None and self.diastolic_bp is not None and self.systolic_bp <= self.diastolic_bp:
+            raise ValueError("systolic_bp (the upper number) must be higher than diastolic_bp (the lower number)")
         return self
 
 
@@ -360,7 +357,7 @@ class Medication(_Strict):
     )
 
     @model_validator(mode="after")
-    def _current_has_no_last_date(self) -> "Medication":
+    def _current_has_no_last_date(self) -> Medication:
         if self.status == "current" and self.last_taken is not None:
             raise ValueError("a current medication has no last_taken date; use status 'stopped'")
         return self
@@ -397,7 +394,7 @@ class Intake(_Strict):
     participants: list[Participant] = Field(min_length=1, max_length=2)
 
     @model_validator(mode="after")
-    def _consistent_format(self) -> "Intake":
+    def _consistent_format(self) -> Intake:
         count = len(self.participants)
         if self.session.format == "duo" and count != 2:
             raise ValueError(f"a duo intake needs exactly two participants; this one has {count}")

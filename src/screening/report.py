@@ -93,7 +93,7 @@ class Report(_Model):
     missing_information: list[MissingItem]
     counts: dict[Severity, int]
 
-    def view_for(self, participant: str) -> "Report":
+    def view_for(self, participant: str) -> Report:
         """This participant's view: only flags and gaps that rest on their own answers alone."""
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
@@ -170,13 +170,15 @@ def render_text(report: Report) -> str:
         out.append(f"  Rule: {flag.rule_id} ({flag.rule_status})")
     if report.missing_information:
         out += ["", "Unanswered questions that rules depend on:"]
-        for item in report.missing_information:
-            out.append(_wrap(f"- {item.participant}: {item.question} [{item.field}]", "  "))
+        for gap in report.missing_information:
+            out.append(_wrap(f"- {gap.participant}: {gap.question} [{gap.field}]", "  "))
     if report.engine_notice:
         out += ["", _wrap("Engine: " + report.engine_notice, "")]
     out += [
         "",
-        f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
-        f"engine {report.engine}; screening {report.library_version}",
+        (
+            f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
+            f"engine {report.engine}; screening {report.library_version}"
+        ),
     ]
     return "\n".join(out) + "\n"

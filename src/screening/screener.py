@@ -8,21 +8,23 @@ from __future__ import annotations
 import datetime as dt
 import json
 import warnings
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
-from . import conditions, facts, rulebook as rulebook_module
+from . import conditions, facts
 from . import engine as engine_module
+from . import rulebook as rulebook_module
 from .engine import EngineChoice, FallbackEngineWarning, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
 from .report import NOTICE, EvidenceItem, Flag, MissingItem, Reference, Report, RulebookInfo, SessionInfo, _counts
-from .rulebook import SEVERITY_ORDER, Rulebook
+from .rulebook import SEVERITY_ORDER, Rule, Rulebook, RuleFile
 
 __all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES"]
 
@@ -32,11 +34,11 @@ MAX_INTAKE_BYTES = 1_000_000
 class _NoAliasLoader(yaml.SafeLoader):
     """Safe YAML without anchors or aliases: an intake cannot expand itself (no YAML bombs)."""
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.events.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted in an intake", event.start_mark)
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         if getattr(event, "anchor", None):
             raise yaml.composer.ComposerError(None, None, "YAML anchors are not accepted in an intake", event.start_mark)
         return super().compose_node(parent, index)
@@ -63,7 +65,7 @@ def parse_intake_text(raw: bytes, where: str = "intake") -> Intake:
         if where.endswith(".json") or text.lstrip().startswith(("{", "[")):
             data = json.loads(text)
         else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (safe loader subclass)
+            data = yaml.load(text, Loader=_NoAliasLoader)
     except json.JSONDecodeError as error:
         raise IntakeError([Problem(where, error.lineno, f"not valid JSON: {error.msg}")]) from None
     except yaml.YAMLError as error:
@@ -125,7 +127,8 @@ def _library_version() -> str:
     return __version__
 
 
-def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule) -> Flag:
+def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule: Rule) -> Flag:
+    sides: dict[str | None, conditions.Values]
     if firing.other is None:
         sides = {None: values[firing.pid]}
     else:
@@ -149,24 +152,24 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
     )
 
 
-def _rule_texts(book: Rulebook, rule) -> dict[str, Any]:
+def _rule_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
     """A flag's fixed parts, from its rule file: worked out once per rule, not per flag."""
     return book.derived(("texts", rule.id), lambda: _texts_of(rule.meta))
 
 
-def _texts_of(meta) -> dict[str, Any]:
-    return dict(
-        rule_id=meta.id,
-        title=meta.title,
-        category=meta.category,
-        severity=meta.severity,
-        summary=meta.summary,
-        explanation=" ".join(meta.explanation.split()),
-        clinician_action=" ".join(meta.clinician_action.split()),
-        limitations=[" ".join(text.split()) for text in meta.limitations],
-        references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-        rule_status=meta.status,
-    )
+def _texts_of(meta: RuleFile) -> dict[str, Any]:
+    return {
+        "rule_id": meta.id,
+        "title": meta.title,
+        "category": meta.category,
+        "severity": meta.severity,
+        "summary": meta.summary,
+        "explanation": " ".join(meta.explanation.split()),
+        "clinician_action": " ".join(meta.clinician_action.split()),
+        "limitations": [" ".join(text.split()) for text in meta.limitations],
+        "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+        "rule_status": meta.status,
+    }
 
 
 def screen(
