@@ -109,7 +109,9 @@ def durable_unavailable_reason() -> str | None:
     except Exception as error:  # ImportError, or the undefined-symbol error on Python 3.13+
         version = ".".join(map(str, sys.version_info[:3]))
         found = "not installed" if isinstance(error, ModuleNotFoundError) else f"does not import ({type(error).__name__})"
-        return f"durable_rules is {found} on Python {version}; its 2.0.28 release supports Python up to 3.12"
+        if sys.version_info >= (3, 13):
+            return f"durable_rules is {found} on Python {version} (its 2.0.28 release supports Python up to 3.12)"
+        return f"durable_rules is {found} on Python {version} (installing it compiles C code: see README, Troubleshooting)"
     return None
 
 

@@ -117,7 +117,7 @@ def _fallback_notice() -> str | None:
     if reason is None:
         return None
     notice = f"{reason}, so the direct evaluator (the reference implementation of the same rules) screened this intake."
-    warnings.warn(notice, FallbackEngineWarning, stacklevel=4)
+    warnings.warn(notice, FallbackEngineWarning, stacklevel=3)  # points at the caller of screen()
     return notice
 
 
