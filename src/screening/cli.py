@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
     base_help = "the canonical base the resources are published under (default: https://screening.invalid/fhir)"
     questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
-    codesystem = fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
+    codesystem = fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unknown answers (JSON)")
     terminology = fhir_sub.add_parser("terminology", help="print every CodeSystem and ValueSet the Questionnaire uses, as a Bundle (JSON)")
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
