@@ -89,7 +89,7 @@ def test_without_durable_auto_says_why_once_on_stderr_and_in_the_report():
     report = json.loads(result.stdout)
     assert report["engine"] == "python" and report["flags"]
     assert "durable_rules is not installed" in report["engine_notice"]
-    assert "direct evaluator" in report["engine_notice"]
+    assert "reference evaluator screened this intake alone" in report["engine_notice"]
     notes = [line for line in result.stderr.splitlines() if "durable_rules" in line]
     assert len(notes) == 1 and notes[0].startswith("screening: note:")
 
@@ -100,10 +100,11 @@ def test_without_durable_the_text_report_names_the_fallback():
     assert "Engine: durable_rules is not installed" in result.stdout
 
 
-def test_without_durable_asking_for_it_is_a_usage_error_with_the_reason():
-    result = run("screen", str(EXAMPLES / "duo-mdma.yaml"), "--engine", "durable", code=NO_DURABLE)
+@pytest.mark.parametrize("engine", ["durable", "cross-check"])
+def test_without_durable_asking_for_it_is_a_usage_error_with_the_reason(engine):
+    result = run("screen", str(EXAMPLES / "duo-mdma.yaml"), "--engine", engine, code=NO_DURABLE)
     assert result.returncode == 2 and result.stdout == ""
-    assert "--engine durable cannot be used: durable_rules is not installed" in result.stderr
+    assert f"--engine {engine} cannot be used: durable_rules is not installed" in result.stderr
 
 
 def test_the_library_warns_once_per_process_and_keeps_the_notice_on_every_report(monkeypatch, baseline_individual):
@@ -111,7 +112,7 @@ def test_the_library_warns_once_per_process_and_keeps_the_notice_on_every_report
     monkeypatch.setattr(engine_module, "durable_unavailable_reason", lambda: reason)
     screener._fallback_notice.cache_clear()
     try:
-        with pytest.warns(engine_module.FallbackEngineWarning, match="direct evaluator"):
+        with pytest.warns(engine_module.FallbackEngineWarning, match="reference evaluator"):
             first = screening.screen(baseline_individual)
         with warnings_recorded() as later:
             second = screening.screen(baseline_individual)
@@ -142,4 +143,4 @@ def test_with_durable_available_auto_reports_no_notice(baseline_individual):
     if engine_module.durable_unavailable_reason() is not None:
         pytest.skip("durable_rules does not import here")
     report = screening.screen(baseline_individual)
-    assert report.engine == "durable_rules" and report.engine_notice is None
+    assert report.engine != "python" and report.engine_notice is None

@@ -25,7 +25,7 @@ from .report import render_text, report_schema
 from .rulebook import SEVERITY_ORDER, load
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
-ENGINES = ["auto", "durable", "python"]
+ENGINES = list(engine_module.ENGINE_NAMES)
 DESCRIPTION = "Screen intake answers for psychedelic-assisted sessions against contraindication rules, for a clinician to review."
 
 
@@ -57,10 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("file", nargs="?", help="the intake file (JSON, YAML or a FHIR QuestionnaireResponse or Bundle); - reads stdin")
     screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
-    screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default="text", help="cds-hooks: a CDS Hooks response, one card per flag")
+    screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default=None, help="text (default), json, or cds-hooks: a CDS Hooks response, one card per flag; --batch writes JSON lines only")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
-    screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules where it imports, else the direct evaluator (python)")
+    screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
     screen.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
     screen.add_argument("--fhir-base", metavar="URL", type=_base, help="read FHIR responses to the Questionnaire published under this canonical base")
@@ -97,13 +97,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _engine_usable(engine: str) -> bool:
-    """--engine durable where it cannot import is a usage error; auto's fallback is said once."""
+    """An engine that needs durable_rules where it cannot import is a usage error; auto's
+    fallback to the reference evaluator alone is said once."""
     reason = engine_module.durable_unavailable_reason()
-    if reason and engine == "durable":
-        print(f"screening: --engine durable cannot be used: {reason}; use --engine python or auto", file=sys.stderr)
+    if reason and engine in ("durable", "cross-check"):
+        print(f"screening: --engine {engine} cannot be used: {reason}; use --engine python or auto", file=sys.stderr)
         return False
     if reason and engine == "auto":
-        print(f"screening: note: {reason}; the direct evaluator screens instead (the report says so too)", file=sys.stderr)
+        print(f"screening: note: {reason}; the reference evaluator screens alone (the report says so too)", file=sys.stderr)
     return True
 
 
@@ -117,9 +118,20 @@ def _screen(args: argparse.Namespace) -> int:
         if not args.batch or args.file or args.view != "clinician":
             print("screening: give an intake file, or --batch FILE (clinician view, JSON lines)", file=sys.stderr)
             return EXIT_USAGE
-        from .batch import run_cli
+        if args.format != "json" and args.format_given:
+            print(f"screening: --batch writes JSON lines; --format {args.format} is not available with it", file=sys.stderr)
+            return EXIT_USAGE
+        from .batch import bounded_jobs, run_cli
 
+        try:
+            bounded_jobs(args.jobs)
+        except ValueError as error:
+            print(f"screening: --jobs: {error}", file=sys.stderr)
+            return EXIT_USAGE
         return run_cli(args)
+    if args.jobs is not None:
+        print("screening: --jobs applies to --batch only", file=sys.stderr)
+        return EXIT_USAGE
     if args.file != "-" and not Path(args.file).is_file():
         what = "not a file" if Path(args.file).exists() else "no such file"
         print(f"screening: {what}: {args.file}", file=sys.stderr)
@@ -223,6 +235,9 @@ def _fhir(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.simplefilter("ignore", FallbackEngineWarning)  # the CLI says it once in its own words
+    if getattr(args, "command", None) == "screen":
+        args.format_given = args.format is not None
+        args.format = args.format or ("json" if args.batch else "text")
     try:
         if args.command == "screen":
             return _screen(args)
@@ -251,3 +266,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:
+        print("screening: interrupted", file=sys.stderr)
+        return 130

@@ -84,7 +84,7 @@ class Report(_Model):
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
     engine_notice: str | None = Field(
-        default=None, description="Why the direct evaluator ran instead of durable_rules, when engine 'auto' fell back to it."
+        default=None, description="Why the reference evaluator ran alone, without the cross-check, when engine 'auto' could not use durable_rules."
     )
     rulebook: RulebookInfo
     session: SessionInfo
