@@ -64,6 +64,9 @@ ANSWER_SYSTEM = f"{BASE_URL}/CodeSystem/tri-state-answer"
 UCUM = "http://unitsofmeasure.org"
 ACCEPTED_STATUSES = ("completed", "amended")
 REQUIRED = ("session.substance", "session.format", "participant_id")
+# Lists and objects inside each other. A duo Bundle of this Questionnaire's responses has 13
+# (answers nest inside items inside groups); the limit leaves room for other writers' layouts.
+MAX_FHIR_DEPTH = 40
 
 # One don't-know code in every system: "unknown", the intake's own word (shown as unsure).
 DONT_KNOW = "unknown"
@@ -542,13 +545,15 @@ def _check_questionnaire(response: dict[str, Any], where: str, base: str) -> Non
         raise _problem(f"{where}.questionnaire", f"answers version {version} of the Questionnaire; this library reads version {__version__}")
 
 
-def intake_from_fhir(resource: Any, *, base: str | None = None) -> Intake:
+def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date | None = None) -> Intake:
     """Map a completed QuestionnaireResponse (individual) or a Bundle of two (duo) to an Intake.
 
     ``base`` is the canonical base the Questionnaire was published under (default :data:`BASE_URL`).
     """
+    from .reading import check_shape
+
     base = _checked_base(base)
-    data = _as_dict(resource)
+    data = check_shape(_as_dict(resource), "resource", MAX_FHIR_DEPTH)
     responses = _responses(data)
     _validate_fhir(data, data.get("resourceType", "resource"))
     session: dict[str, Any] = {}
@@ -574,23 +579,26 @@ def intake_from_fhir(resource: Any, *, base: str | None = None) -> Intake:
             raise IntakeError([Problem(link_id, None, "required answer missing")])
     from .screener import parse_intake
 
-    return parse_intake({"session": session, "participants": participants})
+    return parse_intake({"session": session, "participants": participants}, today=today)
 
 
 def screen_fhir(resource: Any, *, base: str | None = None, **options: Any) -> Report:
     """Screen a FHIR QuestionnaireResponse or duo Bundle; options as for :func:`screening.screen`."""
     from .screener import screen
 
-    return screen(intake_from_fhir(resource, base=base), **options)
+    return screen(intake_from_fhir(resource, base=base, today=options.get("today")), **options)
 
 
 def is_fhir(data: Any) -> bool:
     return isinstance(data, Mapping) and "resourceType" in data
 
 
-def read_intake_file(path: str | Path, *, base: str | None = None) -> Intake:
-    """Read an intake file ("-" is stdin): the library's JSON/YAML intake, or a FHIR response or Bundle (JSON)."""
-    from .screener import MAX_INTAKE_BYTES, parse_intake_text, read_intake
+def read_intake_file(path: str | Path, *, base: str | None = None, today: dt.date | None = None) -> Intake:
+    """Read an intake file ("-" is stdin): the library's JSON/YAML intake, or a FHIR response or
+    Bundle (JSON). Both are read strictly and within the same limits (size, nesting, integer
+    length, duplicate keys): see :mod:`screening.reading`.
+    """
+    from .screener import MAX_INTAKE_BYTES, load_intake_data, parse_intake, read_intake
 
     if str(path) == "-":
         raw, where = sys.stdin.buffer.read(MAX_INTAKE_BYTES + 1), "<stdin>"
@@ -598,15 +606,12 @@ def read_intake_file(path: str | Path, *, base: str | None = None) -> Intake:
         try:
             raw, where = Path(path).read_bytes(), str(path)
         except OSError:
-            return read_intake(path)  # the same clear error as for any intake
-    if b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{"):
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return parse_intake_text(raw, where)
-        if is_fhir(data):
-            return intake_from_fhir(data, base=base)
-    return parse_intake_text(raw, where)
+            return read_intake(path, today=today)  # the same clear error as for any intake
+    looks_fhir = b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{")
+    data = load_intake_data(raw, where, MAX_FHIR_DEPTH if looks_fhir else None)
+    if looks_fhir and is_fhir(data):
+        return intake_from_fhir(data, base=base, today=today)
+    return parse_intake(data, where, today=today)
 
 
 # ---------------------------------------------------------------------------- responses out
