@@ -94,7 +94,7 @@ def test_cli_prints_the_terminology_bundle(capsys):
 
 
 def test_a_questionnaire_republished_under_another_base_is_valid_and_its_responses_are_read(baseline_individual):
-    own = fhir.questionnaire(OWN_BASE)
+    own = fhir.questionnaire(base=OWN_BASE)
     Questionnaire.model_validate(own)
     assert own["url"] == f"{OWN_BASE}/Questionnaire/screening-intake"
     assert _systems_used(own) == {cs["url"] for cs in fhir.code_systems(OWN_BASE)}
@@ -111,7 +111,7 @@ def test_a_response_with_the_default_systems_is_refused_under_another_base(respo
 
 def test_the_cli_reads_a_response_to_a_republished_questionnaire(tmp_path, baseline_individual, capsys):
     path = tmp_path / "response.json"
-    path.write_text(json.dumps(fill_intake(fhir.questionnaire(OWN_BASE), baseline_individual)))
+    path.write_text(json.dumps(fill_intake(fhir.questionnaire(base=OWN_BASE), baseline_individual)))
     assert main(["screen", str(path), "--fhir-base", OWN_BASE + "/", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["participants"] == ["A"]
     assert main(["screen", str(path)]) == 3
@@ -122,7 +122,7 @@ def test_the_cli_reads_a_response_to_a_republished_questionnaire(tmp_path, basel
 @pytest.mark.parametrize("bad", ["forms.example.org/fhir", "ftp://x.org", "https://x.org/a b", "https://x.org|1"])
 def test_a_base_that_is_not_an_absolute_http_url_is_a_usage_error(bad, capsys):
     with pytest.raises(ValueError, match="absolute http"):
-        fhir.questionnaire(bad)
+        fhir.questionnaire(base=bad)
     with pytest.raises(SystemExit) as exit_info:
         main(["fhir", "questionnaire", "--base", bad])
     assert exit_info.value.code == 2 and "absolute http" in capsys.readouterr().err

@@ -271,9 +271,46 @@ def _questionnaire_json(base: str) -> str:
     return json.dumps(resource)
 
 
-def questionnaire(base: str | None = None) -> dict[str, Any]:
-    """The intake as a FHIR R4 Questionnaire (a fresh dict each call), under ``base``."""
-    resource: dict[str, Any] = json.loads(_questionnaire_json(_checked_base(base)))
+def questionnaire(program: Any = None, rulebook: Any = None, *, base: str | None = None) -> dict[str, Any]:
+    """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
+
+    For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
+    framework's own wording and numbering where the program prescribes it, and its required
+    questions marked required. Its responses are read like any other. ``base``: the canonical
+    base it is published under (default :data:`BASE_URL`).
+    """
+    base = _checked_base(base)
+    resource: dict[str, Any] = json.loads(_questionnaire_json(base))
+    if program is None or program == "default":
+        return resource
+    from . import programs
+    from . import rulebook as rulebook_module
+
+    chosen = programs.get_program(rulebook or rulebook_module.default(), program)
+    if chosen.id == "default":
+        return resource
+    m = chosen.meta
+    resource.update({
+        "id": f"screening-intake-{m.id}",
+        "url": f"{questionnaire_url(base)}-{m.id}",
+        "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
+        "title": f"{resource['title']}: {m.title}",
+        "derivedFrom": [questionnaire_url(base)],
+        "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
+    })
+    required = set(m.require.questions) if m.require else set()
+
+    def adapt(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            link = item["linkId"]
+            if link in m.questions:
+                item["text"] = m.questions[link].text
+                item["prefix"] = m.questions[link].label
+            if link in required:
+                item["required"] = True
+            adapt(item.get("item") or [])
+
+    adapt(resource["item"])
     return resource
 
 
@@ -362,7 +399,7 @@ def _index(base: str = BASE_URL) -> dict[str, dict[str, Any]]:
             found[item["linkId"]] = item
             walk(item.get("item", []))
 
-    walk(questionnaire(base)["item"])
+    walk(questionnaire(base=base)["item"])
     return found
 
 
@@ -539,7 +576,7 @@ def _check_questionnaire(response: dict[str, Any], where: str, base: str) -> Non
 
     expected = questionnaire_url(base)
     canonical, _, version = str(response.get("questionnaire") or expected).partition("|")
-    if canonical != expected:
+    if canonical != expected and not canonical.startswith(expected + "-"):  # a program's Questionnaire: <url>-<program>
         raise _problem(f"{where}.questionnaire", f"answers another questionnaire; expected {expected}")
     if version and version != __version__:
         raise _problem(f"{where}.questionnaire", f"answers version {version} of the Questionnaire; this library reads version {__version__}")

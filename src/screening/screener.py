@@ -23,7 +23,8 @@ from .engine import EngineName, FallbackEngineWarning, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
-from .report import NOTICE, EvidenceItem, Flag, MissingItem, Reference, Report, RulebookInfo, SessionInfo, _counts
+from .programs import resolve
+from .report import NOTICE, EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, Report, RulebookInfo, SessionInfo, _counts
 from .rulebook import SEVERITY_ORDER, Rule, Rulebook, RuleFile
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -214,6 +215,7 @@ def screen(
     rulebook: Rulebook | None = None,
     engine: EngineName = "auto",
     today: dt.date | None = None,
+    program: Any = None,
 ) -> Report:
     """Screen one intake against the rulebook and return the clinician's report.
 
@@ -222,10 +224,11 @@ def screen(
     'cross-check' (both, required), or 'durable' / 'python' for one engine alone, which gives up
     the cross-check: a fault of that one engine would then go unnoticed.
     ``today`` fixes the date medication timing is counted to when the session has no planned
-    date (for reproducible reports).
+    date (for reproducible reports). ``program`` names a program in ``rules/programs/``
+    (default: 'default', the rulebook as written); it is compiled once per rulebook and cached.
     """
     parsed = parse_intake(intake, today=today)
-    book = rulebook or rulebook_module.default()
+    book, chosen = resolve(rulebook or rulebook_module.default(), program)
     runner = get_engine(book, engine)
     notice = _fallback_notice() if engine == "auto" and runner.name == "python" else None
     substance = parsed.session.substance.value
@@ -263,6 +266,7 @@ def screen(
         engine=runner.name,
         engine_notice=notice,
         rulebook=RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
+        program=ProgramInfo(**chosen.info()),
         session=SessionInfo(substance=substance, format=parsed.session.format, reference_date=reference),
         participants=list(values),
         flags=ordered,
