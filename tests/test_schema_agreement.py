@@ -114,6 +114,8 @@ MUTATIONS = [
      lambda d: _p(d).update(medications=[{"name": "sertraline", "last_taken": "2026-01-01"}])),
     ("medication without a name", "individual", lambda d: _p(d).update(medications=[{"status": "current"}])),
     ("medication with an empty name", "individual", lambda d: _p(d).update(medications=[{"name": ""}])),
+    ("medication name of spaces only", "individual", lambda d: _p(d).update(medications=[{"name": "   "}])),
+    ("medication name with spaces around", "individual", lambda d: _p(d).update(medications=[{"name": " Zoloft "}])),
     ("medication name of 201 characters", "individual", lambda d: _p(d).update(medications=[{"name": "x" * 201}])),
     ("61 medications", "individual", lambda d: _p(d).update(medications=[{"name": "vitamin d"}] * 61)),
     ("medication answer 'Yes'", "individual",

@@ -82,6 +82,8 @@ def _intake_schema() -> dict[str, Any]:
             "then": {"properties": {"last_taken": {"type": "null"}}},
         }
     ]
+    # the library strips surrounding spaces, so a name of spaces only is empty: say so here
+    defs["Medication"]["properties"]["name"]["pattern"] = r"\S"
     reserved = sorted(getattr(intake_models, "RESERVED_PARTICIPANT_IDS", ()))
     if reserved:
         words = "|".join(_case_insensitive(word) for word in reserved)
