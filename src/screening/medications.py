@@ -27,7 +27,16 @@ _NOISE = {
     "extended", "release", "slow", "modified", "only", "sometimes", "occasionally", "about", "approx",
     "approximately", "each", "with", "for", "my", "take", "taking", "took", "i", "on", "or",
 }
-_NUMBER = re.compile(r"^\d+([.,]\d+)?[a-zµ]*$")
+# A number, alone or with a unit or count ("50mg", "0.5", "2x", "24h", "3rd"). Letters other than
+# these after a number are part of a name ("2cb", "4mmc"), never dropped as a dose.
+_NUMBER = re.compile(
+    r"^\d+([.,]\d+)?(mg|mgs|mcg|ug|µg|g|gr|gram|grams|kg|ml|mls|l|iu|u|x|unit|units|tab|tabs|cap|caps|pill|pills"
+    r"|puff|puffs|drop|drops|h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks|mo|st|nd|rd|th|am|pm)?$"
+)
+# Research-chemical names join a number and letters with hyphens ("2C-B", "25I-NBOMe", "5-MeO-DMT",
+# "4-MMC"): read as one word ("2cb"), so that the number is not dropped as a dose and "2C-B" is
+# never read as a lone "b". A dose range ("50-100mg") has no letter after its hyphen and is kept apart.
+_CHEMICAL = re.compile(r"\b\d+[a-z]*(?:-[a-z0-9]+)*-[a-z][a-z0-9]*(?:-[a-z0-9]+)*\b")
 FUZZY_CUTOFF = 0.84
 # How people list several drugs on one line: "Zoloft and lithium", "sertraline/bupropion", "X + Y".
 _SEPARATORS = re.compile(r"[,;/+&()\n]|\band\b|\bplus\b", re.IGNORECASE)
@@ -48,6 +57,7 @@ def normalise(text: str) -> str:
     """Lower case, no accents or punctuation, no dose or timing words."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = text.replace("'", "")
+    text = _CHEMICAL.sub(lambda m: m.group(0).replace("-", ""), text)
     words = re.split(r"[^a-z0-9.]+", text)
     kept = [w.strip(".") for w in words if w.strip(".") and w.strip(".") not in _NOISE and not _NUMBER.match(w.strip("."))]
     return " ".join(kept)
