@@ -429,7 +429,7 @@ def _hash(root: Path, files: list[Path]) -> str:
 
 
 def _rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name != "vocabularies")
+    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "interactions"))
 
 
 def load(root: str | Path | None = None) -> Rulebook:
