@@ -69,6 +69,7 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
             ("warning", "setting.one-facilitator-for-duo"),
             ("warning", "setting.no-integration"),
             ("warning", "setting.no-transport-plan"),
+            ("warning", "setting.facilitator-not-vetted"),  # a retreat; nobody checked the facilitator's training
         )
     },
     "unanswered-lsd": {
