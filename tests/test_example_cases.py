@@ -78,7 +78,7 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
         ("warning", "missing-information.unanswered-questions", "A"),
         ("warning", "missing-information.unrecognised-medication", "A"),  # "a herbal sleep tea"
         ("info", "medication.serotonin-reuptake-inhibitor-blunting", "A"),  # Zoloft, read from the same line
-        ("warning", "setting.lsd-session-shorter-than-its-effects", "A"),  # a 6-hour session for LSD
+        ("warning", "setting.lsd-session-shorter-than-its-effects", "A"),  # a 7-hour session for LSD
     },
 }
 
