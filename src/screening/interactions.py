@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import conditions
+from .errors import RulebookError
 from .intake import Substance
+from .rulebook import _plain, _read_yaml
 
 __all__ = ["Cell", "SUBSTANCES", "matrix", "problems", "readers", "washouts", "tripsit_pairs"]
 
@@ -38,10 +38,14 @@ class Cell:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """The file read as strictly as a rule file (duplicate keys and aliases are errors)."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, dict) else {}
+    problems: list = []
+    data = _read_yaml(path, path.parent.parent, problems)
+    if problems:
+        raise RulebookError(problems)
+    return _plain(data) if isinstance(data, dict) else {}
 
 
 def decisions_file(book: Any) -> Path:
