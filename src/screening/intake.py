@@ -142,6 +142,9 @@ class Session(_Strict):
     integration_planned: Answer = _question(
         "Is at least one integration meeting planned after the session?"
     )
+    facilitator_trained_and_vetted: Answer = _question(
+        "Is the facilitator trained for this work, and have their training and references been checked?"
+    )
 
     @field_validator("planned_date")
     @classmethod
@@ -272,6 +275,21 @@ class Physical(_Strict):
     mushroom_allergy: Answer = _question(
         "Have you ever had an allergic reaction to consuming mushrooms or other fungi?"
     )
+    ketamine_hypersensitivity: Answer = _question(
+        "Have you ever had an allergic or hypersensitivity reaction to ketamine or esketamine (Spravato)?"
+    )
+    pulmonary_hypertension: Answer = _question(
+        "Have you been diagnosed with pulmonary hypertension (high blood pressure in the lungs)?"
+    )
+    cardiac_hypertrophy: Answer = _question(
+        "Have you been told your heart muscle is thickened or enlarged (cardiac hypertrophy, for example hypertrophic cardiomyopathy)?"
+    )
+    tachycardia: Answer = _question(
+        "Have you been told you have a fast heart rate at rest (tachycardia)?"
+    )
+    ecg_abnormality: Answer = _question(
+        "Have you been told that an ECG (heart tracing) showed an abnormality that needed follow-up?"
+    )
 
     @model_validator(mode="after")
     def _systolic_above_diastolic(self) -> Physical:
@@ -315,6 +333,9 @@ class Readiness(_Strict):
     )
     own_intention: Answer = _question(
         "Do you have your own reason or intention for taking part?"
+    )
+    recovery_time: Answer = _question(
+        "After the session, do you have time to rest and recover (the rest of the day and a night's sleep) without work or other obligations?"
     )
 
 
@@ -381,6 +402,12 @@ class Relationship(_Strict):
     )
     agreement_primary_support: Answer = _question(
         "Have you agreed who is the primary support during the session (the facilitator, not each other)?"
+    )
+    agreement_sharing_afterwards: Answer = _question(
+        "Have you agreed with the other participant on what each of you will and will not share with the other after the session?"
+    )
+    needs_more_guidance_than_duo: Answer = _question(
+        "Do you expect to need much more one-to-one guidance from the facilitator than a shared session allows?"
     )
 
 

@@ -476,7 +476,7 @@ def _hash(root: Path, files: list[Path]) -> str:
 
 
 def _rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs"))
+    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs", "interactions"))
 
 
 def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, "parameters_module.Parameter"]:
