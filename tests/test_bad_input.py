@@ -183,11 +183,11 @@ def test_malformed_files_exit_3_with_a_clear_message_and_nothing_on_stdout(tmp_p
         assert not FORBIDDEN.search(err), (name, err)
 
 
-def test_missing_file_and_a_folder_are_exit_3(tmp_path, capsys):
-    assert main(["screen", str(tmp_path / "absent.json")]) == 3
-    assert "cannot read the file" in capsys.readouterr().err
-    assert main(["screen", str(tmp_path)]) == 3
-    assert "cannot read the file" in capsys.readouterr().err
+def test_missing_file_and_a_folder_are_usage_errors(tmp_path, capsys):
+    assert main(["screen", str(tmp_path / "absent.json")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["screen", str(tmp_path)]) == 2
+    assert "not a file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["100,000 nested JSON lists", "100,000 nested YAML lists", "YAML bomb", "not UTF-8", "a list", "empty file"])

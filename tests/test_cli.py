@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import EXAMPLES
+
 from screening.cli import main
 
 
@@ -50,9 +50,10 @@ def test_an_invalid_intake_exits_3_naming_the_field_and_prints_nothing_on_stdout
     assert "Traceback" not in result.stderr
 
 
-def test_a_missing_file_exits_3(tmp_path):
+def test_a_missing_file_is_a_usage_error_naming_it(tmp_path):
     result = run("screen", str(tmp_path / "nope.json"))
-    assert result.returncode == 3 and "cannot read" in result.stderr
+    assert result.returncode == 2 and f"no such file: {tmp_path / 'nope.json'}" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
 
 
 def test_usage_errors_exit_2():

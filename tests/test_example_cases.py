@@ -70,6 +70,8 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
             ("warning", "setting.one-facilitator-for-duo"),
             ("warning", "setting.no-integration"),
             ("warning", "setting.no-transport-plan"),
+            ("warning", "setting.facilitator-not-vetted"),  # a retreat; nobody checked the facilitator's training
+            ("warning", "setting.lsd-session-shorter-than-its-effects"),  # six hours booked; LSD acts 6.7-11 h
         )
     },
     "unanswered-lsd": {
@@ -77,6 +79,7 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
         ("warning", "missing-information.unanswered-questions", "A"),
         ("warning", "missing-information.unrecognised-medication", "A"),  # "a herbal sleep tea"
         ("info", "medication.serotonin-reuptake-inhibitor-blunting", "A"),  # Zoloft, read from the same line
+        ("warning", "setting.lsd-session-shorter-than-its-effects", "A"),  # a 7-hour session for LSD
     },
 }
 

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 import yaml
-
 from conftest import EXAMPLES
+
 from screening import fhir, screen
 from screening.cli import main
 from screening.errors import IntakeError
@@ -158,7 +158,7 @@ def test_every_catalogue_question_is_asked_with_its_dotted_path_as_link_id():
         assert items[path]["text"] == spec.question
     assert {"session", "person", "psychiatric", "family_history", "physical", "relationship", "medications"} <= set(items)
     assert items["psychiatric.bipolar_1"]["type"] == "choice"
-    assert [o["valueCoding"]["code"] for o in items["psychiatric.bipolar_1"]["answerOption"]] == ["yes", "no", "unsure"]
+    assert [o["valueCoding"]["code"] for o in items["psychiatric.bipolar_1"]["answerOption"]] == ["yes", "no", "unknown"]
     assert {o["valueCoding"]["system"] for o in items["psychiatric.bipolar_1"]["answerOption"]} == {fhir.ANSWER_SYSTEM}
 
 
@@ -178,6 +178,8 @@ def test_link_ids_are_unique_and_types_follow_the_intake_model():
     assert items["physical.systolic_bp"]["extension"] == [
         {"url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueInteger": 60},
         {"url": "http://hl7.org/fhir/StructureDefinition/maxValue", "valueInteger": 280},
+        {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-unit",
+         "valueCoding": {"system": "http://unitsofmeasure.org", "code": "mm[Hg]", "display": "mmHg"}},
     ]
     assert items["person.weight_kg"]["type"] == "decimal"
     assert items["session.planned_date"]["type"] == "date"
@@ -197,7 +199,7 @@ def test_follow_up_questions_are_enabled_only_by_the_answer_they_follow():
     assert induced["enableBehavior"] == "any"
     assert not _enabled(induced, {"psychiatric.psychotic_disorder": "no"})
     assert _enabled(induced, {"psychiatric.psychotic_disorder": "yes"})
-    assert _enabled(induced, {"psychiatric.psychotic_disorder": "unsure"})
+    assert _enabled(induced, {"psychiatric.psychotic_disorder": "unknown"})
     assert _enabled(induced, {})  # not answered is unknown, never no
     assert not _enabled(items["relationship"], {"session.format": "individual"})
     assert _enabled(items["relationship"], {"session.format": "duo"})
@@ -333,7 +335,7 @@ def test_only_completed_or_amended_responses_are_screened(response, status):
 
 
 def test_unsure_is_read_as_unknown_never_no(response):
-    _find(response["item"], "psychiatric.bipolar_1")["answer"] = [{"valueCoding": {"system": fhir.ANSWER_SYSTEM, "code": "unsure"}}]
+    _find(response["item"], "psychiatric.bipolar_1")["answer"] = [{"valueCoding": {"system": fhir.ANSWER_SYSTEM, "code": "unknown"}}]
     assert fhir.intake_from_fhir(response).participants[0].psychiatric.bipolar_1 == "unknown"
 
 
@@ -388,4 +390,4 @@ def test_cli_converts_an_intake_to_a_response_bundle_and_back(capsys):
     assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection" and len(bundle["entry"]) == 2
     assert fhir.intake_from_fhir(bundle) == read_intake(EXAMPLES / "duo-mdma.yaml")
     assert main(["fhir", "codesystem"]) == 0
-    assert [c["code"] for c in json.loads(capsys.readouterr().out)["concept"]] == ["yes", "no", "unsure"]
+    assert [c["code"] for c in json.loads(capsys.readouterr().out)["concept"]] == ["yes", "no", "unknown"]

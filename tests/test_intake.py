@@ -18,10 +18,17 @@ def test_unanswered_questions_default_to_unknown_never_no(baseline_individual):
     assert intake.participants[0].psychiatric.bipolar_1 == "unknown"
 
 
-def test_booleans_and_unsure_are_read_as_tri_state(baseline_individual):
-    baseline_individual["participants"][0]["psychiatric"].update(bipolar_1=True, bipolar_2=False, mania_history="Unsure")
-    p = parse_intake(baseline_individual).participants[0].psychiatric
-    assert (p.bipolar_1, p.bipolar_2, p.mania_history) == ("yes", "no", "unknown")
+def test_booleans_and_other_spellings_are_refused_as_the_schema_refuses_them(baseline_individual):
+    baseline_individual["participants"][0]["psychiatric"].update(bipolar_1=True, bipolar_2="Yes", mania_history="unsure")
+    found = problems(baseline_individual)
+    assert "not true/false" in found["participants.0.psychiatric.bipolar_1"]
+    assert "'yes', 'no' or 'unknown'" in found["participants.0.psychiatric.bipolar_2"]
+    assert "participants.0.psychiatric.mania_history" in found
+
+
+def test_null_is_not_answered_and_read_as_unknown(baseline_individual):
+    baseline_individual["participants"][0]["psychiatric"].update(bipolar_1=None)
+    assert parse_intake(baseline_individual).participants[0].psychiatric.bipolar_1 == "unknown"
 
 
 def test_negative_age_names_the_field(baseline_individual):

@@ -4,7 +4,8 @@ The rule files test each interaction rule with its own examples. These tests che
 medication rules work together on a whole intake (which flags a clinician sees, at which
 severity), how washout windows and "stopped without the prescriber" are counted, and, through
 the interaction matrix below, that every planned (medication class, substance) pair raises
-exactly the intended rules: a missing, mis-scoped or duplicated rule fails here.
+exactly the intended rules (the matrix is data: rules/interactions/cases.yaml): a missing,
+mis-scoped or duplicated rule fails here.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import copy
 import datetime as dt
 
 import pytest
+import yaml
 
 from screening import rulebook, screen
 from screening.conditions import walk
@@ -52,71 +54,12 @@ SELF_STOP_SEDATIVE = "medication.stopped-on-own-sedative"
 UNRECOGNISED = "missing-information.unrecognised-medication"
 
 
-def _row(classic=None, mdma=None, ayahuasca=None, ketamine=None) -> dict[str, dict[str, str]]:
-    """Expected medication flags per substance: {substance: {rule id: severity}}."""
-    return {
-        **{s: dict(classic or {}) for s in CLASSIC},
-        "mdma": dict(mdma or {}),
-        "ayahuasca": dict(ayahuasca or {}),
-        "ketamine": dict(ketamine or {}),
-    }
-
-
-# The interaction matrix: a current medication (one representative name per class, written as
-# a person would) and the medication flags each planned substance should raise, with severity.
-# Empty means no medication rule fires; those rows are deliberate (no rule planned) and listed
-# so that a rule that widens its scope by mistake fails here too.
+# The interaction matrix is data that rule authors edit: rules/interactions/cases.yaml holds, per
+# medication name as a person writes it, the exact medication flags each substance should raise.
+# A substance not listed under a name raises none.
+_CASES = yaml.safe_load((rulebook.default().root / "interactions" / "cases.yaml").read_text(encoding="utf-8"))["cases"]
 MATRIX: dict[str, dict[str, dict[str, str]]] = {
-    # SSRI / SNRI / SPARI: blunting (info) with psychedelics and MDMA, critical with ayahuasca
-    "Zoloft 50mg daily": _row({BLUNTING: "info"}, {BLUNTING: "info"}, {AYA_ANTIDEPRESSANT: "critical"}),
-    "venlafaxine 75mg": _row({BLUNTING: "info"}, {BLUNTING: "info"}, {AYA_ANTIDEPRESSANT: "critical"}),
-    "Trintellix 10mg": _row({BLUNTING: "info"}, {BLUNTING: "info"}, {AYA_ANTIDEPRESSANT: "critical"}),
-    # fluoxetine and paroxetine are also strong CYP2D6 inhibitors (MDMA's main enzyme)
-    "Prozac 20mg": _row({BLUNTING: "info"}, {BLUNTING: "info", CYP2D6_MDMA: "warning"}, {AYA_ANTIDEPRESSANT: "critical"}),
-    "paroxetine": _row({BLUNTING: "info"}, {BLUNTING: "info", CYP2D6_MDMA: "warning"}, {AYA_ANTIDEPRESSANT: "critical"}),
-    # tricyclics: serotonergic ones critical with ayahuasca; the others, like mirtazapine and
-    # bupropion, carry an MAOI contraindication in their labels: a warning with ayahuasca
-    "clomipramine": _row(ayahuasca={AYA_ANTIDEPRESSANT: "critical"}),
-    "nortriptyline": _row(ayahuasca={AYA_LABEL_MAOI: "warning"}),
-    "mirtazapine": _row(ayahuasca={AYA_LABEL_MAOI: "warning"}),
-    "agomelatine": _row(),
-    # bupropion: CYP2D6 with MDMA, and its label's MAOI contraindication with ayahuasca
-    "Wellbutrin XL 150mg": _row(mdma={CYP2D6_MDMA: "warning"}, ayahuasca={AYA_LABEL_MAOI: "warning"}),
-    # MAOIs
-    "Nardil 15mg": _row({MAOI_CLASSIC: "warning"}, {MAOI_CRITICAL: "critical"}, {MAOI_CRITICAL: "critical"}, {KETAMINE_BP: "warning"}),
-    # lithium (Oregon's 30-day question; not ketamine)
-    "Lithobid 300mg": _row({LITHIUM: "critical"}, {LITHIUM: "critical"}, {LITHIUM: "critical"}),
-    # tramadol is also an opioid, so ketamine raises both critical rules
-    "tramadol 50mg": _row({TRAMADOL_CLASSIC: "warning"}, {TRAMADOL_CRITICAL: "critical"}, {AYA_TRAMADOL: "critical"},
-                          {TRAMADOL_CRITICAL: "critical", KETAMINE_DEPRESSANT: "critical"}),
-    "Robitussin DM": _row(mdma={DXM_MDMA: "critical"}, ayahuasca={AYA_DXM: "critical"}),
-    "St Johns Wort": _row(ayahuasca={AYA_SUPPLEMENT: "critical"}),
-    "5-HTP": _row(ayahuasca={AYA_SUPPLEMENT: "critical"}),
-    "Imitrex 50mg": _row(ayahuasca={AYA_TRIPTAN: "critical"}),
-    "mdma": _row(ayahuasca={AYA_ENTACTOGEN: "critical"}),
-    # stimulants, prescribed and recreational
-    "Ritalin 10mg": _row(mdma={STIMULANT_MDMA: "warning"}, ayahuasca={AYA_STIMULANT: "critical"}, ketamine={KETAMINE_BP: "warning"}),
-    "cocaine": _row(mdma={STIMULANT_MDMA: "warning"}, ayahuasca={AYA_STIMULANT: "critical"}, ketamine={KETAMINE_BP: "warning"}),
-    "mephedrone": _row(mdma={STIMULANT_MDMA: "warning"}, ayahuasca={AYA_STIMULANT: "critical", AYA_ENTACTOGEN: "critical"},
-                       ketamine={KETAMINE_BP: "warning"}),
-    # CNS depressants with ketamine
-    "alcohol": _row(ketamine={KETAMINE_DEPRESSANT: "critical"}),
-    "oxycodone": _row(ketamine={KETAMINE_DEPRESSANT: "critical"}),
-    "Xyrem": _row(ketamine={KETAMINE_DEPRESSANT: "critical"}),
-    "Xanax 0.5mg": _row(ketamine={KETAMINE_SEDATIVE: "warning"}),
-    "zolpidem": _row(ketamine={KETAMINE_SEDATIVE: "warning"}),
-    "butalbital": _row(ketamine={KETAMINE_SEDATIVE: "warning"}),
-    "Benadryl": _row(ketamine={KETAMINE_SEDATIVE: "warning"}),
-    "Lyrica 75mg": _row(mdma={PREGABALIN_MDMA: "warning"}, ketamine={KETAMINE_SEDATIVE: "warning"}),
-    "gabapentin": _row(ketamine={KETAMINE_SEDATIVE: "warning"}),
-    # pharmacokinetic booster
-    "Norvir": _row(mdma={BOOSTER_MDMA: "critical"}),
-    # antipsychotic: every substance
-    "quetiapine 25mg": _row({ANTIPSYCHOTIC: "warning"}, {ANTIPSYCHOTIC: "warning"}, {ANTIPSYCHOTIC: "warning"}, {ANTIPSYCHOTIC: "warning"}),
-    # recognised, no interaction rule planned
-    "lamotrigine": _row(),
-    "cannabis": _row(),
-    "propranolol": _row(),
+    name: {substance: dict((row or {}).get(substance) or {}) for substance in SUBSTANCES} for name, row in _CASES.items()
 }
 
 MATRIX_CASES = [(name, substance) for name in MATRIX for substance in SUBSTANCES]
@@ -295,6 +238,13 @@ def test_mdma_with_paroxetine_explains_blunting_and_raised_exposure_separately(e
 @pytest.mark.parametrize(("name", "substance"), MATRIX_CASES)
 def test_interaction_matrix(engine, name, substance, baseline):
     assert medication_flags(intake(baseline, substance, current(name)), engine) == MATRIX[name][substance]
+
+
+def test_the_matrix_names_only_known_substances_and_rules(book):
+    known = {r.id for r in book.active}
+    for name, row in _CASES.items():
+        assert set(row or {}) <= set(SUBSTANCES), name
+        assert {rule for by_rule in (row or {}).values() for rule in by_rule} <= known, name
 
 
 def test_the_matrix_covers_every_rule_about_a_current_medication():

@@ -52,3 +52,13 @@ def test_a_built_wheel_ships_the_rulebook_and_screens_in_a_fresh_environment(tmp
     assert int(flags) > 0
     cli = subprocess.run([str(env_dir / "bin" / "screening"), "rules", "check"], capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stderr
+
+
+def test_the_metadata_names_the_supported_pythons_and_ships_the_license():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=3.11"  # 3.10 cannot import rulebook.py (PEP 646 unpacking)
+    versions = sorted(c.rsplit(" ", 1)[1] for c in project["classifiers"] if c.startswith("Programming Language :: Python :: 3."))
+    assert versions == ["3.11", "3.12", "3.13"]
+    assert project["license"] == "MIT" and (ROOT / "LICENSE").read_text().startswith("MIT License")

@@ -112,15 +112,17 @@ def test_engines_fire_the_same_rules_on_100000_seeded_random_intakes(request):
 
 # Answers where "yes" is the reassuring answer: a "no" (or "unknown") is the riskier direction.
 PROTECTIVE = {
-    *(f"readiness.{name}" for name in ("grounding_skills", "self_regulation", "support_system", "support_contact", "stable_living", "own_intention")),
+    *(f"readiness.{name}" for name in ("grounding_skills", "self_regulation", "support_system", "support_contact", "stable_living", "own_intention", "recovery_time")),
     "relationship.feels_safe_with_other",
     "relationship.agreement_touch",
     "relationship.agreement_talking",
     "relationship.agreement_check_in_signal",
     "relationship.agreement_primary_support",
+    "relationship.agreement_sharing_afterwards",
     "person.contraception_after_session",
     "session.preparation_planned",
     "session.integration_planned",
+    "session.facilitator_trained_and_vetted",
     "plan.transport_plan",
     "psychiatric.psychosis_substance_induced_only",  # "only under a substance" lowers the concern
     "medications.stopped_with_prescriber",

@@ -85,7 +85,7 @@ def test_a_name_claimed_by_two_vocabulary_entries_is_reported(rules_copy):
     """"Zoloft" must mean one drug: a brand listed under two entries is a rulebook error."""
     path = rules_copy / "vocabularies" / "medications.yaml"
     text = path.read_text()
-    path.write_text(text.replace('brands: ["Celexa", "Cipramil"]', 'brands: ["Celexa", "Cipramil", "Zoloft"]'))
+    path.write_text(text.replace('brands: ["Celexa", "Cipramil", "Seropram"]', 'brands: ["Celexa", "Cipramil", "Seropram", "Zoloft"]'))
     with pytest.raises(RulebookError) as error:
         load_rulebook(rules_copy)
     assert any("'zoloft' is claimed by both" in str(p) for p in error.value.problems), error.value.problems

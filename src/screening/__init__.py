@@ -5,19 +5,30 @@ Every result is a flag with an explanation, its evidence and its sources, for a 
 review. The library supports a clinician's judgement; it never decides that anyone is
 eligible or that a session is without risk.
 
-    >>> from screening import screen, read_intake
+Run from a checkout (the example intake is in ``examples/``)::
+
+    >>> from screening import read_intake, render_text, screen
     >>> report = screen(read_intake("examples/individual-psilocybin.json"))
-    >>> print(render_text(report))
+    >>> [(flag.severity, flag.rule_id) for flag in report.flags][:2]
+    [('critical', 'medication.lithium-within-30-days'), ('warning', 'cardiovascular.blood-pressure-140-90')]
+    >>> print(render_text(report).splitlines()[0])
+    Screening report (clinician view)
 """
+
+from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
 from .intake import Intake, Participant, Session
 from .report import NOTICE, Flag, Report, render_text, report_schema
-from .rulebook import Rulebook, load as load_rulebook
+from .rulebook import Rulebook
+from .rulebook import load as load_rulebook
 from .screener import parse_intake, read_intake, screen
 
+if TYPE_CHECKING:  # imported lazily at run time (below); type checkers and IDEs see them here
+    from .batch import BatchError, screen_many
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     """Batch screening (multiprocessing) is imported on first use: a single screening's cold
     start does not pay for it."""
     if name in ("screen_many", "BatchError"):

@@ -27,10 +27,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .errors import EngineError, ScreeningError
 from .report import Report
+
+if TYPE_CHECKING:
+    from .engine import EngineName
 
 __all__ = ["screen_many", "BatchError", "CHUNK"]
 
@@ -205,7 +208,7 @@ def screen_many(
     jobs: int | None = None,
     *,
     rules: str | Path | None = None,
-    engine: str = "auto",
+    engine: EngineName = "auto",
     today: dt.date | None = None,
     program: str | None = None,
 ) -> Iterator[Report | BatchError]:

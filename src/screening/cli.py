@@ -1,4 +1,4 @@
-"""The command line: ``screening screen``, ``screening rules check|test``, ``screening schema``.
+"""The command line: screening screen, rules check|test, docs build, fhir, schema.
 
 Exit codes: 0 screened (flags or not); 1 only with --fail-on and a flag at or above it;
 2 usage or rulebook error; 3 invalid intake; 4 the engine failed (the screening
@@ -10,34 +10,60 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import json
 import sys
+import warnings
 from collections import Counter
+from pathlib import Path
 
 from . import __version__
+from . import engine as engine_module
+from .engine import FallbackEngineWarning
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
-from .intake import Intake
 from .report import render_text, report_schema
 from .rulebook import SEVERITY_ORDER, load
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
+ENGINES = list(engine_module.ENGINE_NAMES)
+DESCRIPTION = "Screen intake answers for psychedelic-assisted sessions against contraindication rules, for a clinician to review."
+
+
+def _base(text: str) -> str:
+    """--base / --fhir-base: an absolute http(s) URL (a usage error otherwise)."""
+    from .fhir import questionnaire_url
+
+    try:
+        questionnaire_url(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text.rstrip("/")
+
+
+def _date(text: str) -> dt.date:
+    """--today: a calendar date; argparse turns the error into a usage message (exit 2)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date as YYYY-MM-DD, for example 2026-11-01") from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="screening", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="screening", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"screening {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     screen = sub.add_parser("screen", help="screen an intake (JSON or YAML) and print the report")
-    screen.add_argument("file", nargs="?", help="the intake file")
+    screen.add_argument("file", nargs="?", help="the intake file (JSON, YAML or a FHIR QuestionnaireResponse or Bundle); - reads stdin")
     screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
     screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default=None, help="text (default), json, or cds-hooks: a CDS Hooks response, one card per flag; --batch writes JSON lines only")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view")
-    screen.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
-    screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
+    screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
+    screen.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    screen.add_argument("--fhir-base", metavar="URL", type=_base, help="read FHIR responses to the Questionnaire published under this canonical base")
     screen.add_argument("--program", help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)")
 
     rules = sub.add_parser("rules", help="check, test, review or scaffold rules")
@@ -47,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("targets", nargs="*", metavar="RULE", help="only these rules: ids or rule files")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
-    test.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto")
+    test.add_argument("--engine", choices=ENGINES, default="auto")
     test.add_argument("--explain", action="store_true", help="show each part of when: against every failing example")
     test.add_argument("rule_ids", nargs="*", metavar="RULE", help="only these rules: ids or rule files")
     review = rules_sub.add_parser("review", help="record a clinical review of a rule, or show where it stands")
@@ -81,19 +107,38 @@ def _parser() -> argparse.ArgumentParser:
 
     fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
+    base_help = "the canonical base the resources are published under (default: https://screening.invalid/fhir)"
     fhir_questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
     fhir_questionnaire.add_argument("--program", help="the Questionnaire of a program (its prescribed wording and required questions)")
-    fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
+    codesystem = fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unknown answers (JSON)")
+    terminology = fhir_sub.add_parser("terminology", help="print every CodeSystem and ValueSet the Questionnaire uses, as a Bundle (JSON)")
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
+    for command in (fhir_questionnaire, codesystem, terminology, response):
+        command.add_argument("--base", metavar="URL", type=_base, help=base_help)
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
     return parser
 
 
+def _engine_usable(engine: str) -> bool:
+    """An engine that needs durable_rules where it cannot import is a usage error; auto's
+    fallback to the reference evaluator alone is said once."""
+    reason = engine_module.durable_unavailable_reason()
+    if reason and engine in ("durable", "cross-check"):
+        print(f"screening: --engine {engine} cannot be used: {reason}; use --engine python or auto", file=sys.stderr)
+        return False
+    if reason and engine == "auto":
+        print(f"screening: note: {reason}; the reference evaluator screens alone (the report says so too)", file=sys.stderr)
+    return True
+
+
 def _screen(args: argparse.Namespace) -> int:
-    from .screener import read_intake, screen
+    from .screener import screen
+
+    if not _engine_usable(args.engine):
+        return EXIT_USAGE
 
     if args.batch or not args.file:
         if not args.batch or args.file or args.view != "clinician":
@@ -113,13 +158,17 @@ def _screen(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         print("screening: --jobs applies to --batch only", file=sys.stderr)
         return EXIT_USAGE
+    if args.file != "-" and not Path(args.file).is_file():
+        what = "not a file" if Path(args.file).exists() else "no such file"
+        print(f"screening: {what}: {args.file}", file=sys.stderr)
+        return EXIT_USAGE
     from .programs import resolve
     from .rulebook import default
 
     book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file, today=args.today)
+    intake = read_intake_file(args.file, base=args.fhir_base, today=args.today)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
@@ -179,7 +228,7 @@ def _rules_check(args: argparse.Namespace) -> int:
             print(f"{rule.id}: review {review.state_of(book, rule).label}")
         return EXIT_OK
     by_category = Counter(r.meta.category for r in rules)
-    by_severity = Counter(r.meta.severity for r in rules)
+    by_severity: Counter[str] = Counter(r.meta.severity for r in rules)
     drafts = [r.id for r in rules if r.meta.status == "draft"]
     print(f"rulebook {book.version}: {len(book.rules)} rules, {len(book.vocabulary.entries)} vocabulary entries, all valid")
     print(f"sha256 {book.sha256}")
@@ -201,13 +250,15 @@ def _rules_check(args: argparse.Namespace) -> int:
 
 def _rules_test(args: argparse.Namespace) -> int:
     from .authoring import explain_examples, select
-    from .rule_examples import run_examples
+    from .rule_examples import ExampleResult, run_examples
 
+    if not _engine_usable(args.engine):
+        return EXIT_USAGE
     book = _load_for(args, args.rule_ids)
-    chosen = select(book, args.rule_ids)
+    chosen = select(book, args.rule_ids)  # an unknown id is a RulebookError (exit 2) with a did-you-mean
     results = run_examples(book, args.engine, {r.id for r in chosen})
     failed = [r for r in results if not r.passed]
-    by_rule: dict[str, list] = {}
+    by_rule: dict[str, list[ExampleResult]] = {}
     for result in results:
         by_rule.setdefault(result.rule_id, []).append(result)
     for rule_id, rule_results in by_rule.items():
@@ -311,19 +362,22 @@ def _fhir(args: argparse.Namespace) -> int:
     from . import fhir
 
     if args.fhir_command == "questionnaire":
-        resource = fhir.questionnaire(args.program)
+        resource = fhir.questionnaire(args.program, base=args.base)
     elif args.fhir_command == "codesystem":
-        resource = fhir.answer_code_system()
+        resource = fhir.answer_code_system(args.base)
+    elif args.fhir_command == "terminology":
+        resource = fhir.terminology(args.base)
     else:
         from .screener import read_intake
 
-        resource = fhir.response_from_intake(read_intake(args.file))
+        resource = fhir.response_from_intake(read_intake(args.file), base=args.base)
     print(json.dumps(resource, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    warnings.simplefilter("ignore", FallbackEngineWarning)  # the CLI says it once in its own words
     if getattr(args, "command", None) == "screen":
         args.format_given = args.format is not None
         args.format = args.format or ("json" if args.batch else "text")
@@ -342,11 +396,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fhir":
             return _fhir(args)
         if args.which in ("rule", "vocabulary", "program"):
-            from .schemas import program_schema, rule_schema, vocabulary_schema
+            from .rule_schemas import program_schema, rule_schema, vocabulary_schema
 
             schema = {"rule": rule_schema, "vocabulary": vocabulary_schema, "program": program_schema}[args.which]()
         else:
-            schema = Intake.model_json_schema() if args.which == "intake" else report_schema()
+            from .schemas import intake_schema
+
+            schema = intake_schema() if args.which == "intake" else report_schema()
         print(json.dumps(schema, indent=2))
         return EXIT_OK
     except IntakeError as error:

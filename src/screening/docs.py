@@ -13,10 +13,11 @@ from urllib.parse import urlparse
 from pathlib import Path
 from typing import Any
 
-from . import conditions, review
+from . import conditions, interactions, review
 from .conditions import Branch, Condition, Leaf
 from .fields import catalogue
 from .report import NOTICE, Flag, MissingItem, Report
+from .interactions import SUBSTANCES
 from .rulebook import CATEGORIES, SEVERITIES, SEVERITY_ORDER, STATUSES, Example, Rule, Rulebook
 
 __all__ = ["build", "render", "phrase_condition"]
@@ -523,34 +524,51 @@ def _medications(book: Rulebook) -> str:
         "",
         "## Interaction matrix",
         "",
-        "For each substance and medication class: the highest severity among the rules that check whether that "
-        "class is being taken, for that substance. A '*' marks a severity that comes only through another class "
-        "that some drugs of this class also have (bupropion is read as a strong CYP2D6 inhibitor with MDMA): it "
-        "applies to those drugs, not to the whole class. '–' means no rule checks that combination; it does not mean "
-        "the combination is without risk.",
+        "Every medication class is decided for every substance (`rules/interactions/decisions.yaml`; a test "
+        "fails on a blank cell). A severity is the highest among the rules that check whether that class is "
+        "being taken, for that substance. Otherwise the cell records why there is no rule: **via** another "
+        "class that every medication of this class also carries and a rule reads; **none known**: a source "
+        "reviewed the pair and rates or reports it below anything worth a flag; **no source**: no source read "
+        "for this project describes an interaction either way. Neither of the last two means the combination "
+        "is without risk; the grounds are listed below the table.",
         "",
     ]
-    substances = list(SUBSTANCE_NAMES)
+    substances = list(SUBSTANCES)
+    cells = interactions.matrix(book)
+    short = {"none_known": "none known", "no_source_found": "no source"}
     out += ["| Class | " + " | ".join(SUBSTANCE_NAMES[s] for s in substances) + " | Rules |", "|---" * (len(substances) + 2) + "|"]
-    reads = {r.id: _medication_leaves(r, "taking") for r in active}
     for cls in classes:
-        readers = sorted((r for r in active if cls in reads[r.id]), key=lambda r: r.id)
-        # drugs of this class that also have another class a rule reads (bupropion: CYP2D6 inhibitor)
-        shared = {c for e in vocab.entries if cls in e.classes for c in e.classes} - {cls}
-        through = sorted((r for r in active if r not in readers and reads[r.id] & shared), key=lambda r: r.id)
-        cells = []
+        readers = sorted((r for r in active if cls in _medication_leaves(r, "taking")), key=lambda r: r.id)
+        row = []
         for substance in substances:
-            severities = [r.meta.severity for r in readers if substance in r.substances]
-            via = [r.meta.severity for r in through if substance in r.substances]
-            if severities:
-                cells.append(max(severities, key=SEVERITY_ORDER.__getitem__))
+            cell = cells[(cls, substance)]
+            if cell is None:
+                row.append("**undecided**")
+            elif cell.kind == "rules":
+                row.append(max((book.rule(i).meta.severity for i in cell.rules), key=SEVERITY_ORDER.__getitem__))
+            elif cell.kind == "covered_by":
+                row.append("via " + ", ".join(f"`{c}`" for c in cell.classes))
             else:
-                cells.append(max(via, key=SEVERITY_ORDER.__getitem__) + "*" if via else "–")
+                row.append(short[cell.kind])
         links = ", ".join(f"[{r.id}]({r.meta.category}/{r.id}.md)" for r in readers) or "none"
-        if through:
-            links += "; * through another class of some of its drugs: " + ", ".join(f"[{r.id}]({r.meta.category}/{r.id}.md)" for r in through)
         label = _cell(vocab.classes[cls].get("label", cls))
-        out.append(f"| {label} (`{cls}`) | " + " | ".join(cells) + f" | {links} |")
+        out.append(f"| {label} (`{cls}`) | " + " | ".join(row) + f" | {links} |")
+    out += ["", "### Grounds for the cells without a rule", ""]
+    for cls in classes:
+        grouped: dict[Any, list[str]] = defaultdict(list)
+        for substance in substances:
+            cell = cells[(cls, substance)]
+            if cell is not None and cell.kind != "rules":
+                grouped[(cell.kind, cell.text, cell.source, cell.url, cell.classes)].append(SUBSTANCE_NAMES[substance])
+        for (kind, text, source, url, covering), names in grouped.items():
+            if kind == "covered_by":
+                what = "covered by " + ", ".join(f"`{c}`" for c in covering)
+                out.append(f"- `{cls}` with {', '.join(names)}: {what}" + (f". {_cell(text)}" if text else "."))
+            elif kind == "none_known":
+                out.append(f"- `{cls}` with {', '.join(names)}: no known interaction. {_cell(text)} ([{_cell(source)}]({url}))")
+            else:
+                out.append(f"- `{cls}` with {', '.join(names)}: no source found. {_cell(text)}")
+    out += _tripsit_section(book)
     stopped = sorted((r for r in active if _medication_leaves(r, "stopped_on_own")), key=lambda r: r.id)
     if stopped:
         out += ["", "Rules about stopping a medication without the prescriber: "
@@ -572,6 +590,36 @@ def _medications(book: Rulebook) -> str:
             out.append(f"| {_cell(e.generic)} | {_cell(', '.join(e.brands) or '–')} | {_cell(', '.join(e.aliases) or '–')} | {others} |")
         out.append("")
     return "\n".join(out)
+
+
+def _tripsit_section(book: Rulebook) -> list[str]:
+    data = interactions.tripsit_pairs(book)
+    if not data:
+        return []
+    below = {(i["substance"], i["tripsit"]): i for i in data.get("below_level") or []}
+    out = [
+        "",
+        "## TripSit's pairs and the least each raises",
+        "",
+        f"From `rules/interactions/tripsit-pairs.yaml` ([{_cell(data['source']['title'])}]({data['source']['url']})); "
+        "harm-reduction ratings for recreational co-use, not trial evidence. Ayahuasca is read as TripSit's MAOI "
+        "row together with its DMT row. `tests/test_tripsit_pairs.py` screens every name below, as people write "
+        "it, with its substance on both engines and checks the highest medication flag is at least the level shown.",
+        "",
+        "| Substance | TripSit | Partner | Written as (tested) | Least flag |",
+        "|---|---|---|---|---|",
+    ]
+    for substance, by_rating in data["pairs"].items():
+        for rating, partners in by_rating.items():
+            for partner in partners:
+                level = data["levels"][rating]
+                exception = below.get((substance, partner))
+                if exception:
+                    level = (f"{exception['severity']} (below TripSit's level: {_cell(exception['reason'])} "
+                             f"Rule: [{exception['rule']}]({book.rule(exception['rule']).meta.category}/{exception['rule']}.md))")
+                names = ", ".join(_cell(n) for n in data["written_as"][partner])
+                out.append(f"| {SUBSTANCE_NAMES[substance]} | {rating} | {partner} | {names} | {level} |")
+    return out
 
 
 def _traceability(book: Rulebook) -> str:

@@ -26,11 +26,13 @@ import itertools
 import json
 import os
 import re
+import sys
 import threading
 import uuid
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal, Protocol
 
 from . import conditions
@@ -46,13 +48,19 @@ __all__ = [
     "PythonEngine",
     "DurableEngine",
     "CrossCheckedEngine",
+    "FallbackEngineWarning",
     "durable_available",
+    "durable_unavailable_reason",
     "get_engine",
     "fact_text",
 ]
 
 EngineName = Literal["auto", "cross-check", "durable", "python"]
 ENGINE_NAMES: tuple[str, ...] = ("auto", "cross-check", "durable", "python")
+
+
+class FallbackEngineWarning(UserWarning):
+    """engine='auto' ran the reference evaluator alone because durable_rules cannot be used."""
 
 # durable_rules fails with error 303 when more than 64 tests under one node of its alpha network
 # match one fact (probed: 64 matching children of one node pass, 65 fail; identical tests under
@@ -154,12 +162,22 @@ class TreeEngine(PythonEngine):
 # ---------------------------------------------------------------------------- durable_rules
 
 
-def durable_available() -> bool:
+@cache
+def durable_unavailable_reason() -> str | None:
+    """Why durable_rules cannot be used here, in one line; None when it imports (tried once)."""
     try:
         import durable.engine  # noqa: F401
-    except Exception:  # ImportError, or the undefined-symbol error on Python 3.13+
-        return False
-    return True
+    except Exception as error:  # ImportError, or the undefined-symbol error on Python 3.13+
+        version = ".".join(map(str, sys.version_info[:3]))
+        found = "not installed" if isinstance(error, ModuleNotFoundError) else f"does not import ({type(error).__name__})"
+        if sys.version_info >= (3, 13):
+            return f"durable_rules is {found} on Python {version} (its 2.0.28 release supports Python up to 3.12)"
+        return f"durable_rules is {found} on Python {version} (installing it compiles C code: see README, Troubleshooting)"
+    return None
+
+
+def durable_available() -> bool:
+    return durable_unavailable_reason() is None
 
 
 def _alpha_cost(expr: Any) -> tuple[int, int]:
@@ -478,7 +496,7 @@ def resolve_engine_name(name: str) -> str:
     if name not in ENGINE_NAMES:
         raise ValueError(f"unknown engine {name!r}: use {', '.join(ENGINE_NAMES)}")
     if name == "auto":
-        return "cross-check" if durable_available() else "python"
+        return "cross-check" if durable_available() else "python"  # screen() says why in the report
     return name
 
 
@@ -496,7 +514,7 @@ def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
 
 def _build(rulebook: Rulebook, name: str) -> Engine:
     if name in ("durable", "cross-check") and not durable_available():
-        raise EngineError("durable_rules is not installed or does not import here (it does not support Python 3.13+); use engine='python'")
+        raise EngineError(f"{durable_unavailable_reason()}; use engine='python'")
     if name == "python":
         return _cached(rulebook, "python", lambda: PythonEngine(rulebook))
     durable = _cached(rulebook, "durable", lambda: DurableEngine(rulebook))

@@ -3,7 +3,14 @@
 The Questionnaire is generated from the intake models, so it asks exactly what the rules can
 read: each question's ``linkId`` is its dotted field path (``psychiatric.bipolar_1``, session
 questions under ``session.*``), its text the question as the intake asks it. One person fills
-in one QuestionnaireResponse in private; a duo sends a Bundle (type ``collection``) of the two.
+in one QuestionnaireResponse in private; a duo sends a Bundle (type ``collection``, or the
+``searchset`` a FHIR search returns) of the two. Every CodeSystem the Questionnaire's answers
+use is published with a ValueSet (:func:`terminology`); a publisher may re-issue all of it
+under its own canonical base (the ``base`` argument) and responses to that base are read.
+
+Forms tools write answers in more than one way; the reader accepts ``valueBoolean`` for yes/no
+questions and ``valueQuantity`` in UCUM units (``kg``, ``[lb_av]``, ``mm[Hg]``, ``kPa`` ...) for
+measured numbers, converting to the intake's unit.
 
 Reading responses uses the optional ``fhir.resources`` package (``pip install
 'screening[fhir]'``) to check the FHIR structure; it is imported only when a response is read.
@@ -15,10 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 import typing
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -26,14 +35,20 @@ from . import intake as intake_models
 from .errors import IntakeError, Problem, ScreeningError
 from .fields import FOLLOW_UPS, PARTICIPANT_GROUPS, _kind_of
 from .intake import Intake
+from .report import Report
 
 __all__ = [
     "BASE_URL",
     "QUESTIONNAIRE_URL",
     "ANSWER_SYSTEM",
+    "UCUM",
     "FhirSupportMissing",
     "questionnaire",
+    "questionnaire_url",
     "answer_code_system",
+    "code_systems",
+    "value_sets",
+    "terminology",
     "intake_from_fhir",
     "screen_fhir",
     "response_from_intake",
@@ -46,15 +61,37 @@ __all__ = [
 BASE_URL = "https://screening.invalid/fhir"
 QUESTIONNAIRE_URL = f"{BASE_URL}/Questionnaire/screening-intake"
 ANSWER_SYSTEM = f"{BASE_URL}/CodeSystem/tri-state-answer"
+UCUM = "http://unitsofmeasure.org"
 ACCEPTED_STATUSES = ("completed", "amended")
 REQUIRED = ("session.substance", "session.format", "participant_id")
 # Lists and objects inside each other. A duo Bundle of this Questionnaire's responses has 13
 # (answers nest inside items inside groups); the limit leaves room for other writers' layouts.
 MAX_FHIR_DEPTH = 40
 
-_TRI_STATE = (("yes", "Yes"), ("no", "No"), ("unsure", "Unsure / don't know"))
-_TO_INTAKE = {"yes": "yes", "no": "no", "unsure": "unknown"}
-_TO_CODE = {"yes": "yes", "no": "no", "unknown": "unsure"}
+# One don't-know code in every system: "unknown", the intake's own word (shown as unsure).
+DONT_KNOW = "unknown"
+_TRI_STATE = (("yes", "Yes"), ("no", "No"), (DONT_KNOW, "Unsure / don't know"))
+
+# How each closed choice reads on a form; a code missing here is a test failure (test_fhir).
+DISPLAYS = {
+    DONT_KNOW: "Unsure / don't know",
+    "psilocybin": "Psilocybin", "mdma": "MDMA", "ketamine": "Ketamine", "lsd": "LSD", "ayahuasca": "Ayahuasca", "dmt": "DMT",
+    "individual": "Individual (one person)", "duo": "Duo (two people together)",
+    "clinic": "Clinic", "service_center": "Service center", "retreat": "Retreat", "home": "Home", "other": "Other",
+    "romantic_partner": "Romantic partner", "friend": "Friend", "parent_child": "Parent and child", "sibling": "Sibling",
+    "other_family": "Other family member", "employer_employee": "Employer and employee", "colleague": "Colleague",
+    "low": "Low", "moderate": "Moderate", "high": "High",
+    "current": "Current (taking it now)", "stopped": "Stopped",
+}
+
+# Measured numbers: the intake's UCUM unit and the units a response may use, with their factor to it.
+UNITS: dict[str, tuple[str, dict[str, float]]] = {
+    "person.weight_kg": ("kg", {"kg": 1.0, "g": 0.001, "[lb_av]": 0.45359237}),
+    "physical.systolic_bp": ("mm[Hg]", {"mm[Hg]": 1.0, "kPa": 7.50061683}),
+    "physical.diastolic_bp": ("mm[Hg]", {"mm[Hg]": 1.0, "kPa": 7.50061683}),
+    "plan.dose_mg": ("mg", {"mg": 1.0, "g": 1000.0, "ug": 0.001}),
+    "session.session_hours": ("h", {"h": 1.0, "min": 1 / 60}),
+}
 _VALUE_KEY = {
     "choice": "valueCoding",
     "integer": "valueInteger",
@@ -77,8 +114,27 @@ class FhirSupportMissing(ScreeningError, ImportError):
 # ---------------------------------------------------------------------------- Questionnaire out
 
 
-def _enum_system(link_id: str) -> str:
-    return f"{BASE_URL}/CodeSystem/{link_id}"
+def _checked_base(base: str | None) -> str:
+    """A canonical base: an absolute http(s) URL, kept without a trailing slash."""
+    if base is None:
+        return BASE_URL
+    text = base.rstrip("/")
+    if not text.startswith(("https://", "http://")) or any(c.isspace() for c in text) or "|" in text:
+        raise ValueError("the FHIR canonical base must be an absolute http(s) URL, for example https://example.org/fhir")
+    return text
+
+
+def questionnaire_url(base: str | None = None) -> str:
+    """The Questionnaire's canonical URL under a base (default: :data:`BASE_URL`)."""
+    return f"{_checked_base(base)}/Questionnaire/screening-intake"
+
+
+def _answer_system(base: str) -> str:
+    return f"{base}/CodeSystem/tri-state-answer"
+
+
+def _enum_system(link_id: str, base: str = BASE_URL) -> str:
+    return f"{base}/CodeSystem/{link_id}"
 
 
 def _plain_type(annotation: Any) -> Any:
@@ -93,20 +149,20 @@ def _plain_type(annotation: Any) -> Any:
 
 
 def _display(code: str) -> str:
-    return "Unsure / don't know" if code == "unknown" else code.replace("_", " ").capitalize()
+    return DISPLAYS.get(code) or code.replace("_", " ").capitalize()
 
 
-def _question(link_id: str, info: Any) -> dict[str, Any]:
+def _question(link_id: str, info: Any, base: str) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": link_id, "text": info.description or link_id}
     kind, choices = _kind_of(info.annotation)
     real = _plain_type(info.annotation)
     bounds = {type(m).__name__: m for m in info.metadata}
     if kind == "answer":
         item["type"] = "choice"
-        item["answerOption"] = [{"valueCoding": {"system": ANSWER_SYSTEM, "code": c, "display": d}} for c, d in _TRI_STATE]
+        item["answerOption"] = [{"valueCoding": {"system": _answer_system(base), "code": c, "display": d}} for c, d in _TRI_STATE]
     elif kind == "enum":
         item["type"] = "choice"
-        system = _enum_system(link_id)
+        system = _enum_system(link_id, base)
         item["answerOption"] = [{"valueCoding": {"system": system, "code": c, "display": _display(c)}} for c in choices]
     elif real is int or real is float:
         item["type"] = "integer" if real is int else "decimal"
@@ -116,6 +172,10 @@ def _question(link_id: str, info: Any) -> dict[str, Any]:
             extensions.append({"url": _EXT + "minValue", value_key: bounds["Ge"].ge})
         if "Le" in bounds:
             extensions.append({"url": _EXT + "maxValue", value_key: bounds["Le"].le})
+        if link_id in UNITS:
+            unit = UNITS[link_id][0]
+            shown = {"mm[Hg]": "mmHg", "h": "hours"}.get(unit, unit)
+            extensions.append({"url": _EXT + "questionnaire-unit", "valueCoding": {"system": UCUM, "code": unit, "display": shown}})
         if extensions:
             item["extension"] = extensions
     elif real is dt.date:
@@ -134,11 +194,11 @@ def _question(link_id: str, info: Any) -> dict[str, Any]:
     return item
 
 
-def _enable_when(item: dict[str, Any], link_id: str) -> None:
+def _enable_when(item: dict[str, Any], link_id: str, base: str) -> None:
     if link_id in FOLLOW_UPS:
         parent, values = FOLLOW_UPS[link_id]
-        conditions = [
-            {"question": parent, "operator": "=", "answerCoding": {"system": ANSWER_SYSTEM, "code": _TO_CODE[v]}} for v in values
+        conditions: list[dict[str, Any]] = [
+            {"question": parent, "operator": "=", "answerCoding": {"system": _answer_system(base), "code": v}} for v in values
         ]
         if "unknown" in values:  # not answered at all counts as unknown too
             conditions.append({"question": parent, "operator": "exists", "answerBoolean": False})
@@ -147,24 +207,24 @@ def _enable_when(item: dict[str, Any], link_id: str) -> None:
             item["enableBehavior"] = "any"
 
 
-def _group(link_id: str, model: type[BaseModel], prefix: str) -> dict[str, Any]:
+def _group(link_id: str, model: type[BaseModel], prefix: str, base: str) -> dict[str, Any]:
     text = (model.__doc__ or link_id).strip().splitlines()[0]
     items = []
     for name, info in model.model_fields.items():
-        question = _question(f"{prefix}.{name}", info)
-        _enable_when(question, question["linkId"])
+        question = _question(f"{prefix}.{name}", info, base)
+        _enable_when(question, question["linkId"], base)
         items.append(question)
     return {"linkId": link_id, "text": text, "type": "group", "item": items}
 
 
-def _medications_group() -> dict[str, Any]:
-    group = _group("medications", intake_models.Medication, "medications")
+def _medications_group(base: str) -> dict[str, Any]:
+    group = _group("medications", intake_models.Medication, "medications", base)
     group["text"] = intake_models.Participant.model_fields["medications"].description
     group["repeats"] = True
     stopped = {
         "question": "medications.status",
         "operator": "=",
-        "answerCoding": {"system": _enum_system("medications.status"), "code": "stopped"},
+        "answerCoding": {"system": _enum_system("medications.status", base), "code": "stopped"},
     }
     for item in group["item"]:
         if item["linkId"] in ("medications.last_taken", "medications.stopped_with_prescriber"):
@@ -173,28 +233,28 @@ def _medications_group() -> dict[str, Any]:
 
 
 @cache
-def _questionnaire_json() -> str:
+def _questionnaire_json(base: str) -> str:
     from . import __version__
 
-    participant_id = _question("participant_id", intake_models.Participant.model_fields["participant_id"])
-    items = [_group("session", intake_models.Session, "session"), participant_id]
+    participant_id = _question("participant_id", intake_models.Participant.model_fields["participant_id"], base)
+    items = [_group("session", intake_models.Session, "session", base), participant_id]
     for name, model in PARTICIPANT_GROUPS.items():
-        group = _group(name, model, name)
+        group = _group(name, model, name, base)
         if name == "relationship":
             group["text"] = "Duo only. " + group["text"]
             group["enableWhen"] = [
                 {
                     "question": "session.format",
                     "operator": "=",
-                    "answerCoding": {"system": _enum_system("session.format"), "code": "duo"},
+                    "answerCoding": {"system": _enum_system("session.format", base), "code": "duo"},
                 }
             ]
         items.append(group)
-    items.append(_medications_group())
+    items.append(_medications_group(base))
     resource = {
         "resourceType": "Questionnaire",
         "id": "screening-intake",
-        "url": QUESTIONNAIRE_URL,
+        "url": questionnaire_url(base),
         "version": __version__,
         "name": "ScreeningIntake",
         "title": "Intake for a psychedelic-assisted session (one person's own answers)",
@@ -211,17 +271,20 @@ def _questionnaire_json() -> str:
     return json.dumps(resource)
 
 
-def questionnaire(program: Any = None, rulebook: Any = None) -> dict[str, Any]:
+def questionnaire(program: Any = None, rulebook: Any = None, *, base: str | None = None) -> dict[str, Any]:
     """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
 
     For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
     framework's own wording and numbering where the program prescribes it, and its required
-    questions marked required. Its responses are read like any other.
+    questions marked required. Its responses are read like any other. ``base``: the canonical
+    base it is published under (default :data:`BASE_URL`).
     """
-    resource = json.loads(_questionnaire_json())
+    base = _checked_base(base)
+    resource: dict[str, Any] = json.loads(_questionnaire_json(base))
     if program is None or program == "default":
         return resource
-    from . import programs, rulebook as rulebook_module
+    from . import programs
+    from . import rulebook as rulebook_module
 
     chosen = programs.get_program(rulebook or rulebook_module.default(), program)
     if chosen.id == "default":
@@ -229,10 +292,10 @@ def questionnaire(program: Any = None, rulebook: Any = None) -> dict[str, Any]:
     m = chosen.meta
     resource.update({
         "id": f"screening-intake-{m.id}",
-        "url": f"{QUESTIONNAIRE_URL}-{m.id}",
+        "url": f"{questionnaire_url(base)}-{m.id}",
         "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
         "title": f"{resource['title']}: {m.title}",
-        "derivedFrom": [QUESTIONNAIRE_URL],
+        "derivedFrom": [questionnaire_url(base)],
         "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
     })
     required = set(m.require.questions) if m.require else set()
@@ -251,23 +314,83 @@ def questionnaire(program: Any = None, rulebook: Any = None) -> dict[str, Any]:
     return resource
 
 
-def answer_code_system() -> dict[str, Any]:
+def _systems(base: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    """Every CodeSystem the Questionnaire's answers use: url -> (first linkId, concepts)."""
+    found: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    for link_id, item in _index(base).items():
+        for option in item.get("answerOption", []):
+            coding = option["valueCoding"]
+            _, concepts = found.setdefault(coding["system"], (link_id, []))
+            if (coding["code"], coding["display"]) not in concepts:
+                concepts.append((coding["code"], coding["display"]))
+    return found
+
+
+def _resource_id(url: str) -> str:
+    return url.rsplit("/", 1)[1].replace(".", "-").replace("_", "-")
+
+
+def code_systems(base: str | None = None) -> list[dict[str, Any]]:
+    """Every CodeSystem the Questionnaire refers to (the tri-state answers first)."""
+    from . import __version__
+
+    base = _checked_base(base)
+    out = []
+    systems = _systems(base)
+    tri_state = _answer_system(base)
+    for url, (link_id, concepts) in sorted(systems.items(), key=lambda kv: kv[0] != tri_state):
+        if url == _answer_system(base):
+            name, description = "TriStateAnswer", "Yes, no, or unsure / don't know. Unsure is never read as no."
+        else:
+            name = "".join(part.capitalize() for part in _resource_id(url).split("-"))
+            description = f"The answers to {link_id}: {_index(base)[link_id]['text']}"
+        out.append({
+            "resourceType": "CodeSystem",
+            "id": _resource_id(url),
+            "url": url,
+            "version": __version__,
+            "name": name,
+            "status": "active",
+            "content": "complete",
+            "caseSensitive": True,
+            "description": description,
+            "count": len(concepts),
+            "concept": [{"code": c, "display": d} for c, d in concepts],
+        })
+    return out
+
+
+def value_sets(base: str | None = None) -> list[dict[str, Any]]:
+    """One ValueSet per CodeSystem holding all its codes, for tools that bind answers by ValueSet."""
+    base = _checked_base(base)
+    return [
+        {
+            "resourceType": "ValueSet",
+            "id": system["id"],
+            "url": f"{base}/ValueSet/{system['url'].rsplit('/', 1)[1]}",
+            "version": system["version"],
+            "name": system["name"],
+            "status": "active",
+            "description": f"Every code of {system['url']}.",
+            "compose": {"include": [{"system": system["url"]}]},
+        }
+        for system in code_systems(base)
+    ]
+
+
+def terminology(base: str | None = None) -> dict[str, Any]:
+    """Every CodeSystem and ValueSet the Questionnaire uses, as one Bundle (type collection)."""
+    resources = [*code_systems(base), *value_sets(base)]
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"fullUrl": r["url"], "resource": r} for r in resources]}
+
+
+def answer_code_system(base: str | None = None) -> dict[str, Any]:
     """The small CodeSystem of the tri-state answers the Questionnaire offers."""
-    return {
-        "resourceType": "CodeSystem",
-        "id": "tri-state-answer",
-        "url": ANSWER_SYSTEM,
-        "name": "TriStateAnswer",
-        "status": "active",
-        "content": "complete",
-        "caseSensitive": True,
-        "description": "Yes, no, or unsure. Unsure is never read as no.",
-        "concept": [{"code": c, "display": d} for c, d in _TRI_STATE],
-    }
+    return code_systems(base)[0]
 
 
 @cache
-def _index() -> dict[str, dict[str, Any]]:
+def _index(base: str = BASE_URL) -> dict[str, dict[str, Any]]:
     """linkId -> Questionnaire item, for every question and group."""
     found: dict[str, dict[str, Any]] = {}
 
@@ -276,7 +399,7 @@ def _index() -> dict[str, dict[str, Any]]:
             found[item["linkId"]] = item
             walk(item.get("item", []))
 
-    walk(questionnaire()["item"])
+    walk(questionnaire(base=base)["item"])
     return found
 
 
@@ -294,7 +417,7 @@ def _validate_fhir(resource: dict[str, Any], where: str) -> None:
     parse = getattr(model, "model_validate", None) or model.parse_obj  # fhir.resources 8 / 7
     try:
         parse(resource)
-    except Exception as error:  # pydantic v1 or v2 ValidationError, by fhir.resources version
+    except Exception as error:  # noqa: BLE001 - pydantic v1 or v2 ValidationError, by fhir.resources version
         errors = getattr(error, "errors", None)
         problems = []
         if callable(errors):
@@ -307,36 +430,71 @@ def _validate_fhir(resource: dict[str, Any], where: str) -> None:
 def _as_dict(resource: Any) -> dict[str, Any]:
     if isinstance(resource, Mapping):
         return dict(resource)
+    data: dict[str, Any]
     if hasattr(resource, "model_dump_json"):
-        return json.loads(resource.model_dump_json(exclude_none=True))
+        data = json.loads(resource.model_dump_json(exclude_none=True))
+        return data
     if hasattr(resource, "json"):  # fhir.resources 7 (pydantic v1 API)
-        return json.loads(resource.json())
+        data = json.loads(resource.json())
+        return data
     raise IntakeError([Problem("resource", None, "expected a FHIR QuestionnaireResponse or Bundle (a dict or a fhir.resources model)")])
 
 
-def _value(link_id: str, item: dict[str, Any], answer: dict[str, Any], where: str) -> Any:
+def _problem(where: str, message: str) -> IntakeError:
+    return IntakeError([Problem(where, None, message)])
+
+
+def _quantity(link_id: str, item: dict[str, Any], quantity: Any, where: str) -> int | float:
+    """A valueQuantity in a UCUM unit, converted to the intake's unit (integers rounded)."""
+    unit, factors = UNITS[link_id]
+    if not isinstance(quantity, Mapping) or isinstance(quantity.get("value"), bool) or not isinstance(quantity.get("value"), (int, float)):
+        raise _problem(where, f"{link_id}: valueQuantity needs a numeric value")
+    if quantity.get("comparator") is not None:
+        raise _problem(where, f"{link_id}: a valueQuantity with a comparator (<, >) is not an exact measurement")
+    code, system = quantity.get("code"), quantity.get("system")
+    if system != UCUM or code not in factors:
+        accepted = ", ".join(factors)
+        raise _problem(where, f"{link_id}: valueQuantity needs a UCUM unit ({UCUM}) with code one of {accepted}")
+    value = float(quantity["value"]) * factors[code]
+    if item["type"] != "integer":
+        return round(value, 6)
+    if code == unit and value != int(value):
+        raise _problem(where, f"{link_id}: a whole number of {unit} is expected")
+    return round(value)
+
+
+def _value(link_id: str, item: dict[str, Any], answer: dict[str, Any], where: str, base: str) -> Any:
     expected = _VALUE_KEY[item["type"]]
     given = [k for k in answer if k.startswith("value")]
-    if given != [expected]:
+    tri_state = item["type"] == "choice" and item["answerOption"][0]["valueCoding"]["system"] == _answer_system(base)
+    accepted = [expected] + (["valueBoolean"] if tri_state else []) + (["valueQuantity"] if link_id in UNITS else [])
+    if len(given) != 1 or given[0] not in accepted:
         got = ", ".join(given) or "no value"
-        raise IntakeError([Problem(where, None, f"{link_id}: expected an answer of type {item['type']} ({expected}), got {got}")])
-    value = answer[expected]
+        raise _problem(where, f"{link_id}: expected an answer of type {item['type']} ({' or '.join(accepted)}), got {got}")
+    key, value = given[0], answer[given[0]]
+    if key == "valueBoolean":
+        if not isinstance(value, bool):
+            raise _problem(where, f"{link_id}: valueBoolean is not true or false")
+        return "yes" if value else "no"
+    if key == "valueQuantity":
+        return _quantity(link_id, item, value, where)
     if item["type"] == "choice":
         if not isinstance(value, Mapping):
-            raise IntakeError([Problem(where, None, f"{link_id}: valueCoding is not a Coding")])
+            raise _problem(where, f"{link_id}: valueCoding is not a Coding")
         options = {o["valueCoding"]["code"]: o["valueCoding"]["system"] for o in item["answerOption"]}
         code, system = value.get("code"), value.get("system")
         if code not in options or (system is not None and system != options[code]):
-            raise IntakeError([Problem(where, None, f"{link_id}: the answer is not one of the question's answer options")])
-        return _TO_INTAKE[code] if options[code] == ANSWER_SYSTEM else code
+            raise _problem(where, f"{link_id}: the answer is not one of the question's answer options")
+        return code
     return value
 
 
 class _Reader:
     """Walks one QuestionnaireResponse and collects the intake answers it holds."""
 
-    def __init__(self, where: str):
+    def __init__(self, where: str, base: str):
         self.where = where
+        self.base = base
         self.session: dict[str, Any] = {}
         self.participant: dict[str, Any] = {}
         self.medications: list[dict[str, Any]] = []
@@ -344,9 +502,8 @@ class _Reader:
     def read(self, items: list[dict[str, Any]], medication: dict[str, Any] | None = None) -> None:
         for entry in items:
             link_id = entry.get("linkId")
-            item = _index().get(link_id)
-            if item is None:
-                raise IntakeError([Problem(self.where, None, f"unknown linkId {link_id!r}: not a question of {QUESTIONNAIRE_URL}")])
+            if not isinstance(link_id, str) or (item := _index(self.base).get(link_id)) is None:
+                raise IntakeError([Problem(self.where, None, f"unknown linkId {link_id!r}: not a question of {questionnaire_url(self.base)}")])
             in_medications = link_id.startswith("medications.")
             if item["type"] == "group":
                 if "answer" in entry:
@@ -368,7 +525,7 @@ class _Reader:
             if len(answers) > 1:
                 raise IntakeError([Problem(self.where, None, f"{link_id}: one answer expected, got {len(answers)}")])
             for answer in answers:
-                self._store(link_id, _value(link_id, item, answer, self.where), medication)
+                self._store(link_id, _value(link_id, item, answer, self.where, self.base), medication)
                 self.read(answer.get("item", []), medication)
             self.read(entry.get("item", []), medication)
 
@@ -391,11 +548,20 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         return [("QuestionnaireResponse", resource)]
     if kind != "Bundle":
         raise IntakeError([Problem("resource", None, f"expected a QuestionnaireResponse or a Bundle, got resourceType {kind!r}")])
-    if resource.get("type") != "collection":
-        raise IntakeError([Problem("Bundle.type", None, "a duo's responses come as a Bundle of type 'collection'")])
+    bundle_type = resource.get("type")
+    if bundle_type not in ("collection", "searchset"):
+        raise IntakeError([Problem("Bundle.type", None, "a duo's responses come as a Bundle of type 'collection' (or a 'searchset' search result)")])
     found = []
     for index, entry in enumerate(resource.get("entry") or []):
         inner = entry.get("resource") or {}
+        mode = (entry.get("search") or {}).get("mode", "match") if bundle_type == "searchset" else "match"
+        if mode == "include":
+            continue  # resources a search brought along (the Patient, the Questionnaire) are not answers
+        if mode == "outcome" or inner.get("resourceType") == "OperationOutcome":
+            issues = inner.get("issue") or []
+            if any(issue.get("severity") in ("error", "fatal") for issue in issues) or mode != "outcome":
+                raise IntakeError([Problem(f"Bundle.entry[{index}]", None, "the search reported an error (OperationOutcome): its results are incomplete")])
+            continue
         if inner.get("resourceType") != "QuestionnaireResponse":
             raise IntakeError([Problem(f"Bundle.entry[{index}]", None, "each entry is a QuestionnaireResponse")])
         found.append((f"Bundle.entry[{index}]", inner))
@@ -404,10 +570,26 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def intake_from_fhir(resource: Any, *, today: dt.date | None = None) -> Intake:
-    """Map a completed QuestionnaireResponse (individual) or a Bundle of two (duo) to an Intake."""
+def _check_questionnaire(response: dict[str, Any], where: str, base: str) -> None:
+    """The response answers this Questionnaire: same canonical URL, and same version if it names one."""
+    from . import __version__
+
+    expected = questionnaire_url(base)
+    canonical, _, version = str(response.get("questionnaire") or expected).partition("|")
+    if canonical != expected and not canonical.startswith(expected + "-"):  # a program's Questionnaire: <url>-<program>
+        raise _problem(f"{where}.questionnaire", f"answers another questionnaire; expected {expected}")
+    if version and version != __version__:
+        raise _problem(f"{where}.questionnaire", f"answers version {version} of the Questionnaire; this library reads version {__version__}")
+
+
+def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date | None = None) -> Intake:
+    """Map a completed QuestionnaireResponse (individual) or a Bundle of two (duo) to an Intake.
+
+    ``base`` is the canonical base the Questionnaire was published under (default :data:`BASE_URL`).
+    """
     from .reading import check_shape
 
+    base = _checked_base(base)
     data = check_shape(_as_dict(resource), "resource", MAX_FHIR_DEPTH)
     responses = _responses(data)
     _validate_fhir(data, data.get("resourceType", "resource"))
@@ -417,10 +599,8 @@ def intake_from_fhir(resource: Any, *, today: dt.date | None = None) -> Intake:
         status = response.get("status")
         if status not in ACCEPTED_STATUSES:
             raise IntakeError([Problem(f"{where}.status", None, f"only a completed or amended response is screened, this one is {status!r}")])
-        canonical = str(response.get("questionnaire") or QUESTIONNAIRE_URL).split("|")[0]
-        if canonical != QUESTIONNAIRE_URL and not canonical.startswith(QUESTIONNAIRE_URL + "-"):
-            raise IntakeError([Problem(f"{where}.questionnaire", None, f"answers another questionnaire; expected {QUESTIONNAIRE_URL}")])
-        reader = _Reader(where)
+        _check_questionnaire(response, where, base)
+        reader = _Reader(where, base)
         reader.read(response.get("item") or [])
         for key, value in reader.session.items():
             if key in session and session[key] != value:
@@ -439,35 +619,36 @@ def intake_from_fhir(resource: Any, *, today: dt.date | None = None) -> Intake:
     return parse_intake({"session": session, "participants": participants}, today=today)
 
 
-def screen_fhir(resource: Any, **options: Any):
+def screen_fhir(resource: Any, *, base: str | None = None, **options: Any) -> Report:
     """Screen a FHIR QuestionnaireResponse or duo Bundle; options as for :func:`screening.screen`."""
     from .screener import screen
 
-    return screen(intake_from_fhir(resource, today=options.get("today")), **options)
+    return screen(intake_from_fhir(resource, base=base, today=options.get("today")), **options)
 
 
 def is_fhir(data: Any) -> bool:
     return isinstance(data, Mapping) and "resourceType" in data
 
 
-def read_intake_file(path: str | Path, *, today: dt.date | None = None) -> Intake:
-    """Read an intake file: the library's JSON/YAML intake, or a FHIR response or Bundle (JSON).
-
-    Both are read strictly and within the same limits (size, nesting, integer length,
-    duplicate keys): see :mod:`screening.reading`.
+def read_intake_file(path: str | Path, *, base: str | None = None, today: dt.date | None = None) -> Intake:
+    """Read an intake file ("-" is stdin): the library's JSON/YAML intake, or a FHIR response or
+    Bundle (JSON). Both are read strictly and within the same limits (size, nesting, integer
+    length, duplicate keys): see :mod:`screening.reading`.
     """
-    from .screener import load_intake_data, parse_intake, read_intake
+    from .screener import MAX_INTAKE_BYTES, load_intake_data, parse_intake, read_intake
 
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return read_intake(path)  # the same clear error as for any intake
+    if str(path) == "-":
+        raw, where = sys.stdin.buffer.read(MAX_INTAKE_BYTES + 1), "<stdin>"
+    else:
+        try:
+            raw, where = Path(path).read_bytes(), str(path)
+        except OSError:
+            return read_intake(path, today=today)  # the same clear error as for any intake
     looks_fhir = b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{")
-    data = load_intake_data(raw, str(path), MAX_FHIR_DEPTH if looks_fhir else None)
+    data = load_intake_data(raw, where, MAX_FHIR_DEPTH if looks_fhir else None)
     if looks_fhir and is_fhir(data):
-        return intake_from_fhir(data, today=today)
-    return parse_intake(data, str(path), today=today)
+        return intake_from_fhir(data, base=base, today=today)
+    return parse_intake(data, where, today=today)
 
 
 # ---------------------------------------------------------------------------- responses out
@@ -476,14 +657,14 @@ def read_intake_file(path: str | Path, *, today: dt.date | None = None) -> Intak
 def _code(item: dict[str, Any], value: Any) -> dict[str, Any]:
     for option in item["answerOption"]:
         coding = option["valueCoding"]
-        if coding["code"] == (_TO_CODE[value] if coding["system"] == ANSWER_SYSTEM else value):
+        if coding["code"] == value:
             return dict(coding)
     raise ValueError(f"{item['linkId']}: no answer option for this value")
 
 
-def _answer_item(link_id: str, value: Any) -> dict[str, Any] | None:
+def _answer_item(link_id: str, value: Any, base: str) -> dict[str, Any] | None:
     """One response item, or None when the intake holds no answer (unknown / not given)."""
-    item = _index()[link_id]
+    item = _index(base)[link_id]
     value = getattr(value, "value", value)  # Substance enum -> its code
     if value is None or (item["type"] == "choice" and value == "unknown"):
         return None  # unsure and unanswered are the same to the intake; leave it unanswered
@@ -503,36 +684,38 @@ def _enabled(link_id: str, answers: dict[str, Any]) -> bool:
     return True
 
 
-def _section(link_id: str, model: BaseModel, prefix: str) -> dict[str, Any] | None:
+def _section(link_id: str, model: BaseModel, prefix: str, base: str) -> dict[str, Any] | None:
     values = {f"{prefix}.{n}": getattr(model, n) for n in type(model).model_fields}
     items = [
         answered
         for path, value in values.items()
-        if _enabled(path, values) and (answered := _answer_item(path, value)) is not None
+        if _enabled(path, values) and (answered := _answer_item(path, value, base)) is not None
     ]
-    return {"linkId": link_id, "text": _index()[link_id]["text"], "item": items} if items else None
+    return {"linkId": link_id, "text": _index(base)[link_id]["text"], "item": items} if items else None
 
 
-def _response(intake: Intake, participant: intake_models.Participant) -> dict[str, Any]:
-    items = [_section("session", intake.session, "session"), _answer_item("participant_id", participant.participant_id)]
+def _response(intake: Intake, participant: intake_models.Participant, base: str) -> dict[str, Any]:
+    items = [_section("session", intake.session, "session", base), _answer_item("participant_id", participant.participant_id, base)]
     for name in PARTICIPANT_GROUPS:
         section = getattr(participant, name)
         if section is not None:
-            items.append(_section(name, section, name))
+            items.append(_section(name, section, name, base))
     for medication in participant.medications:
-        group = _section("medications", medication, "medications")
+        group = _section("medications", medication, "medications", base)
+        if group is None:  # pragma: no cover - a medication always has a name
+            continue
         if medication.status != "stopped":  # disabled follow-ups carry no answer (FHIR)
             group["item"] = [i for i in group["item"] if i["linkId"] not in ("medications.last_taken", "medications.stopped_with_prescriber")]
         items.append(group)
     return {
         "resourceType": "QuestionnaireResponse",
-        "questionnaire": QUESTIONNAIRE_URL,
+        "questionnaire": questionnaire_url(base),
         "status": "completed",
         "item": [i for i in items if i is not None],
     }
 
 
-def response_from_intake(intake: Intake | Mapping[str, Any]) -> dict[str, Any]:
+def response_from_intake(intake: Intake | Mapping[str, Any], *, base: str | None = None) -> dict[str, Any]:
     """An intake as FHIR: a QuestionnaireResponse for one person, a Bundle of two for a duo.
 
     Unknown answers are left unanswered, and answers to questions the Questionnaire disables
@@ -541,7 +724,8 @@ def response_from_intake(intake: Intake | Mapping[str, Any]) -> dict[str, Any]:
     from .screener import parse_intake
 
     parsed = parse_intake(intake)
-    responses = [_response(parsed, p) for p in parsed.participants]
+    checked = _checked_base(base)
+    responses = [_response(parsed, p, checked) for p in parsed.participants]
     if len(responses) == 1:
         return responses[0]
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in responses]}

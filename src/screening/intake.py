@@ -41,35 +41,41 @@ _ANSWERS = frozenset({"yes", "no", "unknown"})
 
 
 def _tri_state(value: Any) -> Any:
-    """Accept the spellings intake systems send; keep everything else for pydantic to reject."""
+    """Exactly what the published JSON Schema accepts: "yes", "no", "unknown", or null for not
+    answered. Other spellings ("Yes", "unsure", true) are refused rather than guessed at."""
     if type(value) is str and value in _ANSWERS:  # the common case, first: runs for every answer
         return value
     if value is None:
         return "unknown"
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in {"unsure", "not answered", "not_answered", "don't know", "dont know", ""}:
-            return "unknown"
-        return text
-    return value
+    if isinstance(value, bool):
+        raise ValueError("an answer is the text 'yes', 'no' or 'unknown', not true/false (in YAML, quote yes and no)")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+    return value  # pydantic refuses anything else, naming the three answers
 
 
 Answer = Annotated[Literal["yes", "no", "unknown"], BeforeValidator(_tri_state)]
 """A tri-state answer. ``unknown`` means not answered or unsure; it is never read as ``no``."""
 
 
-def _not_boolean(value: Any) -> Any:
-    """``true`` is not 1: a yes/no given where a number is asked is a mistake, not an answer."""
+def _number(value: Any) -> Any:
+    """A number comes as a JSON number, as the schema says: ``true`` is not 1 (a yes/no given
+    where a number is asked is a mistake, not an answer) and "46" is text."""
     if isinstance(value, bool):
-        raise ValueError("a number is asked here, not true/false")
+        raise ValueError("a number is asked here, not true/false")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+    if isinstance(value, str):
+        raise ValueError("a number is asked here, not text")  # noqa: TRY004 - as above
     return value
 
 
-_NUMBER = BeforeValidator(_not_boolean)
+def _date_text(value: Any) -> Any:
+    """A date comes as text (YYYY-MM-DD) or a YAML date, as the schema says: never a number
+    (pydantic would read 0 as 1 January 1970)."""
+    if isinstance(value, (int, float)):
+        raise ValueError("a date is asked here, written YYYY-MM-DD, not a number")  # noqa: TRY004 - pydantic reports ValueError, not TypeError
+    return value
+
+
+_NUMBER = BeforeValidator(_number)
+_DATE = BeforeValidator(_date_text)
 
 EARLIEST_DATE = dt.date(1900, 1, 1)
 
@@ -117,7 +123,7 @@ class Session(_Strict):
     setting: Literal["clinic", "service_center", "retreat", "home", "other", "unknown"] = _question(
         "Where will the session take place?"
     )
-    planned_date: dt.date | None = Field(
+    planned_date: Annotated[dt.date | None, _DATE] = Field(
         default=None,
         description="On what date is the session planned? Medication washout is counted to this date.",
     )
@@ -135,6 +141,9 @@ class Session(_Strict):
     )
     integration_planned: Answer = _question(
         "Is at least one integration meeting planned after the session?"
+    )
+    facilitator_trained_and_vetted: Answer = _question(
+        "Is the facilitator trained for this work, and have their training and references been checked?"
     )
 
     @field_validator("planned_date")
@@ -266,14 +275,26 @@ class Physical(_Strict):
     mushroom_allergy: Answer = _question(
         "Have you ever had an allergic reaction to consuming mushrooms or other fungi?"
     )
+    ketamine_hypersensitivity: Answer = _question(
+        "Have you ever had an allergic or hypersensitivity reaction to ketamine or esketamine (Spravato)?"
+    )
+    pulmonary_hypertension: Answer = _question(
+        "Have you been diagnosed with pulmonary hypertension (high blood pressure in the lungs)?"
+    )
+    cardiac_hypertrophy: Answer = _question(
+        "Have you been told your heart muscle is thickened or enlarged (cardiac hypertrophy, for example hypertrophic cardiomyopathy)?"
+    )
+    tachycardia: Answer = _question(
+        "Have you been told you have a fast heart rate at rest (tachycardia)?"
+    )
+    ecg_abnormality: Answer = _question(
+        "Have you been told that an ECG (heart tracing) showed an abnormality that needed follow-up?"
+    )
 
     @model_validator(mode="after")
-    def _systolic_above_diastolic(self) -> "Physical":
-        if self.systolic_bp is not None and self.diastolic_bp is not None:
-            if self.systolic_bp <= self.diastolic_bp:
-                raise ValueError(
-                    "systolic_bp (the upper number) must be higher than diastolic_bp (the lower number)"
-                )
+    def _systolic_above_diastolic(self) -> Physical:
+        if self.systolic_bp is not None and self.diastolic_bp is not None and self.systolic_bp <= self.diastolic_bp:
+            raise ValueError("systolic_bp (the upper number) must be higher than diastolic_bp (the lower number)")
         return self
 
 
@@ -312,6 +333,9 @@ class Readiness(_Strict):
     )
     own_intention: Answer = _question(
         "Do you have your own reason or intention for taking part?"
+    )
+    recovery_time: Answer = _question(
+        "After the session, do you have time to rest and recover (the rest of the day and a night's sleep) without work or other obligations?"
     )
 
 
@@ -379,6 +403,12 @@ class Relationship(_Strict):
     agreement_primary_support: Answer = _question(
         "Have you agreed who is the primary support during the session (the facilitator, not each other)?"
     )
+    agreement_sharing_afterwards: Answer = _question(
+        "Have you agreed with the other participant on what each of you will and will not share with the other after the session?"
+    )
+    needs_more_guidance_than_duo: Answer = _question(
+        "Do you expect to need much more one-to-one guidance from the facilitator than a shared session allows?"
+    )
 
 
 class Medication(_Strict):
@@ -389,7 +419,7 @@ class Medication(_Strict):
     status: Literal["current", "stopped", "unknown"] = Field(
         default="unknown", description="Are you taking it now (current) or have you stopped?"
     )
-    last_taken: dt.date | None = Field(default=None, description="If stopped: the date of the last dose.")
+    last_taken: Annotated[dt.date | None, _DATE] = Field(default=None, description="If stopped: the date of the last dose.")
     stopped_with_prescriber: Answer = _question(
         "If stopped: did you stop together with the prescriber (rather than on your own)?"
     )
@@ -402,7 +432,7 @@ class Medication(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _current_has_no_last_date(self) -> "Medication":
+    def _current_has_no_last_date(self) -> Medication:
         if self.status == "current" and self.last_taken is not None:
             raise ValueError("a current medication has no last_taken date; use status 'stopped'")
         return self
@@ -458,7 +488,7 @@ class Intake(_Strict):
     participants: list[Participant] = Field(min_length=1, max_length=2)
 
     @model_validator(mode="after")
-    def _consistent_format(self) -> "Intake":
+    def _consistent_format(self) -> Intake:
         count = len(self.participants)
         if self.session.format == "duo" and count != 2:
             raise ValueError(f"a duo intake needs exactly two participants; this one has {count}")

@@ -35,11 +35,25 @@ _NOISE = {
     # filler and joining words
     "in", "the", "an", "and", "or", "with", "then", "plus", "also", "of", "for", "my", "take", "taking",
     "took", "i", "on", "by", "from", "now", "currently",
+    # how much and when people drink or use ("a few beers at the weekend", "a glass of wine with dinner")
+    "few", "couple", "glass", "glasses", "cup", "cups", "weekend", "weekends", "dinner", "lunch", "breakfast",
+    "party", "parties",
 }
-_NUMBER = re.compile(r"^(\d+([.,]\d+)?[a-zµ]*|q\d+h|x\d+)$")  # 50mg, 2.5, 1000iu, q4h, x2
+# A number, alone or with a unit or count ("50mg", "2.5", "1000iu", "2x", "24h", "3rd", "q4h", "x2").
+# Other letters after a number are part of a name ("2cb", "4mmc", "25i"), never dropped as a dose.
+_NUMBER = re.compile(
+    r"^(\d+([.,]\d+)?(mg|mgs|mcg|ug|µg|μg|g|gr|gram|grams|kg|ml|mls|l|iu|u|x|unit|units|tab|tabs|cap|caps|pill"
+    r"|pills|puff|puffs|drop|drops|h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks|mo|st|nd|rd|th|am|pm)?"
+    r"|q\d+h|x\d+)$"
+)
+# Research-chemical names join a number and letters with hyphens ("2C-B", "25I-NBOMe", "5-MeO-DMT",
+# "4-MMC"): read as one word ("2cb"), so that the number is not dropped as a dose and "2C-B" is
+# never read as a lone "b". A dose range ("50-100mg") has no letter after its hyphen and stays apart.
+_CHEMICAL = re.compile(r"\b\d+[a-z]*(?:-[a-z0-9]+)*-[a-z][a-z0-9]*(?:-[a-z0-9]+)*\b")
 FUZZY_CUTOFF = 0.84
 # A written word: letters and digits, joined by an apostrophe or a dot ("john's", "2.5").
-_TOKEN = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*")
+# A chemical name with hyphens ("2C-B", "5-MeO-DMT") is one word.
+_TOKEN = re.compile(r"\d+[^\W_]*(?:-[^\W_]+)*-[^\W\d_][^\W_]*(?:-[^\W_]+)*|[^\W_]+(?:['’.][^\W_]+)*")
 
 
 def _remembered(cache: dict, written: str, read: Any) -> Any:
@@ -57,6 +71,7 @@ def normalise(text: str) -> str:
     """Lower case, no accents or punctuation, no dose or timing words."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     text = text.replace("'", "")
+    text = _CHEMICAL.sub(lambda m: m.group(0).replace("-", ""), text)
     words = re.split(r"[^a-z0-9.]+", text)
     kept = [w.strip(".") for w in words if w.strip(".") and w.strip(".") not in _NOISE and not _NUMBER.match(w.strip("."))]
     return " ".join(kept)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import textwrap
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -95,6 +95,9 @@ class Report(_Model):
     view: str = Field(description="'clinician' (everything) or 'participant:<id>' (that participant's own view).")
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
+    engine_notice: str | None = Field(
+        default=None, description="Why the reference evaluator ran alone, without the cross-check, when engine 'auto' could not use durable_rules."
+    )
     rulebook: RulebookInfo
     program: ProgramInfo
     session: SessionInfo
@@ -103,7 +106,7 @@ class Report(_Model):
     missing_information: list[MissingItem]
     counts: dict[Severity, int]
 
-    def view_for(self, participant: str) -> "Report":
+    def view_for(self, participant: str) -> Report:
         """This participant's view: only flags and gaps that rest on their own answers alone.
 
         ``participant`` is the id exactly as in the intake, or ``participant:<id>`` (the name
@@ -141,8 +144,11 @@ def _counts(flags: list[Flag]) -> dict[str, int]:
     return counts
 
 
-def report_schema() -> dict:
-    return Report.model_json_schema()
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of a report (draft 2020-12, with ``$schema`` and ``$id``)."""
+    from .schemas import with_header
+
+    return with_header(Report.model_json_schema(), "report")
 
 
 # ---------------------------------------------------------------------------- text
@@ -184,13 +190,17 @@ def render_text(report: Report) -> str:
         out.append(f"  Rule: {flag.rule_id} ({flag.rule_status}; review: {flag.review})")
     if report.missing_information:
         out += ["", "Unanswered questions that rules depend on:"]
-        for item in report.missing_information:
-            out.append(_wrap(f"- {item.participant}: {item.question} [{item.field}]", "  "))
+        for gap in report.missing_information:
+            out.append(_wrap(f"- {gap.participant}: {gap.question} [{gap.field}]", "  "))
+    if report.engine_notice:
+        out += ["", _wrap("Engine: " + report.engine_notice, "")]
     out += [
         "",
-        f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
-        f"program {report.program.id} {report.program.version} (sha256 {report.program.sha256[:16]}...); "
-        f"engine {report.engine}; screening {report.library_version}",
+        (
+            f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
+            f"program {report.program.id} {report.program.version} (sha256 {report.program.sha256[:16]}...); "
+            f"engine {report.engine}; screening {report.library_version}"
+        ),
     ]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
     return "\n".join(display.text(line) for line in out) + "\n"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -191,6 +191,9 @@ class RuleFile(BaseModel):
     examples: list[Example] = Field(min_length=2)
 
 
+_T = TypeVar("_T")
+
+
 @dataclass(frozen=True)
 class Rule:
     """A validated rule: its metadata, its parsed condition and where it came from."""
@@ -266,11 +269,11 @@ class Rulebook:
     def rule(self, rule_id: str) -> Rule:
         return self._by_id[rule_id]
 
-    def derived(self, key: Any, make: Callable[[], Any]) -> Any:
+    def derived(self, key: Any, make: Callable[[], _T]) -> _T:
         """``make()``, computed once per rulebook and key (see ``memo``)."""
         if key not in self.memo:
             self.memo[key] = make()
-        return self.memo[key]
+        return self.memo[key]  # type: ignore[no-any-return]  # stored by make() for this key
 
     def example_intake(self, rule: Rule, example: Example) -> dict[str, Any]:
         """The intake an example describes: the baseline with the example's answers on top."""
@@ -579,7 +582,7 @@ def _hash(root: Path, files: list[Path]) -> str:
 
 
 def _rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs"))
+    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs", "interactions"))
 
 
 def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, "parameters_module.Parameter"]:

@@ -1,126 +1,97 @@
-"""JSON Schemas for the files rule authors edit (``screening schema rule|vocabulary``), so an
-editor can validate and complete a rule file as it is typed.
+"""The published JSON Schemas (draft 2020-12) of an intake and of a report.
 
-The schema is a help, not the judge: ``screening rules check`` applies everything here and
-more (field types per question, classes that exist, wording, examples that run).
+pydantic generates each from the models; this module adds what JSON Schema can also say and
+pydantic does not emit (a duo has two participants, an individual none with relationship
+answers, a current medication no last dose, reserved participant ids), the ``$schema`` and
+``$id``, and a ``$comment`` naming the checks only the library makes (comparisons between two
+answers, and dates against today). tests/test_schema_agreement.py holds the schema and the
+library to the same verdict on one mutation suite.
 """
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from typing import Any
 
-from . import conditions
-from .fields import catalogue
-from .rulebook import RuleFile
+from . import intake as intake_models
 
-__all__ = ["rule_schema", "vocabulary_schema", "program_schema", "condition_schema"]
+__all__ = ["DIALECT", "SCHEMA_BASE", "LIBRARY_ONLY_CHECKS", "schema_id", "intake_schema", "with_header"]
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_BASE = "https://screening.invalid/schemas"  # names, not addresses (.invalid, RFC 2606)
+
+# What the library refuses and JSON Schema cannot express; each is tested both ways.
+LIBRARY_ONLY_CHECKS = (
+    "participant_id values differ from each other, ignoring case",
+    "systolic_bp is higher than diastolic_bp",
+    "text is read with surrounding spaces removed, so a participant_id such as ' A' is read as 'A'",
+)
+
+_ANSWER_ENUM = ["yes", "no", "unknown"]
 
 
-def _field_names() -> list[str]:
-    names = sorted(catalogue())
-    sides = [f"{side}.{n}" for side in conditions.SIDES for n in names if not catalogue()[n].session]
-    return names + sides
+def schema_id(name: str) -> str:
+    """The schema's ``$id``: versioned with the library, so a change of contract is a new id."""
+    from . import __version__
+
+    return f"{SCHEMA_BASE}/{name}/{__version__}/{name}.schema.json"
 
 
-def _one(op: str, body: dict) -> dict:
-    return {"type": "object", "properties": {op: body}, "required": [op], "additionalProperties": False}
+def with_header(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """``$schema`` and ``$id`` first, then pydantic's schema."""
+    return {"$schema": DIALECT, "$id": schema_id(name), **schema}
 
 
-def condition_schema() -> dict[str, Any]:
-    """The ``when:`` language: one operator per mapping, fields from the intake catalogue."""
-    field = {"type": "string", "enum": _field_names()}
-    pair = {"type": "object", "propertyNames": field, "minProperties": 1, "maxProperties": 1}
-    scalar = {"type": ["string", "number", "boolean"]}
-    ref = {"$ref": "#/$defs/condition"}
-    days = {"type": "integer", "minimum": 0}
-    medication = {
-        "type": "object",
-        "properties": {
-            "class": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
-            "within_days": days,
-            "after_days": days,
+def _case_insensitive(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+def _answers_may_be_null(node: Any) -> None:
+    """null is "not answered" (read as unknown) in the library; the schema says the same."""
+    if isinstance(node, dict):
+        if node.get("enum") == _ANSWER_ENUM and node.get("type") == "string":
+            node["type"] = ["string", "null"]
+            node["enum"] = [*_ANSWER_ENUM, None]
+        for value in node.values():
+            _answers_may_be_null(value)
+    elif isinstance(node, list):
+        for value in node:
+            _answers_may_be_null(value)
+
+
+def _session_format_is(value: str) -> dict[str, Any]:
+    return {"properties": {"session": {"properties": {"format": {"const": value}}, "required": ["format"]}}, "required": ["session"]}
+
+
+@cache
+def _intake_schema() -> dict[str, Any]:
+    schema = intake_models.Intake.model_json_schema()
+    defs = schema["$defs"]
+    _answers_may_be_null(schema)
+    schema["allOf"] = [
+        {"if": _session_format_is("duo"), "then": {"properties": {"participants": {"minItems": 2}}}},
+        {
+            "if": _session_format_is("individual"),
+            "then": {"properties": {"participants": {"maxItems": 1, "items": {"properties": {"relationship": {"type": "null"}}}}}},
         },
-        "required": ["class"],
-        "additionalProperties": False,
-    }
-    options = [
-        _one("all", {"type": "array", "items": ref, "minItems": 1}),
-        _one("any", {"type": "array", "items": ref, "minItems": 1}),
-        _one("not", ref),
-        _one("is", {**pair, "additionalProperties": scalar}),
-        _one("in", {**pair, "additionalProperties": {"type": "array", "items": scalar, "minItems": 1}}),
-        *[_one(op, {**pair, "additionalProperties": {"type": "number"}}) for op in conditions.THRESHOLDS],
-        _one("between", {**pair, "additionalProperties": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}),
-        _one("answered", field),
-        _one("unanswered", field),
-        *[_one(op, medication) for op in conditions.MEDICATION_LEAVES],
-        _one("medications", {
-            "type": "object",
-            "properties": {
-                "count": {"enum": ["drugs", "classes"]},
-                "of": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "at_least": {"type": "integer", "minimum": 1},
-                "within_days": days,
-            },
-            "required": ["of", "at_least"],
-            "additionalProperties": False,
-        }),
-        _one("use", {"type": "string", "description": "a named condition from rules/conditions.yaml"}),
     ]
-    return {"oneOf": options}
+    defs["Medication"]["allOf"] = [
+        {
+            "if": {"properties": {"status": {"const": "current"}}, "required": ["status"]},
+            "then": {"properties": {"last_taken": {"type": "null"}}},
+        }
+    ]
+    # the library strips surrounding spaces, so a name of spaces only is empty: say so here
+    defs["Medication"]["properties"]["name"]["pattern"] = r"\S"
+    reserved = sorted(getattr(intake_models, "RESERVED_PARTICIPANT_IDS", ()))
+    if reserved:
+        words = "|".join(_case_insensitive(word) for word in reserved)
+        defs["Participant"]["properties"]["participant_id"]["not"] = {"pattern": f"^({words})$"}
+    schema["$comment"] = "Checked by the library only (JSON Schema cannot compare two values): " + "; ".join(LIBRARY_ONLY_CHECKS) + "."
+    return with_header(schema, "intake")
 
 
-def rule_schema() -> dict[str, Any]:
-    schema = RuleFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "A screening rule file (rules/<category>/<name>.yaml)"
-    schema.setdefault("$defs", {})["condition"] = condition_schema()
-    schema["properties"]["when"] = {"$ref": "#/$defs/condition", "description": "The condition; see rules/README.md."}
-    return schema
-
-
-def vocabulary_schema() -> dict[str, Any]:
-    names = {"type": "array", "items": {"type": "string", "minLength": 1}}
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "The medication vocabulary (rules/vocabularies/medications.yaml)",
-        "type": "object",
-        "properties": {
-            "classes": {
-                "type": "object",
-                "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
-                "additionalProperties": {
-                    "type": "object",
-                    "properties": {"label": {"type": "string", "minLength": 1}, "source": {"type": "string", "minLength": 1}},
-                    "required": ["label", "source"],
-                },
-            },
-            "medications": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "generic": {"type": "string", "minLength": 1},
-                        "brands": names,
-                        "aliases": names,
-                        "classes": {**names, "minItems": 1},
-                        "source": {"type": "string", "minLength": 1},
-                        "note": {"type": "string"},
-                    },
-                    "required": ["generic", "classes", "source"],
-                    "additionalProperties": False,
-                },
-            },
-        },
-        "required": ["classes", "medications"],
-    }
-
-
-def program_schema() -> dict[str, Any]:
-    """A program file (rules/programs/<id>.yaml), from the model the loader validates it with."""
-    from .programs import ProgramFile
-
-    schema = ProgramFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "A program profile (rules/programs/<id>.yaml)"
-    return schema
+def intake_schema() -> dict[str, Any]:
+    """The JSON Schema of an intake (a fresh copy each call)."""
+    return copy.deepcopy(_intake_schema())

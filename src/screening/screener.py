@@ -8,20 +8,26 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import warnings
 import weakref
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from . import conditions, facts, reading, rulebook as rulebook_module
-from .engine import EngineName, Firing, get_engine
+from . import conditions, facts, reading
+from . import engine as engine_module
+from . import rulebook as rulebook_module
+from .engine import EngineName, FallbackEngineWarning, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
 from .programs import resolve
 from .report import NOTICE, EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, Report, RulebookInfo, SessionInfo, _counts
-from .rulebook import SEVERITY_ORDER, Rulebook
+from .rulebook import SEVERITY_ORDER, Rule, Rulebook, RuleFile
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 __all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
 
@@ -71,7 +77,7 @@ def parse_intake(data: Any, where: str = "intake", *, today: dt.date | None = No
         raise IntakeError([Problem(where, None, "an intake is a mapping with 'session' and 'participants'")])
     today = today or dt.date.today()
     if _validated.get((id(data), today)) is data:  # this very object came from here: frozen, checked
-        return data  # type: ignore[return-value]
+        return data
     try:
         parsed = Intake.model_validate(data, context={"today": today})
     except ValidationError as error:
@@ -93,7 +99,7 @@ def parse_intake(data: Any, where: str = "intake", *, today: dt.date | None = No
 
 # Intakes this module validated, by identity and the date they were checked against. Models are
 # frozen and model_copy makes a new object, so only these may skip validating again.
-_validated: "weakref.WeakValueDictionary[tuple[int, dt.date], Intake]" = weakref.WeakValueDictionary()
+_validated: weakref.WeakValueDictionary[tuple[int, dt.date], Intake] = weakref.WeakValueDictionary()
 
 
 def _asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
@@ -111,6 +117,17 @@ def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset
     return frozenset(readers), {k: tuple(v) for k, v in readers.items()}
 
 
+@functools.cache
+def _fallback_notice() -> str | None:
+    """Why 'auto' ran the reference evaluator alone; warned once per process (stderr by default)."""
+    reason = engine_module.durable_unavailable_reason()
+    if reason is None:
+        return None
+    notice = f"{reason}, so the reference evaluator screened this intake alone, without the cross-check against durable_rules."
+    warnings.warn(notice, FallbackEngineWarning, stacklevel=3)  # points at the caller of screen()
+    return notice
+
+
 def _library_version() -> str:
     from . import __version__
 
@@ -118,11 +135,11 @@ def _library_version() -> str:
 
 
 @functools.cache
-def _field_names(cls) -> tuple[str, ...]:
+def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
     return tuple(cls.model_fields)
 
 
-def _construct(cls, values: dict[str, Any]):
+def _construct(cls: type[_Model], values: dict[str, Any]) -> _Model:
     """A pydantic model from values already known valid, as ``model_construct`` makes it but
     without its per-field default handling (every field is given): several times cheaper, and
     flags are built by the dozen on every screening."""
@@ -135,11 +152,12 @@ def _construct(cls, values: dict[str, Any]):
     return obj
 
 
-def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule, verified: bool) -> Flag:
+def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule: Rule, verified: bool) -> Flag:
     """A flag: its rule's fixed texts (prepared once per rule) plus whose it is and the evidence.
     Built without re-validation: every part comes from validated rules and intakes (a test
     validates a sample all the same). ``verified``: the reference evaluator found the rule
     holds; otherwise (durable_rules alone) its condition is checked here."""
+    sides: dict[str | None, conditions.Values]
     if firing.other is None:
         sides = {None: values[firing.pid]}
     else:
@@ -167,26 +185,26 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
     })
 
 
-def _rule_texts(book: Rulebook, rule) -> dict[str, Any]:
+def _rule_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
     """A flag's fixed parts, from its rule file: worked out once per rule, not per flag."""
     from .review import state_of
 
     return book.derived(("texts", rule.id), lambda: {**_texts_of(rule.meta), "review": state_of(book, rule).label})
 
 
-def _texts_of(meta) -> dict[str, Any]:
-    return dict(
-        rule_id=meta.id,
-        title=meta.title,
-        category=meta.category,
-        severity=meta.severity,
-        summary=meta.summary,
-        explanation=" ".join(meta.explanation.split()),
-        clinician_action=" ".join(meta.clinician_action.split()),
-        limitations=[" ".join(text.split()) for text in meta.limitations],
-        references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-        rule_status=meta.status,
-    )
+def _texts_of(meta: RuleFile) -> dict[str, Any]:
+    return {
+        "rule_id": meta.id,
+        "title": meta.title,
+        "category": meta.category,
+        "severity": meta.severity,
+        "summary": meta.summary,
+        "explanation": " ".join(meta.explanation.split()),
+        "clinician_action": " ".join(meta.clinician_action.split()),
+        "limitations": [" ".join(text.split()) for text in meta.limitations],
+        "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+        "rule_status": meta.status,
+    }
 
 
 def _firing_order(firing: Firing) -> tuple[str, str, str]:
@@ -214,6 +232,7 @@ def screen(
     parsed = parse_intake(intake, today=today)
     book, chosen = resolve(rulebook or rulebook_module.default(), program)
     runner = get_engine(book, engine)
+    notice = _fallback_notice() if engine == "auto" and runner.name == "python" else None
     substance = parsed.session.substance.value
     is_duo = parsed.is_duo
     reference = parsed.session.planned_date or today or dt.date.today()
@@ -247,6 +266,7 @@ def screen(
         view="clinician",
         library_version=_library_version(),
         engine=runner.name,
+        engine_notice=notice,
         rulebook=RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
         program=ProgramInfo(**chosen.info()),
         session=SessionInfo(substance=substance, format=parsed.session.format, reference_date=reference),
