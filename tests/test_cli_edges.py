@@ -64,7 +64,7 @@ def test_help_has_no_raw_rest_markup(args, capsys):
 def test_rules_test_with_an_unknown_rule_exits_2_and_suggests_the_closest(capsys):
     assert main(["rules", "test", "psychosis.bipolar1"]) == 2
     captured = capsys.readouterr()
-    assert "no rule 'psychosis.bipolar1'" in captured.err and "did you mean psychosis.bipolar-1" in captured.err
+    assert "psychosis.bipolar1: no rule with this id" in captured.err and "did you mean 'psychosis.bipolar-1'" in captured.err
     assert "passed" not in captured.out
 
 

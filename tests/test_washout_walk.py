@@ -16,7 +16,7 @@ import datetime as dt
 import pytest
 
 from screening import interactions, rulebook, screen
-from screening.conditions import walk
+from screening.conditions import COUNT, walk
 
 BOOK = rulebook.default()
 # The medication rules alone: the walk reads only their flags, and screening a third of the rules
@@ -41,7 +41,11 @@ def windows(entry, substance: str, self_stopped: bool) -> dict[str, int]:
         if substance not in rule.substances:
             continue
         for leaf in walk(rule.condition):
-            if leaf.field in entry.classes and (leaf.op == "taking" or (leaf.op == "stopped_on_own" and self_stopped)):
+            if leaf.op == COUNT:  # one drug of these classes in a window: its far end counts
+                (_, classes), (least, _after, within) = leaf.field, leaf.value
+                if least == 1 and set(classes) & set(entry.classes):
+                    out[rule.id] = max(out.get(rule.id, -1), int(within))
+            elif leaf.field in entry.classes and (leaf.op == "taking" or (leaf.op == "stopped_on_own" and self_stopped)):
                 out[rule.id] = max(out.get(rule.id, -1), int(leaf.value))
     return out
 

@@ -58,8 +58,14 @@ def readers(book: Any) -> dict[tuple[str, str], tuple[str, ...]]:
     for rule in book.active:
         for leaf in conditions.walk(rule.condition):
             if leaf.op == "taking":
+                classes: tuple[str, ...] = (leaf.field,)
+            elif leaf.op == conditions.COUNT:  # counts and two-sided windows read their classes too
+                classes = tuple(leaf.field[1])
+            else:
+                continue
+            for cls in classes:
                 for substance in rule.substances:
-                    found.setdefault((leaf.field, substance), set()).add(rule.id)
+                    found.setdefault((cls, substance), set()).add(rule.id)
     return {key: tuple(sorted(ids)) for key, ids in found.items()}
 
 
