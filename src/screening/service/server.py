@@ -1,0 +1,47 @@
+"""Run the app with uvicorn: one process, or several workers that each build their own app.
+
+Workers are separate processes (the screening is CPU-bound and holds the GIL), so the
+configuration travels to them in an environment variable, as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+
+import uvicorn
+
+from .app import ServiceConfig, create_app
+
+__all__ = ["serve", "app_from_env", "CONFIG_ENV"]
+
+CONFIG_ENV = "SCREENING_SERVICE_CONFIG"
+
+
+def _dump(config: ServiceConfig) -> str:
+    data = dataclasses.asdict(config)
+    data["today"] = config.today.isoformat() if config.today else None
+    return json.dumps(data)
+
+
+def _load(text: str) -> ServiceConfig:
+    data = json.loads(text)
+    data["today"] = dt.date.fromisoformat(data["today"]) if data.get("today") else None
+    return ServiceConfig(**data)
+
+
+def app_from_env():
+    """The app factory each worker calls."""
+    return create_app(_load(os.environ[CONFIG_ENV]))
+
+
+def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, access_log: bool = True) -> None:
+    config.check()
+    common = dict(host=host, port=port, access_log=access_log, limit_concurrency=1000, timeout_keep_alive=5, server_header=False)
+    if workers <= 1:
+        uvicorn.run(create_app(config), **common)
+        return
+    os.environ[CONFIG_ENV] = _dump(config)
+    uvicorn.run("screening.service.server:app_from_env", factory=True, workers=workers, **common)
