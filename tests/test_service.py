@@ -434,3 +434,17 @@ def test_serve_without_the_extra_says_what_to_install_in_one_line():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == ["screening: the CDS Hooks service needs the optional extra: pip install 'screening[service]'"]
+
+
+def test_workers_sharing_a_state_file_see_each_others_cards_and_tokens(tmp_path, keys, duo_responses):
+    """Two apps on one state file stand for two workers: feedback and replays cross between them."""
+    with StubEHR(keys) as ehr:
+        config = ServiceConfig(public_url=BASE, trusted_issuers={ISSUER: f"{ehr.url}/jwks.json"}, engine="python", state_path=str(tmp_path / "state.sqlite"))
+        with TestClient(create_app(config), base_url=BASE) as one, TestClient(create_app(config), base_url=BASE) as two:
+            body = hook_request("appointment-book", DUO[0], patients=DUO, prefetch={"intake": searchset(*duo_responses.values())})
+            cards = one.post(APPT, json=body, headers=bearer(keys.token(f"{BASE}{APPT}"))).json()["cards"]
+            entry = {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
+            assert two.post(f"{APPT}/feedback", json={"feedback": [entry]}, headers=bearer(keys.token(f"{BASE}{APPT}/feedback"))).status_code == 200
+            token = keys.token(f"{BASE}/cds-services")
+            assert one.get("/cds-services", headers=bearer(token)).status_code == 200
+            assert two.get("/cds-services", headers=bearer(token)).status_code == 401

@@ -50,6 +50,7 @@ class ServiceConfig:
     max_body_bytes: int = 1_000_000
     fhir_timeout: float = 5.0
     max_token_lifetime: float = 600
+    state_path: str | None = None  # a SQLite file the workers share (cards issued, token ids seen)
 
     def check(self) -> None:
         if not self.insecure_no_auth and not self.trusted_issuers:
@@ -96,7 +97,12 @@ def create_app(
     book = load(config.rules) if config.rules else default()
     options = _screen_options(config, book)
     base = config.public_url.rstrip("/")
-    cards_seen = card_log or MemoryCardLog()
+    shared = None
+    if config.state_path:
+        from .state import SqliteState
+
+        shared = SqliteState(config.state_path)
+    cards_seen = card_log or shared or MemoryCardLog()
     from ..docs import render
 
     pages = {path.rsplit("/", 1)[-1].removesuffix(".md"): text for path, text in render(book).items() if "/" in path}
@@ -106,7 +112,7 @@ def create_app(
     async def lifespan(app: FastAPI):
         client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(config.fhir_timeout), follow_redirects=False)
         state["client"] = client
-        state["auth"] = None if config.insecure_no_auth else Authenticator(config.trusted_issuers, client, max_lifetime=config.max_token_lifetime)
+        state["auth"] = None if config.insecure_no_auth else Authenticator(config.trusted_issuers, client, max_lifetime=config.max_token_lifetime, replay=shared)
         if config.insecure_no_auth:
             log.warning("AUTHENTICATION IS OFF (--insecure-no-auth): any caller can screen; for local trials only")
         # one screening at start: the engine's rulesets are compiled before the first request

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import httpx
 import jwt
 
-__all__ = ["AuthError", "Authenticator", "ALGORITHMS"]
+__all__ = ["AuthError", "Authenticator", "MemoryReplay", "ALGORITHMS"]
 
 # CDS Hooks: never "none", never a shared-secret (HMAC) algorithm.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -24,6 +24,25 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 
 class AuthError(Exception):
     """The request is not authenticated (HTTP 401); the message is safe to return."""
+
+
+class MemoryReplay:
+    """Token ids seen by this process, forgotten once their token has expired."""
+
+    def __init__(self, leeway: float = 30):
+        self.leeway = leeway
+        self._seen: dict[tuple[str, str], float] = {}
+        self._next_purge = 0.0
+
+    def first_use(self, iss: str, jti: str, exp: float) -> bool:
+        now = time.time()
+        if now > self._next_purge:
+            self._seen = {k: v for k, v in self._seen.items() if v + self.leeway > now}
+            self._next_purge = now + 60
+        if (iss, jti) in self._seen:
+            return False
+        self._seen[(iss, jti)] = exp
+        return True
 
 
 @dataclass
@@ -35,8 +54,8 @@ class _KeySet:
 class Authenticator:
     """Verifies bearer JWTs against trusted issuers' JWK Sets, with a replay cache of ``jti``.
 
-    The replay cache lives in this process: with several workers, a token replayed to another
-    worker within its lifetime is not caught there (keep token lifetimes short; ``max_lifetime``).
+    ``replay``: where token ids are remembered; this process's memory by default, a file the
+    workers share (:class:`~screening.service.state.SqliteState`) when there are several.
     """
 
     def __init__(
@@ -48,13 +67,13 @@ class Authenticator:
         max_lifetime: float = 600,
         jwks_ttl: float = 300,
         refetch_after: float = 10,
+        replay=None,
     ):
         self.issuers = dict(issuers)
         self.client = client
         self.leeway, self.max_lifetime, self.jwks_ttl, self.refetch_after = leeway, max_lifetime, jwks_ttl, refetch_after
         self._sets: dict[str, _KeySet] = {}
-        self._seen: dict[tuple[str, str], float] = {}
-        self._next_purge = 0.0
+        self.replay = replay or MemoryReplay(leeway)
 
     async def _fetch(self, iss: str) -> _KeySet:
         try:
@@ -77,16 +96,6 @@ class Authenticator:
         if kid not in keys.keys:
             raise AuthError("no key with this kid in the issuer's key set")
         return keys.keys[kid]
-
-    def _replayed(self, iss: str, jti: str, exp: float) -> bool:
-        now = time.time()
-        if now > self._next_purge:
-            self._seen = {k: v for k, v in self._seen.items() if v + self.leeway > now}
-            self._next_purge = now + 60
-        if (iss, jti) in self._seen:
-            return True
-        self._seen[(iss, jti)] = exp
-        return False
 
     async def verify(self, authorization: str | None, audience: list[str]) -> dict[str, Any]:
         """The verified claims of the request's bearer token, or :class:`AuthError`."""
@@ -132,6 +141,6 @@ class Authenticator:
             raise AuthError("the token's jti must be a string")
         if claims["exp"] - claims["iat"] > self.max_lifetime:
             raise AuthError(f"the token lives longer than {int(self.max_lifetime)} seconds")
-        if self._replayed(iss, claims["jti"], claims["exp"]):
+        if not self.replay.first_use(iss, claims["jti"], claims["exp"]):
             raise AuthError("the token's jti was used before (replay)")
         return claims

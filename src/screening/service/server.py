@@ -10,6 +10,8 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import shutil
+import tempfile
 
 import uvicorn
 
@@ -43,5 +45,13 @@ def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080, work
     if workers <= 1:
         uvicorn.run(create_app(config), **common)
         return
+    scratch = None
+    if config.state_path is None:  # the workers share the cards issued and the token ids seen
+        scratch = tempfile.mkdtemp(prefix="screening-serve-")
+        config = dataclasses.replace(config, state_path=os.path.join(scratch, "state.sqlite"))
     os.environ[CONFIG_ENV] = _dump(config)
-    uvicorn.run("screening.service.server:app_from_env", factory=True, workers=workers, **common)
+    try:
+        uvicorn.run("screening.service.server:app_from_env", factory=True, workers=workers, **common)
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
