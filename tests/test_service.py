@@ -98,7 +98,7 @@ def test_a_duo_appointment_gives_the_clinician_every_card_of_the_duo_screening(o
         assert card["links"][0]["url"] == f"{BASE}/rules/{card['extension'][RULE_EXTENSION]['rule_id']}"
     about = result["extension"]["invalid.screening.report"]
     assert about["rulebook"]["sha256"] == expected.rulebook.sha256 and about["patients"] == DUO
-    assert "program" in about and "decides nothing" in about["notice"]
+    assert "decides nothing" in about["notice"] and None not in about.values()
     patients = {c["extension"][RULE_EXTENSION]["participant"]: c["extension"][RULE_EXTENSION]["patients"] for c in result["cards"]}
     assert patients["A"] == ["Patient/p1"] and patients["B"] == ["Patient/p2"] and patients["pair"] == DUO
 
@@ -448,3 +448,14 @@ def test_workers_sharing_a_state_file_see_each_others_cards_and_tokens(tmp_path,
             token = keys.token(f"{BASE}/cds-services")
             assert one.get("/cds-services", headers=bearer(token)).status_code == 200
             assert two.get("/cds-services", headers=bearer(token)).status_code == 401
+
+
+def test_the_committed_cds_hooks_examples_are_what_the_service_says_now():
+    from conftest import ROOT
+    from screening.service.examples import build
+
+    folder = EXAMPLES / "cds-hooks"
+    for name, text in build(ROOT).items():
+        assert (folder / name).read_text(encoding="utf-8") == text, f"examples/cds-hooks/{name} is stale: run python -m screening.service.examples"
+    response = json.loads((folder / "duo-appointment-book-response.json").read_text())
+    assert response["cards"] and all(check_card(c) is None for c in response["cards"])

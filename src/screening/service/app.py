@@ -243,12 +243,14 @@ def create_app(
         ])
         about = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
-            "program": getattr(report, "program", None),
             "engine": report.engine,
             "library_version": report.library_version,
             "patients": list(hook.patients),
             "notice": report.notice,
         }
+        program = getattr(report, "program", None)
+        if program is not None:  # CDS Hooks: no nulls; a report without a program leaves it out
+            about["program"] = program
         if report_id is not None:
             about["report_id"] = report_id
         return {"cards": result, "extension": {REPORT_EXTENSION: _jsonable(about)}}
