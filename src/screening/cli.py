@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
     serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
     serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
+    serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
+    serve.add_argument("--ssl-keyfile", help="the certificate's private key")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report"])
@@ -199,7 +201,10 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.insecure_no_auth:
         print("screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only", file=sys.stderr)
-    serve(config, host=args.host, port=args.port, workers=args.workers)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print("screening: give both --ssl-certfile and --ssl-keyfile, or neither", file=sys.stderr)
+        return EXIT_USAGE
+    serve(config, host=args.host, port=args.port, workers=args.workers, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return EXIT_OK
 
 
