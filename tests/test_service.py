@@ -459,3 +459,39 @@ def test_the_committed_cds_hooks_examples_are_what_the_service_says_now():
         assert (folder / name).read_text(encoding="utf-8") == text, f"examples/cds-hooks/{name} is stale: run python -m screening.service.examples"
     response = json.loads((folder / "duo-appointment-book-response.json").read_text())
     assert response["cards"] and all(check_card(c) is None for c in response["cards"])
+
+
+# ---------------------------------------------------------------------------- properties
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+
+from strategies import TODAY, intakes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def dated_client():
+    config = ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python", today=TODAY)
+    with TestClient(create_app(config), base_url=BASE) as client:
+        yield client
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(intake=intakes())
+def test_any_intake_through_its_hook_gives_exactly_the_screenings_flags_each_card_on_its_own_patients(dated_client, intake):
+    duo = intake["session"]["format"] == "duo"
+    patients = DUO if duo else DUO[:1]
+    qrs = responses_for(intake, patients)
+    if duo:
+        path, body = APPT, hook_request("appointment-book", DUO[1], patients=DUO, prefetch={"intake": searchset(*qrs.values())})
+    else:
+        path, body = VIEW, hook_request("patient-view", DUO[0], prefetch={"intake": qrs[DUO[0]]})
+    response = dated_client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    report = screen(intake, engine="python", today=TODAY)
+    assert card_keys(response.json()) == flag_keys(report)
+    whose = {p["participant_id"]: patient for p, patient in zip(intake["participants"], patients)}
+    uuids = set()
+    for card, flag in zip(response.json()["cards"], report.flags):
+        assert card["extension"][RULE_EXTENSION]["patients"] == sorted(whose[p] for p in flag.participants)
+        uuids.add(card["uuid"])
+    assert len(uuids) == len(report.flags)
