@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--trust", action="append", default=[], metavar="ISSUER=JWKS_URL", help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)")
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
     serve.add_argument("--program", help="screen under this program")
-    serve.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
+    serve.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="as for screen: auto (default) cross-checks both engines where durable_rules imports")
     serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
     serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
