@@ -145,6 +145,34 @@ def run(workers: int, requests: int, clients: int, key, kid: str, jwks_url: str,
     }
 
 
+def breakdown(body: bytes, repeat: int = 50) -> dict[str, float]:
+    """Median ms of each step of one duo call, in this process: where a request's time goes."""
+    from screening import screen
+    from screening.cds_hooks import cards
+    from screening.fhir import _validate_fhir, intake_from_fhir
+    from screening.service.hooks import responses_in
+
+    def median_ms(step) -> float:
+        times = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - began)
+        return round(statistics.median(times) * 1000, 2)
+
+    request = json.loads(body)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in responses_in(request["prefetch"]["intake"])]}
+    intake = intake_from_fhir(bundle)
+    report = screen(intake)
+    return {
+        "read the JSON body": median_ms(lambda: json.loads(body)),
+        "FHIR structure check (fhir.resources)": median_ms(lambda: _validate_fhir(bundle, "Bundle")),
+        "responses -> intake, all of intake_from_fhir": median_ms(lambda: intake_from_fhir(bundle)),
+        "screen() (default engine)": median_ms(lambda: screen(intake)),
+        "cards": median_ms(lambda: cards(report, hook_instance="x", patients={"A": "Patient/1", "B": "Patient/2"})),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10_000)
@@ -160,7 +188,9 @@ def main() -> int:
     request = json.loads((ROOT / "examples" / "cds-hooks" / "duo-appointment-book-request.json").read_text())
     request.pop("fhirServer", None)  # everything is prefetched: no FHIR calls in the loop
     body = json.dumps(request).encode()
-    print(f"duo appointment-book request: {len(body):,} bytes; {args.requests:,} requests from {args.clients} concurrent clients; {os.cpu_count()} cores")
+    print(f"duo appointment-book request: {len(body):,} bytes; {args.requests:,} requests from {args.clients} concurrent clients; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    for step, ms in breakdown(body).items():
+        print(f"  {step}: {ms} ms (median, in process)")
     rows = []
     try:
         for workers in args.workers:
@@ -169,6 +199,7 @@ def main() -> int:
             print(json.dumps(result))
     finally:
         server.shutdown()
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
     print()
     print("| workers | requests | throughput (req/s) | p50 | p99 | errors |")
     print("|---|---|---|---|---|---|")
