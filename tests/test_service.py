@@ -352,6 +352,16 @@ def test_the_service_refuses_to_start_without_trusted_issuers():
         create_app(ServiceConfig())
 
 
+def test_serve_usage_errors_are_one_line_and_exit_2(capsys):
+    from screening.cli import main
+
+    assert main(["serve", "--trust", "no-equals-sign"]) == 2
+    assert main(["serve", "--insecure-no-auth", "--ssl-certfile", "cert.pem"]) == 2
+    assert main(["serve", "--public-url", "ftp://x", "--insecure-no-auth"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("screening: ") for line in lines)
+
+
 # ---------------------------------------------------------------------------- feedback
 
 

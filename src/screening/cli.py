@@ -191,7 +191,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     issuers = {}
     for item in args.trust:
-        iss, sep, url = item.rpartition("=")
+        iss, sep, url = item.partition("=")  # an issuer has no "="; a JWK Set URL may (a query)
         if not sep or not iss or not url.startswith(("http://", "https://")):
             print(f"screening: --trust takes ISSUER=JWKS_URL, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
@@ -210,11 +210,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if args.insecure_no_auth:
-        print("screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only", file=sys.stderr)
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("screening: give both --ssl-certfile and --ssl-keyfile, or neither", file=sys.stderr)
         return EXIT_USAGE
+    if args.insecure_no_auth:
+        print("screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only", file=sys.stderr)
     serve(config, host=args.host, port=args.port, workers=args.workers, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return EXIT_OK
 

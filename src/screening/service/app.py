@@ -57,6 +57,8 @@ class ServiceConfig:
             raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError("the public URL must start with http:// or https://")
+        if self.program is not None and "program" not in inspect.signature(screen).parameters:
+            raise ValueError("this version of screening has no programs; leave out --program")
 
 
 def outcome(status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[dict] | None = None) -> JSONResponse:
@@ -70,8 +72,6 @@ def outcome(status: int, code: str, diagnostics: str, expression: str | None = N
 def _screen_options(config: ServiceConfig, book) -> dict[str, Any]:
     options: dict[str, Any] = {"rulebook": book, "engine": config.engine, "today": config.today}
     if config.program is not None:
-        if "program" not in inspect.signature(screen).parameters:
-            raise ValueError("this version of screening has no programs; leave out --program")
         options["program"] = config.program
     return options
 
