@@ -14,6 +14,7 @@ import re
 import uuid
 from typing import Callable, Mapping
 
+from . import display
 from .fhir import BASE_URL
 from .report import Flag, Report
 
@@ -33,13 +34,23 @@ DEFAULT_OVERRIDE_REASONS = (
 )
 
 
-def card_uuid(rule_id: str, participant: str, rulebook_sha256: str, hook_instance: str | None = None, patient: str = "") -> str:
-    """The same rule for the same participant under the same rulebook gives the same uuid.
+def card_uuid(
+    rule_id: str,
+    participant: str,
+    rulebook_sha256: str,
+    program: str | None = None,
+    hook_instance: str | None = None,
+    patient: str = "",
+) -> str:
+    """The same rule for the same participant under the same rulebook (and program) gives the same uuid.
 
-    With ``hook_instance`` (and the FHIR ``patient`` the flag is about) the uuid is unique per
-    hook call, patient and flag: the same flag in another call is another card.
+    ``program`` is the program's id and sha256 for any program but 'default', whose cards keep
+    the uuids they had before programs existed. With ``hook_instance`` (and the FHIR ``patient``
+    the flag is about) the uuid is unique per hook call, patient and flag: the same flag in
+    another call is another card.
     """
-    key = f"{rule_id}\n{participant}\n{rulebook_sha256}"
+    extra = f"\n{program}" if program else ""
+    key = f"{rule_id}\n{participant}\n{rulebook_sha256}{extra}"
     if hook_instance is not None:
         key = f"{hook_instance}\n{patient}\n{key}"
     return str(uuid.uuid5(_NAMESPACE, key))
@@ -56,31 +67,30 @@ def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
             reasons = rulebook.rule(rule_id).meta.override_reasons
         except KeyError:
             reasons = ()
-    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": r} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
+    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
 
 
 def _summary(flag: Flag, several: bool) -> str:
     who = "Pair" if flag.participant == "pair" else f"Participant {flag.participant}"
-    text = f"{who}: {flag.summary}" if several else flag.summary
+    summary = display.text(" ".join(flag.summary.split()))
+    text = f"{who}: {summary}" if several else summary
     if len(text) > MAX_SUMMARY:
-        text = flag.summary if len(flag.summary) <= MAX_SUMMARY else flag.summary[: MAX_SUMMARY - 1].rstrip() + "…"
+        text = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1].rstrip() + "…"
     return text
 
 
-def _md(text: str) -> str:
-    """Plain text in Markdown: keep it from turning into markup by accident."""
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(str(text).split()))
+_md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
-def _detail(flag: Flag, notice: str) -> str:
+def _detail(flag: Flag, notice: str, program: str) -> str:
     lines = [_md(flag.explanation), "", "**Found in the intake:**", ""]
     for item in flag.evidence:
         lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(item.answer)}**")
     lines += ["", f"**For review:** {_md(flag.clinician_action)}", "", "**Limitations:**", ""]
     lines += [f"- {_md(text)}" for text in flag.limitations]
     lines += ["", "**Sources:**", ""]
-    lines += [f"- [{_md(ref.title)}]({ref.url}): {_md(ref.says)}" for ref in flag.references]
-    lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}). *{_md(notice)}*"]
+    lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in flag.references]
+    lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}), program `{_md(program)}`. *{_md(notice)}*"]
     return "\n".join(lines)
 
 
@@ -106,23 +116,27 @@ def cards(
         shipped = default()
         rulebook = shipped if shipped.sha256 == report.rulebook.sha256 else None
     several = len(report.participants) > 1
+    program = report.program
+    scope = None if program.id == "default" else f"{program.id}\n{program.sha256}"
+    shown = f"{program.id} {program.version}"
     out = []
     patients = patients or {}
     for flag in report.flags:
         first = flag.references[0]
         about = sorted({patients.get(p, p) for p in flag.participants})
         card = {
-            "uuid": card_uuid(flag.rule_id, flag.participant, report.rulebook.sha256, hook_instance, " ".join(about)),
+            "uuid": card_uuid(flag.rule_id, flag.participant, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
             "summary": _summary(flag, several),
             "indicator": flag.severity,
-            "detail": _detail(flag, report.notice),
-            "source": {"label": first.title, "url": first.url},
+            "detail": _detail(flag, report.notice, shown),
+            "source": {"label": display.text(first.title), "url": first.url},
             "overrideReasons": _override_reasons(flag.rule_id, rulebook),
             "extension": {RULE_EXTENSION: {
                 "rule_id": flag.rule_id,
                 "participant": flag.participant,
                 "severity": flag.severity,
                 "rulebook_sha256": report.rulebook.sha256,
+                "program": program.id,
             }},
         }
         if patients:

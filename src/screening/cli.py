@@ -34,14 +34,15 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
     screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default=None, help="text (default), json, or cds-hooks: a CDS Hooks response, one card per flag; --batch writes JSON lines only")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
-    screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
+    screen.add_argument("--view", default="clinician", help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view")
     screen.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    screen.add_argument("--program", help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)")
 
     rules = sub.add_parser("rules", help="check or test the rulebook")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_sub.add_parser("check", help="validate every rule file and vocabulary")
+    check = rules_sub.add_parser("check", help="validate every rule file, vocabulary and program")
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
@@ -56,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
 
     fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
-    fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire.add_argument("--program", help="the Questionnaire of a program (its prescribed wording and required questions)")
     fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
@@ -68,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", help="the base URL clients call, checked as the JWT aud (default http://HOST:PORT)")
     serve.add_argument("--trust", action="append", default=[], metavar="ISSUER=JWKS_URL", help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)")
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
-    serve.add_argument("--program", help="screen under this program")
+    serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
     serve.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="as for screen: auto (default) cross-checks both engines where durable_rules imports")
     serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
     serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
@@ -101,10 +103,13 @@ def _screen(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         print("screening: --jobs applies to --batch only", file=sys.stderr)
         return EXIT_USAGE
-    book = load(args.rules) if args.rules else None
+    from .programs import resolve
+    from .rulebook import default
+
+    book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file)
+    intake = read_intake_file(args.file, today=args.today)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
@@ -130,7 +135,9 @@ def _rules_check(args: argparse.Namespace) -> int:
 
     book = load(args.rules)
     rules = book.active
-    too_complex = limit_problems(rules)
+    from .programs import load_programs, program_problems
+
+    too_complex = limit_problems(rules) + program_problems(book)
     if too_complex:
         raise RulebookError(too_complex)
     by_category = Counter(r.meta.category for r in rules)
@@ -141,6 +148,8 @@ def _rules_check(args: argparse.Namespace) -> int:
     print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
     print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
     print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
+    programs = load_programs(book)
+    print(f"programs ({len(programs)}, all valid): " + ", ".join(f"{p.id} {p.meta.version}" for p in programs.values()))
     return EXIT_OK
 
 
@@ -175,7 +184,7 @@ def _fhir(args: argparse.Namespace) -> int:
     from . import fhir
 
     if args.fhir_command == "questionnaire":
-        resource = fhir.questionnaire()
+        resource = fhir.questionnaire(args.program)
     elif args.fhir_command == "codesystem":
         resource = fhir.answer_code_system()
     else:
@@ -213,6 +222,9 @@ def _serve(args: argparse.Namespace) -> int:
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
         print("screening: give both --ssl-certfile and --ssl-keyfile, or neither", file=sys.stderr)
         return EXIT_USAGE
+    from .service.app import service_rulebook
+
+    service_rulebook(config)  # an unknown program or a broken rulebook: exit 2 before serving
     if args.insecure_no_auth:
         print("screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only", file=sys.stderr)
     serve(config, host=args.host, port=args.port, workers=args.workers, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)

@@ -48,6 +48,9 @@ QUESTIONNAIRE_URL = f"{BASE_URL}/Questionnaire/screening-intake"
 ANSWER_SYSTEM = f"{BASE_URL}/CodeSystem/tri-state-answer"
 ACCEPTED_STATUSES = ("completed", "amended")
 REQUIRED = ("session.substance", "session.format", "participant_id")
+# Lists and objects inside each other. A duo Bundle of this Questionnaire's responses has 13
+# (answers nest inside items inside groups); the limit leaves room for other writers' layouts.
+MAX_FHIR_DEPTH = 40
 
 _TRI_STATE = (("yes", "Yes"), ("no", "No"), ("unsure", "Unsure / don't know"))
 _TO_INTAKE = {"yes": "yes", "no": "no", "unsure": "unknown"}
@@ -208,9 +211,44 @@ def _questionnaire_json() -> str:
     return json.dumps(resource)
 
 
-def questionnaire() -> dict[str, Any]:
-    """The intake as a FHIR R4 Questionnaire (a fresh dict each call)."""
-    return json.loads(_questionnaire_json())
+def questionnaire(program: Any = None, rulebook: Any = None) -> dict[str, Any]:
+    """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
+
+    For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
+    framework's own wording and numbering where the program prescribes it, and its required
+    questions marked required. Its responses are read like any other.
+    """
+    resource = json.loads(_questionnaire_json())
+    if program is None or program == "default":
+        return resource
+    from . import programs, rulebook as rulebook_module
+
+    chosen = programs.get_program(rulebook or rulebook_module.default(), program)
+    if chosen.id == "default":
+        return resource
+    m = chosen.meta
+    resource.update({
+        "id": f"screening-intake-{m.id}",
+        "url": f"{QUESTIONNAIRE_URL}-{m.id}",
+        "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
+        "title": f"{resource['title']}: {m.title}",
+        "derivedFrom": [QUESTIONNAIRE_URL],
+        "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
+    })
+    required = set(m.require.questions) if m.require else set()
+
+    def adapt(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            link = item["linkId"]
+            if link in m.questions:
+                item["text"] = m.questions[link].text
+                item["prefix"] = m.questions[link].label
+            if link in required:
+                item["required"] = True
+            adapt(item.get("item") or [])
+
+    adapt(resource["item"])
+    return resource
 
 
 def answer_code_system() -> dict[str, Any]:
@@ -366,9 +404,11 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def intake_from_fhir(resource: Any) -> Intake:
+def intake_from_fhir(resource: Any, *, today: dt.date | None = None) -> Intake:
     """Map a completed QuestionnaireResponse (individual) or a Bundle of two (duo) to an Intake."""
-    data = _as_dict(resource)
+    from .reading import check_shape
+
+    data = check_shape(_as_dict(resource), "resource", MAX_FHIR_DEPTH)
     responses = _responses(data)
     _validate_fhir(data, data.get("resourceType", "resource"))
     session: dict[str, Any] = {}
@@ -378,7 +418,7 @@ def intake_from_fhir(resource: Any) -> Intake:
         if status not in ACCEPTED_STATUSES:
             raise IntakeError([Problem(f"{where}.status", None, f"only a completed or amended response is screened, this one is {status!r}")])
         canonical = str(response.get("questionnaire") or QUESTIONNAIRE_URL).split("|")[0]
-        if canonical != QUESTIONNAIRE_URL:
+        if canonical != QUESTIONNAIRE_URL and not canonical.startswith(QUESTIONNAIRE_URL + "-"):
             raise IntakeError([Problem(f"{where}.questionnaire", None, f"answers another questionnaire; expected {QUESTIONNAIRE_URL}")])
         reader = _Reader(where)
         reader.read(response.get("item") or [])
@@ -396,37 +436,38 @@ def intake_from_fhir(resource: Any) -> Intake:
             raise IntakeError([Problem(link_id, None, "required answer missing")])
     from .screener import parse_intake
 
-    return parse_intake({"session": session, "participants": participants})
+    return parse_intake({"session": session, "participants": participants}, today=today)
 
 
 def screen_fhir(resource: Any, **options: Any):
     """Screen a FHIR QuestionnaireResponse or duo Bundle; options as for :func:`screening.screen`."""
     from .screener import screen
 
-    return screen(intake_from_fhir(resource), **options)
+    return screen(intake_from_fhir(resource, today=options.get("today")), **options)
 
 
 def is_fhir(data: Any) -> bool:
     return isinstance(data, Mapping) and "resourceType" in data
 
 
-def read_intake_file(path: str | Path) -> Intake:
-    """Read an intake file: the library's JSON/YAML intake, or a FHIR response or Bundle (JSON)."""
-    from .screener import parse_intake_text, read_intake
+def read_intake_file(path: str | Path, *, today: dt.date | None = None) -> Intake:
+    """Read an intake file: the library's JSON/YAML intake, or a FHIR response or Bundle (JSON).
+
+    Both are read strictly and within the same limits (size, nesting, integer length,
+    duplicate keys): see :mod:`screening.reading`.
+    """
+    from .screener import load_intake_data, parse_intake, read_intake
 
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError:
         return read_intake(path)  # the same clear error as for any intake
-    if b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{"):
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return parse_intake_text(raw, str(path))
-        if is_fhir(data):
-            return intake_from_fhir(data)
-    return parse_intake_text(raw, str(path))
+    looks_fhir = b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{")
+    data = load_intake_data(raw, str(path), MAX_FHIR_DEPTH if looks_fhir else None)
+    if looks_fhir and is_fhir(data):
+        return intake_from_fhir(data, today=today)
+    return parse_intake(data, str(path), today=today)
 
 
 # ---------------------------------------------------------------------------- responses out

@@ -15,7 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "render_text", "report_schema"]
+from . import display
+
+__all__ = ["NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "render_text", "report_schema"]
 
 NOTICE = (
     "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
@@ -72,6 +74,12 @@ class RulebookInfo(_Model):
     rules: int
 
 
+class ProgramInfo(_Model):
+    id: str = Field(description="The program whose parameters, severities and required questions applied ('default': the rulebook as written).")
+    version: str
+    sha256: str = Field(description="sha256 of the program file, so a report traces to the exact program.")
+
+
 class SessionInfo(_Model):
     substance: str
     format: Literal["individual", "duo"]
@@ -84,6 +92,7 @@ class Report(_Model):
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
     rulebook: RulebookInfo
+    program: ProgramInfo
     session: SessionInfo
     participants: list[str]
     flags: list[Flag]
@@ -91,7 +100,13 @@ class Report(_Model):
     counts: dict[Severity, int]
 
     def view_for(self, participant: str) -> "Report":
-        """This participant's view: only flags and gaps that rest on their own answers alone."""
+        """This participant's view: only flags and gaps that rest on their own answers alone.
+
+        ``participant`` is the id exactly as in the intake, or ``participant:<id>`` (the name
+        the view is given); ids cannot be reserved words such as ``clinician``, so a view is
+        never confused with the clinician's.
+        """
+        participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
@@ -141,6 +156,7 @@ def render_text(report: Report) -> str:
         f"Screening report ({report.view} view)",
         f"Session: {report.session.substance}, {report.session.format}; medication timing counted to {report.session.reference_date}",
         f"Participants: {', '.join(report.participants)}",
+        f"Program: {report.program.id} {report.program.version}",
         "",
         _wrap(report.notice, ""),
         "",
@@ -169,6 +185,8 @@ def render_text(report: Report) -> str:
     out += [
         "",
         f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
+        f"program {report.program.id} {report.program.version} (sha256 {report.program.sha256[:16]}...); "
         f"engine {report.engine}; screening {report.library_version}",
     ]
-    return "\n".join(out) + "\n"
+    # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
+    return "\n".join(display.text(line) for line in out) + "\n"

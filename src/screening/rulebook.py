@@ -20,7 +20,7 @@ from typing import Any, Callable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import conditions
+from . import conditions, parameters as parameters_module, wording
 from .conditions import Condition, ConditionError
 from .errors import RulebookError, Problem
 from .fields import catalogue
@@ -53,17 +53,11 @@ SEVERITIES = {
 }
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
-# Wording that decides for the clinician, or declares someone fit. Rules support, never decide.
-FORBIDDEN_WORDING = [
-    (re.compile(r"\b(is|are|be|as) safe\b|\bsafe to\b", re.I), "declares something safe"),
-    (re.compile(r"\beligib(le|ility)\b|\bcleared\b|\bapproved\b|\bfit to\b", re.I), "declares eligibility"),
-    (re.compile(r"\bdo not (proceed|dose|administer|enrol|enroll|include|allow)\b|\bmust not\b|\bmust\b|\bshall\b", re.I), "gives a directive"),
-    (re.compile(r"\b(exclude|disqualify|refuse|reject)\b", re.I), "gives a directive"),
-]
-DEFERENTIAL_VERBS = re.compile(
-    r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
-    re.I,
-)
+# Wording that decides for the clinician, or declares someone fit: see screening.wording.
+FORBIDDEN_WORDING = wording.FORBIDDEN_WORDING
+DEFERENTIAL_VERBS = wording.DEFERENTIAL_VERBS
+# What rulebook.yaml may hold; any other key is a mistake (a misspelt "version" would be ignored).
+RULEBOOK_KEYS = frozenset({"version", "title", "maintainers", "statuses"})
 RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 
 
@@ -85,13 +79,28 @@ _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
-    """Safe YAML that remembers lines and rejects duplicate keys."""
+    """Safe YAML that remembers lines and rejects duplicate keys and aliases.
+
+    An alias makes the parser hand over the same node again; refusing the second visit stops
+    alias expansion (a 1 KB "billion laughs" file took 10 s and 1.15 GB) at its first step.
+    """
+
+    def _once(self, node):
+        seen = self.__dict__.setdefault("_seen_nodes", set())
+        if id(node) in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases (*name) are not accepted in the rulebook; write the value out", node.start_mark
+            )
+        seen.add(id(node))
+        return node
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         mapping = _LineDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
+            self._once(key_node)
+            self._once(value_node)
             key = self.construct_object(key_node, deep=True)
             if key in mapping:
                 raise yaml.constructor.ConstructorError(
@@ -102,7 +111,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
         return mapping
 
     def construct_sequence(self, node, deep=False):  # type: ignore[override]
-        seq = _LineList(self.construct_object(child, deep=True) for child in node.value)
+        seq = _LineList(self.construct_object(self._once(child), deep=True) for child in node.value)
         seq.line = node.start_mark.line + 1
         return seq
 
@@ -172,6 +181,7 @@ class RuleFile(BaseModel):
     limitations: list[str] = Field(min_length=1)
     references: list[Reference] = Field(min_length=1)
     override_reasons: list[str] = Field(default_factory=list)
+    program_only: bool = Field(False, description="Runs only where a program's `enable:` names it.")
     written: dt.date
     reviewed: dt.date | None = None
     examples: list[Example] = Field(min_length=2)
@@ -186,6 +196,10 @@ class Rule:
     guarded: Condition  # with the substance and duo guards the engine also applies
     path: str  # relative to the rules folder
     line_of: dict[str, int] = field(default_factory=dict, compare=False)
+    # The parameters the rule reads (in `when:` or as ${name} in its texts), and its file as
+    # written, before they were filled in: a program compiles the rule again from it.
+    params: frozenset[str] = frozenset()
+    template: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -228,13 +242,15 @@ class Rulebook:
     vocabulary: Vocabulary
     baseline: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, "parameters_module.Parameter"] = field(default_factory=dict)
+    program: Any = None  # the Program this rulebook was compiled for (None: the base rulebook)
     # Derived data computed once per rulebook (what each substance reads, flag texts...):
     # screening reads it many times and a rulebook does not change once loaded.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def active(self) -> list[Rule]:
-        return [r for r in self.rules if r.meta.status != "deprecated"]
+        return [r for r in self.rules if r.meta.status != "deprecated" and not r.meta.program_only]
 
     @cached_property
     def _by_id(self) -> dict[str, Rule]:
@@ -349,25 +365,42 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
 
 
 def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
-    texts = {"summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
     for i, limitation in enumerate(meta.limitations):
         texts[f"limitations[{i}]"] = limitation
-    for name, text in texts.items():
-        for pattern, what in FORBIDDEN_WORDING:
-            hit = pattern.search(text)
-            if hit:
-                problems.append(
-                    Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({hit.group(0)!r}): "
-                            "rules support a clinician's judgement; say what to consider or review instead")
-                )
-    if not DEFERENTIAL_VERBS.search(meta.clinician_action):
+    for i, reason in enumerate(meta.override_reasons):
+        texts[f"override_reasons[{i}]"] = reason
+    for name, what, words in wording.problems(texts):
+        problems.append(
+            Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({words!r}): "
+                    "rules support a clinician's judgement; say what to consider or review instead")
+        )
+    if not DEFERENTIAL_VERBS.search(wording.normalised(meta.clinician_action)):
         problems.append(Problem(rel, lines.get("clinician_action"),
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
 
 
-def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> Rule | None:
+TEXT_FIELDS = ("title", "summary", "explanation", "clinician_action", "limitations")
+
+
+def _fill_texts(data: dict, values: dict[str, Any], used: set[str]) -> dict:
+    """The rule's texts with ${name} filled in from the parameter values."""
+    out = dict(data)
+    for key in TEXT_FIELDS:
+        if isinstance(out.get(key), str):
+            out[key] = parameters_module.fill_text(out[key], values, used)
+        elif key == "limitations" and isinstance(out.get(key), list):
+            out[key] = [parameters_module.fill_text(t, values, used) if isinstance(t, str) else t for t in out[key]]
+    return out
+
+
+def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem],
+               values: dict[str, Any] | None = None, data: Any = None) -> Rule | None:
+    """Read and check one rule file; ``values`` are the parameter values its `when:` and texts read."""
     rel = _rel(path, root)
-    data = _read_yaml(path, root, problems)
+    values = values or {}
+    if data is None:
+        data = _read_yaml(path, root, problems)
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -375,8 +408,17 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
         return None
     lines = getattr(data, "key_lines", {})
     meta = None
+    used: set[str] = set()
+    plain = _plain(data)
     try:
-        meta = RuleFile.model_validate(_plain(data))
+        filled = _fill_texts(plain, values, used)
+    except KeyError as error:
+        name = str(error.args[0])
+        where = next((k for k in TEXT_FIELDS if f"${{{name}}}" in str(plain.get(k, ""))), None)
+        problems.append(Problem(rel, lines.get(where), f"{where or 'a text'}: unknown parameter ${{{name}}}{conditions._suggest(name, sorted(values))}; parameters are defined in rules/parameters.yaml"))
+        return None
+    try:
+        meta = RuleFile.model_validate(filled)
     except ValidationError as error:
         for item in error.errors():
             where = ".".join(str(p) for p in item["loc"])
@@ -385,7 +427,8 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
                 hint = conditions._suggest(str(item["loc"][-1]), list(RuleFile.model_fields))
             problems.append(Problem(rel, _line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
     try:
-        condition = conditions.parse(data.get("when"), pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes))
+        when = parameters_module.substitute(data.get("when"), values, used)
+        condition = conditions.parse(when, pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes))
     except ConditionError as error:
         problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
         return None
@@ -406,7 +449,8 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
             problems.append(Problem(rel, lines.get("when"), f"when: {problem}"))
             return None
     duo_only = meta.applies_to == "pair" or any(catalogue()[p].duo_only for _, p in conditions.fields_read(condition))
-    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines))
+    template = data if used else None
+    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines), frozenset(used), template)
 
 
 def _pair_shape_problem(condition: Condition) -> str | None:
@@ -429,7 +473,15 @@ def _hash(root: Path, files: list[Path]) -> str:
 
 
 def _rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name != "vocabularies")
+    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs"))
+
+
+def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, "parameters_module.Parameter"]:
+    path = root / "parameters.yaml"
+    if not path.exists():
+        return {}
+    data = _read_yaml(path, root, problems)
+    return parameters_module.parse_parameters(data, problems, "parameters.yaml", Problem) if data is not None else {}
 
 
 def load(root: str | Path | None = None) -> Rulebook:
@@ -439,20 +491,28 @@ def load(root: str | Path | None = None) -> Rulebook:
     if not root.is_dir():
         raise RulebookError([Problem(str(root), None, "not a folder")])
     meta_path = root / "rulebook.yaml"
-    meta = _plain(_read_yaml(meta_path, root, problems)) if meta_path.exists() else None
+    raw_meta = _read_yaml(meta_path, root, problems) if meta_path.exists() else None
+    meta = _plain(raw_meta)
     if not isinstance(meta, dict) or not meta.get("version"):
         problems.append(Problem("rulebook.yaml", None, "rulebook.yaml with a 'version' is required"))
         meta = {"version": "unknown"}
+    for key in meta:
+        if key not in RULEBOOK_KEYS:
+            line = raw_meta.key_lines.get(key) if hasattr(raw_meta, "key_lines") else None
+            hint = conditions._suggest(str(key), sorted(RULEBOOK_KEYS))
+            problems.append(Problem("rulebook.yaml", line, f"unknown key {key!r}{hint}; rulebook.yaml holds {', '.join(sorted(RULEBOOK_KEYS))}"))
     baseline_path = root / "baseline.yaml"
     baseline = _plain(_read_yaml(baseline_path, root, problems)) if baseline_path.exists() else None
     if not isinstance(baseline, dict) or set(baseline) != {"session", "participant", "relationship"}:
         problems.append(Problem("baseline.yaml", None, "baseline.yaml holds the example baseline: session, participant and relationship"))
         baseline = {}
     vocabulary = _load_vocabulary(root, problems)
+    params = _load_parameters(root, problems)
+    defaults = {name: p.default for name, p in params.items()}
     rules = []
     seen: dict[str, str] = {}
     for path in _rule_files(root):
-        rule = _load_rule(path, root, vocabulary, problems)
+        rule = _load_rule(path, root, vocabulary, problems, defaults)
         if rule is None:
             continue
         if rule.id in seen:
@@ -461,7 +521,9 @@ def load(root: str | Path | None = None) -> Rulebook:
         rules.append(rule)
     if problems:
         raise RulebookError(problems)
-    files = [meta_path, baseline_path, *root.rglob("*.yaml")]
+    # Programs are not part of the rulebook's identity: a report names its program and that
+    # program's own hash.
+    files = [meta_path, baseline_path, *(p for p in root.rglob("*.yaml") if "programs" not in p.relative_to(root).parts[:-1])]
     return Rulebook(
         root=root,
         version=str(meta["version"]),
@@ -470,6 +532,7 @@ def load(root: str | Path | None = None) -> Rulebook:
         vocabulary=vocabulary,
         baseline=baseline,
         meta=meta,
+        parameters=params,
     )
 
 

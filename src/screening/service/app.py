@@ -8,7 +8,6 @@ failure returns no cards at all. Nothing from a request body is logged.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import logging
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -57,8 +56,6 @@ class ServiceConfig:
             raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError("the public URL must start with http:// or https://")
-        if self.program is not None and "program" not in inspect.signature(screen).parameters:
-            raise ValueError("this version of screening has no programs; leave out --program")
 
 
 def outcome(status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[dict] | None = None) -> JSONResponse:
@@ -69,11 +66,13 @@ def outcome(status: int, code: str, diagnostics: str, expression: str | None = N
     return JSONResponse({"resourceType": "OperationOutcome", "issue": [issue] + (extra or [])}, status, headers=headers, media_type=FHIR_JSON)
 
 
-def _screen_options(config: ServiceConfig, book) -> dict[str, Any]:
-    options: dict[str, Any] = {"rulebook": book, "engine": config.engine, "today": config.today}
-    if config.program is not None:
-        options["program"] = config.program
-    return options
+def service_rulebook(config: ServiceConfig):
+    """The rulebook compiled for the configured program (the default program when none)."""
+    from ..programs import resolve
+    from ..rulebook import default, load
+
+    book, _ = resolve(load(config.rules) if config.rules else default(), config.program)
+    return book
 
 
 def create_app(
@@ -92,10 +91,8 @@ def create_app(
     """
     config = config or ServiceConfig()
     config.check()
-    from ..rulebook import default, load
-
-    book = load(config.rules) if config.rules else default()
-    options = _screen_options(config, book)
+    book = service_rulebook(config)
+    options: dict[str, Any] = {"rulebook": book, "engine": config.engine, "today": config.today}
     base = config.public_url.rstrip("/")
     shared = None
     if config.state_path:
@@ -216,7 +213,7 @@ def create_app(
             return outcome(412, "not-found", first["diagnostics"], first["expression"][0], issues)
         resource, patients = intake_resource(hook, chosen)
         try:
-            report = screen(intake_from_fhir(resource), **options)
+            report = screen(intake_from_fhir(resource, today=config.today), **options)
         except IntakeError as error:
             problems = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
             return JSONResponse({"resourceType": "OperationOutcome", "issue": problems}, 422, media_type=FHIR_JSON)
@@ -248,9 +245,7 @@ def create_app(
             "patients": list(hook.patients),
             "notice": report.notice,
         }
-        program = getattr(report, "program", None)
-        if program is not None:  # CDS Hooks: no nulls; a report without a program leaves it out
-            about["program"] = program
+        about["program"] = report.program  # the program's id, version and sha256
         if report_id is not None:
             about["report_id"] = report_id
         return {"cards": result, "extension": {REPORT_EXTENSION: _jsonable(about)}}
@@ -272,7 +267,7 @@ def create_app(
 
 
 def _jsonable(value: Any) -> Any:
-    """A program object (if the report carries one) as JSON: its own dump, else its string."""
+    """Models (the program) as JSON, by their own dump."""
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
