@@ -293,9 +293,9 @@ def mutations(intake: dict, change: str):
 
 def _flag_keys(intake: dict) -> dict[tuple[str, str], str] | None:
     try:
-        Intake.model_validate(intake)
+        Intake.model_validate(intake, context={"today": TODAY})
     except ValueError:
-        return None  # the change left the declared range (e.g. age below 0): not an intake
+        return None  # the change left the declared range (e.g. age below 0, a last dose after the session): not an intake
     return {(f.rule_id, f.participant): f.severity for f in screen(intake, engine="python", today=TODAY).flags}
 
 

@@ -33,7 +33,8 @@ def _target(rule: Rule) -> str:
 
 def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "auto") -> ExampleResult:
     try:
-        intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}")
+        # dates are checked against the examples' own day, so the examples do not expire
+        intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}", today=EXAMPLE_DATE)
         report = screen(intake, rulebook=book, engine=engine, today=EXAMPLE_DATE)
     except Exception as error:  # an example that does not even screen is a failure to show
         return ExampleResult(rule.id, example.name, example.expect, False, f"{type(error).__name__}: {error}")
