@@ -8,12 +8,12 @@ import yaml
 
 from conftest import EXAMPLES
 from screening import screen
-from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS, card_uuid, cards, render_cds_hooks
+from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS, RULE_EXTENSION, card_uuid, cards, render_cds_hooks
 from screening.cli import main
 from screening.rulebook import load
 
 INDICATORS = {"info", "warning", "critical"}
-CARD_FIELDS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior", "overrideReasons", "links"}
+CARD_FIELDS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior", "overrideReasons", "links", "extension"}
 
 
 def check_card(card):
@@ -67,6 +67,36 @@ def test_uuid_is_stable_for_rule_participant_and_rulebook(duo_report):
     assert card_uuid(first.rule_id, "B", "x") != card_uuid(first.rule_id, "A", "x")
     assert card_uuid(first.rule_id, "A", "x") != card_uuid(first.rule_id, "A", "y")
     assert len({c["uuid"] for c in cards(duo_report)}) == len(duo_report.flags)
+
+
+def test_with_a_hook_instance_the_uuid_is_unique_per_call_patient_and_flag(duo_report):
+    patients = {"A": "Patient/p1", "B": "Patient/p2"}
+    first = cards(duo_report, hook_instance="h-1", patients=patients)
+    again = cards(duo_report, hook_instance="h-1", patients=patients)
+    other_call = cards(duo_report, hook_instance="h-2", patients=patients)
+    other_patients = cards(duo_report, hook_instance="h-1", patients={"A": "Patient/p3", "B": "Patient/p2"})
+    assert [c["uuid"] for c in first] == [c["uuid"] for c in again]
+    assert not {c["uuid"] for c in first} & {c["uuid"] for c in other_call}
+    assert len({c["uuid"] for c in first}) == len(first)
+    # a flag about A changes uuid when A is another patient; a flag about B alone does not
+    for card, moved, flag in zip(first, other_patients, duo_report.flags):
+        assert (card["uuid"] == moved["uuid"]) == ("A" not in flag.participants)
+    assert not {c["uuid"] for c in first} & {c["uuid"] for c in cards(duo_report)}
+
+
+def test_every_card_names_its_rule_and_participant_in_an_extension(duo_report):
+    for card, flag in zip(cards(duo_report, patients={"A": "Patient/p1", "B": "Patient/p2"}), duo_report.flags):
+        ext = card["extension"][RULE_EXTENSION]
+        assert ext["rule_id"] == flag.rule_id and ext["participant"] == flag.participant
+        assert ext["rulebook_sha256"] == duo_report.rulebook.sha256
+        assert ext["patients"] == sorted({"A": "Patient/p1", "B": "Patient/p2"}[p] for p in flag.participants)
+
+
+def test_a_rule_url_gives_each_card_a_link_to_its_rule_page(duo_report):
+    result = cards(duo_report, rule_url=lambda f: f"https://cds.example.org/rules/{f.rule_id}")
+    for card, flag in zip(result, duo_report.flags):
+        assert card["links"] == [{"label": f"How the rule {flag.rule_id} works", "url": f"https://cds.example.org/rules/{flag.rule_id}", "type": "absolute"}]
+    assert "links" not in cards(duo_report)[0]
 
 
 def test_override_reasons_default_when_the_rule_has_none(duo_report):

@@ -117,6 +117,20 @@ def _parser() -> argparse.ArgumentParser:
     for command in (fhir_questionnaire, codesystem, terminology, response):
         command.add_argument("--base", metavar="URL", type=_base, help=base_help)
 
+    serve = sub.add_parser("serve", help="run the CDS Hooks service (needs: pip install 'screening[service]')")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (the service is stateless; scale by workers)")
+    serve.add_argument("--public-url", help="the base URL clients call, checked as the JWT aud (default http://HOST:PORT)")
+    serve.add_argument("--trust", action="append", default=[], metavar="ISSUER=JWKS_URL", help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)")
+    serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
+    serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
+    serve.add_argument("--engine", choices=ENGINES, default="auto", help="as for screen: auto (default) cross-checks both engines where durable_rules imports")
+    serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
+    serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
+    serve.add_argument("--ssl-keyfile", help="the certificate's private key")
+
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
     return parser
@@ -375,6 +389,42 @@ def _fhir(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .service import ServiceConfig, serve  # the optional extra: a friendly line when missing
+
+    issuers = {}
+    for item in args.trust:
+        iss, sep, url = item.partition("=")  # an issuer has no "="; a JWK Set URL may (a query)
+        if not sep or not iss or not url.startswith(("http://", "https://")):
+            print(f"screening: --trust takes ISSUER=JWKS_URL, got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        issuers[iss] = url
+    config = ServiceConfig(
+        public_url=args.public_url or f"http://{args.host}:{args.port}",
+        trusted_issuers=issuers,
+        insecure_no_auth=args.insecure_no_auth,
+        engine=args.engine,
+        program=args.program,
+        rules=args.rules,
+        fhir_timeout=args.fhir_timeout,
+    )
+    try:
+        config.check()
+    except ValueError as error:
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print("screening: give both --ssl-certfile and --ssl-keyfile, or neither", file=sys.stderr)
+        return EXIT_USAGE
+    from .service.app import service_rulebook
+
+    service_rulebook(config)  # an unknown program or a broken rulebook: exit 2 before serving
+    if args.insecure_no_auth:
+        print("screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only", file=sys.stderr)
+    serve(config, host=args.host, port=args.port, workers=args.workers, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.simplefilter("ignore", FallbackEngineWarning)  # the CLI says it once in its own words
@@ -395,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "fhir":
             return _fhir(args)
+        if args.command == "serve":
+            return _serve(args)
         if args.which in ("rule", "vocabulary", "program"):
             from .rule_schemas import program_schema, rule_schema, vocabulary_schema
 

@@ -1,0 +1,279 @@
+"""The ASGI app: discovery, the two hook services, feedback, and the rules' pages.
+
+It only translates: hook request -> intake(s) -> :func:`screening.screen` -> cards. Every
+error is a FHIR OperationOutcome that names fields and resources, never an answer; an engine
+failure returns no cards at all. Nothing from a request body is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..cds_hooks import cards as make_cards
+from ..errors import EngineError, IntakeError, ScreeningError
+from ..fhir import intake_from_fhir
+from ..screener import screen
+from .auth import AuthError, Authenticator
+from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, parse_feedback
+from .fhir_client import fetch_responses
+from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in
+
+__all__ = ["ServiceConfig", "create_app", "REPORT_EXTENSION"]
+
+log = logging.getLogger("screening.service")
+REPORT_EXTENSION = "invalid.screening.report"
+FHIR_JSON = "application/fhir+json"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How the service runs; ``public_url`` is the base URL clients call (the JWT ``aud``)."""
+
+    public_url: str = "http://127.0.0.1:8080"
+    trusted_issuers: dict[str, str] = field(default_factory=dict)  # iss -> JWK Set URL
+    insecure_no_auth: bool = False
+    engine: str = "auto"
+    program: str | None = None
+    rules: str | None = None
+    today: dt.date | None = None
+    max_body_bytes: int = 1_000_000
+    fhir_timeout: float = 5.0
+    max_token_lifetime: float = 600
+    state_path: str | None = None  # a SQLite file the workers share (cards issued, token ids seen)
+
+    def check(self) -> None:
+        if not self.insecure_no_auth and not self.trusted_issuers:
+            raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
+        if not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("the public URL must start with http:// or https://")
+
+
+def outcome(status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[dict] | None = None) -> JSONResponse:
+    issue: dict[str, Any] = {"severity": "error" if status >= 400 else "information", "code": code, "diagnostics": diagnostics}
+    if expression:
+        issue["expression"] = [expression]
+    headers = {"WWW-Authenticate": 'Bearer realm="cds-services"'} if status == 401 else None
+    return JSONResponse({"resourceType": "OperationOutcome", "issue": [issue] + (extra or [])}, status, headers=headers, media_type=FHIR_JSON)
+
+
+def service_rulebook(config: ServiceConfig):
+    """The rulebook compiled for the configured program (the default program when none)."""
+    from ..programs import resolve
+    from ..rulebook import default, load
+
+    book, _ = resolve(load(config.rules) if config.rules else default(), config.program)
+    return book
+
+
+def create_app(
+    config: ServiceConfig | None = None,
+    *,
+    decisions: FeedbackSink | None = None,
+    card_log: CardLog | None = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> FastAPI:
+    """The CDS Hooks service.
+
+    ``decisions``: where validated feedback is kept (the clinician-decisions store); without
+    it feedback is checked and acknowledged but not kept. ``card_log``: where issued cards are
+    remembered for checking feedback (per process by default). ``http_client``: for fetching
+    JWK Sets and FHIR resources (made here, with the FHIR timeout, when not given).
+    """
+    config = config or ServiceConfig()
+    config.check()
+    book = service_rulebook(config)
+    options: dict[str, Any] = {"rulebook": book, "engine": config.engine, "today": config.today}
+    base = config.public_url.rstrip("/")
+    shared = None
+    if config.state_path:
+        from .state import SqliteState
+
+        shared = SqliteState(config.state_path)
+    cards_seen = card_log or shared or MemoryCardLog()
+    from ..docs import render
+
+    pages = {path.rsplit("/", 1)[-1].removesuffix(".md"): text for path, text in render(book).items() if "/" in path}
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(config.fhir_timeout), follow_redirects=False)
+        state["client"] = client
+        state["auth"] = None if config.insecure_no_auth else Authenticator(config.trusted_issuers, client, max_lifetime=config.max_token_lifetime, replay=shared)
+        if config.insecure_no_auth:
+            log.warning("AUTHENTICATION IS OFF (--insecure-no-auth): any caller can screen; for local trials only")
+        # one screening at start: the engine's rulesets are compiled before the first request
+        try:
+            yield
+        finally:
+            if http_client is None:
+                await client.aclose()
+
+    app = FastAPI(
+        title="screening CDS Hooks service",
+        version=__version__,
+        description="CDS Hooks 2.0 services that screen intakes for psychedelic-assisted sessions. The screening decides nothing.",
+        lifespan=lifespan,
+    )
+
+    async def authenticate(request: Request, *audiences: str) -> None:
+        if state.get("auth") is None:
+            return
+        await state["auth"].verify(request.headers.get("authorization"), [base + a for a in audiences])
+
+    async def body_of(request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
+            raise HookError(413, "too-costly", f"the request body is larger than {config.max_body_bytes:,} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > config.max_body_bytes:
+                raise HookError(413, "too-costly", f"the request body is larger than {config.max_body_bytes:,} bytes")
+            chunks.append(chunk)
+        import json
+
+        try:
+            return json.loads(b"".join(chunks))
+        except (ValueError, RecursionError):
+            raise HookError(400, "structure", "the request body is not valid JSON") from None
+
+    @app.exception_handler(HookError)
+    async def _hook_error(request: Request, error: HookError):
+        return outcome(error.status, error.code, error.diagnostics, error.expression)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(request: Request, error: AuthError):
+        return outcome(401, "login", f"not authenticated: {error}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException):
+        code = {404: "not-found", 405: "not-supported"}.get(error.status_code, "processing")
+        return outcome(error.status_code, code, "no such endpoint" if error.status_code == 404 else str(error.detail))
+
+    @app.middleware("http")
+    async def _unexpected(request: Request, call_next):
+        # Caught here, not re-raised: the server would log the exception's text, which may hold data.
+        try:
+            return await call_next(request)
+        except Exception as error:
+            log.error("unexpected %s while answering %s", type(error).__name__, request.url.path)  # the type only
+            return outcome(500, "exception", "the service failed; no cards are returned")
+
+    @app.get("/cds-services")
+    async def discovery(request: Request):
+        await authenticate(request, "/cds-services")
+        return {"services": [s.discovery() for s in SERVICES.values()]}
+
+    @app.get("/healthz", include_in_schema=False)
+    async def health():
+        return {"status": "ok", "rulebook": {"version": book.version, "sha256": book.sha256}, "auth": not config.insecure_no_auth}
+
+    @app.get("/rules/{rule_id}", response_class=PlainTextResponse)
+    async def rule_page(rule_id: str):
+        """A rule's documentation page (Markdown), linked from each card: not patient data, so open."""
+        if rule_id not in pages:
+            raise HookError(404, "not-found", "no rule with this id in the service's rulebook")
+        return Response(pages[rule_id], media_type="text/markdown; charset=utf-8")
+
+    @app.post("/cds-services/{service_id}")
+    async def call(service_id: str, request: Request):
+        service = SERVICES.get(service_id)
+        if service is None:
+            raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
+        await authenticate(request, f"/cds-services/{service_id}")
+        hook = parse_request(await body_of(request), service)
+        candidates: dict[str, list[dict]] = {p: [] for p in hook.patients}
+        for value in hook.prefetch.values():
+            for response in responses_in(value):
+                for patient in hook.patients:
+                    candidates[patient].append(response)
+        chosen = {p: pick_response(p, c) for p, c in candidates.items()}
+        missing = [p for p, r in chosen.items() if r is None]
+        reasons = {p: "the prefetch holds no completed intake response and the request gives no fhirServer" for p in missing}
+        if missing and hook.fhir_server:
+            fetched = await fetch_responses(state["client"], hook.fhir_server, missing, hook.fhir_token)
+            for patient, (found, reason) in fetched.items():
+                chosen[patient] = pick_response(patient, found)
+                reasons[patient] = reason
+        missing = [p for p, r in chosen.items() if r is None]
+        if missing:
+            issues = [{"severity": "error", "code": "not-found", "diagnostics": f"{p}: {reasons[p]}", "expression": [f"QuestionnaireResponse?subject={p}"]} for p in missing]
+            first = issues.pop(0)
+            return outcome(412, "not-found", first["diagnostics"], first["expression"][0], issues)
+        resource, patients = intake_resource(hook, chosen)
+        try:
+            report = screen(intake_from_fhir(resource, today=config.today), **options)
+        except IntakeError as error:
+            problems = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": problems}, 422, media_type=FHIR_JSON)
+        except EngineError:
+            log.error("the engine failed on %s; no cards returned", service_id)
+            return outcome(500, "exception", "the screening could not be completed; no cards are returned (it fails closed)")
+        except ScreeningError as error:  # e.g. an optional extra missing: a message without data
+            return outcome(500, "exception", str(error).splitlines()[0])
+        result = make_cards(report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}")
+        report_id = getattr(report, "report_id", None)
+        cards_seen.remember([
+            CardRecord(
+                uuid=card["uuid"],
+                service_id=service_id,
+                hook_instance=hook.hook_instance,
+                rule_id=flag.rule_id,
+                participant=flag.participant,
+                patients=tuple(card["extension"]["invalid.screening.flag"]["patients"]),
+                override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
+                report_id=report_id,
+                rulebook_sha256=report.rulebook.sha256,
+            )
+            for card, flag in zip(result, report.flags)
+        ])
+        about = {
+            "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
+            "engine": report.engine,
+            "library_version": report.library_version,
+            "patients": list(hook.patients),
+            "notice": report.notice,
+        }
+        about["program"] = report.program  # the program's id, version and sha256
+        if report_id is not None:
+            about["report_id"] = report_id
+        return {"cards": result, "extension": {REPORT_EXTENSION: _jsonable(about)}}
+
+    @app.post("/cds-services/{service_id}/feedback")
+    async def feedback(service_id: str, request: Request):
+        if service_id not in SERVICES:
+            raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
+        await authenticate(request, f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback")
+        entries = parse_feedback(await body_of(request), service_id, cards_seen)
+        if decisions is not None:
+            decisions.record(entries)
+            said = f"{len(entries)} feedback entries validated and kept"
+        else:
+            said = f"{len(entries)} feedback entries validated; not kept (this service has no decisions store)"
+        return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "diagnostics": said}]}, media_type=FHIR_JSON)
+
+    return app
+
+
+def _jsonable(value: Any) -> Any:
+    """Models (the program) as JSON, by their own dump."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,271 @@
+"""CDS Hooks requests in, intakes out: the services, their prefetch templates, request checks.
+
+Framework-free, so every rule about what a hook request may hold is tested without a server.
+A duo is an ``appointment-book`` Appointment with two Patient participants, each with their
+own completed QuestionnaireResponse to the project's Questionnaire. ``patient-view`` screens
+one patient's own intake; a duo member is screened where both are in context (the appointment),
+so a chart never shows what the partner answered.
+
+Every problem is a :class:`HookError` carrying the HTTP status and a message that names
+fields and resources, never an answer.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
+
+__all__ = ["HookError", "Service", "SERVICES", "HookRequest", "parse_request", "responses_in", "pick_response", "intake_resource", "search_path"]
+
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+_STATUSES = ",".join(ACCEPTED_STATUSES)
+
+
+class HookError(Exception):
+    """A request the service cannot answer with cards; ``status`` is the HTTP status."""
+
+    def __init__(self, status: int, code: str, diagnostics: str, expression: str | None = None):
+        super().__init__(diagnostics)
+        self.status, self.code, self.diagnostics, self.expression = status, code, diagnostics, expression
+
+
+def search_path(patient_ref: str) -> str:
+    """The FHIR search for a patient's latest completed response to the intake Questionnaire."""
+    return f"QuestionnaireResponse?subject={patient_ref}&questionnaire={QUESTIONNAIRE_URL}&status={_STATUSES}&_sort=-authored&_count=1"
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    hook: str
+    title: str
+    description: str
+    prefetch: dict[str, str]
+
+    def discovery(self) -> dict[str, Any]:
+        return {"hook": self.hook, "id": self.id, "title": self.title, "description": self.description, "prefetch": dict(self.prefetch)}
+
+
+_INTAKE_TEMPLATE = search_path("Patient/{{context.patientId}}")
+
+SERVICES: dict[str, Service] = {
+    service.id: service
+    for service in (
+        Service(
+            id="screening-appointment",
+            hook="appointment-book",
+            title="Psychedelic-session screening (individual or duo)",
+            description=(
+                "Screens the intake of each Patient on the booked Appointment (two Patients: a duo) against "
+                "published contraindication criteria; one card per flag for a clinician to review. "
+                "The screening decides nothing."
+            ),
+            prefetch={"intake": _INTAKE_TEMPLATE},
+        ),
+        Service(
+            id="screening-patient",
+            hook="patient-view",
+            title="Psychedelic-session screening (this patient's own intake)",
+            description=(
+                "Screens this patient's own completed intake for an individual session; a duo's intakes are "
+                "screened on appointment-book, where both people are in context. The screening decides nothing."
+            ),
+            prefetch={"intake": _INTAKE_TEMPLATE},
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class HookRequest:
+    service: Service
+    hook_instance: str
+    patient: str  # the context patient, "Patient/<id>"
+    patients: tuple[str, ...]  # whose intakes are screened: one, or the duo's two
+    prefetch: Mapping[str, Any]
+    fhir_server: str | None
+    fhir_token: str | None = field(default=None, repr=False)
+
+
+def _bad(message: str, expression: str | None = None, code: str = "invalid") -> HookError:
+    return HookError(400, code, message, expression)
+
+
+def _patient_ref(reference: Any) -> str | None:
+    """'Patient/123' from a relative or absolute reference; None when it is not a Patient."""
+    if not isinstance(reference, str):
+        return None
+    parts = reference.split("/_history/")[0].rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] == "Patient" and _FHIR_ID.match(parts[-1]):
+        return f"Patient/{parts[-1]}"
+    return None
+
+
+def _appointment_patients(context: Mapping[str, Any]) -> tuple[str, ...]:
+    bundle = context.get("appointments")
+    if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
+        raise _bad("context.appointments must be a FHIR Bundle of the Appointments being booked", "context.appointments")
+    entries = bundle.get("entry")
+    appointments = [e.get("resource") for e in entries or [] if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)]
+    appointments = [a for a in appointments if a.get("resourceType") == "Appointment"]
+    if len(appointments) != 1:
+        raise _bad(f"context.appointments: one Appointment per request is screened, found {len(appointments)}", "context.appointments")
+    found: list[str] = []
+    for index, participant in enumerate(appointments[0].get("participant") or []):
+        actor = participant.get("actor") if isinstance(participant, Mapping) else None
+        reference = actor.get("reference") if isinstance(actor, Mapping) else None
+        if isinstance(reference, str) and reference.split("/_history/")[0].rstrip("/").split("/")[-2:-1] == ["Patient"]:
+            ref = _patient_ref(reference)
+            if ref is None:
+                raise _bad(f"Appointment.participant[{index}].actor.reference is not a valid Patient reference", f"Appointment.participant[{index}]")
+            if ref not in found:
+                found.append(ref)
+    if not found:
+        raise _bad("the Appointment has no Patient participant", "Appointment.participant")
+    if len(found) > 2:
+        raise HookError(422, "not-supported", f"the Appointment has {len(found)} Patient participants; one (individual) or two (duo) are screened", "Appointment.participant")
+    return tuple(found)
+
+
+def parse_request(body: Any, service: Service) -> HookRequest:
+    """Check a hook request against CDS Hooks 2.0 and the service's hook; 400 when it is not one."""
+    if not isinstance(body, Mapping):
+        raise _bad("the request body must be a JSON object (a CDS Hooks request)")
+    if body.get("hook") != service.hook:
+        raise _bad(f"hook: this service answers '{service.hook}'", "hook")
+    instance = body.get("hookInstance")
+    try:
+        uuid.UUID(str(instance))
+        if not isinstance(instance, str):
+            raise ValueError
+    except ValueError:
+        raise _bad("hookInstance must be a UUID string", "hookInstance") from None
+    context = body.get("context")
+    if not isinstance(context, Mapping):
+        raise _bad("context must be an object", "context")
+    patient_id = context.get("patientId")
+    if not isinstance(patient_id, str) or not _FHIR_ID.match(patient_id):
+        raise _bad("context.patientId must be a FHIR id", "context.patientId")
+    patient = f"Patient/{patient_id}"
+    server = body.get("fhirServer")
+    auth = body.get("fhirAuthorization")
+    token = None
+    if server is not None and (not isinstance(server, str) or not re.match(r"^https?://[^\s/]+", server)):
+        raise _bad("fhirServer must be an http(s) URL", "fhirServer")
+    if auth is not None:
+        if server is None:
+            raise _bad("fhirServer is required with fhirAuthorization", "fhirServer")
+        if not isinstance(auth, Mapping) or not isinstance(auth.get("access_token"), str) or not auth["access_token"]:
+            raise _bad("fhirAuthorization.access_token must be a string", "fhirAuthorization.access_token")
+        if str(auth.get("token_type", "")).lower() != "bearer":
+            raise _bad("fhirAuthorization.token_type must be 'Bearer'", "fhirAuthorization.token_type")
+        token = auth["access_token"]
+    prefetch = body.get("prefetch", {})
+    if prefetch is None:
+        prefetch = {}
+    if not isinstance(prefetch, Mapping):
+        raise _bad("prefetch must be an object", "prefetch")
+    if service.hook == "appointment-book":
+        patients = _appointment_patients(context)
+        if patient not in patients:
+            raise _bad("context.patientId is not a Patient participant of the Appointment", "context.patientId")
+    else:
+        patients = (patient,)
+    return HookRequest(service, instance, patient, patients, prefetch, server.rstrip("/") if server else None, token)
+
+
+def responses_in(resource: Any) -> list[dict[str, Any]]:
+    """The QuestionnaireResponses to the intake Questionnaire in a prefetch or search result.
+
+    A ``searchset`` Bundle's matches are read (included resources and OperationOutcomes are not);
+    a single resource is read as itself; ``null`` (nothing found) gives none.
+    """
+    if not isinstance(resource, Mapping):
+        return []
+    if resource.get("resourceType") == "Bundle":
+        found = []
+        for entry in resource.get("entry") or []:
+            if not isinstance(entry, Mapping):
+                continue
+            search = entry.get("search")
+            mode = search.get("mode", "match") if isinstance(search, Mapping) else "match"
+            inner = entry.get("resource")
+            if mode == "match" and isinstance(inner, Mapping):
+                found += responses_in(inner)
+        return found
+    if resource.get("resourceType") != "QuestionnaireResponse":
+        return []
+    if str(resource.get("questionnaire") or "").split("|")[0] != QUESTIONNAIRE_URL:
+        return []
+    return [dict(resource)]
+
+
+def subject_of(response: Mapping[str, Any]) -> str | None:
+    subject = response.get("subject")
+    return _patient_ref(subject.get("reference")) if isinstance(subject, Mapping) else None
+
+
+def pick_response(patient: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """This patient's current completed response: the latest ``authored`` when there are several.
+
+    Several responses that cannot be told apart (no ``authored``, or the same one) are an error,
+    never a guess.
+    """
+    mine = [r for r in candidates if subject_of(r) == patient and r.get("status") in ACCEPTED_STATUSES]
+    if len(mine) <= 1:
+        return mine[0] if mine else None
+    dated = [r for r in mine if isinstance(r.get("authored"), str)]
+    if len(dated) != len(mine):
+        raise HookError(422, "multiple-matches", f"{patient} has {len(mine)} completed intake responses and not all have an 'authored' date; which one is current cannot be told", "QuestionnaireResponse.authored")
+    dated.sort(key=lambda r: r["authored"], reverse=True)
+    if dated[0]["authored"] == dated[1]["authored"]:
+        raise HookError(422, "multiple-matches", f"{patient} has two completed intake responses authored at the same time; which one is current cannot be told", "QuestionnaireResponse.authored")
+    return dated[0]
+
+
+def _answer(response: Mapping[str, Any], link_id: str) -> Any:
+    for item in response.get("item") or []:
+        if not isinstance(item, Mapping):
+            continue
+        if item.get("linkId") == link_id:
+            for answer in item.get("answer") or []:
+                if isinstance(answer, Mapping):
+                    value = answer.get("valueCoding", answer.get("valueString"))
+                    return value.get("code") if isinstance(value, Mapping) else value
+        found = _answer(item, link_id)
+        if found is not None:
+            return found
+    return None
+
+
+def intake_resource(request: HookRequest, responses: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The response (or duo Bundle) to screen, and participant id -> Patient reference.
+
+    The appointment decides how many people take part; a response whose session format says
+    otherwise is a 422, never a screening of half a duo.
+    """
+    wanted = "duo" if len(request.patients) == 2 else "individual"
+    mapping: dict[str, str] = {}
+    for patient in request.patients:
+        response = responses[patient]
+        declared = _answer(response, "session.format")
+        if declared != wanted:
+            if request.service.hook == "patient-view" and declared == "duo":
+                raise HookError(
+                    412, "not-found",
+                    f"the intake of {patient} is for a duo session: it is screened on appointment-book, where the "
+                    "Appointment names both people; patient-view shows one person's own individual screening",
+                    "QuestionnaireResponse",
+                )
+            where = "the Appointment names two patients" if wanted == "duo" else "the Appointment names one patient"
+            raise HookError(422, "invalid", f"{where}, but the intake of {patient} answers session.format with {declared or 'nothing'}", "session.format")
+        pid = _answer(response, "participant_id")
+        if isinstance(pid, str):
+            mapping[pid] = patient
+    if len(request.patients) == 1:
+        return responses[request.patients[0]], mapping
+    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": responses[p]} for p in request.patients]}, mapping

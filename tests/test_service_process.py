@@ -1,0 +1,117 @@
+"""`screening serve` as a real process on 127.0.0.1 (a free port), called over HTTP with signed
+JWTs; a stub FHIR server and JWK Set, started by the tests, stand in for the EHR."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+pytest.importorskip("fastapi")
+import httpx  # noqa: E402
+
+from conftest import EXAMPLES  # noqa: E402
+from screening import screen  # noqa: E402
+from screening.cds_hooks import RULE_EXTENSION  # noqa: E402
+from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for, searchset  # noqa: E402
+
+DUO = ["Patient/p1", "Patient/p2"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    def __init__(self, ehr: StubEHR, workers: int, tmp_path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp_path / f"serve-{workers}.log"
+        command = [sys.executable, "-m", "screening", "serve", "--port", str(self.port), "--workers", str(workers),
+                   "--trust", f"{ISSUER}={ehr.url}/jwks.json"]
+        self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError("screening serve exited:\n" + self.log.read_text())
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise AssertionError("screening serve did not start in 60 s:\n" + self.log.read_text())
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.log.read_text()
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return Keys()
+
+
+@pytest.fixture(scope="module")
+def duo_intake():
+    return yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_real_server_answers_discovery_a_duo_appointment_and_feedback(workers, keys, duo_intake, tmp_path):
+    with StubEHR(keys) as ehr:
+        ehr.responses.update(responses_for(duo_intake, DUO))
+        served = Served(ehr, workers, tmp_path)
+        try:
+            base = served.base
+            auth = lambda path: {"Authorization": f"Bearer {keys.token(base + path)}"}  # noqa: E731
+            with httpx.Client(base_url=base, timeout=30) as client:
+                assert client.get("/cds-services").status_code == 401
+                discovery = client.get("/cds-services", headers=auth("/cds-services"))
+                assert discovery.status_code == 200 and len(discovery.json()["services"]) == 2
+
+                path = "/cds-services/screening-appointment"
+                expected = [(f.rule_id, f.participant) for f in screen(duo_intake).flags]
+                seen_cards = []
+                for _ in range(4):  # with two workers, several calls reach both
+                    body = hook_request("appointment-book", DUO[0], patients=DUO, fhir_server=f"{ehr.url}/fhir", fhir_token="fhir-secret-token")
+                    response = client.post(path, json=body, headers=auth(path))
+                    assert response.status_code == 200, response.text
+                    cards = response.json()["cards"]
+                    assert [(c["extension"][RULE_EXTENSION]["rule_id"], c["extension"][RULE_EXTENSION]["participant"]) for c in cards] == expected
+                    seen_cards += cards
+                assert len({c["uuid"] for c in seen_cards}) == len(seen_cards)
+                assert {a for _, a in ehr.requests} == {"Bearer fhir-secret-token"}
+
+                for card in seen_cards[:6]:  # feedback may reach the other worker: the state file is shared
+                    entry = {"card": card["uuid"], "outcome": "overridden", "overrideReason": {"reason": card["overrideReasons"][0]}, "outcomeTimestamp": "2026-12-01T10:00:00Z"}
+                    response = client.post(path + "/feedback", json={"feedback": [entry]}, headers=auth(path + "/feedback"))
+                    assert response.status_code == 200, response.text
+
+                bad = client.post(path, json={"hook": "appointment-book"}, headers=auth(path))
+                assert bad.status_code == 400 and bad.json()["resourceType"] == "OperationOutcome"
+        finally:
+            log = served.stop()
+    # the server's log holds paths and status codes, never an answer or a token
+    assert "POST /cds-services/screening-appointment" in log
+    for secret in ("Lexapro", "ibuprofen", "romantic_partner", "fhir-secret-token", "eyJ"):
+        assert secret not in log
+
+
+def test_serve_refuses_to_start_without_a_trusted_issuer():
+    run = subprocess.run([sys.executable, "-m", "screening", "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "--insecure-no-auth" in run.stderr
