@@ -18,7 +18,7 @@ from .engine import Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
-from .report import NOTICE, EvidenceItem, Flag, MissingItem, Reference, Report, RulebookInfo, SessionInfo, _counts
+from .report import NOTICE, EvidenceItem, Flag, MissingItem, Reference, Report, RulebookInfo, SessionInfo, _counts, compute_report_id, intake_sha256
 from .rulebook import SEVERITY_ORDER, Rulebook
 
 __all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES"]
@@ -198,9 +198,11 @@ def screen(
         for pid, v in values.items()
         for path in v.notes["intake.unanswered_questions"]
     ]
-    return Report(
+    report = Report(
         notice=NOTICE,
         view="clinician",
+        report_id="",
+        intake_sha256=intake_sha256(parsed),
         library_version=_library_version(),
         engine=runner.name,
         rulebook=RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
@@ -210,3 +212,4 @@ def screen(
         missing_information=missing,
         counts=_counts(ordered),
     )
+    return report.model_copy(update={"report_id": compute_report_id(report)})
