@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report"])
+
+    from . import audit_cli  # decide, audit, diff: the store itself is imported only when they run
+
+    audit_cli.add_parsers(sub)
     return parser
 
 
@@ -163,6 +167,10 @@ def _fhir(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("decide", "audit", "diff"):
+        from . import audit_cli
+
+        return audit_cli.run(args)
     try:
         if args.command == "screen":
             return _screen(args)

@@ -225,32 +225,39 @@ class Store:
 
     def record_decision(self, decision: Decision) -> DecisionRecord:
         """Append one decision (validated against its stored report) and return the stored record."""
+        return self.record_decisions([decision])[0]
+
+    def record_decisions(self, decisions: list[Decision]) -> list[DecisionRecord]:
+        """Append several decisions in one transaction: all of them are recorded or none is."""
         try:
             with self.engine.begin() as conn:
                 self._lock(conn)
-                row = conn.execute(select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(
-                    schema.reports.c.report_id == decision.report_id)).one_or_none()
-                if row is None:
-                    raise DecisionError([Problem("report_id", None, f"report {decision.report_id[:12]} is not in the store; add the report first")])
-                digest = ReportDigest.model_validate_json(row.digest)
-                _, reason_display = digest.check(decision)
-                if decision.corrects:
-                    earlier = self._record_by_id(conn, decision.corrects)
-                    if earlier is None or earlier.report_id != decision.report_id or earlier.flag_key != decision.flag_key:
-                        raise DecisionError([Problem("corrects", None, "not an earlier decision on this flag of this report")])
-                head = conn.execute(select(schema.decisions.c.seq, schema.decisions.c.record_hash)
-                                    .order_by(schema.decisions.c.seq.desc()).limit(1)).one_or_none()
-                seq, prev = (head.seq + 1, head.record_hash) if head else (1, GENESIS)
-                fields = decision.model_dump(mode="json")
-                fields.update(decided_at=_iso(decision.decided_at), decision_id=str(uuid.uuid4()), seq=seq,
-                              recorded_at=_iso(dt.datetime.now(dt.timezone.utc)), reason_display=reason_display,
-                              report_digest=row.digest_sha256, prev_hash=prev)
-                record_hash = _hash_record(fields)
-                conn.execute(insert(schema.decisions).values(
-                    seq=seq, decision_id=fields["decision_id"], report_id=decision.report_id,
-                    record=canonical_json(fields).decode("utf-8"), prev_hash=prev, record_hash=record_hash))
+                return [self._append(conn, decision) for decision in decisions]
         except SQLAlchemyError as error:
             raise self._error(error, "record the decision") from None
+
+    def _append(self, conn: Connection, decision: Decision) -> DecisionRecord:
+        row = conn.execute(select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(
+            schema.reports.c.report_id == decision.report_id)).one_or_none()
+        if row is None:
+            raise DecisionError([Problem("report_id", None, f"report {decision.report_id[:12]} is not in the store; add the report first")])
+        digest = ReportDigest.model_validate_json(row.digest)
+        _, reason_display = digest.check(decision)
+        if decision.corrects:
+            earlier = self._record_by_id(conn, decision.corrects)
+            if earlier is None or earlier.report_id != decision.report_id or earlier.flag_key != decision.flag_key:
+                raise DecisionError([Problem("corrects", None, "not an earlier decision on this flag of this report")])
+        head = conn.execute(select(schema.decisions.c.seq, schema.decisions.c.record_hash)
+                            .order_by(schema.decisions.c.seq.desc()).limit(1)).one_or_none()
+        seq, prev = (head.seq + 1, head.record_hash) if head else (1, GENESIS)
+        fields = decision.model_dump(mode="json")
+        fields.update(decided_at=_iso(decision.decided_at), decision_id=str(uuid.uuid4()), seq=seq,
+                      recorded_at=_iso(dt.datetime.now(dt.timezone.utc)), reason_display=reason_display,
+                      report_digest=row.digest_sha256, prev_hash=prev)
+        record_hash = _hash_record(fields)
+        conn.execute(insert(schema.decisions).values(
+            seq=seq, decision_id=fields["decision_id"], report_id=decision.report_id,
+            record=canonical_json(fields).decode("utf-8"), prev_hash=prev, record_hash=record_hash))
         return DecisionRecord(**fields, record_hash=record_hash)
 
     def _record_by_id(self, conn: Connection, decision_id: str) -> DecisionRecord | None:
