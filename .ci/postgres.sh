@@ -2,6 +2,8 @@
 # password, a temporary folder) for the decisions-store tests, and export its URL as
 # SCREENING_TEST_POSTGRES_URL. Installs the Debian package when it is missing and we are root.
 # When it cannot start a server it says so loudly and the PostgreSQL tests are skipped.
+# The server is throwaway, so it does not fsync (its own crash safety is PostgreSQL's, not ours
+# to test); clients killed mid-write, locks and concurrency behave exactly as on any server.
 # `screening_pg_stop` stops the cluster and removes its folder (.ci/run calls it on exit).
 
 screening_pg_start() {
@@ -27,7 +29,7 @@ screening_pg_start() {
   as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
   if ! as_pg "$bin/initdb" -D "$dir/data" -U screening --pwfile="$dir/pw" --auth=scram-sha-256 -E UTF8 >"$dir/initdb.log" 2>&1 \
      || ! as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-          -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=60" >/dev/null 2>&1; then
+          -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=60 -c fsync=off -c synchronous_commit=off" >/dev/null 2>&1; then
     echo "!!! PostgreSQL could not be started (see $dir/*.log): the PostgreSQL store tests will be SKIPPED !!!"
     tail -n 5 "$dir"/*.log 2>/dev/null || true
     return 1

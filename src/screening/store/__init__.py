@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,9 @@ class Store:
         self.url = _normalise(url or default_url())
         self.lock_timeout = lock_timeout
         self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
+        # Writers in this process queue here first, handing over at once; the database's own
+        # lock (SQLite's busy wait polls and sleeps) then only sorts out other processes.
+        self._write_lock = threading.Lock()
         try:
             self.engine = self._engine()
             self._migrate()
@@ -230,7 +234,7 @@ class Store:
     def record_decisions(self, decisions: list[Decision]) -> list[DecisionRecord]:
         """Append several decisions in one transaction: all of them are recorded or none is."""
         try:
-            with self.engine.begin() as conn:
+            with self._write_lock, self.engine.begin() as conn:
                 self._lock(conn)
                 return [self._append(conn, decision) for decision in decisions]
         except SQLAlchemyError as error:
