@@ -68,7 +68,7 @@ def test_a_changed_rule_text_changes_the_report_id(tmp_path, baseline_individual
     flagged = before.flags[0].rule_id
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)
-    path = next(p for p in rules.rglob("*.yaml") if yaml.safe_load(p.read_text()).get("id") == flagged)
+    path = next(p for p in rules.rglob("*.yaml") if (yaml.safe_load(p.read_text()) or {}).get("id") == flagged)
     path.write_text(path.read_text().replace("\nsummary: ", "\nsummary: Reworded. ", 1))
     after = screen(baseline_individual, today=TODAY, rulebook=load_rulebook(rules))
     assert after.intake_sha256 == before.intake_sha256
