@@ -91,6 +91,7 @@ class Store:
         # Writers in this process queue here first, handing over at once; the database's own
         # lock (SQLite's busy wait polls and sleeps) then only sorts out other processes.
         self._write_lock = threading.Lock()
+        self._digests: dict[str, tuple[ReportDigest, str]] = {}  # stored reports never change (verify checks)
         try:
             self.engine = self._engine()
             self._migrate()
@@ -121,14 +122,14 @@ class Store:
 
             return engine
         if self.dialect == "postgresql":
-            return create_engine(self.url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+            return create_engine(self.url, pool_size=5, max_overflow=5, pool_recycle=3600)
         raise StoreError(f"unsupported store URL scheme {self.url.split(':', 1)[0]!r}; use a file path, sqlite:/// or postgresql://")
 
     def _lock(self, conn: Connection) -> None:
         """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""
         if self.dialect == "postgresql":
-            conn.execute(text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'"))
-            conn.execute(text("SELECT pg_advisory_xact_lock(7412500118)"))
+            conn.execute(text("SELECT set_config('lock_timeout', :ms, true), pg_advisory_xact_lock(7412500118)"),
+                         {"ms": f"{int(self.lock_timeout * 1000)}ms"})
 
     def _reading(self) -> Connection:
         return self.engine.connect().execution_options(screening_read=True)
@@ -241,11 +242,7 @@ class Store:
             raise self._error(error, "record the decision") from None
 
     def _append(self, conn: Connection, decision: Decision) -> DecisionRecord:
-        row = conn.execute(select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(
-            schema.reports.c.report_id == decision.report_id)).one_or_none()
-        if row is None:
-            raise DecisionError([Problem("report_id", None, f"report {decision.report_id[:12]} is not in the store; add the report first")])
-        digest = ReportDigest.model_validate_json(row.digest)
+        digest, digest_sha256 = self._digest(conn, decision.report_id)
         _, reason_display = digest.check(decision)
         if decision.corrects:
             earlier = self._record_by_id(conn, decision.corrects)
@@ -257,12 +254,23 @@ class Store:
         fields = decision.model_dump(mode="json")
         fields.update(decided_at=_iso(decision.decided_at), decision_id=str(uuid.uuid4()), seq=seq,
                       recorded_at=_iso(dt.datetime.now(dt.timezone.utc)), reason_display=reason_display,
-                      report_digest=row.digest_sha256, prev_hash=prev)
+                      report_digest=digest_sha256, prev_hash=prev)
         record_hash = _hash_record(fields)
         conn.execute(insert(schema.decisions).values(
             seq=seq, decision_id=fields["decision_id"], report_id=decision.report_id,
             record=canonical_json(fields).decode("utf-8"), prev_hash=prev, record_hash=record_hash))
         return DecisionRecord(**fields, record_hash=record_hash)
+
+    def _digest(self, conn: Connection, report_id: str) -> tuple[ReportDigest, str]:
+        if report_id not in self._digests:
+            row = conn.execute(select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(
+                schema.reports.c.report_id == report_id)).one_or_none()
+            if row is None:
+                raise DecisionError([Problem("report_id", None, f"report {report_id[:12]} is not in the store; add the report first")])
+            if len(self._digests) > 10_000:
+                self._digests.clear()
+            self._digests[report_id] = (ReportDigest.model_validate_json(row.digest), row.digest_sha256)
+        return self._digests[report_id]
 
     def _record_by_id(self, conn: Connection, decision_id: str) -> DecisionRecord | None:
         row = conn.execute(select(schema.decisions.c.record, schema.decisions.c.record_hash).where(
