@@ -202,3 +202,21 @@ def test_the_intake_is_kept_only_when_the_caller_passes_it(store_url):
         other = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
         with pytest.raises(DecisionError, match="intake_sha256 differs"):
             store.add_report(report, intake=other)
+
+
+def test_a_later_migration_is_applied_once_in_order(store_url, monkeypatch):
+    open_store(store_url).close()
+    applied = []
+
+    def add_index(conn):
+        applied.append(2)
+        conn.execute(__import__("sqlalchemy").text("CREATE INDEX screening_test_by_prev ON screening_decisions (prev_hash, seq)"))
+
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + [(2, "test: an index", add_index)])
+    monkeypatch.setattr(schema, "LATEST", 2)
+    with open_store(store_url) as store:
+        assert store.schema_version() == 2
+    open_store(store_url).close()
+    assert applied == [2]
+    rows = raw_sql(store_url, ["SELECT version, description FROM screening_schema_version ORDER BY version"])[0]
+    assert [tuple(r) for r in rows] == [(1, schema.MIGRATIONS[0][1]), (2, "test: an index")]
