@@ -283,7 +283,7 @@ class Store:
             query = query.where(where)
         try:
             with self._reading() as conn:
-                for row in conn.execute(query):
+                for row in conn.execution_options(yield_per=1000).execute(query):
                     yield DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
         except SQLAlchemyError as error:
             raise self._error(error, "read the decisions") from None
@@ -327,7 +327,7 @@ class Store:
                     if actual != row.digest_sha256 or json.loads(row.digest)["report_id"] != row.report_id:
                         problems.append(f"report {row.report_id[:12]}: its stored digest was edited")
                     digests[row.report_id] = row.digest_sha256
-                rows = conn.execute(select(schema.decisions).order_by(schema.decisions.c.seq))
+                rows = conn.execution_options(yield_per=1000).execute(select(schema.decisions).order_by(schema.decisions.c.seq))
                 for row in rows:
                     count += 1
                     label = f"record {row.seq}"
