@@ -3,6 +3,7 @@ writer leaves only whole records and a chain that verifies, and a locked or full
 a clear error with nothing partial written. On SQLite and on a real PostgreSQL server."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -190,3 +191,35 @@ def test_a_full_disk_gives_a_clear_error_and_no_partial_record(tmp_path, report)
         store.close()
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+
+
+@pytest.mark.skipif(not os.environ.get("SCREENING_TEST_POSTGRES_URL"), reason="PostgreSQL store tests NOT RUN: SCREENING_TEST_POSTGRES_URL is not set")
+def test_a_full_disk_under_postgresql_gives_a_clear_error_and_no_partial_record(tmp_path, report):
+    from store_support import fresh_url
+
+    import tempfile
+
+    disk = Path(tempfile.mkdtemp(prefix="screening-pgdisk-")) / "disk"  # the server's user must reach it
+    disk.parent.chmod(0o755)
+    if not _mount_tmpfs(disk, "1m"):
+        shutil.rmtree(disk.parent)
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    url, drop = fresh_url("postgresql", tmp_path)
+    try:
+        subprocess.run(["chown", "postgres", str(disk)], capture_output=True, timeout=30)
+        space = "small_" + Path(url).name
+        raw_sql(url, [f"CREATE TABLESPACE {space} LOCATION '{disk}'",
+                      f"ALTER DATABASE \"{Path(url).name}\" SET default_tablespace = {space}"])
+        store = open_store(url)  # its tables now live on the 1 MB disk
+        store.add_report(report)
+        written, message = _fill_until_full(store, report)
+        assert "no space left" in message and "nothing was recorded" in message
+        assert written and [r.decision_id for r in store.audit_log()] == written
+        assert store.verify().ok
+        store.close()
+        drop()
+        raw_sql(os.environ["SCREENING_TEST_POSTGRES_URL"], [f"DROP TABLESPACE {space}"])
+    finally:
+        drop()
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+        shutil.rmtree(disk.parent)
