@@ -220,3 +220,14 @@ def test_a_later_migration_is_applied_once_in_order(store_url, monkeypatch):
     assert applied == [2]
     rows = raw_sql(store_url, ["SELECT version, description FROM screening_schema_version ORDER BY version"])[0]
     assert [tuple(r) for r in rows] == [(1, schema.MIGRATIONS[0][1]), (2, "test: an index")]
+
+
+@pytest.mark.parametrize("url, message", [
+    ("mysql://u:p@127.0.0.1/db", "unsupported store URL scheme 'mysql'"),
+    ("postgresql://someone:hunter2@127.0.0.1:1/none", "cannot reach the decisions store 127.0.0.1:1/none"),
+    ("/nonexistent-folder/sub/decisions.sqlite", "cannot reach the decisions store"),
+])
+def test_a_store_that_cannot_be_opened_says_why_without_the_password(url, message):
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert message in str(caught.value) and "hunter2" not in str(caught.value)

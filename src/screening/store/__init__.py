@@ -87,7 +87,9 @@ class Store:
     def __init__(self, url: str | None = None, *, lock_timeout: float = 30.0):
         self.url = _normalise(url or default_url())
         self.lock_timeout = lock_timeout
-        self.dialect = "postgresql" if self.url.startswith("postgresql") else "sqlite"
+        self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(f"unsupported store URL scheme {self.dialect!r}; use a file path, sqlite:///PATH or postgresql://...")
         # Writers in this process queue here first, handing over at once; the database's own
         # lock (SQLite's busy wait polls and sleeps) then only sorts out other processes.
         self._write_lock = threading.Lock()
@@ -121,9 +123,7 @@ class Store:
                 conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("screening_read") else "BEGIN IMMEDIATE")
 
             return engine
-        if self.dialect == "postgresql":
-            return create_engine(self.url, pool_size=5, max_overflow=5, pool_recycle=3600)
-        raise StoreError(f"unsupported store URL scheme {self.url.split(':', 1)[0]!r}; use a file path, sqlite:/// or postgresql://")
+        return create_engine(self.url, pool_size=5, max_overflow=5, pool_recycle=3600)
 
     def _lock(self, conn: Connection) -> None:
         """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""
