@@ -11,6 +11,7 @@ import json
 import re
 import uuid
 
+from . import display
 from .fhir import BASE_URL
 from .report import Flag, Report
 
@@ -44,20 +45,19 @@ def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
             reasons = rulebook.rule(rule_id).meta.override_reasons
         except KeyError:
             reasons = ()
-    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": r} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
+    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
 
 
 def _summary(flag: Flag, several: bool) -> str:
     who = "Pair" if flag.participant == "pair" else f"Participant {flag.participant}"
-    text = f"{who}: {flag.summary}" if several else flag.summary
+    summary = display.text(" ".join(flag.summary.split()))
+    text = f"{who}: {summary}" if several else summary
     if len(text) > MAX_SUMMARY:
-        text = flag.summary if len(flag.summary) <= MAX_SUMMARY else flag.summary[: MAX_SUMMARY - 1].rstrip() + "…"
+        text = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1].rstrip() + "…"
     return text
 
 
-def _md(text: str) -> str:
-    """Plain text in Markdown: keep it from turning into markup by accident."""
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(str(text).split()))
+_md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
 def _detail(flag: Flag, notice: str) -> str:
@@ -67,7 +67,7 @@ def _detail(flag: Flag, notice: str) -> str:
     lines += ["", f"**For review:** {_md(flag.clinician_action)}", "", "**Limitations:**", ""]
     lines += [f"- {_md(text)}" for text in flag.limitations]
     lines += ["", "**Sources:**", ""]
-    lines += [f"- [{_md(ref.title)}]({ref.url}): {_md(ref.says)}" for ref in flag.references]
+    lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in flag.references]
     lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}). *{_md(notice)}*"]
     return "\n".join(lines)
 
@@ -92,7 +92,7 @@ def cards(report: Report, rulebook=None) -> list[dict]:
             "summary": _summary(flag, several),
             "indicator": flag.severity,
             "detail": _detail(flag, report.notice),
-            "source": {"label": first.title, "url": first.url},
+            "source": {"label": display.text(first.title), "url": first.url},
             "overrideReasons": _override_reasons(flag.rule_id, rulebook),
         })
     return out

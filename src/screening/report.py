@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import display
+
 __all__ = [
     "NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "render_text", "report_schema",
     "intake_sha256", "compute_report_id",
@@ -105,7 +107,13 @@ class Report(_Model):
     counts: dict[Severity, int]
 
     def view_for(self, participant: str) -> "Report":
-        """This participant's view: only flags and gaps that rest on their own answers alone."""
+        """This participant's view: only flags and gaps that rest on their own answers alone.
+
+        ``participant`` is the id exactly as in the intake, or ``participant:<id>`` (the name
+        the view is given); ids cannot be reserved words such as ``clinician``, so a view is
+        never confused with the clinician's.
+        """
+        participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
@@ -212,4 +220,5 @@ def render_text(report: Report) -> str:
         f"engine {report.engine}; screening {report.library_version}",
         f"Report id {report.report_id}; intake sha256 {report.intake_sha256}",
     ]
-    return "\n".join(out) + "\n"
+    # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
+    return "\n".join(display.text(line) for line in out) + "\n"
