@@ -100,6 +100,9 @@ class Store:
         except SQLAlchemyError as error:
             self._dispose()
             raise self._error(error, "open the store") from None
+        except BaseException:  # e.g. a store from a newer screening: close what was opened
+            self._dispose()
+            raise
 
     # ------------------------------------------------------------------ connections
 
