@@ -285,15 +285,17 @@ def mutations(intake: dict, change: str):
         for i, person in enumerate(intake["participants"]):
             for m, med in enumerate(person["medications"]):
                 if med.get("last_taken") is not None:
-                    later = med["last_taken"] + dt.timedelta(days=7)
+                    # at most the session date: a last dose after it is refused as implausible
+                    session = intake["session"].get("planned_date") or TODAY
+                    later = min(med["last_taken"] + dt.timedelta(days=7), session)
                     yield "medications.last_taken", _set(intake, ("participants", i, "medications", m, "last_taken"), later)
 
 
 def _flag_keys(intake: dict) -> dict[tuple[str, str], str] | None:
     try:
-        Intake.model_validate(intake)
+        Intake.model_validate(intake, context={"today": TODAY})
     except ValueError:
-        return None  # the change left the declared range (e.g. age below 0): not an intake
+        return None  # the change left the declared range (e.g. age below 0, a last dose after the session): not an intake
     return {(f.rule_id, f.participant): f.severity for f in screen(intake, engine="python", today=TODAY).flags}
 
 

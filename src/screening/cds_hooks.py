@@ -29,9 +29,14 @@ DEFAULT_OVERRIDE_REASONS = (
 )
 
 
-def card_uuid(rule_id: str, participant: str, rulebook_sha256: str) -> str:
-    """The same rule for the same participant under the same rulebook gives the same uuid."""
-    return str(uuid.uuid5(_NAMESPACE, f"{rule_id}\n{participant}\n{rulebook_sha256}"))
+def card_uuid(rule_id: str, participant: str, rulebook_sha256: str, program: str | None = None) -> str:
+    """The same rule for the same participant under the same rulebook (and program) gives the same uuid.
+
+    ``program`` is the program's id and sha256 for any program but 'default', whose cards keep
+    the uuids they had before programs existed.
+    """
+    extra = f"\n{program}" if program else ""
+    return str(uuid.uuid5(_NAMESPACE, f"{rule_id}\n{participant}\n{rulebook_sha256}{extra}"))
 
 
 def _slug(text: str) -> str:
@@ -60,7 +65,7 @@ def _summary(flag: Flag, several: bool) -> str:
 _md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
-def _detail(flag: Flag, notice: str) -> str:
+def _detail(flag: Flag, notice: str, program: str) -> str:
     lines = [_md(flag.explanation), "", "**Found in the intake:**", ""]
     for item in flag.evidence:
         lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(item.answer)}**")
@@ -68,7 +73,7 @@ def _detail(flag: Flag, notice: str) -> str:
     lines += [f"- {_md(text)}" for text in flag.limitations]
     lines += ["", "**Sources:**", ""]
     lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in flag.references]
-    lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}). *{_md(notice)}*"]
+    lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}), program `{_md(program)}`. *{_md(notice)}*"]
     return "\n".join(lines)
 
 
@@ -84,14 +89,17 @@ def cards(report: Report, rulebook=None) -> list[dict]:
         shipped = default()
         rulebook = shipped if shipped.sha256 == report.rulebook.sha256 else None
     several = len(report.participants) > 1
+    program = report.program
+    scope = None if program.id == "default" else f"{program.id}\n{program.sha256}"
+    shown = f"{program.id} {program.version}"
     out = []
     for flag in report.flags:
         first = flag.references[0]
         out.append({
-            "uuid": card_uuid(flag.rule_id, flag.participant, report.rulebook.sha256),
+            "uuid": card_uuid(flag.rule_id, flag.participant, report.rulebook.sha256, scope),
             "summary": _summary(flag, several),
             "indicator": flag.severity,
-            "detail": _detail(flag, report.notice),
+            "detail": _detail(flag, report.notice, shown),
             "source": {"label": display.text(first.title), "url": first.url},
             "overrideReasons": _override_reasons(flag.rule_id, rulebook),
         })

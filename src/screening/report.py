@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from . import display
 
 __all__ = [
-    "NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "render_text", "report_schema",
+    "NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "render_text", "report_schema",
     "intake_sha256", "compute_report_id",
 ]
 
@@ -78,6 +78,12 @@ class RulebookInfo(_Model):
     rules: int
 
 
+class ProgramInfo(_Model):
+    id: str = Field(description="The program whose parameters, severities and required questions applied ('default': the rulebook as written).")
+    version: str
+    sha256: str = Field(description="sha256 of the program file, so a report traces to the exact program.")
+
+
 class SessionInfo(_Model):
     substance: str
     format: Literal["individual", "duo"]
@@ -100,6 +106,7 @@ class Report(_Model):
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
     rulebook: RulebookInfo
+    program: ProgramInfo
     session: SessionInfo
     participants: list[str]
     flags: list[Flag]
@@ -189,6 +196,7 @@ def render_text(report: Report) -> str:
         f"Screening report ({report.view} view)",
         f"Session: {report.session.substance}, {report.session.format}; medication timing counted to {report.session.reference_date}",
         f"Participants: {', '.join(report.participants)}",
+        f"Program: {report.program.id} {report.program.version}",
         "",
         _wrap(report.notice, ""),
         "",
@@ -217,6 +225,7 @@ def render_text(report: Report) -> str:
     out += [
         "",
         f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
+        f"program {report.program.id} {report.program.version} (sha256 {report.program.sha256[:16]}...); "
         f"engine {report.engine}; screening {report.library_version}",
         f"Report id {report.report_id}; intake sha256 {report.intake_sha256}",
     ]

@@ -33,7 +33,8 @@ def _target(rule: Rule) -> str:
 
 def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "auto") -> ExampleResult:
     try:
-        intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}")
+        # dates are checked against the examples' own day, so the examples do not expire
+        intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}", today=EXAMPLE_DATE)
         report = screen(intake, rulebook=book, engine=engine, today=EXAMPLE_DATE)
     except Exception as error:  # an example that does not even screen is a failure to show
         return ExampleResult(rule.id, example.name, example.expect, False, f"{type(error).__name__}: {error}")
@@ -48,9 +49,14 @@ def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "aut
 
 
 def run_examples(book: Rulebook, engine: str = "auto", rule_ids: set[str] | None = None) -> list[ExampleResult]:
+    """Every rule's examples; a rule that runs only under a program is tested switched on."""
+    from .programs import with_enabled
+
+    program_only = frozenset(r.id for r in book.rules if r.meta.program_only and r.meta.status != "deprecated")
+    on = with_enabled(book, program_only) if program_only else book
     return [
-        run_example(book, rule, example, engine)
-        for rule in book.active
+        run_example(on, rule, example, engine)
+        for rule in on.active
         if rule_ids is None or rule.id in rule_ids
         for example in rule.meta.examples
     ]
