@@ -32,3 +32,12 @@ def baseline_duo(book):
     second = copy.deepcopy(first)
     second["participant_id"] = "B"
     return {"session": session, "participants": [first, second]}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly when the decisions store was not tested on PostgreSQL."""
+    import os
+
+    if not os.environ.get("SCREENING_TEST_POSTGRES_URL"):
+        terminalreporter.write_sep("!", "PostgreSQL store tests were NOT RUN: SCREENING_TEST_POSTGRES_URL is not set "
+                                   "(.ci/run starts a server with .ci/postgres.sh)", red=True)

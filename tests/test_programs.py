@@ -140,6 +140,7 @@ def test_default_reports_equal_todays_apart_from_the_program(book, tmp_path):
         before = json.loads(screen(intake, rulebook=bare, today=EXAMPLE_DATE).to_json())
         assert ours.pop("program")["id"] == "default"
         before.pop("program")
+        assert ours.pop("report_id") != before.pop("report_id")  # the id covers the program too
         assert ours == before, path
 
 

@@ -130,9 +130,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
+    serve.add_argument("--store", metavar="PATH|URL", help="keep CDS Hooks feedback as clinician decisions in this store (a SQLite file, or postgresql://...); needs screening[store]")
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
+
+    from . import audit_cli  # decide, audit, diff: the store itself is imported only when they run
+
+    audit_cli.add_parsers(sub)
     return parser
 
 
@@ -407,6 +412,7 @@ def _serve(args: argparse.Namespace) -> int:
         program=args.program,
         rules=args.rules,
         fhir_timeout=args.fhir_timeout,
+        store=args.store,
     )
     try:
         config.check()
@@ -428,6 +434,10 @@ def _serve(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.simplefilter("ignore", FallbackEngineWarning)  # the CLI says it once in its own words
+    if args.command in ("decide", "audit", "diff"):
+        from . import audit_cli
+
+        return audit_cli.run(args)
     if getattr(args, "command", None) == "screen":
         args.format_given = args.format is not None
         args.format = args.format or ("json" if args.batch else "text")

@@ -9,6 +9,7 @@ the view for one participant, leaving out everything that rests on the other's a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import textwrap
 from typing import Any, Literal
@@ -17,7 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from . import display
 
-__all__ = ["NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "render_text", "report_schema"]
+__all__ = [
+    "NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "render_text", "report_schema",
+    "intake_sha256", "compute_report_id",
+]
 
 NOTICE = (
     "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
@@ -93,6 +97,16 @@ class SessionInfo(_Model):
 class Report(_Model):
     notice: str = Field(description="Fixed: the screening supports a clinician and decides nothing.")
     view: str = Field(description="'clinician' (everything) or 'participant:<id>' (that participant's own view).")
+    report_id: str = Field(description=(
+        "sha256 (hex) over the clinician report's compact JSON with this field and `engine` empty: the same intake, "
+        "rulebook, program, library version and reference date always give the same id, on either engine, and any "
+        "change gives another. "
+        "A participant's view keeps the id of the clinician report it is drawn from."
+    ))
+    intake_sha256: str = Field(description=(
+        "sha256 (hex) over the compact JSON of the validated intake (defaults filled in), so a report traces to "
+        "the exact answers screened without holding them."
+    ))
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
     engine_notice: str | None = Field(
@@ -135,6 +149,32 @@ class Report(_Model):
         if indent is None:
             return self.model_dump_json()
         return json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+
+
+def intake_sha256(intake) -> str:
+    """sha256 over a validated intake's canonical form: its compact JSON as pydantic writes it
+    (fields in model order, defaults filled in), so two spellings of the same answers agree."""
+    return hashlib.sha256(intake.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def compute_report_id(report: "Report | dict | str") -> str:
+    """sha256 over a clinician report's compact JSON (``to_json(indent=None)``) with
+    ``report_id`` and ``engine`` set to the empty string.
+
+    Accepts the model, its JSON data or its JSON text: a stored report can be checked against
+    its id. The compact JSON is pydantic's own encoder (fast; the same bytes for the same
+    content), which is why a check parses the report first instead of hashing the file.
+    """
+    if isinstance(report, str):
+        report = json.loads(report)
+    if not isinstance(report, Report):
+        report = Report.model_validate(report)
+    if report.view != "clinician":
+        raise ValueError("a report id is computed over the clinician report, not a participant's view")
+    # The engine's name is left out: both engines must give the same findings (a screening
+    # fails closed when they differ), so the same screening has one id on every Python.
+    report = report.model_copy(update={"report_id": "", "engine": ""})
+    return hashlib.sha256(report.model_dump_json().encode("utf-8")).hexdigest()
 
 
 def _counts(flags: list[Flag]) -> dict[str, int]:
@@ -201,6 +241,7 @@ def render_text(report: Report) -> str:
             f"program {report.program.id} {report.program.version} (sha256 {report.program.sha256[:16]}...); "
             f"engine {report.engine}; screening {report.library_version}"
         ),
+        f"Report id {report.report_id}; intake sha256 {report.intake_sha256}",
     ]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
     return "\n".join(display.text(line) for line in out) + "\n"

@@ -24,7 +24,8 @@ from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
 from .programs import resolve
-from .report import NOTICE, EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, Report, RulebookInfo, SessionInfo, _counts
+from .report import (NOTICE, EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, Report, RulebookInfo, SessionInfo, _counts,
+                     compute_report_id, intake_sha256)
 from .rulebook import SEVERITY_ORDER, Rule, Rulebook, RuleFile
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -261,9 +262,11 @@ def screen(
         for pid, v in values.items()
         for path in v.notes["intake.unanswered_questions"]
     ]
-    return Report(
+    report = Report(
         notice=NOTICE,
         view="clinician",
+        report_id="",
+        intake_sha256=intake_sha256(parsed),
         library_version=_library_version(),
         engine=runner.name,
         engine_notice=notice,
@@ -275,3 +278,4 @@ def screen(
         missing_information=missing,
         counts=_counts(ordered),
     )
+    return report.model_copy(update={"report_id": compute_report_id(report)})

@@ -50,6 +50,7 @@ class ServiceConfig:
     fhir_timeout: float = 5.0
     max_token_lifetime: float = 600
     state_path: str | None = None  # a SQLite file the workers share (cards issued, token ids seen)
+    store: str | None = None  # the decisions store (a SQLite path or a PostgreSQL URL) feedback is kept in
 
     def check(self) -> None:
         if not self.insecure_no_auth and not self.trusted_issuers:
@@ -222,6 +223,8 @@ def create_app(
             return outcome(500, "exception", "the screening could not be completed; no cards are returned (it fails closed)")
         except ScreeningError as error:  # e.g. an optional extra missing: a message without data
             return outcome(500, "exception", str(error).splitlines()[0])
+        if decisions is not None and hasattr(decisions, "add_report"):
+            decisions.add_report(report, book)  # its digest (no answers), so feedback can bind to it
         result = make_cards(report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}")
         report_id = getattr(report, "report_id", None)
         cards_seen.remember([

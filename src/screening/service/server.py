@@ -34,9 +34,20 @@ def _load(text: str) -> ServiceConfig:
     return ServiceConfig(**data)
 
 
+def _app(config: ServiceConfig):
+    """The app, with its feedback kept in the decisions store when one is configured."""
+    decisions = None
+    if config.store:
+        from ..store import open_store
+        from ..store.feedback import StoreFeedbackSink
+
+        decisions = StoreFeedbackSink(open_store(config.store))
+    return create_app(config, decisions=decisions)
+
+
 def app_from_env():
     """The app factory each worker calls."""
-    return create_app(_load(os.environ[CONFIG_ENV]))
+    return _app(_load(os.environ[CONFIG_ENV]))
 
 
 def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, access_log: bool = True,
@@ -46,7 +57,7 @@ def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080, work
     common = dict(host=host, port=port, access_log=access_log, limit_concurrency=1000, timeout_keep_alive=5, server_header=False,
                   ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
     if workers <= 1:
-        uvicorn.run(create_app(config), **common)
+        uvicorn.run(_app(config), **common)
         return
     scratch = None
     if config.state_path is None:  # the workers share the cards issued and the token ids seen

@@ -1,0 +1,45 @@
+"""CDS Hooks feedback through the real service endpoint into the decisions store: accepted is
+noted, overridden is overridden with the card's reason; the chain verifies afterwards."""
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("screening.service")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from screening.service import ServiceConfig, create_app  # noqa: E402
+from screening.store.feedback import StoreFeedbackSink  # noqa: E402
+from service_support import hook_request, responses_for, searchset  # noqa: E402
+from store_support import store, store_url  # noqa: E402,F401 (fixtures)
+from test_service import APPT, BASE, DUO  # noqa: E402
+
+import yaml  # noqa: E402
+
+from conftest import EXAMPLES  # noqa: E402
+
+
+def test_feedback_through_the_endpoint_is_recorded_in_the_store(store):
+    sink = StoreFeedbackSink(store)
+    app = create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python"), decisions=sink)
+    responses = responses_for(yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text()), DUO)
+    with TestClient(app, base_url=BASE) as client:
+        body = hook_request("appointment-book", DUO[0], patients=DUO, prefetch={"intake": searchset(*responses.values())})
+        cards = client.post(APPT, json=body).json()["cards"]
+        first, last = cards[0], cards[-1]
+        reason = first["overrideReasons"][1]
+        feedback = {"feedback": [
+            {"card": first["uuid"], "outcome": "overridden", "overrideReason": {"reason": reason, "userComment": "Discussed at intake."},
+             "outcomeTimestamp": "2026-12-01T10:00:00Z"},
+            {"card": last["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
+        ]}
+        response = client.post(f"{APPT}/feedback", json=feedback)
+    assert response.status_code == 200, response.text
+    records = store.audit_log()
+    assert len(records) == 2, ("service/app.py must hand each screened report to the sink "
+                               "(decisions.add_report(report, book)) so feedback can be checked against it")
+    overridden, noted = records
+    assert (overridden.outcome, overridden.reason, overridden.reason_display) == ("overridden", reason["code"], reason["display"])
+    assert overridden.note == "Discussed at intake." and overridden.decided_at.isoformat() == "2026-12-01T10:00:00+00:00"
+    assert noted.outcome == "noted"
+    assert store.verify().ok
