@@ -13,9 +13,9 @@ import json
 import textwrap
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "render_text", "report_schema"]
+__all__ = ["NOTICE", "Flag", "Finding", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "Summary", "render_text", "report_schema"]
 
 NOTICE = (
     "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
@@ -31,10 +31,11 @@ class _Model(BaseModel):
 
 
 class EvidenceItem(_Model):
-    participant: str = Field(description="Whose answer this is.")
+    participant: str = Field(description="Whose answer this is ('session' for the shared session plan in a finding).")
     field: str = Field(description="The intake field, as a dotted path.")
     question: str = Field(description="The question as asked.")
     answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
+    line: str | None = Field(default=None, description="For a medication: the line or lines as written, without the class the rule read.")
 
 
 class Reference(_Model):
@@ -50,7 +51,12 @@ class Flag(_Model):
     severity: Severity
     participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
     participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
+    scope: Literal["participant", "pair", "session"] = Field(
+        default="participant", description="The rule's applies_to: a session rule fires for each participant but is one finding.")
     summary: str
+    participant_text: str = Field(default="", description="The rule's sentence addressed to the participant.")
+    participant_copy: Literal["shown", "on-request"] = Field(
+        default="shown", description="'on-request': left out of the participant's printable copy unless asked for.")
     explanation: str
     evidence: list[EvidenceItem]
     clinician_action: str
@@ -64,6 +70,56 @@ class MissingItem(_Model):
     field: str
     question: str
     needed_by: list[str] = Field(description="The rules that read this question.")
+    severity: Severity = Field(default="info", description="The severity of the most serious rule that reads it.")
+
+
+class CoveredRule(_Model):
+    rule_id: str
+    participant: str = Field(description="The flag's participant (or 'pair').")
+    severity: Severity
+    title: str
+
+
+class Finding(_Model):
+    """What a clinician reads: one fact, however many rules or participants it fired for."""
+
+    id: str = Field(description="'<subject>:<rule id>' of the main rule, or '<participant>:missing'.")
+    subject: str = Field(description="'session' (the shared plan), a participant's id, or 'pair'.")
+    participants: list[str] = Field(description="Every participant whose answers the finding rests on.")
+    severity: Severity
+    category: str
+    title: str = Field(description="Starts 'Not answered: ' when only missing answers raised it.")
+    not_answered: bool
+    summary: str
+    explanation: str
+    clinician_action: str
+    limitations: list[str]
+    references: list[Reference]
+    rule_status: Literal["draft", "reviewed"]
+    participant_text: str
+    participant_copy: Literal["shown", "on-request"]
+    evidence: list[EvidenceItem]
+    rests_on: list[str] = Field(description="Ids of the participant findings a pair finding builds on (their answers are shown there).")
+    rules: list[CoveredRule] = Field(description="Every flag this finding covers, the main rule first; lower thresholds follow it.")
+
+
+class SummaryLine(_Model):
+    finding: str = Field(description="The finding's id.")
+    severity: Severity
+    title: str
+    review: str = Field(description="The first point of what to review, shortened.")
+
+
+class SummaryGroup(_Model):
+    subject: str
+    heading: str
+    lines: list[SummaryLine]
+
+
+class Summary(_Model):
+    counts: dict[Severity, int] = Field(description="Findings by severity.")
+    flags: int = Field(description="How many rule flags the findings cover.")
+    groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair; most serious first in each.")
 
 
 class RulebookInfo(_Model):
@@ -89,6 +145,24 @@ class Report(_Model):
     flags: list[Flag]
     missing_information: list[MissingItem]
     counts: dict[Severity, int]
+    summary: Summary | None = Field(default=None, description="What needs attention, in a few lines (built from the findings).")
+    findings: list[Finding] | None = Field(
+        default=None, description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).")
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Report":
+        # findings are a pure function of the flags and the missing list; fill them when absent
+        if self.findings is None or self.summary is None:
+            from .findings import build, summarise
+
+            found = build(self.flags, self.missing_information, self.participants)
+            object.__setattr__(self, "findings", found)
+            object.__setattr__(self, "summary", summarise(found, self.participants, len(self.flags)))
+        return self
+
+    def with_flags(self, flags: list[Flag]) -> "Report":
+        """The same report with other flags (a program's overrides): findings are rebuilt."""
+        return _rebuilt(self, {"flags": flags})
 
     def view_for(self, participant: str) -> "Report":
         """This participant's view: only flags and gaps that rest on their own answers alone."""
@@ -96,12 +170,11 @@ class Report(_Model):
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
         missing = [m for m in self.missing_information if m.participant == participant]
-        return self.model_copy(update={
+        return _rebuilt(self, {
             "view": f"participant:{participant}",
             "participants": [participant],
             "flags": flags,
             "missing_information": missing,
-            "counts": _counts(flags),
         })
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -113,6 +186,17 @@ class Report(_Model):
         if indent is None:
             return self.model_dump_json()
         return json.dumps(self.model_dump(mode="json"), indent=indent, ensure_ascii=False)
+
+
+def _rebuilt(report: Report, update: dict) -> Report:
+    from .findings import build, summarise
+
+    flags = update.get("flags", report.flags)
+    missing = update.get("missing_information", report.missing_information)
+    participants = update.get("participants", report.participants)
+    found = build(flags, missing, participants)
+    return report.model_copy(update={
+        **update, "counts": _counts(flags), "findings": found, "summary": summarise(found, participants, len(flags))})
 
 
 def _counts(flags: list[Flag]) -> dict[str, int]:

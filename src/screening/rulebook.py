@@ -60,6 +60,12 @@ FORBIDDEN_WORDING = [
     (re.compile(r"\bdo not (proceed|dose|administer|enrol|enroll|include|allow)\b|\bmust not\b|\bmust\b|\bshall\b", re.I), "gives a directive"),
     (re.compile(r"\b(exclude|disqualify|refuse|reject)\b", re.I), "gives a directive"),
 ]
+# A participant reads their own copy: no instructions, no verdicts, no clinical shorthand.
+PARTICIPANT_WORDING = [
+    (re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.I), "tells the participant what to do"),
+    (re.compile(r"\b(unsafe|dangerous|contraindicat\w*|risky|not allowed|unsuitable|suitable)\b", re.I), "gives a verdict"),
+    (re.compile(r"\b(clinician action|mmHg|SSRI|MAOI|CYP\w*|QTc?|washout)\b|\[[A-Z]+\]", re.I), "uses clinical shorthand"),
+]
 DEFERENTIAL_VERBS = re.compile(
     r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
     re.I,
@@ -163,12 +169,14 @@ class RuleFile(BaseModel):
     status: Literal["draft", "reviewed", "deprecated"]
     reviewed_by: str | None = None
     severity: Literal["info", "warning", "critical"]
-    applies_to: Literal["participant", "pair"]
+    applies_to: Literal["participant", "pair", "session"]
     substances: list[Literal["all", *[s.value for s in Substance]]] = Field(min_length=1)  # type: ignore[misc]
     when: Any
     summary: str = Field(min_length=10, max_length=139)
     explanation: str = Field(min_length=20)
     clinician_action: str = Field(min_length=10)
+    participant_text: str = Field(min_length=10, max_length=240, description="One or two plain sentences addressed to the participant.")
+    participant_copy: Literal["shown", "on-request"] = "shown"
     limitations: list[str] = Field(min_length=1)
     references: list[Reference] = Field(min_length=1)
     override_reasons: list[str] = Field(default_factory=list)
@@ -349,7 +357,8 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
 
 
 def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
-    texts = {"summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    texts = {"summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action,
+             "participant_text": meta.participant_text}
     for i, limitation in enumerate(meta.limitations):
         texts[f"limitations[{i}]"] = limitation
     for name, text in texts.items():
@@ -360,6 +369,11 @@ def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem
                     Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({hit.group(0)!r}): "
                             "rules support a clinician's judgement; say what to consider or review instead")
                 )
+    for pattern, what in PARTICIPANT_WORDING:
+        hit = pattern.search(meta.participant_text)
+        if hit:
+            problems.append(Problem(rel, lines.get("participant_text"), f"participant_text {what} ({hit.group(0)!r}): "
+                                    "say in plain words what will be talked through with the facilitator"))
     if not DEFERENTIAL_VERBS.search(meta.clinician_action):
         problems.append(Problem(rel, lines.get("clinician_action"),
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
@@ -400,6 +414,14 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
     if kinds != {"flag", "no-flag"}:
         problems.append(Problem(rel, lines.get("examples"), "examples need at least one case that must flag and one that must not (expect: flag / no-flag)"))
     _check_wording(meta, rel, lines, problems)
+    read = [p for _, p in conditions.fields_read(condition)]
+    session_only = bool(read) and all(catalogue()[p].session for p in read)
+    if meta.applies_to == "session" and not session_only:
+        problems.append(Problem(rel, lines.get("applies_to"), "applies_to: session reads only session.* fields (the shared plan); "
+                                "use participant for a rule on a person's answers"))
+    elif meta.applies_to == "participant" and session_only:
+        problems.append(Problem(rel, lines.get("applies_to"), "this rule reads only the session plan: use applies_to: session, "
+                                "so a duo gets one finding, not one per participant"))
     if meta.applies_to == "pair":
         problem = _pair_shape_problem(condition)
         if problem:
