@@ -184,6 +184,7 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
 
 def _review(action: str, room: int) -> str:
     first = re.split(r"(?<=[.;])\s", action, maxsplit=1)[0].rstrip(".;")
+    first = first[:1].lower() + first[1:] if first[1:2].islower() else first
     if len(first) <= room:
         return first
     cut = first[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ")
@@ -204,7 +205,7 @@ def summarise(found: list[Finding], participants: list[str], flag_count: int) ->
     groups: dict[str, list[SummaryLine]] = {}
     for finding in found:
         counts[finding.severity] += 1
-        room = max(30, 92 - len(finding.title))
+        room = max(40, 100 - len(finding.title))
         groups.setdefault(finding.subject, []).append(SummaryLine(
             finding=finding.id, severity=finding.severity, title=finding.title, review=_review(finding.clinician_action, room)))
     return Summary(counts=counts, flags=flag_count, groups=[

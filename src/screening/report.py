@@ -212,47 +212,150 @@ def report_schema() -> dict:
 
 # ---------------------------------------------------------------------------- text
 
+_MARKS = {
+    "[V]": "(read in the source)",
+    "[R]": "(not read in the primary text)",
+    "[S]": "(from a secondary source)",
+    "[NF]": "(not found in the primary text)",
+}
+SUBSTANCE_NAMES = {"mdma": "MDMA", "lsd": "LSD", "dmt": "DMT"}
 
-def _wrap(text: str, indent: str) -> str:
+
+def plain(text: str) -> str:
+    """Rule text for a reader: the research notes' evidence marks spelt out."""
+    for mark, words in _MARKS.items():
+        text = text.replace(mark, words)
+    return text
+
+
+def answer_text(item: EvidenceItem) -> str:
+    if item.answer in ("unknown", None):
+        return "not answered (or unsure)"
+    return str(item.answer)
+
+
+def whose(subject: str, participants: list[str] | None = None) -> str:
+    if subject == "session":
+        return "session plan"
+    if subject == "pair":
+        return "the pair" + (f" ({' and '.join(participants)})" if participants else "")
+    return f"participant {subject}"
+
+
+def session_line(report: Report) -> str:
+    substance = SUBSTANCE_NAMES.get(report.session.substance, report.session.substance.capitalize())
+    people = ", ".join(report.participants)
+    return (f"{substance}, {report.session.format} session; participant{'s' if len(report.participants) > 1 else ''} {people}; "
+            f"medication timing is counted up to {report.session.reference_date}")
+
+
+def _wrap(text: str, indent: str, later: str | None = None) -> str:
     # long words (URLs) stay whole, so a terminal can still open them
-    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent,
+    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=later if later is not None else indent,
                          break_long_words=False, break_on_hyphens=False)
 
 
+def _summary_lines(report: Report) -> list[str]:
+    summary = report.summary
+    counts = summary.counts
+    total = sum(counts.values())
+    if not total:
+        return ["No rule matched. A clinician still reviews the whole intake."]
+    out = [f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, {counts['info']} info) "
+           f"from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."]
+    for group in summary.groups:
+        out.append(group.heading)
+        for line in group.lines:
+            out.append(f"  {line.severity.upper():<8} {line.title} - {line.review}")
+    return out
+
+
 def render_text(report: Report) -> str:
-    """A readable rendering for a clinician or reviewer."""
-    out = [
-        f"Screening report ({report.view} view)",
-        f"Session: {report.session.substance}, {report.session.format}; medication timing counted to {report.session.reference_date}",
-        f"Participants: {', '.join(report.participants)}",
-        "",
-        _wrap(report.notice, ""),
-        "",
-    ]
-    counts = report.counts
-    if not report.flags:
-        out.append("No rule matched. A clinician still reviews the whole intake.")
+    """The clinician's report as text: the summary first, then each finding in full.
+
+    A participant's view (``report.view_for(id)``) renders as text addressed to them instead.
+    """
+    if report.view.startswith("participant:"):
+        return render_participant_text(report)
+    out = [f"Screening report for the clinician: {session_line(report)}", ""]
+    out += _summary_lines(report)
+    out += ["", _wrap(report.notice, "")]
+    for n, finding in enumerate(report.findings, 1):
+        shown = {(e.participant, e.field) for f in report.findings if f.id in finding.rests_on for e in f.evidence}
+        out += ["", f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
+                _wrap(finding.summary, "   ")]
+        for ref in finding.rests_on:
+            title = next((f.title for f in report.findings if f.id == ref), ref)
+            out.append(_wrap(f"Builds on: {title} ({whose(ref.split(':', 1)[0])}, above)", "   "))
+        evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+        if evidence:
+            out.append("   Found:")
+            for item in evidence:
+                who = "" if item.participant == finding.subject else f"{item.participant}: "
+                out.append(_wrap(f"- {who}{item.question} {answer_text(item)}", "     ", "       "))
+        out += [_wrap("Why it matters: " + finding.explanation, "   "), _wrap("For review: " + finding.clinician_action, "   ")]
+        others = [r for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id]
+        if others:
+            out.append(_wrap("Also covers: " + "; ".join(dict.fromkeys(f"{r.title} ({r.severity})" for r in others)), "   "))
+        out.append("   Limitations:")
+        out += [_wrap("- " + plain(text), "     ", "       ") for text in finding.limitations]
+        if finding.references:
+            out.append("   Sources:")
+            out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
+        out.append(f"   Rules: {', '.join(dict.fromkeys(r.rule_id for r in finding.rules))} ({finding.rule_status})")
+    out += ["", record_line(report)]
+    return "\n".join(out) + "\n"
+
+
+def record_line(report: Report) -> str:
+    extra = [f"{name} {getattr(report, name)}" for name in ("report_id", "intake_sha256", "program") if getattr(report, name, None)]
+    return "; ".join([
+        f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...)",
+        f"engine {report.engine}", f"screening {report.library_version}", *extra])
+
+
+PARTICIPANT_INTRO = (
+    "Thank you for answering the intake questions. This page is for you. It is not a decision about you or your "
+    "session: it lists the points that your facilitator will talk through with you before the session, so that "
+    "the plan fits you. A clinician reads every intake."
+)
+PARTICIPANT_PRIVATE = (
+    "Points about your relationship or about harm and personal safety are not printed on this copy; they are talked "
+    "about with you in private, and you can ask for them to be included."
+)
+
+
+def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
+    """The findings a participant's own copy shows, and the questions they left open."""
+    points, seen = [], set()
+    for finding in report.findings:
+        if finding.category == "missing-information" and finding.id.endswith(":missing"):
+            continue
+        if finding.participant_copy == "on-request" and not include_private:
+            continue
+        if finding.participant_text not in seen:  # two rules with one sentence: say it once
+            seen.add(finding.participant_text)
+            points.append(finding)
+    in_points = {(e.participant, e.field) for f in points for e in f.evidence if e.answer in ("unknown", None)}
+    missing = [m for m in report.missing_information if (m.participant, m.field) not in in_points
+               and (include_private or m.field.split(".")[0] != "relationship")]
+    return points, missing
+
+
+def render_participant_text(report: Report, include_private: bool = False) -> str:
+    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+    pid = report.view.split(":", 1)[1]
+    points, missing = participant_points(report, include_private)
+    out = [f"Your screening answers: what we will talk about (participant {pid})", "", _wrap(PARTICIPANT_INTRO, "")]
+    out.append("")
+    if points:
+        out.append("To talk through with your facilitator:")
+        out += [_wrap("- " + f.participant_text, "  ", "    ") for f in points]
     else:
-        out.append(f"Flags: {counts['critical']} critical, {counts['warning']} warning, {counts['info']} info")
-    for flag in report.flags:
-        who = "the pair" if flag.participant == "pair" else f"participant {flag.participant}"
-        out += ["", f"[{flag.severity.upper()}] {flag.title} ({who})", _wrap(flag.summary, "  ")]
-        out.append("  Found:")
-        for item in flag.evidence:
-            out.append(_wrap(f"- {item.participant}: {item.question} -> {item.answer}", "    "))
-        out += [_wrap("Why it matters: " + flag.explanation, "  "), _wrap("For review: " + flag.clinician_action, "  ")]
-        out.append("  Limitations:")
-        out += [_wrap("- " + text, "    ") for text in flag.limitations]
-        out.append("  Sources:")
-        out += [_wrap(f"- {ref.title} <{ref.url}>", "    ") for ref in flag.references]
-        out.append(f"  Rule: {flag.rule_id} ({flag.rule_status})")
-    if report.missing_information:
-        out += ["", "Unanswered questions that rules depend on:"]
-        for item in report.missing_information:
-            out.append(_wrap(f"- {item.participant}: {item.question} [{item.field}]", "  "))
-    out += [
-        "",
-        f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
-        f"engine {report.engine}; screening {report.library_version}",
-    ]
+        out.append("None of the screening's points came up in your answers. Your facilitator will still go through the intake with you.")
+    if missing:
+        out += ["", "Questions left open, which you can answer with your facilitator:"]
+        out += [_wrap("- " + m.question, "  ", "    ") for m in missing]
+    if not include_private:
+        out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
     return "\n".join(out) + "\n"
