@@ -100,16 +100,20 @@ def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], l
 
 
 def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
-    """Drafts for one subject resting on exactly the same answers become one, led by the most serious."""
-    merged: dict[tuple, _Draft] = {}
-    for draft in drafts:
-        key = (draft.subject, draft.keys())
-        if key in merged:
-            into = merged[key]
-            into.flags = sorted(into.flags + draft.flags, key=lambda f: -_RANK[f.severity])
+    """Drafts for one subject whose answers are all within another's become one, led by the most serious.
+
+    Two thresholds on one reading, two rules on one medication line, "no sober facilitator" and
+    "fewer than two for a duo": one fact, one finding, naming every rule it covers.
+    """
+    merged: list[_Draft] = []
+    for draft in sorted(drafts, key=lambda d: -len(d.keys())):
+        keys = draft.keys()
+        into = next((m for m in merged if m.subject == draft.subject and keys and keys <= m.keys()), None)
+        if into is None:
+            merged.append(draft)
         else:
-            merged[key] = draft
-    return list(merged.values())
+            into.flags = sorted(into.flags + draft.flags, key=lambda f: -_RANK[f.severity])
+    return merged
 
 
 def _link_pairs(drafts: list[_Draft]) -> None:
