@@ -1,8 +1,10 @@
-"""A report as a CDS Hooks response: one card per flag, for an EHR to show a clinician.
+"""A report as a CDS Hooks response: one card per finding, for an EHR to show a clinician.
 
-Cards carry no ``suggestions``: the screening proposes nothing to order or change, it only
-asks a clinician to review. Each card's ``uuid`` is stable for the same rule, participant and
-rulebook, so an EHR can recognise a card it has shown before and the override given to it.
+Cards follow the report's summary: the session plan, each participant, then the pair, most
+serious first in each, and every card's summary starts with whose it is. Cards carry no
+``suggestions``: the screening proposes nothing to order or change, it only asks a clinician
+to review. Each card's ``uuid`` is stable for the same main rule, subject and rulebook, so an
+EHR can recognise a card it has shown before and the override given to it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 import uuid
 
 from .fhir import BASE_URL
-from .report import Flag, Report
+from .report import Finding, Report, plain
 
 __all__ = ["cards", "render_cds_hooks", "card_uuid", "DEFAULT_OVERRIDE_REASONS", "OVERRIDE_SYSTEM"]
 
@@ -47,12 +49,22 @@ def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
     return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": r} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
 
 
-def _summary(flag: Flag, several: bool) -> str:
-    who = "Pair" if flag.participant == "pair" else f"Participant {flag.participant}"
-    text = f"{who}: {flag.summary}" if several else flag.summary
-    if len(text) > MAX_SUMMARY:
-        text = flag.summary if len(flag.summary) <= MAX_SUMMARY else flag.summary[: MAX_SUMMARY - 1].rstrip() + "…"
-    return text
+def _whose(finding: Finding) -> str:
+    if finding.subject == "session":
+        return "Session plan"
+    if finding.subject == "pair":
+        return f"Pair ({' and '.join(finding.participants)})"
+    return f"Participant {finding.subject}"
+
+
+def _summary(finding: Finding) -> str:
+    who = _whose(finding)
+    shared = finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"  # both said it: the title reads for two
+    for text in ([finding.title] if finding.not_answered or shared else [finding.summary, finding.title]):
+        if len(f"{who}: {text}") <= MAX_SUMMARY:
+            return f"{who}: {text}"
+    text = f"{who}: {finding.title}"
+    return text[: MAX_SUMMARY - 1].rstrip() + "…"
 
 
 def _md(text: str) -> str:
@@ -60,20 +72,34 @@ def _md(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(str(text).split()))
 
 
-def _detail(flag: Flag, notice: str) -> str:
-    lines = [_md(flag.explanation), "", "**Found in the intake:**", ""]
-    for item in flag.evidence:
-        lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(item.answer)}**")
-    lines += ["", f"**For review:** {_md(flag.clinician_action)}", "", "**Limitations:**", ""]
-    lines += [f"- {_md(text)}" for text in flag.limitations]
-    lines += ["", "**Sources:**", ""]
-    lines += [f"- [{_md(ref.title)}]({ref.url}): {_md(ref.says)}" for ref in flag.references]
-    lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}). *{_md(notice)}*"]
+def _detail(report: Report, finding: Finding) -> str:
+    by_id = {f.id: f for f in report.findings}
+    shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
+    lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
+    if finding.rests_on:
+        lines += ["", "**Builds on:** " + "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)]
+    evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+    if evidence:
+        lines += ["", "**Found in the intake:**", ""]
+        for item in evidence:
+            answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
+            lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(answer)}**")
+    lines += ["", f"**For review:** {_md(finding.clinician_action)}"]
+    others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
+    if others:
+        lines += ["", "**Also covers:** " + _md("; ".join(others))]
+    lines += ["", "**Limitations:**", ""]
+    lines += [f"- {_md(plain(text))}" for text in finding.limitations]
+    if finding.references:
+        lines += ["", "**Sources:**", ""]
+        lines += [f"- [{_md(ref.title)}]({ref.url}): {_md(ref.says)}" for ref in finding.references]
+    rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
+    lines += ["", f"Rules {rules} ({finding.rule_status}). *{_md(report.notice)}*"]
     return "\n".join(lines)
 
 
 def cards(report: Report, rulebook=None) -> list[dict]:
-    """One CDS Hooks card per flag, in the report's order (most severe first).
+    """One CDS Hooks card per finding, in the summary's order (session, participants, pair).
 
     ``rulebook``: where each rule's override reasons are read; defaults to the shipped one when
     it is the rulebook the report was made with, and to a general list otherwise.
@@ -83,17 +109,17 @@ def cards(report: Report, rulebook=None) -> list[dict]:
 
         shipped = default()
         rulebook = shipped if shipped.sha256 == report.rulebook.sha256 else None
-    several = len(report.participants) > 1
     out = []
-    for flag in report.flags:
-        first = flag.references[0]
+    for finding in report.findings:
+        main = finding.rules[0].rule_id if finding.rules else finding.id
+        source = finding.references[0] if finding.references else None
         out.append({
-            "uuid": card_uuid(flag.rule_id, flag.participant, report.rulebook.sha256),
-            "summary": _summary(flag, several),
-            "indicator": flag.severity,
-            "detail": _detail(flag, report.notice),
-            "source": {"label": first.title, "url": first.url},
-            "overrideReasons": _override_reasons(flag.rule_id, rulebook),
+            "uuid": card_uuid(main, finding.subject, report.rulebook.sha256),
+            "summary": _summary(finding),
+            "indicator": finding.severity,
+            "detail": _detail(report, finding),
+            "source": {"label": source.title, "url": source.url} if source else {"label": "screening rulebook " + report.rulebook.version},
+            "overrideReasons": _override_reasons(main, rulebook),
         })
     return out
 
