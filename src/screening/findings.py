@@ -69,12 +69,24 @@ class _Draft:
             id=self.id, subject=self.subject, participants=participants, severity=main.severity,
             category=main.category, title=_title(main.title, not_answered), not_answered=not_answered,
             summary=main.summary, explanation=main.explanation, clinician_action=main.clinician_action,
-            limitations=main.limitations, references=main.references, rule_status=main.rule_status,
+            # the covered rules' limitations and sources too: what the finding rests on stays traceable
+            limitations=list(dict.fromkeys(t for f in self.flags for t in f.limitations)),
+            references=_sources(self.flags),
+            rule_status="draft" if any(f.rule_status == "draft" for f in self.flags) else main.rule_status,
             participant_text=main.participant_text,
             participant_copy="on-request" if any(f.participant_copy == "on-request" for f in self.flags) else "shown",
             evidence=self.evidence, rests_on=self.rests_on,
             rules=[CoveredRule(rule_id=f.rule_id, participant=f.participant, severity=f.severity, title=f.title) for f in self.flags],
         )
+
+
+def _sources(flags: list[Flag]) -> list:
+    """Every covered rule's sources, the main rule's first, each link once."""
+    seen: dict[str, object] = {}
+    for flag in flags:
+        for ref in flag.references:
+            seen.setdefault(ref.url, ref)
+    return list(seen.values())
 
 
 def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], list[Flag]]:
@@ -178,7 +190,8 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
             for i, finding in enumerate(found):
                 if finding.not_answered and flag.participant in finding.participants:
                     extra = CoveredRule(rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title)
-                    found[i] = finding.model_copy(update={"rules": [*finding.rules, extra]})
+                    refs = {r.url: r for r in [*finding.references, *flag.references]}
+                    found[i] = finding.model_copy(update={"rules": [*finding.rules, extra], "references": list(refs.values())})
                     break
             else:  # nothing to attach it to: keep it visible as its own finding
                 found.append(_Draft(flag.participant, [flag], flag.evidence).finding())
