@@ -140,7 +140,7 @@ def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
         ("Rulebook sha256", report.rulebook.sha256),
         ("Engine", report.engine),
         ("Screening library", report.library_version),
-        ("View", report.view),
+        ("View", "the clinician's report" if report.view == "clinician" else f"participant {report.view.split(':', 1)[1]}'s own copy"),
     ]
     items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
     ident = getattr(report, "report_id", None) or report.rulebook.sha256[:12]
