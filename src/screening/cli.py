@@ -32,14 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("file", nargs="?", help="the intake file")
     screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
-    screen.add_argument("--format", choices=["text", "json", "cds-hooks", "html"], default="text",
-                        help="cds-hooks: a CDS Hooks response, one card per finding; html: a printable page")
+    screen.add_argument("--format", choices=["text", "json", "cds-hooks", "html"], default=None,
+                        help="text (default), json, cds-hooks (a CDS Hooks response, one card per finding) or html (a printable page); --batch writes JSON lines only")
     screen.add_argument("--paper", choices=["a4", "letter"], default="a4", help="paper size for --format html")
     screen.add_argument("--include-private", action="store_true",
                         help="with --view ID: keep relationship, violence and harm points on the participant's copy")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
-    screen.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
+    screen.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
 
@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
-    test.add_argument("--engine", choices=["auto", "durable", "python"], default="auto")
+    test.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto")
     test.add_argument("rule_ids", nargs="*", help="only these rules")
 
     docs = sub.add_parser("docs", help="generate the rule documentation for reviewers")
@@ -91,9 +91,20 @@ def _screen(args: argparse.Namespace) -> int:
         if not args.batch or args.file or args.view != "clinician":
             print("screening: give an intake file, or --batch FILE (clinician view, JSON lines)", file=sys.stderr)
             return EXIT_USAGE
-        from .batch import run_cli
+        if args.format != "json" and args.format_given:
+            print(f"screening: --batch writes JSON lines; --format {args.format} is not available with it", file=sys.stderr)
+            return EXIT_USAGE
+        from .batch import bounded_jobs, run_cli
 
+        try:
+            bounded_jobs(args.jobs)
+        except ValueError as error:
+            print(f"screening: --jobs: {error}", file=sys.stderr)
+            return EXIT_USAGE
         return run_cli(args)
+    if args.jobs is not None:
+        print("screening: --jobs applies to --batch only", file=sys.stderr)
+        return EXIT_USAGE
     book = load(args.rules) if args.rules else None
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
@@ -181,6 +192,9 @@ def _fhir(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "command", None) == "screen":
+        args.format_given = args.format is not None
+        args.format = args.format or ("json" if args.batch else "text")
     try:
         if args.command == "screen":
             return _screen(args)
@@ -207,3 +221,6 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:
+        print("screening: interrupted", file=sys.stderr)
+        return 130

@@ -24,11 +24,14 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import os
+import re
 import threading
 import uuid
 import warnings
 from dataclasses import dataclass
-from typing import Any, Protocol
+from decimal import Decimal
+from typing import Any, Literal, Protocol
 
 from . import conditions
 from .conditions import Branch, Condition, Values
@@ -36,7 +39,20 @@ from .errors import EngineError, RulebookError, Problem
 from .facts import FACT_TYPE, to_fact
 from .rulebook import Rule, Rulebook
 
-__all__ = ["Firing", "Engine", "PythonEngine", "DurableEngine", "durable_available", "get_engine"]
+__all__ = [
+    "Firing",
+    "Engine",
+    "EngineName",
+    "PythonEngine",
+    "DurableEngine",
+    "CrossCheckedEngine",
+    "durable_available",
+    "get_engine",
+    "fact_text",
+]
+
+EngineName = Literal["auto", "cross-check", "durable", "python"]
+ENGINE_NAMES: tuple[str, ...] = ("auto", "cross-check", "durable", "python")
 
 # durable_rules fails with error 303 when more than 64 tests under one node of its alpha network
 # match one fact (probed: 64 matching children of one node pass, 65 fail; identical tests under
@@ -45,6 +61,33 @@ __all__ = ["Firing", "Engine", "PythonEngine", "DurableEngine", "durable_availab
 # limit, whatever the intake and however durable orders its network. 8 tests of margin.
 ALPHA_BUDGET = 56
 START_TYPE = "$screening"
+ACK_RULE = "$ack"  # fires once per participant fact: proof that the engine read the fact
+
+
+def _number(value: float) -> str:
+    """A float as plain decimal digits: durable_rules' parser silently drops a fact holding a
+    number in exponent form (5e-05), and every fact after it in the batch (issue 11)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("a fact cannot hold a number that is not finite")
+    text = format(Decimal(repr(value)), "f")
+    return text if "." in text else text + ".0"
+
+
+def fact_text(fact: dict[str, Any]) -> str:
+    """One fact as JSON that durable_rules parses exactly: strings and integers as json writes
+    them, floats in fixed-point notation, nothing else (a fact has no lists, bools or nulls)."""
+    parts = []
+    for key, value in fact.items():
+        if isinstance(value, bool) or value is None:
+            raise TypeError(f"fact field {key} holds a {type(value).__name__}, which the engine reads loosely")
+        if isinstance(value, float):
+            text = _number(value)
+        elif isinstance(value, (int, str)):
+            text = json.dumps(value, ensure_ascii=False)
+        else:
+            raise TypeError(f"fact field {key} holds a {type(value).__name__}")
+        parts.append(json.dumps(key) + ": " + text)
+    return "{" + ", ".join(parts) + "}"
 
 
 @dataclass(frozen=True, order=True)
@@ -231,8 +274,6 @@ class DurableEngine:
         self.rules = rulebook.active
         self.rulebook_sha = rulebook.sha256
         self._lock = threading.Lock()
-        self._results: dict[str, list[Firing]] = {}
-        self._errors: dict[str, list[str]] = {}
         self._definitions = [compile_rule(rule, i) for i, rule in enumerate(self.rules)]
         self._check_limits()
         self._host = _Host.create()
@@ -264,28 +305,43 @@ class DurableEngine:
             for group in groups or [{}]:
                 name = f"screening-{next(self._serial)}"
                 group["$start"] = {"all": [{"m": {"type": START_TYPE}}], "run": "noop"}
+                group[ACK_RULE] = {"all": [{"p": {"type": FACT_TYPE}}], "run": "noop"}
                 group["$sink"] = {"count": 65535, "all": [{"m": {"$ex": {"type": 1}}}], "run": "noop"}
                 self._host.set_rulesets({name: copy.deepcopy(group)})
                 names.append(name)
             self._partitions[key] = names
         return self._partitions[key]
 
-    def _firings(self, triggered: list[tuple[str, Any]], sid: str) -> list[Firing]:
-        """Firings from the engine's frames; a frame from another session fails closed."""
+    def _firings(self, triggered: list[tuple[str, Any]], sid: str, pids: set[str]) -> list[Firing]:
+        """Firings from the engine's frames. Fails closed when a frame is from another
+        session, or when the engine did not confirm reading the start fact and every
+        participant's fact (it drops a fact it cannot parse without saying so)."""
         found = []
+        started = False
+        acknowledged: set[str] = set()
         for name, frame in triggered:
-            if not name.startswith("r"):  # $start and $sink
+            if name == "$start":
+                started = True
+                continue
+            if name == ACK_RULE:
+                if frame["p"]["sid"] != sid:
+                    raise _EngineFault("a frame from another session")
+                acknowledged.add(frame["p"]["pid"])
+                continue
+            if not name.startswith("r"):  # $sink
                 continue
             rule = self.rules[int(name[1:])]
             if rule.meta.applies_to == "pair":
                 me, peer = frame["me"], frame["peer"]
                 if me["sid"] != sid or peer["sid"] != sid:
-                    raise RuntimeError("a frame from another session")
+                    raise _EngineFault("a frame from another session")
                 found.append(Firing(rule.id, me["pid"], peer["pid"]))
             else:
                 if frame["p"]["sid"] != sid:
-                    raise RuntimeError("a frame from another session")
+                    raise _EngineFault("a frame from another session")
                 found.append(Firing(rule.id, frame["p"]["pid"]))
+        if not started or acknowledged != pids:
+            raise _EngineFault("the engine did not confirm that it read every fact")
         return found
 
     def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
@@ -293,27 +349,65 @@ class DurableEngine:
         with self._lock:
             rulesets = self._rulesets_for(substance, is_duo)
             sid = uuid.uuid4().hex
-            self._results[sid] = []
+            fired: set[Firing] = set()
             try:
-                texts = [(f["pid"], json.dumps(dict(f, sid=sid), ensure_ascii=False)) for f in facts]
-                start = json.dumps({"sid": sid, "type": START_TYPE})
-                batch = "[" + ", ".join([start, *(text for _, text in texts)]) + "]"
-                read_known = _frame_reader(texts, sid)
-                for ruleset in rulesets:
+                texts = [(f["pid"], fact_text(dict(f, sid=sid))) for f in facts]
+            except (TypeError, ValueError) as error:
+                raise EngineError(f"the facts could not be encoded for the rule engine ({error}); no result was produced") from None
+            start = json.dumps({"sid": sid, "type": START_TYPE})
+            batch = "[" + ", ".join([start, *(text for _, text in texts)]) + "]"
+            read_known = _frame_reader(texts, sid)
+            pids = {pid for pid, _ in texts}
+            for ruleset in rulesets:
+                try:
+                    triggered = self._host.assert_facts(ruleset, batch, read_known=read_known)
+                    fired.update(self._firings(triggered, sid, pids))
+                except Exception as error:
+                    # durable's exception text quotes the whole fact batch: never pass it on
+                    raise EngineError(f"the rule engine failed ({_describe(error)}); no result was produced") from None
+                finally:
                     try:
-                        triggered = self._host.assert_facts(ruleset, batch, read_known=read_known)
-                        self._results[sid].extend(self._firings(triggered, sid))
-                    except Exception as error:
-                        raise EngineError(f"the rule engine failed ({type(error).__name__}: {error}); no result was produced") from None
-                    finally:
-                        try:
-                            self._host.delete_state(ruleset, sid)
-                        except Exception:
-                            pass
-                return set(self._results[sid])
-            finally:
-                self._results.pop(sid, None)
-                self._errors.pop(sid, None)
+                        self._host.delete_state(ruleset, sid)
+                    except Exception:
+                        pass
+            return fired
+
+
+class _EngineFault(RuntimeError):
+    """An inconsistency the host found in the engine's results (never holds intake data)."""
+
+
+def _describe(error: BaseException) -> str:
+    """What went wrong, without the message text (durable's messages quote the facts): the
+    exception's class and, where durable gave one, its numeric error code."""
+    if isinstance(error, _EngineFault):
+        return str(error)
+    code = re.search(r"error code: (\d+)", str(error))
+    return type(error).__name__ + (f", durable_rules error {code.group(1)}" if code else "")
+
+
+class CrossCheckedEngine:
+    """Two diverse channels: durable_rules and the reference evaluator run on every screening
+    and must fire exactly the same rules for the same participants; any difference fails the
+    screening closed. Neither alone can then miss a flag silently (durable_rules has dropped
+    facts without an error; the reference evaluator is independent code over the same rules)."""
+
+    name = "durable_rules, cross-checked"
+
+    def __init__(self, durable: "DurableEngine", reference: PythonEngine):
+        self.durable = durable
+        self.reference = reference
+
+    def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
+        expected = self.reference.fire(participants, substance, is_duo)
+        found = self.durable.fire(participants, substance, is_duo)
+        if found != expected:
+            differ = sorted({f.rule_id for f in found ^ expected})
+            raise EngineError(
+                "the two engines disagree on " + ", ".join(differ)
+                + "; the screening failed closed and no result was produced"
+            )
+        return found
 
 
 def _frame_reader(texts: list[tuple[str, str]], sid: str):
@@ -345,16 +439,55 @@ _ENGINES: dict[tuple[str, str], Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
 
-def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
-    """The engine for a rulebook, built once per process: 'durable', 'python' or 'auto'."""
-    if name not in ("auto", "durable", "python"):
-        raise ValueError(f"unknown engine {name!r}: use auto, durable or python")
+def _reset_after_fork() -> None:
+    """A child forked while another thread held a lock (or was inside the engine) would
+    deadlock or read half-updated engine state: it starts with fresh locks and no engines."""
+    global _ENGINES_LOCK
+    _ENGINES_LOCK = threading.Lock()
+    _ENGINES.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+def resolve_engine_name(name: str) -> str:
+    """'auto' is the cross-check where durable_rules imports, else the reference evaluator."""
+    if name not in ENGINE_NAMES:
+        raise ValueError(f"unknown engine {name!r}: use {', '.join(ENGINE_NAMES)}")
     if name == "auto":
-        name = "durable" if durable_available() else "python"
+        return "cross-check" if durable_available() else "python"
+    return name
+
+
+def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
+    """The engine for a rulebook, built once per process: 'auto' (the default: the cross-check
+    where durable_rules imports, the reference evaluator alone elsewhere), 'cross-check'
+    (both, and they must agree), 'durable' or 'python' (one engine alone)."""
+    name = resolve_engine_name(name)
     key = (rulebook.sha256 + str(id(rulebook)), name)
     with _ENGINES_LOCK:
         if key not in _ENGINES:
-            if name == "durable" and not durable_available():
-                raise EngineError("durable_rules is not installed or does not import here (it does not support Python 3.13+); use engine='python'")
-            _ENGINES[key] = DurableEngine(rulebook) if name == "durable" else PythonEngine(rulebook)
+            _ENGINES[key] = _build(rulebook, name)
         return _ENGINES[key]
+
+
+def _build(rulebook: Rulebook, name: str) -> Engine:
+    if name in ("durable", "cross-check") and not durable_available():
+        raise EngineError("durable_rules is not installed or does not import here (it does not support Python 3.13+); use engine='python'")
+    if name == "python":
+        return _cached(rulebook, "python", lambda: PythonEngine(rulebook))
+    durable = _cached(rulebook, "durable", lambda: DurableEngine(rulebook))
+    if name == "durable":
+        return durable
+    reference = _cached(rulebook, "python", lambda: PythonEngine(rulebook))
+    return CrossCheckedEngine(durable, reference)  # type: ignore[arg-type]
+
+
+def _cached(rulebook: Rulebook, name: str, make):
+    """One engine of each kind per rulebook, shared by the cross-check and the single modes
+    (the caller holds _ENGINES_LOCK)."""
+    key = (rulebook.sha256 + str(id(rulebook)), name)
+    if key not in _ENGINES:
+        _ENGINES[key] = make()
+    return _ENGINES[key]

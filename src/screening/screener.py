@@ -14,7 +14,7 @@ import yaml
 from pydantic import ValidationError
 
 from . import conditions, facts, rulebook as rulebook_module
-from .engine import Firing, get_engine
+from .engine import EngineName, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
@@ -177,12 +177,15 @@ def screen(
     intake: Intake | Mapping[str, Any],
     *,
     rulebook: Rulebook | None = None,
-    engine: str = "auto",
+    engine: EngineName = "auto",
     today: dt.date | None = None,
 ) -> Report:
     """Screen one intake against the rulebook and return the clinician's report.
 
-    ``engine`` is 'auto' (durable_rules where it imports, else python), 'durable' or 'python'.
+    ``engine`` is 'auto' (the default: durable_rules and the reference evaluator both run and
+    must agree, where durable_rules imports; the reference evaluator alone elsewhere),
+    'cross-check' (both, required), or 'durable' / 'python' for one engine alone, which gives up
+    the cross-check: a fault of that one engine would then go unnoticed.
     ``today`` fixes the date medication timing is counted to when the session has no planned
     date (for reproducible reports).
     """
