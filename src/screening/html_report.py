@@ -27,14 +27,7 @@ class _Markup(str):
 
 def _text(value: object) -> str:
     """Escape any text for HTML: the one place answers and rule texts become markup."""
-    try:
-        from .display import for_display  # issue-11b's control and bidi escaping, where present
-    except ImportError:  # pragma: no cover - depends on what main carries
-        for_display = None
-    text = str(value)
-    if for_display is not None:
-        text = for_display(text)
-    return html.escape(text, quote=True)
+    return html.escape(str(value), quote=True)
 
 
 def _el(tag: str, *children: object, **attrs: str | None) -> _Markup:
