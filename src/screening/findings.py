@@ -49,6 +49,7 @@ class _Draft:
         self.flags = sorted(flags, key=lambda f: -_RANK[f.severity])
         self.evidence = list(dict.fromkeys(evidence))
         self.rests_on: list[str] = []
+        self._keys = frozenset(_key(e) for e in self.evidence)
 
     @property
     def main(self) -> Flag:
@@ -59,13 +60,14 @@ class _Draft:
         return f"{self.subject}:{self.main.rule_id}"
 
     def keys(self) -> frozenset:
-        return frozenset(_key(e) for e in self.evidence)
+        return self._keys
 
     def finding(self) -> Finding:
         main = self.main
         not_answered = _not_answered(self.evidence)
         participants = sorted({p for f in self.flags for p in f.participants})
-        return Finding(
+        # built from flags the report already validated: construct without validating twice
+        return Finding.model_construct(
             id=self.id, subject=self.subject, participants=participants, severity=main.severity,
             category=main.category, title=_title(main.title, not_answered), not_answered=not_answered,
             summary=main.summary, explanation=main.explanation, clinician_action=main.clinician_action,
@@ -76,8 +78,12 @@ class _Draft:
             participant_text=main.participant_text,
             participant_copy="on-request" if any(f.participant_copy == "on-request" for f in self.flags) else "shown",
             evidence=self.evidence, rests_on=self.rests_on,
-            rules=[CoveredRule(rule_id=f.rule_id, participant=f.participant, severity=f.severity, title=f.title) for f in self.flags],
+            rules=[_covered(f) for f in self.flags],
         )
+
+
+def _covered(flag: Flag) -> CoveredRule:
+    return CoveredRule.model_construct(rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title)
 
 
 def _sources(flags: list[Flag]) -> list:
