@@ -148,6 +148,18 @@ def latency(book, intakes: list[dict], engines: list[str], rounds: int = 1) -> d
     return times
 
 
+def validation_times(intakes: list[dict]) -> list[float]:
+    """The floor: validating each intake with pydantic, as screen() does first (seconds)."""
+    from screening.intake import Intake
+
+    times = []
+    for intake in intakes:
+        t = time.perf_counter()
+        Intake.model_validate(intake)
+        times.append(time.perf_counter() - t)
+    return times
+
+
 def check_agree(book, intakes: list[dict]) -> int:
     """Intakes on which the two engines fire different rules (should be 0)."""
     d, p = get_engine(book, "durable"), get_engine(book, "python")
@@ -296,7 +308,7 @@ def main() -> None:
     sizes = [int(s) for s in (args.sizes or ("100,1000" if args.quick else "100,1000,5000")).split(",")]
     skip = set(args.skip.split(","))
     book = rulebook_module.load(args.rules) if args.rules else rulebook_module.default()
-    engines = ["durable", "python"] if durable_available() else ["python"]
+    engines = ["cross-check", "durable", "python"] if durable_available() else ["python"]
     rows: list[str] = []
     out = rows.append
 
@@ -307,17 +319,21 @@ def main() -> None:
         print(f"engines disagree on {check_agree(book, individuals + duos)} of {2 * n} corpus intakes\n")
 
     if "latency" not in skip:
-        out("| workload | measure | durable median / p99 (µs) | python median / p99 (µs) | ratio of medians |")
-        out("|---|---|---|---|---|")
+        # the default engine (cross-check), each engine alone, and the floor: validating the
+        # same intake with pydantic, which every screening does first
+        names = [e for e in ("cross-check", "durable", "python") if e in engines]
+        out("| workload | measure | validation floor (µs) | " + " | ".join(f"{e} median / p99 (µs)" for e in names)
+            + " | " + " | ".join(f"{e} / floor" for e in names) + " |")
+        out("|---|---|---|" + "---|" * (2 * len(names)))
         cases = [("individual, corpus", individuals), ("duo, corpus", duos),
                  ("individual, worst case", [worst_case(book, False)] * 200), ("duo, worst case", [worst_case(book, True)] * 200)]
         for label, intakes in cases:
-            times = latency(book, intakes, engines)
+            times = latency(book, intakes, names)
+            floor = _stats(validation_times(intakes))[0]
             for measure in ("screen", "fire"):
-                cells = {e: _stats(times[e][measure]) for e in engines}
-                d = cells.get("durable", (float("nan"),) * 2)
-                p = cells["python"]
-                out(f"| {label} | `{measure}()` | {d[0]:,.0f} / {d[1]:,.0f} | {p[0]:,.0f} / {p[1]:,.0f} | {d[0] / p[0]:.1f}x |")
+                cells = {e: _stats(times[e][measure]) for e in names}
+                out(f"| {label} | `{measure}()` | {floor:,.0f} | " + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
+                    + " | " + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names) + " |")
         print("\n".join(rows) + "\n")
         rows.clear()
 
@@ -342,7 +358,7 @@ def main() -> None:
                         compiled = (time.perf_counter() - t) * 1e3
                     except Exception as error:  # report which engine limit stopped it
                         note = f" (durable failed: {type(error).__name__}: {str(error)[:80]})"
-                usable = [e for e in engines if not (e == "durable" and note)]
+                usable = [e for e in engines if not (e in ("durable", "cross-check") and note)]
                 times = latency(big, sample, usable)
                 med = {e: statistics.median(times[e]["screen"]) * 1e6 for e in usable}
                 d = med.get("durable", float("nan"))

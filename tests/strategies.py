@@ -156,7 +156,7 @@ def _medication(c: _Choices, planned: dt.date) -> dict:
     if c.integer(0, 1):
         med["dose"] = c.pick(("50 mg", "1 tablet", "unknown"))
     if med["status"] != "current" and c.integer(0, 3):
-        med["last_taken"] = planned + dt.timedelta(days=c.integer(-120, 5))
+        med["last_taken"] = planned + dt.timedelta(days=c.integer(-120, 0))  # never after the session
     if med["status"] == "stopped" or c.integer(0, 3) == 0:
         med["stopped_with_prescriber"] = c.pick(ANSWERS)
     return med

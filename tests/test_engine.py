@@ -173,3 +173,20 @@ def test_a_frame_is_read_without_decoding_only_when_it_is_exactly_this_screening
     other_session = '{"type": "p", "pid": "A", "sid": "s2"}'
     for message in ('{"r3":{"p":' + other_session + "}}", '{"$start":{"m":{"sid": "s1"}}}', "", "not json"):
         assert read(message) is None  # decoded as JSON instead, where the session check applies
+
+
+def test_flags_built_without_revalidation_are_valid_all_the_same(book):
+    """Flags and evidence are built without pydantic's validation (for speed); a sample of
+    generated screenings validates as a whole report, and round-trips to the same JSON."""
+    import random
+
+    from screening.report import Report
+
+    from strategies import TODAY, random_intake
+
+    rng = random.Random(77)
+    for _ in range(200):
+        report = screen(random_intake(rng), engine="python", today=TODAY)
+        again = Report.model_validate(report.model_dump())
+        assert again == report
+        assert Report.model_validate_json(report.to_json()).to_json() == report.to_json()

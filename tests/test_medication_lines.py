@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from screening import screen
 
@@ -57,3 +58,63 @@ def test_an_unknown_part_of_a_line_is_named_with_its_line(baseline_individual):
     report = screen(baseline_individual, today=dt.date(2026, 12, 1))
     flag = next(f for f in report.flags if f.rule_id == "missing-information.unrecognised-medication")
     assert any("zorblax" in str(e.answer) and "Zoloft and zorblax" in str(e.answer) for e in flag.evidence)
+
+
+# ---------------------------------------------------------------------------- names side by side (issue 11)
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("Zoloft 50mg lithium 300mg", [("recognised", "sertraline"), ("recognised", "lithium carbonate")]),
+        ("Nardil Prozac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
+        ("Nardil or Prozac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
+        ("Zoloft with lithium", [("recognised", "sertraline"), ("recognised", "lithium carbonate")]),
+        ("Nardil then Prozac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
+        ("Nardil | Prozac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
+        ("Nardil\tProzac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
+        ("sertralin 50mg lithium twice daily", [("unconfirmed", "sertraline"), ("recognised", "lithium carbonate")]),
+        ("Xanax for sleep", [("recognised", "alprazolam"), ("unrecognised", "sleep")]),
+        ("Zoloft (sertraline) 50 mg", [("recognised", "sertraline")]),
+    ],
+)
+def test_names_written_next_to_each_other_are_each_read(vocabulary, line, expected):
+    assert _read(vocabulary, line) == expected
+
+
+@pytest.mark.parametrize("joiner", [" ", " or ", " with ", " then ", " | ", "\t", " 300mg ", "; "])
+def test_lithium_after_another_drug_raises_its_critical_flag_whatever_joins_them(baseline_individual, joiner):
+    baseline_individual["participants"][0]["medications"] = [{"name": f"Zoloft 50mg{joiner}lithium 300mg", "status": "current"}]
+    for engine in ENGINES:
+        ids = {f.rule_id for f in screen(baseline_individual, engine=engine, today=dt.date(2026, 12, 1)).flags}
+        assert "medication.lithium-within-30-days" in ids, (joiner, engine)
+
+
+def test_a_word_that_is_no_drug_dose_or_filler_is_reported_not_dropped(baseline_individual):
+    baseline_individual["participants"][0]["medications"] = [{"name": "Xanax for sleep", "status": "current"}]
+    report = screen(baseline_individual, today=dt.date(2026, 12, 1))
+    flag = next(f for f in report.flags if f.rule_id == "missing-information.unrecognised-medication")
+    assert any("sleep (in 'Xanax for sleep')" in str(e.answer) for e in flag.evidence)
+
+
+_FILLER = ["50mg", "2.5 mg", "daily", "twice a day", "as needed", "at bedtime", "and", "or", "with", "then", "|", "\t", ",", "/", "+", "(", ")"]
+_UNKNOWN = ["zorblax", "quuxine", "sleep", "blue"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_FILLER), st.sampled_from(_UNKNOWN), st.integers(0, 10_000)), min_size=1, max_size=8))
+def test_every_word_of_a_line_is_read_or_reported(vocabulary, parts):
+    """Each drug name and each unknown word on a generated line is in some match: a name read as
+    its drug (or misspelt, unconfirmed), an unknown word in an unrecognised part; only dose,
+    unit, frequency and filler words are set aside."""
+    names = [e.generic for e in vocabulary.entries if " " not in e.generic and len(e.generic) > 5]
+    words = [names[p % len(names)] if isinstance(p, int) else p for p in parts]
+    line = " ".join(words)
+    matches = vocabulary.match_all(line)
+    read = " ".join(m.written.lower() for m in matches)
+    for word in words:
+        if word in names:
+            assert any(m.entry is not None and m.entry.generic == word for m in matches) or word in read, (line, word)
+        elif word in _UNKNOWN:
+            assert word in read, (line, word)
+            assert any(m.status != "recognised" for m in matches), line

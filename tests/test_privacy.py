@@ -63,7 +63,7 @@ def _marked_intakes(count: int) -> list[dict]:
         for person in intake["participants"]:
             person["medications"] = person["medications"][:3] + [
                 {"name": f"{MARKERS[0]} 20 mg", "status": "current"},
-                {"name": f"sertraline {MARKERS[1]}", "status": "stopped", "last_taken": "2026-11-25"},
+                {"name": f"sertraline {MARKERS[1]}", "status": "stopped", "last_taken": "2026-11-15"},
             ]
         cases.append(intake)
     return cases

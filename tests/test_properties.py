@@ -81,6 +81,21 @@ def _only_with_slow(request) -> None:
         pytest.skip("a long run: select it with -m slow")
 
 
+def test_the_compiled_evaluator_fires_what_the_tree_walker_fires_on_10000_intakes():
+    """The reference evaluator is compiled to Python functions once per rulebook; the plain
+    tree walk (conditions.evaluate) is the statement of the semantics it must keep."""
+    from screening.engine import PythonEngine, TreeEngine
+
+    compiled, tree = PythonEngine(BOOK), TreeEngine(BOOK)
+    rng = random.Random(4242)
+    for n in range(10_000):
+        parsed = parse_intake(random_intake(rng))
+        substance, is_duo = parsed.session.substance.value, parsed.is_duo
+        asked, _ = _asked(BOOK, substance, is_duo)
+        values = [pf.values for pf in facts.build(parsed, BOOK.vocabulary, parsed.session.planned_date or TODAY, asked)]
+        assert compiled.fire(values, substance, is_duo) == tree.fire(values, substance, is_duo), f"intake {n}"
+
+
 @needs_durable
 def test_engines_fire_the_same_rules_on_10000_seeded_random_intakes():
     _seeded_loops(10_000, seed=2026)

@@ -81,9 +81,9 @@ def _one(number: int, item: Any, as_json: bool) -> Any:
     try:
         if isinstance(item, (str, bytes)):
             raw = item.encode("utf-8") if isinstance(item, str) else item
-            intake = parse_intake_text(raw, f"line {number}")
+            intake = parse_intake_text(raw, f"line {number}", today=_WORKER["today"])
         else:
-            intake = parse_intake(item, f"item {number}")
+            intake = parse_intake(item, f"item {number}", today=_WORKER["today"])
         report = screen(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
     except EngineError as error:
         result: Any = BatchError(number, str(error), "engine")

@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 
+from . import display
 from .fhir import BASE_URL
 from .report import Finding, Report, plain
 
@@ -46,7 +47,7 @@ def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
             reasons = rulebook.rule(rule_id).meta.override_reasons
         except KeyError:
             reasons = ()
-    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": r} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
+    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
 
 
 def _whose(finding: Finding) -> str:
@@ -61,15 +62,14 @@ def _summary(finding: Finding) -> str:
     who = _whose(finding)
     shared = finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"  # both said it: the title reads for two
     for text in ([finding.title] if finding.not_answered or shared else [finding.summary, finding.title]):
+        text = display.text(" ".join(text.split()))
         if len(f"{who}: {text}") <= MAX_SUMMARY:
             return f"{who}: {text}"
-    text = f"{who}: {finding.title}"
+    text = f"{who}: {display.text(finding.title)}"
     return text[: MAX_SUMMARY - 1].rstrip() + "…"
 
 
-def _md(text: str) -> str:
-    """Plain text in Markdown: keep it from turning into markup by accident."""
-    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(str(text).split()))
+_md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
 def _detail(report: Report, finding: Finding) -> str:
@@ -92,7 +92,7 @@ def _detail(report: Report, finding: Finding) -> str:
     lines += [f"- {_md(plain(text))}" for text in finding.limitations]
     if finding.references:
         lines += ["", "**Sources:**", ""]
-        lines += [f"- [{_md(ref.title)}]({ref.url}): {_md(ref.says)}" for ref in finding.references]
+        lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in finding.references]
     rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
     lines += ["", f"Rules {rules} ({finding.rule_status}). *{_md(report.notice)}*"]
     return "\n".join(lines)
@@ -118,7 +118,7 @@ def cards(report: Report, rulebook=None) -> list[dict]:
             "summary": _summary(finding),
             "indicator": finding.severity,
             "detail": _detail(report, finding),
-            "source": {"label": source.title, "url": source.url} if source else {"label": "screening rulebook " + report.rulebook.version},
+            "source": {"label": display.text(source.title), "url": source.url} if source else {"label": "screening rulebook " + report.rulebook.version},
             "overrideReasons": _override_reasons(main, rulebook),
         })
     return out

@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--include-private", action="store_true",
                         help="with --view ID: keep relationship, violence and harm points on the participant's copy")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
-    screen.add_argument("--view", default="clinician", help="'clinician' (default) or a participant id for that participant's own view")
+    screen.add_argument("--view", default="clinician", help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view")
     screen.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
@@ -108,7 +108,7 @@ def _screen(args: argparse.Namespace) -> int:
     book = load(args.rules) if args.rules else None
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file)
+    intake = read_intake_file(args.file, today=args.today)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:

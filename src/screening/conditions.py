@@ -377,3 +377,71 @@ def to_durable(condition: Condition, negate: bool = False) -> dict:
     parts = [to_durable(item, negate) for item in condition.items]
     conjunctive = (condition.op == "all") != negate
     return _and(parts) if conjunctive else _or(parts)
+
+
+# ---------------------------------------------------------------------------- the compiled evaluator
+
+_COMPARE = {"at_least": ">=", "above": ">", "below": "<", "at_most": "<="}
+_INFINITY = float("inf")
+
+
+def _leaf_source(leaf: Leaf, side: str, constants: list[Any]) -> str:
+    """One leaf as a Python expression over the side's ``Values`` (``<side>f`` its fields,
+    ``<side>t`` / ``<side>s`` its medication days). Leaves this compiler does not know are
+    called through the reference ``_leaf_holds``, so the two can never differ in meaning."""
+    f, t, s = f"{side}_f", f"{side}_t", f"{side}_s"
+    if leaf.op in ("taking", "stopped_on_own"):
+        source = t if leaf.op == "taking" else s
+        return f"({source}.get({leaf.field!r}, INF) <= {leaf.value!r})"
+    if leaf.op not in ("answered", "unanswered", "is", "in", *_COMPARE):
+        constants.append(leaf)
+        return f"HOLDS(C[{len(constants) - 1}], {side})"
+    answer = f"{f}[{leaf.field!r}]"
+    if leaf.op == "answered":
+        return f"({answer} is not None and {answer} != 'unknown')"
+    if leaf.op == "unanswered":
+        return f"({answer} is None or {answer} == 'unknown')"
+    if leaf.op == "is":
+        return f"({answer} == {leaf.value!r})"
+    if leaf.op == "in":
+        return f"({answer} in {tuple(leaf.value)!r})"
+    return f"({answer} is not None and {answer} {_COMPARE[leaf.op]} {leaf.value!r})"
+
+
+def _source(condition: Condition, sides: dict[str | None, str], constants: list[Any]) -> str:
+    if isinstance(condition, Leaf):
+        return _leaf_source(condition, sides[condition.side], constants)
+    if condition.op == "not":
+        return f"(not {_source(condition.items[0], sides, constants)})"
+    joiner = " and " if condition.op == "all" else " or "
+    return "(" + joiner.join(_source(item, sides, constants) for item in condition.items) + ")"
+
+
+def compile_conditions(named: Sequence[tuple[str, Condition]], pair: bool = False):
+    """Many conditions as one Python function, built once per rulebook: ``fn(values)`` (or
+    ``fn(me, other)`` for pair rules) returns the names whose condition holds, in order. The
+    same semantics as :func:`evaluate` (a differential test holds them together), without
+    walking a tree or calling a function per rule on every screening."""
+    constants: list[Any] = []
+    if pair:
+        sides: dict[str | None, str] = {None: "me", "self": "me", "other": "peer"}
+        params, used = "me, peer", ("me", "peer")
+    else:
+        sides = {None: "me"}
+        params, used = "me", ("me",)
+    lines = [f"def rules({params}):"]
+    lines += [f"    {side}_f = {side}.fields; {side}_t = {side}.taking; {side}_s = {side}.stopped_on_own" for side in used]
+    lines.append("    held = []")
+    for name, condition in named:
+        lines.append(f"    if {_source(condition, sides, constants)}: held.append({name!r})")
+    lines.append("    return held")
+    namespace: dict[str, Any] = {"INF": _INFINITY, "C": constants, "HOLDS": _leaf_holds}
+    # the source is built from parsed, type-checked trees: names and values only as repr()
+    exec(compile("\n".join(lines) + "\n", "<rule conditions>", "exec"), namespace)  # noqa: S102
+    return namespace["rules"]
+
+
+def compile_condition(condition: Condition, pair: bool = False):
+    """One condition as a function returning True when it holds."""
+    rules = compile_conditions([("held", condition)], pair)
+    return (lambda me, peer: bool(rules(me, peer))) if pair else (lambda me: bool(rules(me)))

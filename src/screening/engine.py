@@ -108,9 +108,31 @@ def _ordered_pairs(participants: list[Values]):
 
 
 class PythonEngine:
-    """The reference: each rule's guarded condition evaluated directly, rule by rule."""
+    """The reference: each rule's guarded condition (substance and duo guards included),
+    compiled once per rulebook into a Python function and called rule by rule."""
 
     name = "python"
+
+    def __init__(self, rulebook: Rulebook):
+        self.rules = rulebook.active
+        self._participant = conditions.compile_conditions(
+            [(rule.id, rule.guarded) for rule in self.rules if rule.meta.applies_to != "pair"])
+        pair = [(rule.id, rule.guarded) for rule in self.rules if rule.meta.applies_to == "pair"]
+        self._pair = conditions.compile_conditions(pair, pair=True) if pair else None
+
+    def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
+        fired = {Firing(rule_id, values.pid) for values in participants for rule_id in self._participant(values)}
+        if self._pair is not None:
+            for me, peer in _ordered_pairs(participants):
+                fired.update(Firing(rule_id, me.pid, peer.pid) for rule_id in self._pair(me, peer))
+        return fired
+
+
+class TreeEngine(PythonEngine):
+    """The same rules walked as trees by :func:`conditions.evaluate`: the plainest statement
+    of the semantics, kept for the tests that hold the compiled evaluator to it."""
+
+    name = "python-tree"
 
     def __init__(self, rulebook: Rulebook):
         self.rules = rulebook.active

@@ -48,6 +48,9 @@ QUESTIONNAIRE_URL = f"{BASE_URL}/Questionnaire/screening-intake"
 ANSWER_SYSTEM = f"{BASE_URL}/CodeSystem/tri-state-answer"
 ACCEPTED_STATUSES = ("completed", "amended")
 REQUIRED = ("session.substance", "session.format", "participant_id")
+# Lists and objects inside each other. A duo Bundle of this Questionnaire's responses has 13
+# (answers nest inside items inside groups); the limit leaves room for other writers' layouts.
+MAX_FHIR_DEPTH = 40
 
 _TRI_STATE = (("yes", "Yes"), ("no", "No"), ("unsure", "Unsure / don't know"))
 _TO_INTAKE = {"yes": "yes", "no": "no", "unsure": "unknown"}
@@ -366,9 +369,11 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def intake_from_fhir(resource: Any) -> Intake:
+def intake_from_fhir(resource: Any, *, today: dt.date | None = None) -> Intake:
     """Map a completed QuestionnaireResponse (individual) or a Bundle of two (duo) to an Intake."""
-    data = _as_dict(resource)
+    from .reading import check_shape
+
+    data = check_shape(_as_dict(resource), "resource", MAX_FHIR_DEPTH)
     responses = _responses(data)
     _validate_fhir(data, data.get("resourceType", "resource"))
     session: dict[str, Any] = {}
@@ -396,37 +401,38 @@ def intake_from_fhir(resource: Any) -> Intake:
             raise IntakeError([Problem(link_id, None, "required answer missing")])
     from .screener import parse_intake
 
-    return parse_intake({"session": session, "participants": participants})
+    return parse_intake({"session": session, "participants": participants}, today=today)
 
 
 def screen_fhir(resource: Any, **options: Any):
     """Screen a FHIR QuestionnaireResponse or duo Bundle; options as for :func:`screening.screen`."""
     from .screener import screen
 
-    return screen(intake_from_fhir(resource), **options)
+    return screen(intake_from_fhir(resource, today=options.get("today")), **options)
 
 
 def is_fhir(data: Any) -> bool:
     return isinstance(data, Mapping) and "resourceType" in data
 
 
-def read_intake_file(path: str | Path) -> Intake:
-    """Read an intake file: the library's JSON/YAML intake, or a FHIR response or Bundle (JSON)."""
-    from .screener import parse_intake_text, read_intake
+def read_intake_file(path: str | Path, *, today: dt.date | None = None) -> Intake:
+    """Read an intake file: the library's JSON/YAML intake, or a FHIR response or Bundle (JSON).
+
+    Both are read strictly and within the same limits (size, nesting, integer length,
+    duplicate keys): see :mod:`screening.reading`.
+    """
+    from .screener import load_intake_data, parse_intake, read_intake
 
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError:
         return read_intake(path)  # the same clear error as for any intake
-    if b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{"):
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return parse_intake_text(raw, str(path))
-        if is_fhir(data):
-            return intake_from_fhir(data)
-    return parse_intake_text(raw, str(path))
+    looks_fhir = b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{")
+    data = load_intake_data(raw, str(path), MAX_FHIR_DEPTH if looks_fhir else None)
+    if looks_fhir and is_fhir(data):
+        return intake_from_fhir(data, today=today)
+    return parse_intake(data, str(path), today=today)
 
 
 # ---------------------------------------------------------------------------- responses out

@@ -1,7 +1,7 @@
 """A report as one self-contained, printable HTML page (for the client file, or to print).
 
 No external assets: the styles are inline, so the file opens and prints the same anywhere.
-Every piece of text passes through :func:`_text` (``html.escape``), the one place markup meets
+Every piece of text passes through :func:`_text` (display escapes, then ``html.escape``), the one place markup meets
 answers; markup is only ever built by :func:`_el` from escaped parts. Printing puts page numbers
 and the record identifiers in the page margins (A4 or Letter).
 """
@@ -12,6 +12,7 @@ import datetime as dt
 import html
 from typing import Iterable
 
+from . import display
 from .report import (
     PARTICIPANT_INTRO, PARTICIPANT_PRIVATE, Finding, Report, answer_text, participant_points, plain, session_line, whose,
 )
@@ -26,8 +27,11 @@ class _Markup(str):
 
 
 def _text(value: object) -> str:
-    """Escape any text for HTML: the one place answers and rule texts become markup."""
-    return html.escape(str(value), quote=True)
+    """Escape any text for HTML: the one place answers and rule texts become markup.
+
+    Control, bidi and zero-width characters are shown as escapes first (screening.display), so an
+    answer cannot reorder or hide what is printed around it."""
+    return html.escape(display.text(value), quote=True)
 
 
 def _el(tag: str, *children: object, **attrs: str | None) -> _Markup:

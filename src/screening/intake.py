@@ -15,7 +15,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 __all__ = [
     "Answer",
@@ -32,6 +32,8 @@ __all__ = [
     "Plan",
     "Relationship",
     "Medication",
+    "PARTICIPANT_ID_PATTERN",
+    "RESERVED_PARTICIPANT_IDS",
 ]
 
 
@@ -60,6 +62,30 @@ Answer = Annotated[Literal["yes", "no", "unknown"], BeforeValidator(_tri_state)]
 """A tri-state answer. ``unknown`` means not answered or unsure; it is never read as ``no``."""
 
 
+def _not_boolean(value: Any) -> Any:
+    """``true`` is not 1: a yes/no given where a number is asked is a mistake, not an answer."""
+    if isinstance(value, bool):
+        raise ValueError("a number is asked here, not true/false")
+    return value
+
+
+_NUMBER = BeforeValidator(_not_boolean)
+
+EARLIEST_DATE = dt.date(1900, 1, 1)
+
+
+def _today(info: ValidationInfo) -> dt.date:
+    """The date plausibility is judged against: the caller's ``today``, else the real date."""
+    return (info.context or {}).get("today") or dt.date.today()
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year + years, day=28)
+
+
 class Substance(str, Enum):
     """The substances a session can be planned with."""
 
@@ -76,7 +102,9 @@ def _question(text: str, **kwargs: Any) -> Any:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # revalidate_instances: an Intake built in Python or edited with model_copy is checked again
+    # when it is screened, so an edit cannot carry an impossible value past validation.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, revalidate_instances="always")
 
 
 class Session(_Strict):
@@ -93,10 +121,10 @@ class Session(_Strict):
         default=None,
         description="On what date is the session planned? Medication washout is counted to this date.",
     )
-    session_hours: float | None = Field(
+    session_hours: Annotated[float | None, _NUMBER] = Field(
         default=None, gt=0, le=48, description="How many hours is the session planned to last?"
     )
-    sober_facilitators: int | None = Field(
+    sober_facilitators: Annotated[int | None, _NUMBER] = Field(
         default=None,
         ge=0,
         le=20,
@@ -109,12 +137,23 @@ class Session(_Strict):
         "Is at least one integration meeting planned after the session?"
     )
 
+    @field_validator("planned_date")
+    @classmethod
+    def _plausible_planned_date(cls, value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        today = _today(info)
+        if value is not None and not _years_from(today, -1) <= value <= _years_from(today, 2):
+            raise ValueError(
+                f"a planned date is at most one year before and at most two years after today ({today}); "
+                "washout periods are counted to it"
+            )
+        return value
+
 
 class Person(_Strict):
     """Age, body and reproductive status."""
 
-    age: int | None = Field(default=None, ge=0, le=120, description="How old are you, in years?")
-    weight_kg: float | None = Field(
+    age: Annotated[int | None, _NUMBER] = Field(default=None, ge=0, le=120, description="How old are you, in years?")
+    weight_kg: Annotated[float | None, _NUMBER] = Field(
         default=None, ge=20, le=400, description="What is your body weight, in kilograms?"
     )
     pregnant: Answer = _question("Are you pregnant, or could you be pregnant?")
@@ -198,10 +237,10 @@ class FamilyHistory(_Strict):
 class Physical(_Strict):
     """Physical health: heart and circulation, brain, liver, kidneys, metabolism, allergy."""
 
-    systolic_bp: int | None = Field(
+    systolic_bp: Annotated[int | None, _NUMBER] = Field(
         default=None, ge=60, le=280, description="Your most recent blood pressure: the upper (systolic) number, in mmHg."
     )
-    diastolic_bp: int | None = Field(
+    diastolic_bp: Annotated[int | None, _NUMBER] = Field(
         default=None, ge=30, le=180, description="Your most recent blood pressure: the lower (diastolic) number, in mmHg."
     )
     heart_attack_last_6_months: Answer = _question("Have you had a heart attack in the last 6 months?")
@@ -279,7 +318,7 @@ class Readiness(_Strict):
 class Plan(_Strict):
     """This participant's part of the session plan."""
 
-    dose_mg: float | None = Field(
+    dose_mg: Annotated[float | None, _NUMBER] = Field(
         default=None, gt=0, le=1000, description="What dose is planned for you, in milligrams of the active substance?"
     )
     transport_plan: Answer = _question(
@@ -355,6 +394,13 @@ class Medication(_Strict):
         "If stopped: did you stop together with the prescriber (rather than on your own)?"
     )
 
+    @field_validator("last_taken")
+    @classmethod
+    def _plausible_last_dose(cls, value: dt.date | None) -> dt.date | None:
+        if value is not None and value < EARLIEST_DATE:
+            raise ValueError(f"a last dose is on or after {EARLIEST_DATE}")
+        return value
+
     @model_validator(mode="after")
     def _current_has_no_last_date(self) -> "Medication":
         if self.status == "current" and self.last_taken is not None:
@@ -362,11 +408,30 @@ class Medication(_Strict):
         return self
 
 
+PARTICIPANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+# Words a report or a view already uses for someone else: a participant called "clinician" would
+# open the clinician's view, one called "pair" would read as a joint flag. Compared ignoring case.
+RESERVED_PARTICIPANT_IDS = frozenset(
+    {"clinician", "pair", "participant", "participants", "self", "other", "both", "all", "none", "session", "unknown"}
+)
+
+
+def _not_reserved(value: str) -> str:
+    if value.lower() in RESERVED_PARTICIPANT_IDS:
+        raise ValueError(
+            f"a reserved word ({', '.join(sorted(RESERVED_PARTICIPANT_IDS))}, in any case); use a label such as A or B"
+        )
+    return value
+
+
+ParticipantId = Annotated[str, Field(pattern=PARTICIPANT_ID_PATTERN), AfterValidator(_not_reserved)]
+"""1 to 40 characters: a letter or digit, then letters, digits, ``_``, ``.`` or ``-``; not a reserved word."""
+
+
 class Participant(_Strict):
     """One person's own, private intake."""
 
-    participant_id: str = Field(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
+    participant_id: ParticipantId = Field(
         description="A short label for this participant within the intake (for example A or B); not a name.",
     )
     person: Person = Field(default_factory=Person)
@@ -400,13 +465,26 @@ class Intake(_Strict):
         if self.session.format == "individual" and count != 1:
             raise ValueError(f"an individual intake has exactly one participant; this one has {count}")
         ids = [p.participant_id for p in self.participants]
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"participant_id values must differ; both are {ids[0]!r}")
+        if len({i.lower() for i in ids}) != len(ids):  # "A" and "a" would make a view ambiguous
+            raise ValueError("participants.1.participant_id: the two participant_id values must differ (ignoring case)")
         for index, participant in enumerate(self.participants):
             if self.session.format == "individual" and participant.relationship is not None:
                 raise ValueError(
                     f"participants.{index}.relationship: relationship questions are only asked in a duo"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _last_dose_not_after_the_session(self, info: ValidationInfo) -> "Intake":
+        session_day = self.session.planned_date or _today(info)
+        # the planned date is an answer, so it is not repeated; today is not
+        what = "the planned session date" if self.session.planned_date else f"today, {session_day} (no session date is planned)"
+        for index, participant in enumerate(self.participants):
+            for number, medication in enumerate(participant.medications):
+                if medication.last_taken is not None and medication.last_taken > session_day:
+                    raise ValueError(
+                        f"participants.{index}.medications.{number}.last_taken: a last dose is not after {what}"
+                    )
         return self
 
     @property

@@ -3,7 +3,8 @@
 "Zoloft 50mg daily", "lithium carb" and "st johns wort" are matched against the vocabulary in
 ``rules/vocabularies/medications.yaml``: case, punctuation and dose text are ignored; a close
 misspelling is matched but marked unconfirmed so a clinician checks the reading; anything
-else is returned as unrecognised. Nothing is silently dropped.
+else is returned as unrecognised. Nothing is silently dropped: every word of a line is read as
+a drug name, a dose, a unit, a frequency or a filler word, or it is reported as unrecognised.
 """
 
 from __future__ import annotations
@@ -17,20 +18,28 @@ from typing import Any, Literal
 
 __all__ = ["Vocabulary", "MedicationEntry", "Match", "normalise"]
 
-# Words that describe dose, form or timing rather than the drug.
+# Words that describe dose, form or timing rather than the drug, and the filler words people put
+# between drugs ("Nardil then Prozac", "X with Y"). Read as such, never as a name.
 _NOISE = {
-    "mg", "mcg", "ug", "µg", "g", "ml", "iu", "units", "unit", "tab", "tabs", "tablet", "tablets",
-    "cap", "caps", "capsule", "capsules", "daily", "day", "a", "per", "once", "twice", "times",
-    "x", "bid", "tid", "qid", "qd", "od", "qhs", "hs", "prn", "as", "needed", "morning", "evening",
-    "night", "nightly", "at", "bedtime", "weekly", "week", "month", "monthly", "every", "in", "the",
-    "and", "of", "oral", "po", "dose", "doses", "er", "xr", "sr", "cr", "xl", "la", "ir", "odt",
-    "extended", "release", "slow", "modified", "only", "sometimes", "occasionally", "about", "approx",
-    "approximately", "each", "with", "for", "my", "take", "taking", "took", "i", "on", "or",
+    # units and forms
+    "mg", "mgs", "milligram", "milligrams", "mcg", "microgram", "micrograms", "ug", "µg", "g", "gram", "grams",
+    "ml", "iu", "units", "unit", "tab", "tabs", "tablet", "tablets", "cap", "caps", "capsule", "capsules",
+    "pill", "pills", "puff", "puffs", "drop", "drops", "dose", "doses", "oral", "po", "er", "xr", "sr", "cr",
+    "xl", "la", "ir", "odt", "extended", "release", "slow", "modified", "generic",
+    # frequency and timing
+    "daily", "day", "days", "a", "per", "once", "twice", "times", "x", "bid", "tid", "qid", "qd", "od", "qhs",
+    "hs", "prn", "qam", "qpm", "as", "needed", "morning", "mornings", "evening", "evenings", "night", "nights",
+    "nightly", "at", "bedtime", "weekly", "week", "weeks", "month", "months", "monthly", "hour", "hours",
+    "hourly", "every", "other", "only", "sometimes", "occasionally", "about", "approx",
+    "approximately", "each", "up", "to",
+    # filler and joining words
+    "in", "the", "an", "and", "or", "with", "then", "plus", "also", "of", "for", "my", "take", "taking",
+    "took", "i", "on", "by", "from", "now", "currently",
 }
-_NUMBER = re.compile(r"^\d+([.,]\d+)?[a-zµ]*$")
+_NUMBER = re.compile(r"^(\d+([.,]\d+)?[a-zµ]*|q\d+h|x\d+)$")  # 50mg, 2.5, 1000iu, q4h, x2
 FUZZY_CUTOFF = 0.84
-# How people list several drugs on one line: "Zoloft and lithium", "sertraline/bupropion", "X + Y".
-_SEPARATORS = re.compile(r"[,;/+&()\n]|\band\b|\bplus\b", re.IGNORECASE)
+# A written word: letters and digits, joined by an apostrophe or a dot ("john's", "2.5").
+_TOKEN = re.compile(r"[^\W_]+(?:['’.][^\W_]+)*")
 
 
 def _remembered(cache: dict, written: str, read: Any) -> Any:
@@ -106,26 +115,67 @@ class Vocabulary:
     def match_all(self, written: str) -> list[Match]:
         """Every drug named in one written line, in order; at least one match, never none.
 
-        The whole line is tried first (a combination product such as "olanzapine/fluoxetine" is
-        one entry); otherwise it is split where people join drugs ("and", ",", "/", "+") and
-        each part is read on its own, so "Zoloft and lithium" is two drugs, not only the first.
-        A part that names no known drug is returned as unrecognised rather than dropped.
+        The line is read word by word: dose, unit, frequency and filler words are set aside and
+        the remaining words are matched to the longest known name at each place, so
+        "olanzapine/fluoxetine" is one combination product, while "Zoloft 50mg lithium 300mg",
+        "Nardil Prozac" or "Nardil then Prozac" are two drugs. Words that name no known drug are
+        matched approximately (unconfirmed) or returned as unrecognised, with the text as written.
         """
         return list(_remembered(self._seen_lines, written, self._match_line))
 
     def _match_line(self, written: str) -> tuple[Match, ...]:
-        whole = self.match(written)
-        if whole.status == "recognised" and whole.matched_name == normalise(written):
-            return (whole,)
-        parts = [part for part in _SEPARATORS.split(written) if normalise(part)]
-        if len(parts) <= 1:
-            return (whole,)
+        words: list[tuple[str, int, int]] = []  # (normalised word, start, end in the written line)
+        for token in _TOKEN.finditer(written):
+            words += [(word, token.start(), token.end()) for word in normalise(token.group()).split()]
+        if not words:
+            return (Match(written, "unrecognised"),)
         found: list[Match] = []
-        for part in parts:
-            match = self.match(part.strip())
-            if match.entry is None or all(match.entry is not m.entry for m in found):
-                found.append(match)
-        return tuple(found)
+        unread: list[tuple[str, int, int]] = []
+        position = 0
+        while position < len(words):
+            for size in range(min(self._longest, len(words) - position), 0, -1):
+                key = " ".join(w for w, _, _ in words[position : position + size])
+                if key in self._index:
+                    found += self._unread(written, unread)
+                    unread = []
+                    found.append(Match(written[words[position][1] : words[position + size - 1][2]], "recognised", self._index[key], key))
+                    position += size
+                    break
+            else:
+                unread.append(words[position])
+                position += 1
+        found += self._unread(written, unread)
+        unique: list[Match] = []
+        for match in found:  # "Zoloft (sertraline)" names one drug
+            if match.entry is None or all(match.entry is not m.entry for m in unique):
+                unique.append(match)
+        if len(unique) == 1 and unique[0].status != "recognised":
+            return (Match(written, unique[0].status, unique[0].entry, unique[0].matched_name),)
+        return tuple(unique)
+
+    def _unread(self, written: str, words: list[tuple[str, int, int]]) -> list[Match]:
+        """Words next to each other that are no known name: a close misspelling of the whole run
+        or of single words (unconfirmed), and what is left over as unrecognised."""
+        if not words:
+            return []
+        text = lambda run: written[run[0][1] : run[-1][2]]  # noqa: E731 - the run as written
+        close = difflib.get_close_matches(" ".join(w for w, _, _ in words), self._index.keys(), n=1, cutoff=FUZZY_CUTOFF)
+        if close:
+            return [Match(text(words), "unconfirmed", self._index[close[0]], close[0])]
+        out: list[Match] = []
+        left: list[tuple[str, int, int]] = []
+        for word in words:
+            close = difflib.get_close_matches(word[0], self._index.keys(), n=1, cutoff=FUZZY_CUTOFF) if len(word[0]) >= 4 else []
+            if close:
+                if left:
+                    out.append(Match(text(left), "unrecognised"))
+                    left = []
+                out.append(Match(text([word]), "unconfirmed", self._index[close[0]], close[0]))
+            else:
+                left.append(word)
+        if left:
+            out.append(Match(text(left), "unrecognised"))
+        return out
 
     def match(self, written: str) -> Match:
         return _remembered(self._seen, written, self._match)

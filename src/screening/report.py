@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from . import display
+
 __all__ = ["NOTICE", "Flag", "Finding", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "Summary", "render_text", "report_schema"]
 
 NOTICE = (
@@ -165,7 +167,13 @@ class Report(_Model):
         return _rebuilt(self, {"flags": flags})
 
     def view_for(self, participant: str) -> "Report":
-        """This participant's view: only flags and gaps that rest on their own answers alone."""
+        """This participant's view: only flags and gaps that rest on their own answers alone.
+
+        ``participant`` is the id exactly as in the intake, or ``participant:<id>`` (the name
+        the view is given); ids cannot be reserved words such as ``clinician``, so a view is
+        never confused with the clinician's.
+        """
+        participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
@@ -304,7 +312,8 @@ def render_text(report: Report) -> str:
             out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
         out.append(f"   Rules: {', '.join(dict.fromkeys(r.rule_id for r in finding.rules))} ({finding.rule_status})")
     out += ["", record_line(report)]
-    return "\n".join(out) + "\n"
+    # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
+    return "\n".join(display.text(line) for line in out) + "\n"
 
 
 def record_line(report: Report) -> str:
@@ -358,4 +367,4 @@ def render_participant_text(report: Report, include_private: bool = False) -> st
         out += [_wrap("- " + m.question, "  ", "    ") for m in missing]
     if not include_private:
         out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
-    return "\n".join(out) + "\n"
+    return "\n".join(display.text(line) for line in out) + "\n"

@@ -20,7 +20,7 @@ from typing import Any, Callable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import conditions
+from . import conditions, wording
 from .conditions import Condition, ConditionError
 from .errors import RulebookError, Problem
 from .fields import catalogue
@@ -53,23 +53,17 @@ SEVERITIES = {
 }
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
-# Wording that decides for the clinician, or declares someone fit. Rules support, never decide.
-FORBIDDEN_WORDING = [
-    (re.compile(r"\b(is|are|be|as) safe\b|\bsafe to\b", re.I), "declares something safe"),
-    (re.compile(r"\beligib(le|ility)\b|\bcleared\b|\bapproved\b|\bfit to\b", re.I), "declares eligibility"),
-    (re.compile(r"\bdo not (proceed|dose|administer|enrol|enroll|include|allow)\b|\bmust not\b|\bmust\b|\bshall\b", re.I), "gives a directive"),
-    (re.compile(r"\b(exclude|disqualify|refuse|reject)\b", re.I), "gives a directive"),
-]
+# Wording that decides for the clinician, or declares someone fit: see screening.wording.
+FORBIDDEN_WORDING = wording.FORBIDDEN_WORDING
+DEFERENTIAL_VERBS = wording.DEFERENTIAL_VERBS
+# What rulebook.yaml may hold; any other key is a mistake (a misspelt "version" would be ignored).
+RULEBOOK_KEYS = frozenset({"version", "title", "maintainers", "statuses"})
 # A participant reads their own copy: no instructions, no verdicts, no clinical shorthand.
 PARTICIPANT_WORDING = [
     (re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.I), "tells the participant what to do"),
     (re.compile(r"\b(unsafe|dangerous|contraindicat\w*|risky|not allowed|unsuitable|suitable)\b", re.I), "gives a verdict"),
     (re.compile(r"\b(clinician action|mmHg|SSRI|MAOI|CYP\w*|QTc?|washout)\b|\[[A-Z]+\]", re.I), "uses clinical shorthand"),
 ]
-DEFERENTIAL_VERBS = re.compile(
-    r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
-    re.I,
-)
 RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 
 
@@ -91,13 +85,28 @@ _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
-    """Safe YAML that remembers lines and rejects duplicate keys."""
+    """Safe YAML that remembers lines and rejects duplicate keys and aliases.
+
+    An alias makes the parser hand over the same node again; refusing the second visit stops
+    alias expansion (a 1 KB "billion laughs" file took 10 s and 1.15 GB) at its first step.
+    """
+
+    def _once(self, node):
+        seen = self.__dict__.setdefault("_seen_nodes", set())
+        if id(node) in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, "YAML aliases (*name) are not accepted in the rulebook; write the value out", node.start_mark
+            )
+        seen.add(id(node))
+        return node
 
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         mapping = _LineDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
         for key_node, value_node in node.value:
+            self._once(key_node)
+            self._once(value_node)
             key = self.construct_object(key_node, deep=True)
             if key in mapping:
                 raise yaml.constructor.ConstructorError(
@@ -108,7 +117,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
         return mapping
 
     def construct_sequence(self, node, deep=False):  # type: ignore[override]
-        seq = _LineList(self.construct_object(child, deep=True) for child in node.value)
+        seq = _LineList(self.construct_object(self._once(child), deep=True) for child in node.value)
         seq.line = node.start_mark.line + 1
         return seq
 
@@ -357,24 +366,24 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
 
 
 def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
-    texts = {"summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action,
+    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action,
              "participant_text": meta.participant_text}
     for i, limitation in enumerate(meta.limitations):
         texts[f"limitations[{i}]"] = limitation
-    for name, text in texts.items():
-        for pattern, what in FORBIDDEN_WORDING:
-            hit = pattern.search(text)
-            if hit:
-                problems.append(
-                    Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({hit.group(0)!r}): "
-                            "rules support a clinician's judgement; say what to consider or review instead")
-                )
+    for i, reason in enumerate(meta.override_reasons):
+        texts[f"override_reasons[{i}]"] = reason
+    for name, what, words in wording.problems(texts):
+        problems.append(
+            Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({words!r}): "
+                    "rules support a clinician's judgement; say what to consider or review instead")
+        )
+    participant_text = wording.normalised(meta.participant_text)
     for pattern, what in PARTICIPANT_WORDING:
-        hit = pattern.search(meta.participant_text)
+        hit = pattern.search(participant_text)
         if hit:
             problems.append(Problem(rel, lines.get("participant_text"), f"participant_text {what} ({hit.group(0)!r}): "
                                     "say in plain words what will be talked through with the facilitator"))
-    if not DEFERENTIAL_VERBS.search(meta.clinician_action):
+    if not DEFERENTIAL_VERBS.search(wording.normalised(meta.clinician_action)):
         problems.append(Problem(rel, lines.get("clinician_action"),
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
 
@@ -461,10 +470,16 @@ def load(root: str | Path | None = None) -> Rulebook:
     if not root.is_dir():
         raise RulebookError([Problem(str(root), None, "not a folder")])
     meta_path = root / "rulebook.yaml"
-    meta = _plain(_read_yaml(meta_path, root, problems)) if meta_path.exists() else None
+    raw_meta = _read_yaml(meta_path, root, problems) if meta_path.exists() else None
+    meta = _plain(raw_meta)
     if not isinstance(meta, dict) or not meta.get("version"):
         problems.append(Problem("rulebook.yaml", None, "rulebook.yaml with a 'version' is required"))
         meta = {"version": "unknown"}
+    for key in meta:
+        if key not in RULEBOOK_KEYS:
+            line = raw_meta.key_lines.get(key) if hasattr(raw_meta, "key_lines") else None
+            hint = conditions._suggest(str(key), sorted(RULEBOOK_KEYS))
+            problems.append(Problem("rulebook.yaml", line, f"unknown key {key!r}{hint}; rulebook.yaml holds {', '.join(sorted(RULEBOOK_KEYS))}"))
     baseline_path = root / "baseline.yaml"
     baseline = _plain(_read_yaml(baseline_path, root, problems)) if baseline_path.exists() else None
     if not isinstance(baseline, dict) or set(baseline) != {"session", "participant", "relationship"}:

@@ -6,14 +6,15 @@ This is the one place the pieces meet; each step lives in its own module.
 from __future__ import annotations
 
 import datetime as dt
-import json
+import functools
+import re
+import weakref
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
 from pydantic import ValidationError
 
-from . import conditions, facts, rulebook as rulebook_module
+from . import conditions, facts, reading, rulebook as rulebook_module
 from .engine import EngineName, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
@@ -21,73 +22,77 @@ from .intake import Intake
 from .report import NOTICE, EvidenceItem, Flag, MissingItem, Reference, Report, RulebookInfo, SessionInfo, _counts
 from .rulebook import SEVERITY_ORDER, Rulebook
 
-__all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES"]
+__all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
 
 MAX_INTAKE_BYTES = 1_000_000
+MAX_INTAKE_DEPTH = 8  # mappings and lists inside each other; a real intake has 5
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """Safe YAML without anchors or aliases: an intake cannot expand itself (no YAML bombs)."""
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        if self.check_event(yaml.events.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted in an intake", event.start_mark)
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(None, None, "YAML anchors are not accepted in an intake", event.start_mark)
-        return super().compose_node(parent, index)
-
-
-def read_intake(path: str | Path) -> Intake:
-    """Read an intake from a JSON or YAML file."""
+def read_intake(path: str | Path, *, today: dt.date | None = None) -> Intake:
+    """Read an intake from a JSON or YAML file (``today``: as for :func:`parse_intake`)."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as error:
         raise IntakeError([Problem(str(path), None, f"cannot read the file: {error.strerror or error}")]) from None
-    return parse_intake_text(raw, str(path))
+    return parse_intake_text(raw, str(path), today=today)
 
 
-def parse_intake_text(raw: bytes, where: str = "intake") -> Intake:
+def load_intake_data(raw: bytes, where: str = "intake", max_depth: int | None = None) -> Any:
+    """Bytes of a JSON or YAML file -> plain data, read strictly (see :mod:`screening.reading`).
+
+    ``max_depth``: how deeply lists and mappings may nest (default :data:`MAX_INTAKE_DEPTH`).
+    """
     if len(raw) > MAX_INTAKE_BYTES:
         raise IntakeError([Problem(where, None, f"the file is larger than {MAX_INTAKE_BYTES:,} bytes; an intake is far smaller")])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise IntakeError([Problem(where, None, f"not UTF-8 text (byte {error.start})")]) from None
-    try:
-        if where.endswith(".json") or text.lstrip().startswith(("{", "[")):
-            data = json.loads(text)
-        else:
-            data = yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (safe loader subclass)
-    except json.JSONDecodeError as error:
-        raise IntakeError([Problem(where, error.lineno, f"not valid JSON: {error.msg}")]) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        raise IntakeError([Problem(where, mark.line + 1 if mark else None, f"not valid YAML: {getattr(error, 'problem', None) or error}")]) from None
-    except RecursionError:
-        raise IntakeError([Problem(where, None, "nested too deeply to be an intake")]) from None
-    return parse_intake(data, where)
+    if where.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        data = reading.load_json(text, where)
+    else:
+        data = reading.load_yaml(text, where)
+    return reading.check_shape(data, where, max_depth or MAX_INTAKE_DEPTH)
 
 
-def parse_intake(data: Any, where: str = "intake") -> Intake:
-    """Validate intake data; every problem names its field. Answers are never quoted back."""
-    if isinstance(data, Intake):
-        return data
-    if not isinstance(data, Mapping):
+def parse_intake_text(raw: bytes, where: str = "intake", *, today: dt.date | None = None) -> Intake:
+    return parse_intake(load_intake_data(raw, where), where, today=today)
+
+
+def parse_intake(data: Any, where: str = "intake", *, today: dt.date | None = None) -> Intake:
+    """Validate intake data; every problem names its field. Answers are never quoted back.
+
+    An :class:`Intake` is validated again too (one edited with ``model_copy`` skipped
+    validation). Dates are checked for plausibility against ``today`` (default: the real date).
+    """
+    if not isinstance(data, (Mapping, Intake)):
         raise IntakeError([Problem(where, None, "an intake is a mapping with 'session' and 'participants'")])
+    today = today or dt.date.today()
+    if _validated.get((id(data), today)) is data:  # this very object came from here: frozen, checked
+        return data  # type: ignore[return-value]
     try:
-        return Intake.model_validate(data)
+        parsed = Intake.model_validate(data, context={"today": today})
     except ValidationError as error:
         problems = []
-        for item in error.errors(include_input=False, include_url=False):
+        for item in error.errors(include_url=False):
             path = ".".join(str(p) for p in item["loc"]) or "(intake)"
             message = item["msg"].removeprefix("Value error, ")
+            if isinstance(item.get("input"), reading.TooLong):  # the input itself is never shown
+                message = f"a number of {item['input'].digits} digits; no answer has more than {reading.MAX_INTEGER_DIGITS}"
+            elif path == "(intake)" and re.match(r"^[\w.]+: ", message):  # a check across fields names its own field
+                path, message = message.split(": ", 1)
             problems.append(Problem(path, None, message))
         raise IntakeError(problems) from None
     except RecursionError:
         raise IntakeError([Problem(where, None, "nested too deeply to be an intake")]) from None
+    _validated[(id(parsed), today)] = parsed
+    return parsed
+
+
+# Intakes this module validated, by identity and the date they were checked against. Models are
+# frozen and model_copy makes a new object, so only these may skip validating again.
+_validated: "weakref.WeakValueDictionary[tuple[int, dt.date], Intake]" = weakref.WeakValueDictionary()
 
 
 def _asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
@@ -115,29 +120,56 @@ def _library_version() -> str:
     return __version__
 
 
-def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule) -> Flag:
+@functools.cache
+def _field_names(cls) -> tuple[str, ...]:
+    return tuple(cls.model_fields)
+
+
+def _construct(cls, values: dict[str, Any]):
+    """A pydantic model from values already known valid, as ``model_construct`` makes it but
+    without its per-field default handling (every field is given): several times cheaper, and
+    flags are built by the dozen on every screening."""
+    obj = cls.__new__(cls)
+    values = {name: values[name] for name in _field_names(cls)}  # serialised in this order
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule, verified: bool) -> Flag:
+    """A flag: its rule's fixed texts (prepared once per rule) plus whose it is and the evidence.
+    Built without re-validation: every part comes from validated rules and intakes (a test
+    validates a sample all the same). ``verified``: the reference evaluator found the rule
+    holds; otherwise (durable_rules alone) its condition is checked here."""
     if firing.other is None:
         sides = {None: values[firing.pid]}
     else:
         sides = {None: values[firing.pid], "self": values[firing.pid], "other": values[firing.other]}
-    if not conditions.evaluate(rule.condition, sides):
+    if not verified and not conditions.evaluate(rule.condition, sides):
         from .errors import EngineError
 
         raise EngineError(f"the engine fired {rule.id} but its condition does not hold; no result was produced")
     evidence = []
+    seen = set()
     for item in conditions.explain(rule.condition, sides):
+        key = (item.pid, item.field, item.answer)
+        if key in seen:  # the same answer read twice is shown once
+            continue
+        seen.add(key)
         spec = catalogue().get(item.field)
         question = spec.question if spec else "Medications and other substances taken now or recently"
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
         line = _medication_line(values[item.pid], answer) if item.field == "medications" else None
-        evidence.append(EvidenceItem(participant=item.pid, field=item.field, question=question, answer=answer, line=line))
-    evidence = list(dict.fromkeys(evidence))  # the same answer read twice is shown once
-    return Flag(
+        evidence.append(_construct(EvidenceItem, {"participant": item.pid, "field": item.field, "question": question, "answer": answer,
+                                                  "line": line}))
+    return _construct(Flag, {
         **_rule_texts(book, rule),
-        participant="pair" if firing.other else firing.pid,
-        participants=sorted({e.participant for e in evidence} | {firing.pid}),
-        evidence=evidence,
-    )
+        "participant": "pair" if firing.other else firing.pid,
+        "participants": sorted({e.participant for e in evidence} | {firing.pid}),
+        "evidence": evidence,
+    })
 
 
 def _medication_line(values: conditions.Values, answer: Any) -> str | None:
@@ -173,6 +205,10 @@ def _texts_of(meta) -> dict[str, Any]:
     )
 
 
+def _firing_order(firing: Firing) -> tuple[str, str, str]:
+    return (firing.rule_id, firing.pid, firing.other or "")
+
+
 def screen(
     intake: Intake | Mapping[str, Any],
     *,
@@ -189,7 +225,7 @@ def screen(
     ``today`` fixes the date medication timing is counted to when the session has no planned
     date (for reproducible reports).
     """
-    parsed = parse_intake(intake)
+    parsed = parse_intake(intake, today=today)
     book = rulebook or rulebook_module.default()
     runner = get_engine(book, engine)
     substance = parsed.session.substance.value
@@ -199,10 +235,11 @@ def screen(
     participant_facts = facts.build(parsed, book.vocabulary, reference, asked)
     values = {pf.values.pid: pf.values for pf in participant_facts}
     firings = runner.fire([pf.values for pf in participant_facts], substance, is_duo)
+    verified = runner.name != "durable_rules"  # the reference evaluator ran: each firing holds
 
     flags: dict[tuple[str, str], Flag] = {}
-    for firing in sorted(firings):
-        flag = _flag(book, firing, values, book.rule(firing.rule_id))
+    for firing in sorted(firings, key=_firing_order):
+        flag = _flag(book, firing, values, book.rule(firing.rule_id), verified)
         key = (flag.rule_id, flag.participant)
         if key in flags:  # a pair rule that holds both ways round: one flag, both answers
             merged = list(dict.fromkeys(flags[key].evidence + flag.evidence))

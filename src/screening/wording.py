@@ -1,0 +1,97 @@
+"""The library's own voice supports a clinician and decides nothing: the wording check.
+
+Every text a rule writes in the library's voice (title, summary, explanation, clinician action,
+limitations, override reasons) is read for wording that declares someone
+safe or eligible, or that directs the clinician. Before it is read, what a reader would not see
+is undone: compatibility forms (NFKC: full-width letters, ligatures), soft hyphens, zero-width
+and other invisible characters, and Cyrillic or Greek letters that look like Latin ones.
+
+A source quoted as it was written, inside double quotation marks, is not the library's voice:
+in explanations and limitations it is exempt and is shown with its marks. What a reference
+``says`` reports the source (which may well direct: "the facilitator must..."), so it is not read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["FORBIDDEN_WORDING", "DEFERENTIAL_VERBS", "normalised", "without_quotations", "problems", "QUOTING_ALLOWED"]
+
+# Cyrillic and Greek letters that are drawn like Latin ones (the confusables a reader cannot tell apart).
+_LOOKALIKES = str.maketrans({
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+    "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l",
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
+    "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J", "Ԁ": "D", "Ԛ": "Q", "Ԝ": "W", "Һ": "H", "Ӏ": "I",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "ω": "w", "ς": "c", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K",
+    "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+})
+_INVISIBLE = {"Cf", "Cc", "Mn"}  # format characters (soft hyphen, zero-width...), controls, combining marks
+
+
+def normalised(text: str) -> str:
+    """The text as a reader sees it: no invisible characters, look-alike letters read as Latin,
+    accents set aside, every dash a hyphen and every run of white space one space."""
+    text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+    text = unicodedata.normalize("NFKD", re.sub(r"\s+", " ", text))
+    text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
+    return re.sub(r"[\u2010-\u2015\u2212]", "-", text)
+
+
+_QUOTED = re.compile(r'"[^"\n]*"|“[^”\n]*”|«[^»\n]*»|„[^“”\n]*[“”]')
+
+
+def without_quotations(text: str) -> str:
+    """The text with sources quoted as written left out."""
+    return _QUOTED.sub(" ", text)
+
+
+_ADVERB = r"(?:completely |perfectly |entirely |generally |probably |likely |definitely |now |still )?"
+FORBIDDEN_WORDING = [
+    (re.compile(
+        rf"\b(?:is|are|be|being|been|as|seems?|considered|deemed|appears?|remains?|looks?|judged|found) {_ADVERB}safe\b"
+        r"|\bsafe (?:to|for|enough)\b|\bsafely\b|\brisk-? ?free\b|\b(?:no|zero) risk\b(?! factors?)",
+        re.I), "declares something safe"),
+    (re.compile(
+        r"\b(?:in)?eligib(?:le|ility)\b|\bcleared\b|\bclear(?:ed)? (?:to|for) (?:proceed|go|dose|dosing|take part|participate|the session)\b"
+        r"|\bapprove[ds]?\b|\bfit (?:to|for)\b|\b(?:good|suitable|ideal|poor|unsuitable|appropriate|strong|excellent) candidate\b"
+        r"|\b(?:un)?suitable (?:for|to) (?:the session|a session|dosing|treatment|therapy|psilocybin|mdma|ketamine|lsd|ayahuasca|dmt)\b"
+        r"|\bgreen[- ]light\b|\bgood to go\b|\ball[- ]clear\b|\bok(?:ay)? to (?:proceed|go|dose|take part|participate)\b"
+        r"|\bno contraindications?\b|\bnot contraindicated\b|\bpasse[ds] (?:the )?screening\b|\bscreened (?:in|out)\b"
+        r"|\bno (?:concerns|issues|problems|red flags) (?:found|identified|detected)\b",
+        re.I), "declares eligibility"),
+    (re.compile(
+        r"\bdo not (?:proceed|dose|administer|enrol|enroll|include|allow|treat|accept)\b|\bmust not\b|\bmust\b|\bshall\b"
+        r"|\b(?:exclude|disqualify|refuse|reject)\b|\bdose as planned\b|\bproceed (?:as planned|with (?:the session|dosing|the dose|treatment))\b"
+        r"|\b(?:can|may|should) (?:safely )?(?:proceed|go ahead|be dosed)\b|\bgo ahead\b"
+        r"|\bshould not (?:take part|participate|proceed|be dosed|receive|be given)\b|\bnot (?:allowed|permitted) to\b"
+        r"|\bcancel the session\b",
+        re.I), "gives a directive"),
+]
+DEFERENTIAL_VERBS = re.compile(
+    r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
+    re.I,
+)
+# The texts in which a source may be quoted as written (inside double quotation marks).
+QUOTING_ALLOWED = frozenset({"explanation", "limitations"})
+
+
+def problems(texts: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(text name, what it does, the words found) for each text that declares or directs.
+
+    ``texts`` maps a name such as ``summary`` or ``limitations[0]`` to the text.
+    """
+    found = []
+    for name, text in texts.items():
+        readable = normalised(text)
+        if name.split("[")[0] in QUOTING_ALLOWED:
+            readable = without_quotations(readable)
+        for pattern, what in FORBIDDEN_WORDING:
+            hit = pattern.search(readable)
+            if hit:
+                found.append((name, what, hit.group(0)))
+    return found
