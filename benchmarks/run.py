@@ -148,6 +148,24 @@ def latency(book, intakes: list[dict], engines: list[str], rounds: int = 1) -> d
     return times
 
 
+def program_latency(book, intakes: list[dict], engines: list[str], programs: list[str]) -> dict[tuple[str, str], list[float]]:
+    """screen() per (program, engine). A process screens under one program, so each program is
+    timed in its own block (engines interleaved intake by intake), the blocks run forwards and
+    then backwards so that drift on a shared machine hits every program alike."""
+    times: dict[tuple[str, str], list[float]] = {(p, e): [] for p in programs for e in engines}
+    for p in programs:  # compile each program and warm each partition once
+        for e in engines:
+            for i in intakes[:50]:
+                screen(i, rulebook=book, engine=e, today=TODAY, program=p)
+    for p in programs + programs[::-1]:
+        for i, intake in enumerate(intakes):
+            for e in engines[i % len(engines):] + engines[: i % len(engines)]:
+                t = time.perf_counter()
+                screen(intake, rulebook=book, engine=e, today=TODAY, program=p)
+                times[(p, e)].append(time.perf_counter() - t)
+    return times
+
+
 def validation_times(intakes: list[dict]) -> list[float]:
     """The floor: validating each intake with pydantic, as screen() does first (seconds)."""
     from screening.intake import Intake
@@ -302,7 +320,7 @@ def main() -> None:
     parser.add_argument("--rules", help="a rules folder instead of the shipped rulebook")
     parser.add_argument("--n", type=int, help="intakes per format in the latency corpus")
     parser.add_argument("--sizes", default=None, help="synthetic rulebook sizes, comma-separated (default 100,1000,5000)")
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: latency,scaling,cold,batch,memory")
+    parser.add_argument("--skip", default="", help="comma-separated sections to skip: latency,programs,scaling,cold,batch,memory")
     args = parser.parse_args()
     n = args.n or (200 if args.quick else 1000)
     sizes = [int(s) for s in (args.sizes or ("100,1000" if args.quick else "100,1000,5000")).split(",")]
@@ -334,6 +352,33 @@ def main() -> None:
                 cells = {e: _stats(times[e][measure]) for e in names}
                 out(f"| {label} | `{measure}()` | {floor:,.0f} | " + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
                     + " | " + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names) + " |")
+        print("\n".join(rows) + "\n")
+        rows.clear()
+
+    if "programs" not in skip:
+        from screening.programs import compile_program, load_programs, resolve
+
+        fresh = rulebook_module.load(args.rules) if args.rules else rulebook_module.load()
+        t = time.perf_counter()
+        found = load_programs(fresh)
+        loaded = (time.perf_counter() - t) * 1e3
+        t = time.perf_counter()
+        for program in found.values():
+            compile_program(fresh, program)
+        compiled = (time.perf_counter() - t) * 1e3 / len(found)
+        print(f"programs: validate all {len(found)} (rules check) {loaded:,.0f} ms; compile one {compiled:,.1f} ms, once per rulebook\n")
+        modes = engines
+        out("| program | rules that run | " + " | ".join(f"{m} duo `screen()` median / p99 (µs)" for m in modes) + " | " + f"{modes[0]} median vs default |")
+        out("|---|---|" + "---|" * len(modes) + "---|")
+        names = list(found)
+        times = program_latency(book, duos[: min(300, n)], modes, names)
+        base = _stats(times[("default", modes[0])])[0]
+        for name in names:
+            cells = [_stats(times[(name, m)]) for m in modes]
+            compiled_book = resolve(book, name)[0]
+            applicable = sum(r.applies("psilocybin", True) for r in compiled_book.active)
+            rulesets = len(get_engine(compiled_book, "durable")._rulesets_for("psilocybin", True)) if "durable" in engines else 0
+            out(f"| {name} | {len(compiled_book.active)} ({applicable} for a psilocybin duo, {rulesets} durable rulesets) | " + " | ".join(f"{c[0]:,.0f} / {c[1]:,.0f}" for c in cells) + f" | {cells[0][0] / base:.2f}x |")
         print("\n".join(rows) + "\n")
         rows.clear()
 

@@ -177,8 +177,8 @@ def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
     head = text.split("\n\n1. [")[0]
     summary = head.split("This screening supports")[0].strip().splitlines()
     assert len(summary) < 25
-    assert summary[2].startswith("13 findings (1 critical, 10 warning, 2 info) from 17 rule flags")
-    groups = [line for line in summary if not line.startswith("  ")][3:]
+    assert summary[3].startswith("13 findings (1 critical, 10 warning, 2 info) from 17 rule flags")
+    groups = [line for line in summary if not line.startswith("  ")][4:]
     assert groups == ["Session plan", "Participant A", "Participant B", "The pair (A and B)"]
     b = summary.index("Participant B")
     assert summary[b + 1].startswith("  CRITICAL MDMA: blood pressure")

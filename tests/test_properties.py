@@ -285,7 +285,9 @@ def mutations(intake: dict, change: str):
         for i, person in enumerate(intake["participants"]):
             for m, med in enumerate(person["medications"]):
                 if med.get("last_taken") is not None:
-                    later = med["last_taken"] + dt.timedelta(days=7)
+                    # at most the session date: a last dose after it is refused as implausible
+                    session = intake["session"].get("planned_date") or TODAY
+                    later = min(med["last_taken"] + dt.timedelta(days=7), session)
                     yield "medications.last_taken", _set(intake, ("participants", i, "medications", m, "last_taken"), later)
 
 

@@ -59,15 +59,16 @@ class BatchError:
 _WORKER: dict[str, Any] = {}
 
 
-def _init(rules: str | None, engine: str, today: dt.date | None) -> None:
-    """Build the rulebook and engine once per process (also used in-process for jobs=1)."""
-    from . import engine as engine_module, rulebook
+def _init(rules: str | None, engine: str, today: dt.date | None, program: str | None = None) -> None:
+    """Build the rulebook (compiled for the program) and engine once per process (also used in-process for jobs=1)."""
+    from . import engine as engine_module, programs, rulebook
 
     if multiprocessing.parent_process() is not None:
         # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine_module._ENGINES.clear()  # a forked child must not share the parent's engine state
     book = rulebook.load(rules) if rules else rulebook.default()
+    book, _ = programs.resolve(book, program)
     engine_module.get_engine(book, engine)
     _WORKER.update(book=book, engine=engine, today=today)
 
@@ -134,9 +135,14 @@ def _results(
     today: dt.date | None,
     as_json: bool,
     chunk: int = CHUNK,
+    program: str | None = None,
 ) -> Iterator[Any]:
     jobs = bounded_jobs(jobs)
-    args = (str(rules) if rules else None, engine, today)
+    args = (str(rules) if rules else None, engine, today, program)
+    if program:  # an unknown or broken program fails here, before any worker starts
+        from . import programs, rulebook
+
+        programs.resolve(rulebook.load(rules) if rules else rulebook.default(), program)
     if jobs == 1:
         _init(*args)
         for number, item in _numbered(items):
@@ -201,16 +207,17 @@ def screen_many(
     rules: str | Path | None = None,
     engine: str = "auto",
     today: dt.date | None = None,
+    program: str | None = None,
 ) -> Iterator[Report | BatchError]:
     """Screen many intakes on all cores; yields a Report or a BatchError for each, in order.
 
     Items are intake mappings or JSON/YAML text (one JSONL line each); every item gives exactly
     one result, a blank line a BatchError of kind 'blank'. ``jobs`` is the number of worker
     processes (default: all cores, at most as many as the machine has; 1 screens in this
-    process). ``rules`` is a rules folder instead of the shipped rulebook. Errors carry the
-    item's 1-based number.
+    process). ``rules`` is a rules folder instead of the shipped rulebook; ``program`` a
+    program in its programs/ folder. Errors carry the item's 1-based number.
     """
-    return _results(intakes, jobs, rules, engine, today, as_json=False)
+    return _results(intakes, jobs, rules, engine, today, as_json=False, program=program)
 
 
 class _Progress:
@@ -264,7 +271,7 @@ def run_cli(args: Any) -> int:
     flagged = 0
     interrupted = False
     try:
-        for line in _results(source, args.jobs, args.rules, args.engine, args.today, as_json=True):
+        for line in _results(source, args.jobs, args.rules, args.engine, args.today, as_json=True, program=args.program):
             counts["lines"] += 1
             if line.startswith('{"line": ') and '"report": ' in line[:30]:
                 counts["reports"] += 1

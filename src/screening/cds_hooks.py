@@ -31,9 +31,14 @@ DEFAULT_OVERRIDE_REASONS = (
 )
 
 
-def card_uuid(rule_id: str, participant: str, rulebook_sha256: str) -> str:
-    """The same rule for the same participant under the same rulebook gives the same uuid."""
-    return str(uuid.uuid5(_NAMESPACE, f"{rule_id}\n{participant}\n{rulebook_sha256}"))
+def card_uuid(rule_id: str, participant: str, rulebook_sha256: str, program: str | None = None) -> str:
+    """The same rule for the same participant under the same rulebook (and program) gives the same uuid.
+
+    ``program`` is the program's id and sha256 for any program but 'default', whose cards keep
+    the uuids they had before programs existed.
+    """
+    extra = f"\n{program}" if program else ""
+    return str(uuid.uuid5(_NAMESPACE, f"{rule_id}\n{participant}\n{rulebook_sha256}{extra}"))
 
 
 def _slug(text: str) -> str:
@@ -72,7 +77,7 @@ def _summary(finding: Finding) -> str:
 _md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
-def _detail(report: Report, finding: Finding) -> str:
+def _detail(report: Report, finding: Finding, program: str) -> str:
     by_id = {f.id: f for f in report.findings}
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
@@ -94,7 +99,7 @@ def _detail(report: Report, finding: Finding) -> str:
         lines += ["", "**Sources:**", ""]
         lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in finding.references]
     rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
-    lines += ["", f"Rules {rules} ({finding.rule_status}). *{_md(report.notice)}*"]
+    lines += ["", f"Rules {rules} ({finding.rule_status}), program `{_md(program)}`. *{_md(report.notice)}*"]
     return "\n".join(lines)
 
 
@@ -109,15 +114,18 @@ def cards(report: Report, rulebook=None) -> list[dict]:
 
         shipped = default()
         rulebook = shipped if shipped.sha256 == report.rulebook.sha256 else None
+    program = report.program
+    scope = None if program.id == "default" else f"{program.id}\n{program.sha256}"
+    shown = f"{program.id} {program.version}"
     out = []
     for finding in report.findings:
         main = finding.rules[0].rule_id if finding.rules else finding.id
         source = finding.references[0] if finding.references else None
         out.append({
-            "uuid": card_uuid(main, finding.subject, report.rulebook.sha256),
+            "uuid": card_uuid(main, finding.subject, report.rulebook.sha256, scope),
             "summary": _summary(finding),
             "indicator": finding.severity,
-            "detail": _detail(report, finding),
+            "detail": _detail(report, finding, shown),
             "source": {"label": display.text(source.title), "url": source.url} if source else {"label": "screening rulebook " + report.rulebook.version},
             "overrideReasons": _override_reasons(main, rulebook),
         })

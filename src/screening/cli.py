@@ -42,10 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("--engine", choices=["auto", "cross-check", "durable", "python"], default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
     screen.add_argument("--today", type=dt.date.fromisoformat, help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
+    screen.add_argument("--program", help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)")
 
     rules = sub.add_parser("rules", help="check or test the rulebook")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
-    check = rules_sub.add_parser("check", help="validate every rule file and vocabulary")
+    check = rules_sub.add_parser("check", help="validate every rule file, vocabulary and program")
     check.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
     test = rules_sub.add_parser("test", help="run every rule's examples")
     test.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
@@ -60,7 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 
     fhir = sub.add_parser("fhir", help="FHIR R4: the intake as a Questionnaire, an intake as a QuestionnaireResponse")
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
-    fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire.add_argument("--program", help="the Questionnaire of a program (its prescribed wording and required questions)")
     fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unsure answers (JSON)")
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
@@ -105,7 +107,10 @@ def _screen(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         print("screening: --jobs applies to --batch only", file=sys.stderr)
         return EXIT_USAGE
-    book = load(args.rules) if args.rules else None
+    from .programs import resolve
+    from .rulebook import default
+
+    book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
     from .fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
     intake = read_intake_file(args.file, today=args.today)
@@ -134,7 +139,9 @@ def _rules_check(args: argparse.Namespace) -> int:
 
     book = load(args.rules)
     rules = book.active
-    too_complex = limit_problems(rules)
+    from .programs import load_programs, program_problems
+
+    too_complex = limit_problems(rules) + program_problems(book)
     if too_complex:
         raise RulebookError(too_complex)
     by_category = Counter(r.meta.category for r in rules)
@@ -145,6 +152,8 @@ def _rules_check(args: argparse.Namespace) -> int:
     print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
     print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
     print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
+    programs = load_programs(book)
+    print(f"programs ({len(programs)}, all valid): " + ", ".join(f"{p.id} {p.meta.version}" for p in programs.values()))
     return EXIT_OK
 
 
@@ -179,7 +188,7 @@ def _fhir(args: argparse.Namespace) -> int:
     from . import fhir
 
     if args.fhir_command == "questionnaire":
-        resource = fhir.questionnaire()
+        resource = fhir.questionnaire(args.program)
     elif args.fhir_command == "codesystem":
         resource = fhir.answer_code_system()
     else:

@@ -269,6 +269,12 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
     out += [f"- [{_cell(r.title)}]({r.url}): {_cell(r.says)}" for r in m.references] + [""]
+    if m.program_only:
+        out += ["## Runs only under a program", "", "This rule is off in the base rulebook; it runs only under a program whose `enable:` names it"
+                + "".join(f" ([{p.id}](../programs/{p.id}.md))" for p in _programs(book) if m.id in p.meta.enable) + ".", ""]
+    if rule.params:
+        out += ["## Parameters", "", "Where a number above comes from a parameter, programs may set another value (the default is shown):", ""]
+        out += [f"- `{name}` = {book.parameters[name].default} {book.parameters[name].unit}: {_cell(book.parameters[name].description)}" for name in sorted(rule.params)] + [""]
     if m.override_reasons:
         out += ["## Reasons a clinician may set this flag aside", ""] + [f"- {_cell(t)}" for t in m.override_reasons] + [""]
     out += [
@@ -332,6 +338,7 @@ def _index(book: Rulebook) -> str:
                 f"| {m.severity} | [{_cell(m.title)}]({m.category}/{m.id}.md) | {m.status} | {_substances(rule)} | {who} | {_cell(m.summary)} |"
             )
         out.append("")
+    out += _programs_index(book)
     return "\n".join(out)
 
 
@@ -420,12 +427,14 @@ def _traceability(book: Rulebook) -> str:
         no_flag = "<br>".join(_cell(e.name) for e in rule.meta.examples if e.expect == "no-flag")
         out.append(f"| [{rule.id}]({rule.meta.category}/{rule.id}.md) | `rules/{rule.path}` | {flag} | {no_flag} |")
     out.append("")
+    out += _programs_traceability(book)
     return "\n".join(out)
 
 
 REPORT_TEXT = {
     "library_version": "The version of the screening library that produced the report.",
     "rulebook": "The rulebook's version, its sha256 over the rule files and how many rules it holds: a report traces to the exact rules.",
+    "program": "The program the screening ran under (its id, version and the sha256 of its file): which parameters, severities and required questions applied. 'default' is the rulebook as written.",
     "session": "The planned substance, individual or duo, and the date medication timing is counted to.",
     "participants": "The participants' ids (labels such as A and B, not names).",
     "flags": "Every rule that matched, one flag per rule and participant, most severe first (see below).",
@@ -568,6 +577,8 @@ def render(book: Rulebook) -> dict[str, str]:
     }
     for rule in book.rules:
         pages[f"{rule.meta.category}/{rule.id}.md"] = _rule_page(book, rule)
+    for program in _programs(book):
+        pages[f"programs/{program.id}.md"] = _program_page(book, program)
     return {path: text.rstrip("\n") + "\n" for path, text in sorted(pages.items())}
 
 
@@ -585,3 +596,108 @@ def build(book: Rulebook, out: str | Path) -> list[str]:
         if rel not in pages and stale.read_text(encoding="utf-8").startswith(GENERATED):
             stale.unlink()
     return sorted(pages)
+
+
+# ---------------------------------------------------------------------------- programs
+
+
+def _programs(book: Rulebook) -> list:
+    from .programs import load_programs
+
+    return [p for p in load_programs(book).values() if p.path != "(built in)"]
+
+
+def _source(program, key: str | None) -> str:
+    if key is None:
+        return ""
+    ref = program.meta.sources[key]
+    return f"[{_cell(ref.title)}]({ref.url})"
+
+
+def _rule_link(book: Rulebook, rule_id: str) -> str:
+    rule = book.rule(rule_id)
+    return f"[{_cell(rule.meta.title)}](../{rule.meta.category}/{rule_id}.md) (`{rule_id}`)"
+
+
+def _program_page(book: Rulebook, program) -> str:
+    from .programs import compile_program
+
+    m = program.meta
+    compiled = compile_program(book, program)
+    out = [GENERATED, f"# Program: {_cell(m.title)}", "", f"[All rules](../index.md) · `{m.id}` · version {m.version}", ""]
+    out += ["| | |", "|---|---|", f"| Framework | {_cell(m.framework)} |", f"| Program file | `rules/{program.path}` |",
+            f"| Written | {m.written.isoformat()} |", f"| Rules that run | {len(compiled.active)} (the base rulebook runs {len(book.active)}; this counts rules enabled, disabled and generated) |", ""]
+    out += [_cell(m.description), "", f"Screen under it: `screening screen FILE --program {m.id}` or `screen(intake, program=\"{m.id}\")`.", ""]
+    if program.changes_nothing:
+        out += ["## What it changes", "", "Nothing: every rule runs at its own severity with the parameters' defaults.", ""]
+    if m.parameters:
+        out += ["## Parameters", "", "| Parameter | Base default | This program | Rules that read it | Reason | Source |", "|---|---|---|---|---|---|"]
+        for name, change in m.parameters.items():
+            param = book.parameters[name]
+            readers = ", ".join(f"`{r.id}`" for r in book.rules if name in r.params)
+            out.append(f"| `{name}` | {param.default} {param.unit} | **{change.value}** {param.unit} | {readers} | {_cell(change.reason)} | {_source(program, change.source)} |")
+        out.append("")
+    if m.severity:
+        out += ["## Severity changes", "", "| Rule | Base severity | This program | Reason | Source |", "|---|---|---|---|---|"]
+        for rule_id, change in m.severity.items():
+            out.append(f"| {_rule_link(book, rule_id)} | {book.rule(rule_id).meta.severity} | **{change.to}** | {_cell(change.reason)} | {_source(program, change.source)} |")
+        out.append("")
+    for section, title in (("disable", "Rules that do not run in this program"), ("enable", "Rules that run only in this program")):
+        changes = getattr(m, section)
+        if changes:
+            out += [f"## {title}", "", "| Rule | Reason | Source |", "|---|---|---|"]
+            out += [f"| {_rule_link(book, rid)} | {_cell(c.reason)} | {_source(program, c.source)} |" for rid, c in changes.items()]
+            out.append("")
+    if m.require:
+        r = m.require
+        out += ["## Questions that must be answered", "", f"An unanswered one (or 'unsure') raises a **{r.severity}** flag "
+                f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Sources: {', '.join(_source(program, k) for k in r.sources)}.", ""]
+        out += [f"- `{q}`: {_cell(catalogue()[q].question)}" for q in r.questions] + [""]
+    if m.questions:
+        out += ["## Prescribed question wording", "", f"The program's FHIR Questionnaire (`screening fhir questionnaire --program {m.id}`) asks these questions in the framework's words:", "",
+                "| Label | Intake field | Question as the framework words it | Source |", "|---|---|---|---|"]
+        out += [f"| {_cell(q.label)} | `{path}` | {_cell(q.text)} | {_source(program, q.source)} |" for path, q in m.questions.items()]
+        out.append("")
+    out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
+    if m.sources:
+        out += ["## Sources", ""] + [f"- [{_cell(ref.title)}]({ref.url}): {_cell(ref.says)}" for ref in m.sources.values()] + [""]
+    if m.examples:
+        out += ["## Examples", "", "Each starts from the baseline intake and is screened under this program by `tests/test_programs.py`:", "",
+                "| Example | Flags (severity) | No flag from |", "|---|---|---|"]
+        for e in m.examples:
+            flags = "<br>".join(f"`{rid}`: {sev}" for rid, sev in e.flags.items())
+            out.append(f"| {_cell(e.name)} | {flags} | {'<br>'.join(f'`{rid}`' for rid in e.no_flags)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def _programs_index(book: Rulebook) -> list[str]:
+    programs = _programs(book)
+    if not programs:
+        return []
+    out = ["## Programs", "", "A program adapts the rulebook to a framework: parameters, severities, rules on or off and questions that must be answered, each with its reason and source (`--program ID`).", "",
+           "| Program | Framework | Changes |", "|---|---|---|"]
+    for p in programs:
+        m = p.meta
+        n = len(m.parameters) + len(m.severity) + len(m.disable) + len(m.enable) + (len(m.require.questions) if m.require else 0)
+        out.append(f"| [{_cell(m.title)}](programs/{p.id}.md) (`{p.id}`) | {_cell(m.framework)} | {n} |")
+    return out + [""]
+
+
+def _programs_traceability(book: Rulebook) -> list[str]:
+    programs = _programs(book)
+    if not programs:
+        return []
+    out = ["## Programs: each change and its source", "", "| Program | Change | Source |", "|---|---|---|"]
+    for p in programs:
+        m = p.meta
+        rows = [(f"parameter `{n}` = {c.value}", c.source) for n, c in m.parameters.items()]
+        rows += [(f"`{rid}` → {c.to}", c.source) for rid, c in m.severity.items()]
+        rows += [(f"`{rid}` off", c.source) for rid, c in m.disable.items()]
+        rows += [(f"`{rid}` on", c.source) for rid, c in m.enable.items()]
+        if m.require:
+            rows += [(f"{len(m.require.questions)} questions required ({m.require.severity})", key) for key in m.require.sources]
+        rows += [(f"wording of `{path}` {q.label}", q.source) for path, q in m.questions.items()]
+        for change, source in rows:
+            out.append(f"| [{p.id}](programs/{p.id}.md) | {change} | {_source(p, source) or 'no source: see the reason on the program page'} |")
+    return out + [""]

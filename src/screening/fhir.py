@@ -211,9 +211,44 @@ def _questionnaire_json() -> str:
     return json.dumps(resource)
 
 
-def questionnaire() -> dict[str, Any]:
-    """The intake as a FHIR R4 Questionnaire (a fresh dict each call)."""
-    return json.loads(_questionnaire_json())
+def questionnaire(program: Any = None, rulebook: Any = None) -> dict[str, Any]:
+    """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
+
+    For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
+    framework's own wording and numbering where the program prescribes it, and its required
+    questions marked required. Its responses are read like any other.
+    """
+    resource = json.loads(_questionnaire_json())
+    if program is None or program == "default":
+        return resource
+    from . import programs, rulebook as rulebook_module
+
+    chosen = programs.get_program(rulebook or rulebook_module.default(), program)
+    if chosen.id == "default":
+        return resource
+    m = chosen.meta
+    resource.update({
+        "id": f"screening-intake-{m.id}",
+        "url": f"{QUESTIONNAIRE_URL}-{m.id}",
+        "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
+        "title": f"{resource['title']}: {m.title}",
+        "derivedFrom": [QUESTIONNAIRE_URL],
+        "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
+    })
+    required = set(m.require.questions) if m.require else set()
+
+    def adapt(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            link = item["linkId"]
+            if link in m.questions:
+                item["text"] = m.questions[link].text
+                item["prefix"] = m.questions[link].label
+            if link in required:
+                item["required"] = True
+            adapt(item.get("item") or [])
+
+    adapt(resource["item"])
+    return resource
 
 
 def answer_code_system() -> dict[str, Any]:
@@ -383,7 +418,7 @@ def intake_from_fhir(resource: Any, *, today: dt.date | None = None) -> Intake:
         if status not in ACCEPTED_STATUSES:
             raise IntakeError([Problem(f"{where}.status", None, f"only a completed or amended response is screened, this one is {status!r}")])
         canonical = str(response.get("questionnaire") or QUESTIONNAIRE_URL).split("|")[0]
-        if canonical != QUESTIONNAIRE_URL:
+        if canonical != QUESTIONNAIRE_URL and not canonical.startswith(QUESTIONNAIRE_URL + "-"):
             raise IntakeError([Problem(f"{where}.questionnaire", None, f"answers another questionnaire; expected {QUESTIONNAIRE_URL}")])
         reader = _Reader(where)
         reader.read(response.get("item") or [])

@@ -35,7 +35,7 @@ def _not_answered(evidence: list[EvidenceItem]) -> bool:
 
 
 def _title(title: str, not_answered: bool) -> str:
-    if not not_answered:
+    if not not_answered or "answered" in title.lower():  # a rule about unanswered questions says so already
         return title
     lowered = title[0].lower() + title[1:] if len(title) > 1 and not title[1].isupper() else title
     return f"Not answered: {lowered}"

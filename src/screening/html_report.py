@@ -126,12 +126,12 @@ def _finding(report: Report, finding: Finding, n: int) -> _Markup:
 
 def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
     pairs = [("Printed", printed.strftime("%Y-%m-%d %H:%M UTC"))]
-    for name, label in (("screened_at", "Screened"), ("report_id", "Report id"), ("intake_sha256", "Intake sha256"), ("program", "Program")):
+    for name, label in (("screened_at", "Screened"), ("report_id", "Report id"), ("intake_sha256", "Intake sha256")):
         value = getattr(report, name, None)
         if value:
-            pairs.append((label, str(getattr(value, "id", value))))
-    if not getattr(report, "program", None):
-        pairs.append(("Program", "none (the rulebook as shipped)"))
+            pairs.append((label, str(value)))
+    program = report.program
+    pairs.append(("Program", f"{program.id} {program.version} (sha256 {program.sha256})"))
     pairs += [
         ("Rulebook", f"{report.rulebook.version}, {report.rulebook.rules} rules"),
         ("Rulebook sha256", report.rulebook.sha256),

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import display
 
-__all__ = ["NOTICE", "Flag", "Finding", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "Summary", "render_text", "report_schema"]
+__all__ = ["NOTICE", "Flag", "Finding", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "Summary", "render_text", "report_schema"]
 
 NOTICE = (
     "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
@@ -130,6 +130,12 @@ class RulebookInfo(_Model):
     rules: int
 
 
+class ProgramInfo(_Model):
+    id: str = Field(description="The program whose parameters, severities and required questions applied ('default': the rulebook as written).")
+    version: str
+    sha256: str = Field(description="sha256 of the program file, so a report traces to the exact program.")
+
+
 class SessionInfo(_Model):
     substance: str
     format: Literal["individual", "duo"]
@@ -142,6 +148,7 @@ class Report(_Model):
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
     rulebook: RulebookInfo
+    program: ProgramInfo
     session: SessionInfo
     participants: list[str]
     flags: list[Flag]
@@ -285,7 +292,8 @@ def render_text(report: Report) -> str:
     """
     if report.view.startswith("participant:"):
         return render_participant_text(report)
-    out = [f"Screening report for the clinician: {session_line(report)}", ""]
+    out = [f"Screening report for the clinician: {session_line(report)}",
+           f"Program: {report.program.id} {report.program.version}", ""]
     out += _summary_lines(report)
     out += ["", _wrap(report.notice, "")]
     for n, finding in enumerate(report.findings, 1):
@@ -317,9 +325,10 @@ def render_text(report: Report) -> str:
 
 
 def record_line(report: Report) -> str:
-    extra = [f"{name} {getattr(report, name)}" for name in ("report_id", "intake_sha256", "program") if getattr(report, name, None)]
+    extra = [f"{name} {getattr(report, name)}" for name in ("report_id", "intake_sha256") if getattr(report, name, None)]
     return "; ".join([
-        f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...)",
+        f"Program {report.program.id} {report.program.version}",
+        f"rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...)",
         f"engine {report.engine}", f"screening {report.library_version}", *extra])
 
 

@@ -48,9 +48,14 @@ def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "aut
 
 
 def run_examples(book: Rulebook, engine: str = "auto", rule_ids: set[str] | None = None) -> list[ExampleResult]:
+    """Every rule's examples; a rule that runs only under a program is tested switched on."""
+    from .programs import with_enabled
+
+    program_only = frozenset(r.id for r in book.rules if r.meta.program_only and r.meta.status != "deprecated")
+    on = with_enabled(book, program_only) if program_only else book
     return [
-        run_example(book, rule, example, engine)
-        for rule in book.active
+        run_example(on, rule, example, engine)
+        for rule in on.active
         if rule_ids is None or rule.id in rule_ids
         for example in rule.meta.examples
     ]

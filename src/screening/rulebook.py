@@ -20,7 +20,7 @@ from typing import Any, Callable, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import conditions, wording
+from . import conditions, parameters as parameters_module, wording
 from .conditions import Condition, ConditionError
 from .errors import RulebookError, Problem
 from .fields import catalogue
@@ -189,6 +189,7 @@ class RuleFile(BaseModel):
     limitations: list[str] = Field(min_length=1)
     references: list[Reference] = Field(min_length=1)
     override_reasons: list[str] = Field(default_factory=list)
+    program_only: bool = Field(False, description="Runs only where a program's `enable:` names it.")
     written: dt.date
     reviewed: dt.date | None = None
     examples: list[Example] = Field(min_length=2)
@@ -203,6 +204,10 @@ class Rule:
     guarded: Condition  # with the substance and duo guards the engine also applies
     path: str  # relative to the rules folder
     line_of: dict[str, int] = field(default_factory=dict, compare=False)
+    # The parameters the rule reads (in `when:` or as ${name} in its texts), and its file as
+    # written, before they were filled in: a program compiles the rule again from it.
+    params: frozenset[str] = frozenset()
+    template: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -245,13 +250,15 @@ class Rulebook:
     vocabulary: Vocabulary
     baseline: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
+    parameters: dict[str, "parameters_module.Parameter"] = field(default_factory=dict)
+    program: Any = None  # the Program this rulebook was compiled for (None: the base rulebook)
     # Derived data computed once per rulebook (what each substance reads, flag texts...):
     # screening reads it many times and a rulebook does not change once loaded.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def active(self) -> list[Rule]:
-        return [r for r in self.rules if r.meta.status != "deprecated"]
+        return [r for r in self.rules if r.meta.status != "deprecated" and not r.meta.program_only]
 
     @cached_property
     def _by_id(self) -> dict[str, Rule]:
@@ -388,9 +395,27 @@ def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
 
 
-def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> Rule | None:
+TEXT_FIELDS = ("title", "summary", "explanation", "clinician_action", "participant_text", "limitations")
+
+
+def _fill_texts(data: dict, values: dict[str, Any], used: set[str]) -> dict:
+    """The rule's texts with ${name} filled in from the parameter values."""
+    out = dict(data)
+    for key in TEXT_FIELDS:
+        if isinstance(out.get(key), str):
+            out[key] = parameters_module.fill_text(out[key], values, used)
+        elif key == "limitations" and isinstance(out.get(key), list):
+            out[key] = [parameters_module.fill_text(t, values, used) if isinstance(t, str) else t for t in out[key]]
+    return out
+
+
+def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem],
+               values: dict[str, Any] | None = None, data: Any = None) -> Rule | None:
+    """Read and check one rule file; ``values`` are the parameter values its `when:` and texts read."""
     rel = _rel(path, root)
-    data = _read_yaml(path, root, problems)
+    values = values or {}
+    if data is None:
+        data = _read_yaml(path, root, problems)
     if data is None:
         return None
     if not isinstance(data, dict):
@@ -398,8 +423,17 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
         return None
     lines = getattr(data, "key_lines", {})
     meta = None
+    used: set[str] = set()
+    plain = _plain(data)
     try:
-        meta = RuleFile.model_validate(_plain(data))
+        filled = _fill_texts(plain, values, used)
+    except KeyError as error:
+        name = str(error.args[0])
+        where = next((k for k in TEXT_FIELDS if f"${{{name}}}" in str(plain.get(k, ""))), None)
+        problems.append(Problem(rel, lines.get(where), f"{where or 'a text'}: unknown parameter ${{{name}}}{conditions._suggest(name, sorted(values))}; parameters are defined in rules/parameters.yaml"))
+        return None
+    try:
+        meta = RuleFile.model_validate(filled)
     except ValidationError as error:
         for item in error.errors():
             where = ".".join(str(p) for p in item["loc"])
@@ -408,7 +442,8 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
                 hint = conditions._suggest(str(item["loc"][-1]), list(RuleFile.model_fields))
             problems.append(Problem(rel, _line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
     try:
-        condition = conditions.parse(data.get("when"), pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes))
+        when = parameters_module.substitute(data.get("when"), values, used)
+        condition = conditions.parse(when, pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes))
     except ConditionError as error:
         problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
         return None
@@ -437,7 +472,8 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
             problems.append(Problem(rel, lines.get("when"), f"when: {problem}"))
             return None
     duo_only = meta.applies_to == "pair" or any(catalogue()[p].duo_only for _, p in conditions.fields_read(condition))
-    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines))
+    template = data if used else None
+    return Rule(meta, condition, _guarded(meta, condition, duo_only), rel, dict(lines), frozenset(used), template)
 
 
 def _pair_shape_problem(condition: Condition) -> str | None:
@@ -460,7 +496,15 @@ def _hash(root: Path, files: list[Path]) -> str:
 
 
 def _rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name != "vocabularies")
+    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs"))
+
+
+def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, "parameters_module.Parameter"]:
+    path = root / "parameters.yaml"
+    if not path.exists():
+        return {}
+    data = _read_yaml(path, root, problems)
+    return parameters_module.parse_parameters(data, problems, "parameters.yaml", Problem) if data is not None else {}
 
 
 def load(root: str | Path | None = None) -> Rulebook:
@@ -486,10 +530,12 @@ def load(root: str | Path | None = None) -> Rulebook:
         problems.append(Problem("baseline.yaml", None, "baseline.yaml holds the example baseline: session, participant and relationship"))
         baseline = {}
     vocabulary = _load_vocabulary(root, problems)
+    params = _load_parameters(root, problems)
+    defaults = {name: p.default for name, p in params.items()}
     rules = []
     seen: dict[str, str] = {}
     for path in _rule_files(root):
-        rule = _load_rule(path, root, vocabulary, problems)
+        rule = _load_rule(path, root, vocabulary, problems, defaults)
         if rule is None:
             continue
         if rule.id in seen:
@@ -498,7 +544,9 @@ def load(root: str | Path | None = None) -> Rulebook:
         rules.append(rule)
     if problems:
         raise RulebookError(problems)
-    files = [meta_path, baseline_path, *root.rglob("*.yaml")]
+    # Programs are not part of the rulebook's identity: a report names its program and that
+    # program's own hash.
+    files = [meta_path, baseline_path, *(p for p in root.rglob("*.yaml") if "programs" not in p.relative_to(root).parts[:-1])]
     return Rulebook(
         root=root,
         version=str(meta["version"]),
@@ -507,6 +555,7 @@ def load(root: str | Path | None = None) -> Rulebook:
         vocabulary=vocabulary,
         baseline=baseline,
         meta=meta,
+        parameters=params,
     )
 
 

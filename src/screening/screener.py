@@ -19,7 +19,8 @@ from .engine import EngineName, Firing, get_engine
 from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
-from .report import NOTICE, EvidenceItem, Flag, MissingItem, Reference, Report, RulebookInfo, SessionInfo, _counts
+from .programs import resolve
+from .report import NOTICE, EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, Report, RulebookInfo, SessionInfo, _counts
 from .rulebook import SEVERITY_ORDER, Rulebook
 
 __all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
@@ -215,6 +216,7 @@ def screen(
     rulebook: Rulebook | None = None,
     engine: EngineName = "auto",
     today: dt.date | None = None,
+    program: Any = None,
 ) -> Report:
     """Screen one intake against the rulebook and return the clinician's report.
 
@@ -223,10 +225,11 @@ def screen(
     'cross-check' (both, required), or 'durable' / 'python' for one engine alone, which gives up
     the cross-check: a fault of that one engine would then go unnoticed.
     ``today`` fixes the date medication timing is counted to when the session has no planned
-    date (for reproducible reports).
+    date (for reproducible reports). ``program`` names a program in ``rules/programs/``
+    (default: 'default', the rulebook as written); it is compiled once per rulebook and cached.
     """
     parsed = parse_intake(intake, today=today)
-    book = rulebook or rulebook_module.default()
+    book, chosen = resolve(rulebook or rulebook_module.default(), program)
     runner = get_engine(book, engine)
     substance = parsed.session.substance.value
     is_duo = parsed.is_duo
@@ -263,6 +266,7 @@ def screen(
         library_version=_library_version(),
         engine=runner.name,
         rulebook=RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
+        program=ProgramInfo(**chosen.info()),
         session=SessionInfo(substance=substance, format=parsed.session.format, reference_date=reference),
         participants=list(values),
         flags=ordered,
