@@ -1,4 +1,4 @@
-"""CDS Hooks cards: one per flag, with the fields the CDS Hooks specification requires."""
+"""CDS Hooks cards: one per finding, with the fields the CDS Hooks specification requires."""
 
 import json
 import uuid
@@ -34,17 +34,20 @@ def duo_report():
     return screen(yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text()), engine="python")
 
 
-def test_one_valid_card_per_flag_in_the_report_order(duo_report):
+def test_one_valid_card_per_finding_in_the_summary_order(duo_report):
     result = cards(duo_report)
-    assert len(result) == len(duo_report.flags) > 0
-    for card, flag in zip(result, duo_report.flags):
+    assert len(result) == len(duo_report.findings) > 0
+    assert len(result) < len(duo_report.flags)
+    for card, finding in zip(result, duo_report.findings):
         check_card(card)
-        assert card["indicator"] == flag.severity
-        assert card["source"] == {"label": flag.references[0].title, "url": flag.references[0].url}
+        assert card["indicator"] == finding.severity
+        assert card["source"] == {"label": finding.references[0].title, "url": finding.references[0].url}
+    order = [line.finding for group in duo_report.summary.groups for line in group.lines]
+    assert order == [f.id for f in duo_report.findings]
 
 
 def test_detail_carries_explanation_evidence_action_limitations_and_the_notice(duo_report):
-    flag, card = duo_report.flags[0], cards(duo_report)[0]
+    flag, card = duo_report.findings[0], cards(duo_report)[0]
     detail = card["detail"]
     for heading in ("**Found in the intake:**", "**For review:**", "**Limitations:**", "**Sources:**"):
         assert heading in detail
@@ -53,20 +56,23 @@ def test_detail_carries_explanation_evidence_action_limitations_and_the_notice(d
     assert "decides nothing" in detail
 
 
-def test_duo_card_summaries_say_whose_flag_it_is(duo_report):
-    for card, flag in zip(cards(duo_report), duo_report.flags):
-        assert card["summary"].startswith("Pair: " if flag.participant == "pair" else f"Participant {flag.participant}: ") \
-            or card["summary"] == flag.summary
+def test_every_card_summary_says_whose_finding_it_is(duo_report):
+    whose = {"session": "Session plan: ", "pair": "Pair (A and B): "}
+    for card, finding in zip(cards(duo_report), duo_report.findings):
+        assert card["summary"].startswith(whose.get(finding.subject, f"Participant {finding.subject}: "))
+    summaries = [c["summary"] for c in cards(duo_report)]
+    assert "Session plan: A duo session is planned with fewer than two sober facilitators." in summaries
+    assert "Participant A: Not answered: no confirmed grounding or self-regulation skills" in summaries
 
 
 def test_uuid_is_stable_for_rule_participant_and_rulebook(duo_report):
     again = screen(yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text()), engine="python")
     assert [c["uuid"] for c in cards(again)] == [c["uuid"] for c in cards(duo_report)]
-    first = duo_report.flags[0]
-    assert cards(duo_report)[0]["uuid"] == card_uuid(first.rule_id, first.participant, duo_report.rulebook.sha256)
-    assert card_uuid(first.rule_id, "B", "x") != card_uuid(first.rule_id, "A", "x")
-    assert card_uuid(first.rule_id, "A", "x") != card_uuid(first.rule_id, "A", "y")
-    assert len({c["uuid"] for c in cards(duo_report)}) == len(duo_report.flags)
+    first = duo_report.findings[0]
+    assert cards(duo_report)[0]["uuid"] == card_uuid(first.rules[0].rule_id, first.subject, duo_report.rulebook.sha256)
+    assert card_uuid(first.rules[0].rule_id, "B", "x") != card_uuid(first.rules[0].rule_id, "A", "x")
+    assert card_uuid(first.rules[0].rule_id, "A", "x") != card_uuid(first.rules[0].rule_id, "A", "y")
+    assert len({c["uuid"] for c in cards(duo_report)}) == len(duo_report.findings)
 
 
 def test_with_a_hook_instance_the_uuid_is_unique_per_call_patient_and_flag(duo_report):
@@ -115,7 +121,7 @@ def test_override_reasons_come_from_the_rule_when_it_has_them(tmp_path, book):
     custom = load(rules)
     intake = {"session": dict(book.baseline["session"], sober_facilitators=0), "participants": [book.baseline["participant"]]}
     report = screen(intake, rulebook=custom, engine="python")
-    (card,) = [c for c, f in zip(cards(report, custom), report.flags) if f.rule_id == custom.rule("setting.no-sober-facilitator").id]
+    (card,) = [c for c, f in zip(cards(report, custom), report.findings) if f.rules[0].rule_id == "setting.no-sober-facilitator"]
     assert [r["display"] for r in card["overrideReasons"]] == ["A second sober facilitator has been arranged"]
     assert card["overrideReasons"][0]["code"] == "a-second-sober-facilitator-has-been-arranged"
 

@@ -18,7 +18,7 @@ def run(*args):
 def test_screen_prints_a_text_report_and_exits_0():
     result = run("screen", str(EXAMPLES / "duo-mdma.yaml"))
     assert result.returncode == 0, result.stderr
-    assert "Screening report (clinician view)" in result.stdout
+    assert result.stdout.startswith("Screening report for the clinician: MDMA, duo session")
     assert "decides nothing" in result.stdout
     assert result.stderr == ""
 
@@ -110,7 +110,7 @@ def test_rules_check_rejects_a_rule_too_complex_for_the_engine(tmp_path):
     path.write_text(text)
     result = run("rules", "check", "--rules", str(rules))
     assert result.returncode == 2, result.stdout
-    assert "psychosis-risk/bipolar-1.yaml:8" in result.stderr and "engine tests" in result.stderr
+    assert "psychosis-risk/bipolar-1.yaml:9" in result.stderr and "engine tests" in result.stderr
 
 
 def test_text_report_keeps_every_source_link_whole(capsys):

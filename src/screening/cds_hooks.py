@@ -1,10 +1,13 @@
-"""A report as a CDS Hooks response: one card per flag, for an EHR to show a clinician.
+"""A report as a CDS Hooks response: one card per finding, for an EHR to show a clinician.
 
-Cards carry no ``suggestions``: the screening proposes nothing to order or change, it only
-asks a clinician to review. Without a hook instance a card's ``uuid`` is stable for the same
-rule, participant and rulebook; a CDS Hooks service passes the ``hookInstance`` and the FHIR
-patients, so each card's uuid is unique per hook instance, patient and flag (feedback then names
-exactly one card). The stable key of the rule behind a card is in its ``extension``.
+Cards follow the report's summary: the session plan, each participant, then the pair, most
+serious first in each, and every card's summary starts with whose it is. Cards carry no
+``suggestions``: the screening proposes nothing to order or change, it only asks a clinician
+to review. Without a hook instance a card's ``uuid`` is stable for the same main rule, subject
+and rulebook; a CDS Hooks service passes the ``hookInstance`` and the FHIR patients, so each
+card's uuid is unique per hook instance, patient and finding (feedback then names exactly one
+card). The stable key of the rule behind a card (its main rule and that flag's participant) is
+in its ``extension``.
 """
 
 from __future__ import annotations
@@ -12,11 +15,11 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from . import display
 from .fhir import BASE_URL
-from .report import Flag, Report
+from .report import Finding, Report, plain
 
 __all__ = ["cards", "render_cds_hooks", "card_uuid", "DEFAULT_OVERRIDE_REASONS", "OVERRIDE_SYSTEM", "RULE_EXTENSION"]
 
@@ -70,27 +73,51 @@ def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
     return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
 
 
-def _summary(flag: Flag, several: bool) -> str:
-    who = "Pair" if flag.participant == "pair" else f"Participant {flag.participant}"
-    summary = display.text(" ".join(flag.summary.split()))
-    text = f"{who}: {summary}" if several else summary
-    if len(text) > MAX_SUMMARY:
-        text = summary if len(summary) <= MAX_SUMMARY else summary[: MAX_SUMMARY - 1].rstrip() + "…"
-    return text
+def _whose(finding: Finding) -> str:
+    if finding.subject == "session":
+        return "Session plan"
+    if finding.subject == "pair":
+        return f"Pair ({' and '.join(finding.participants)})"
+    return f"Participant {finding.subject}"
+
+
+def _summary(finding: Finding) -> str:
+    who = _whose(finding)
+    shared = finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"  # both said it: the title reads for two
+    for text in ([finding.title] if finding.not_answered or shared else [finding.summary, finding.title]):
+        text = display.text(" ".join(text.split()))
+        if len(f"{who}: {text}") <= MAX_SUMMARY:
+            return f"{who}: {text}"
+    text = f"{who}: {display.text(finding.title)}"
+    return text[: MAX_SUMMARY - 1].rstrip() + "…"
 
 
 _md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
-def _detail(flag: Flag, notice: str, program: str) -> str:
-    lines = [_md(flag.explanation), "", "**Found in the intake:**", ""]
-    for item in flag.evidence:
-        lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(item.answer)}**")
-    lines += ["", f"**For review:** {_md(flag.clinician_action)}", "", "**Limitations:**", ""]
-    lines += [f"- {_md(text)}" for text in flag.limitations]
-    lines += ["", "**Sources:**", ""]
-    lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in flag.references]
-    lines += ["", f"Rule `{flag.rule_id}` ({flag.rule_status}), program `{_md(program)}`. *{_md(notice)}*"]
+def _detail(report: Report, finding: Finding, program: str) -> str:
+    by_id = {f.id: f for f in report.findings}
+    shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
+    lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
+    if finding.rests_on:
+        lines += ["", "**Builds on:** " + "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)]
+    evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+    if evidence:
+        lines += ["", "**Found in the intake:**", ""]
+        for item in evidence:
+            answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
+            lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(answer)}**")
+    lines += ["", f"**For review:** {_md(finding.clinician_action)}"]
+    others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
+    if others:
+        lines += ["", "**Also covers:** " + _md("; ".join(others))]
+    lines += ["", "**Limitations:**", ""]
+    lines += [f"- {_md(plain(text))}" for text in finding.limitations]
+    if finding.references:
+        lines += ["", "**Sources:**", ""]
+        lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in finding.references]
+    rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
+    lines += ["", f"Rules {rules} ({finding.rule_status}), program `{_md(program)}`. *{_md(report.notice)}*"]
     return "\n".join(lines)
 
 
@@ -100,9 +127,9 @@ def cards(
     *,
     hook_instance: str | None = None,
     patients: Mapping[str, str] | None = None,
-    rule_url: Callable[[Flag], str] | None = None,
+    rule_url: Callable[[Any], str] | None = None,
 ) -> list[dict]:
-    """One CDS Hooks card per flag, in the report's order (most severe first).
+    """One CDS Hooks card per finding, in the summary's order (session, participants, pair).
 
     ``rulebook``: where each rule's override reasons are read; defaults to the shipped one when
     it is the rulebook the report was made with, and to a general list otherwise.
@@ -115,34 +142,37 @@ def cards(
 
         shipped = default()
         rulebook = shipped if shipped.sha256 == report.rulebook.sha256 else None
-    several = len(report.participants) > 1
     program = report.program
     scope = None if program.id == "default" else f"{program.id}\n{program.sha256}"
     shown = f"{program.id} {program.version}"
     out = []
     patients = patients or {}
-    for flag in report.flags:
-        first = flag.references[0]
-        about = sorted({patients.get(p, p) for p in flag.participants})
+    for finding in report.findings:
+        main = finding.rules[0] if finding.rules else None
+        main_id = main.rule_id if main else finding.id
+        source = finding.references[0] if finding.references else None
+        about = sorted({patients.get(p, p) for p in finding.participants})
         card = {
-            "uuid": card_uuid(flag.rule_id, flag.participant, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
-            "summary": _summary(flag, several),
-            "indicator": flag.severity,
-            "detail": _detail(flag, report.notice, shown),
-            "source": {"label": display.text(first.title), "url": first.url},
-            "overrideReasons": _override_reasons(flag.rule_id, rulebook),
+            "uuid": card_uuid(main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
+            "summary": _summary(finding),
+            "indicator": finding.severity,
+            "detail": _detail(report, finding, shown),
+            "source": {"label": display.text(source.title), "url": source.url} if source else {"label": "screening rulebook " + report.rulebook.version},
+            "overrideReasons": _override_reasons(main_id, rulebook),
             "extension": {RULE_EXTENSION: {
-                "rule_id": flag.rule_id,
-                "participant": flag.participant,
-                "severity": flag.severity,
+                "rule_id": main_id,
+                "participant": main.participant if main else finding.subject,
+                "finding": finding.id,
+                "covers": [f"{r.rule_id} ({r.participant})" for r in finding.rules],
+                "severity": finding.severity,
                 "rulebook_sha256": report.rulebook.sha256,
                 "program": program.id,
             }},
         }
         if patients:
             card["extension"][RULE_EXTENSION]["patients"] = about
-        if rule_url is not None:
-            card["links"] = [{"label": f"How the rule {flag.rule_id} works", "url": rule_url(flag), "type": "absolute"}]
+        if rule_url is not None and main is not None:
+            card["links"] = [{"label": f"How the rule {main_id} works", "url": rule_url(main), "type": "absolute"}]
         out.append(card)
     return out
 

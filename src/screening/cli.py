@@ -57,7 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     screen.add_argument("file", nargs="?", help="the intake file (JSON, YAML or a FHIR QuestionnaireResponse or Bundle); - reads stdin")
     screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
-    screen.add_argument("--format", choices=["text", "json", "cds-hooks"], default=None, help="text (default), json, or cds-hooks: a CDS Hooks response, one card per flag; --batch writes JSON lines only")
+    screen.add_argument("--format", choices=["text", "json", "cds-hooks", "html"], default=None,
+                        help="text (default), json, cds-hooks (a CDS Hooks response, one card per finding) or html (a printable page); --batch writes JSON lines only")
+    screen.add_argument("--paper", choices=["a4", "letter"], default="a4", help="paper size for --format html")
+    screen.add_argument("--include-private", action="store_true",
+                        help="with --view ID: keep relationship, violence and harm points on the participant's copy")
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument("--view", default="clinician", help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view")
     screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
@@ -153,6 +157,20 @@ def _engine_usable(engine: str) -> bool:
     return True
 
 
+def _rendered(report, args: argparse.Namespace) -> str:
+    if args.format == "json":
+        return report.to_json() + "\n"
+    if args.format == "html":
+        from .html_report import render_html
+
+        return render_html(report, paper=args.paper, include_private=args.include_private)
+    if report.view.startswith("participant:") and args.include_private:
+        from .report import render_participant_text
+
+        return render_participant_text(report, include_private=True)
+    return render_text(report)
+
+
 def _screen(args: argparse.Namespace) -> int:
     from .screener import screen
 
@@ -200,7 +218,7 @@ def _screen(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_cds_hooks(report, book))
     else:
-        sys.stdout.write(report.to_json() + "\n" if args.format == "json" else render_text(report))
+        sys.stdout.write(_rendered(report, args))
     if args.fail_on:
         threshold = SEVERITY_ORDER[args.fail_on]
         if any(SEVERITY_ORDER[f.severity] >= threshold for f in report.flags):

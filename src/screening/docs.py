@@ -234,6 +234,8 @@ def _substances(rule: Rule) -> str:
 
 
 def _applies_to(rule: Rule) -> str:
+    if rule.meta.applies_to == "session":
+        return "the session plan: one finding for the session, in individual and duo sessions" + (" (duo only)" if rule.duo_only else "")
     if rule.meta.applies_to == "pair":
         return "a pair (duo sessions only): it combines the two participants' private answers"
     if rule.duo_only:
@@ -284,11 +286,14 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     for name in rule.uses:
         spec = _named_description(book, name)
         out += [f"Written with the named condition `{name}` (`rules/conditions.yaml`): {_cell(spec)}", ""]
-    target = "the pair" if m.applies_to == "pair" else "that participant"
+    target = {"pair": "the pair", "session": "the session (reported once, however many participants)"}.get(m.applies_to, "that participant")
     out += [f"**Then** a **{m.severity}** flag is raised for {target}, with the answers that matched as evidence.", ""]
     if any(catalogue()[leaf.field].kind in ("answer", "enum") for leaf in conditions.walk(rule.condition) if leaf.op not in conditions.MEDICATION_OPS):
         out += ["'Unknown' means the question was not answered or was answered unsure; it is never read as no.", ""]
     out += ["## Why it matters", "", _cell(m.explanation), "", "## Suggested clinician action", "", _cell(m.clinician_action), ""]
+    copy = ("Left out of the participant's printed copy unless they ask for it (relationship, violence or harm)."
+            if m.category == "relationship" or m.participant_copy == "on-request" else "Shown on the participant's own copy.")
+    out += ["## What the participant reads", "", f"> {_cell(m.participant_text)}", "", copy, ""]
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
     out += [f"- [{_cell(r.title)}]({r.url}){_reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
@@ -661,7 +666,9 @@ REPORT_TEXT = {
     "program": "The program the screening ran under (its id, version and the sha256 of its file): which parameters, severities and required questions applied. 'default' is the rulebook as written.",
     "session": "The planned substance, individual or duo, and the date medication timing is counted to.",
     "participants": "The participants' ids (labels such as A and B, not names).",
-    "flags": "The flags, most severe first (see below).",
+    "flags": "Every rule that matched, one flag per rule and participant, most severe first (see below).",
+    "findings": "What a clinician reads: one entry per fact, grouped by session, participant and pair; each lists the flags it covers.",
+    "summary": "The findings in a few lines: counts by severity, then groups (session, each participant, the pair) with one line per finding.",
     "missing_information": "Questions that a rule reads but that were not answered or answered unsure (see below).",
     "counts": "How many flags of each severity.",
 }
@@ -675,8 +682,27 @@ def _how_to_read() -> str:
     out = [GENERATED, "# How to read a screening report", "", "[All rules](index.md)", ""]
     out += [
         "A report is produced for one intake (one person, or two people taking part together as a duo). "
-        "It lists **flags**: each is a prompt for a clinician to review something, with the answers that "
-        "triggered it, why it matters, what to consider and the sources. The screening decides nothing.",
+        "It lists **findings**: each is a prompt for a clinician to review something, with the answers that "
+        "raised it, why it matters, what to consider and the sources. The screening decides nothing.",
+        "",
+        "## Summary first",
+        "",
+        "Every rendering (text, HTML, CDS Hooks cards, and the JSON `summary` block) starts with the findings "
+        "grouped by whose they are: the **session plan**, **each participant**, then **the pair**; most serious "
+        "first in each group, one line per finding with the first point to review. The details follow.",
+        "",
+        "## Findings and flags",
+        "",
+        "A **flag** is one rule matching for one participant (the JSON keeps them all, under `flags`). A **finding** "
+        "is what a clinician reads, one per fact (under `findings`); each finding lists the flags it covers:",
+        "",
+        "- a rule about the session plan (`applies_to: session`) is one finding for the session, not one per participant;",
+        "- a relationship rule both partners matched (no agreement on touch, say) is one finding for the pair, with both answers;",
+        "- rules resting on the same answers (two blood-pressure thresholds on one reading, two rules on one medication line) "
+        "are one finding, led by the most serious; the others are named under *Also covers*;",
+        "- a pair finding that repeats a participant's answer links that participant's finding (*Builds on*) instead;",
+        "- a finding raised only by unanswered questions has a title starting **Not answered:**; every other unanswered "
+        "question appears once, in the participant's *Not answered* finding, graded by the most serious rule that reads it.",
         "",
         "## The notice",
         "",
@@ -706,7 +732,17 @@ def _how_to_read() -> str:
         "- **participant:<id>**: what one participant may see: only flags and missing information that rest on "
         "their own answers alone. In a duo, each person answers some questions privately about the other "
         "(fear, pressure, conflict...); a flag that rests on the other person's private answers is left out of "
-        "this view so that it is never shown to the other person.",
+        "this view so that it is never shown to the other person. Rendered as text or HTML, this view is "
+        "addressed to the participant: each rule's plain participant sentence, what will be talked through with "
+        "the facilitator, no sources, limitations or clinician notes; relationship, violence and harm points are "
+        "left off the printed copy unless asked for (`--include-private`).",
+        "",
+        "## The printable record",
+        "",
+        "`screening screen FILE --format html [--paper a4|letter]` (or `screening.html_report.render_html(report)`) "
+        "writes one self-contained page that prints with page numbers and a record footer: when it was printed, the "
+        "report and intake identifiers where the report has them, the program, the rulebook version and sha256, "
+        "the engine and the library version.",
         "",
         "## Report fields",
         "",

@@ -214,7 +214,7 @@ def _pair_sides(condition: Condition) -> tuple[Condition | None, Condition | Non
 def compile_rule(rule: Rule, index: int) -> dict:
     """The durable_rules definition of one rule (without its substance and duo guards)."""
     action = f"flag:{index}"
-    if rule.meta.applies_to == "participant":
+    if rule.meta.applies_to != "pair":  # participant and session rules read one participant's facts
         return {"all": [{"p": _pattern(rule.condition)}], "run": action}
     mine, theirs = _pair_sides(rule.condition)
     me = _pattern(mine) if mine else {"type": FACT_TYPE}

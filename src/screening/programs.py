@@ -357,6 +357,7 @@ def _required_rules(program: Program, book: Rulebook) -> list[Rule]:
             "summary": f"A question that the program {program.id} requires was left unanswered or answered unsure."[:139],
             "explanation": " ".join(f"{req.reason} An unanswered question is never read as no; the evidence lists each one.".split()),
             "clinician_action": "Review each unanswered question with the participant and complete the intake before the session, then screen it again.",
+            "participant_text": "Some questions this programme asks were left open or answered unsure. You can answer them with your facilitator.",
             "limitations": [f"Generated from the program {program.id} {program.meta.version}: it checks that the questions were answered, not what the answers mean (other rules read them)."],
             "references": references,
             "written": program.meta.written,

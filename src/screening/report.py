@@ -14,13 +14,13 @@ import json
 import textwrap
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import display
 
 __all__ = [
-    "NOTICE", "Flag", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "render_text", "report_schema",
-    "intake_sha256", "compute_report_id",
+    "NOTICE", "Flag", "Finding", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "Summary",
+    "render_text", "report_schema", "intake_sha256", "compute_report_id",
 ]
 
 NOTICE = (
@@ -37,10 +37,11 @@ class _Model(BaseModel):
 
 
 class EvidenceItem(_Model):
-    participant: str = Field(description="Whose answer this is.")
+    participant: str = Field(description="Whose answer this is ('session' for the shared session plan in a finding).")
     field: str = Field(description="The intake field, as a dotted path.")
     question: str = Field(description="The question as asked.")
     answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
+    line: str | None = Field(default=None, description="For a medication: the line or lines as written, without the class the rule read.")
 
 
 class Reference(_Model):
@@ -56,7 +57,12 @@ class Flag(_Model):
     severity: Severity
     participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
     participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
+    scope: Literal["participant", "pair", "session"] = Field(
+        default="participant", description="The rule's applies_to: a session rule fires for each participant but is one finding.")
     summary: str
+    participant_text: str = Field(default="", description="The rule's sentence addressed to the participant.")
+    participant_copy: Literal["shown", "on-request"] = Field(
+        default="shown", description="'on-request': left out of the participant's printable copy unless asked for.")
     explanation: str
     evidence: list[EvidenceItem]
     clinician_action: str
@@ -74,6 +80,56 @@ class MissingItem(_Model):
     field: str
     question: str
     needed_by: list[str] = Field(description="The rules that read this question.")
+    severity: Severity = Field(default="info", description="The severity of the most serious rule that reads it.")
+
+
+class CoveredRule(_Model):
+    rule_id: str
+    participant: str = Field(description="The flag's participant (or 'pair').")
+    severity: Severity
+    title: str
+
+
+class Finding(_Model):
+    """What a clinician reads: one fact, however many rules or participants it fired for."""
+
+    id: str = Field(description="'<subject>:<rule id>' of the main rule, or '<participant>:missing'.")
+    subject: str = Field(description="'session' (the shared plan), a participant's id, or 'pair'.")
+    participants: list[str] = Field(description="Every participant whose answers the finding rests on.")
+    severity: Severity
+    category: str
+    title: str = Field(description="Starts 'Not answered: ' when only missing answers raised it.")
+    not_answered: bool
+    summary: str
+    explanation: str
+    clinician_action: str
+    limitations: list[str]
+    references: list[Reference]
+    rule_status: Literal["draft", "reviewed"]
+    participant_text: str
+    participant_copy: Literal["shown", "on-request"]
+    evidence: list[EvidenceItem]
+    rests_on: list[str] = Field(description="Ids of the participant findings a pair finding builds on (their answers are shown there).")
+    rules: list[CoveredRule] = Field(description="Every flag this finding covers, the main rule first; lower thresholds follow it.")
+
+
+class SummaryLine(_Model):
+    finding: str = Field(description="The finding's id.")
+    severity: Severity
+    title: str
+    review: str = Field(description="The first point of what to review, shortened.")
+
+
+class SummaryGroup(_Model):
+    subject: str
+    heading: str
+    lines: list[SummaryLine]
+
+
+class Summary(_Model):
+    counts: dict[Severity, int] = Field(description="Findings by severity.")
+    flags: int = Field(description="How many rule flags the findings cover.")
+    groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair; most serious first in each.")
 
 
 class RulebookInfo(_Model):
@@ -119,6 +175,24 @@ class Report(_Model):
     flags: list[Flag]
     missing_information: list[MissingItem]
     counts: dict[Severity, int]
+    summary: Summary | None = Field(default=None, description="What needs attention, in a few lines (built from the findings).")
+    findings: list[Finding] | None = Field(
+        default=None, description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).")
+
+    @model_validator(mode="after")
+    def _derive(self) -> "Report":
+        # findings are a pure function of the flags and the missing list; fill them when absent
+        if self.findings is None or self.summary is None:
+            from .findings import build, summarise
+
+            found = build(self.flags, self.missing_information, self.participants)
+            object.__setattr__(self, "findings", found)
+            object.__setattr__(self, "summary", summarise(found, self.participants, len(self.flags)))
+        return self
+
+    def with_flags(self, flags: list[Flag]) -> "Report":
+        """The same report with other flags (a program's overrides): findings are rebuilt."""
+        return _rebuilt(self, {"flags": flags})
 
     def view_for(self, participant: str) -> Report:
         """This participant's view: only flags and gaps that rest on their own answers alone.
@@ -132,12 +206,11 @@ class Report(_Model):
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
         missing = [m for m in self.missing_information if m.participant == participant]
-        return self.model_copy(update={
+        return _rebuilt(self, {
             "view": f"participant:{participant}",
             "participants": [participant],
             "flags": flags,
             "missing_information": missing,
-            "counts": _counts(flags),
         })
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -177,6 +250,17 @@ def compute_report_id(report: "Report | dict | str") -> str:
     return hashlib.sha256(report.model_dump_json().encode("utf-8")).hexdigest()
 
 
+def _rebuilt(report: Report, update: dict) -> Report:
+    from .findings import build, summarise
+
+    flags = update.get("flags", report.flags)
+    missing = update.get("missing_information", report.missing_information)
+    participants = update.get("participants", report.participants)
+    found = build(flags, missing, participants)
+    return report.model_copy(update={
+        **update, "counts": _counts(flags), "findings": found, "summary": summarise(found, participants, len(flags))})
+
+
 def _counts(flags: list[Flag]) -> dict[str, int]:
     counts = {"critical": 0, "warning": 0, "info": 0}
     for flag in flags:
@@ -193,55 +277,157 @@ def report_schema() -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------- text
 
+_MARKS = {
+    "[V]": "(read in the source)",
+    "[R]": "(not read in the primary text)",
+    "[S]": "(from a secondary source)",
+    "[NF]": "(not found in the primary text)",
+}
+SUBSTANCE_NAMES = {"mdma": "MDMA", "lsd": "LSD", "dmt": "DMT"}
 
-def _wrap(text: str, indent: str) -> str:
+
+def plain(text: str) -> str:
+    """Rule text for a reader: the research notes' evidence marks spelt out."""
+    for mark, words in _MARKS.items():
+        text = text.replace(mark, words)
+    return text
+
+
+def answer_text(item: EvidenceItem) -> str:
+    if item.answer in ("unknown", None):
+        return "not answered (or unsure)"
+    return str(item.answer)
+
+
+def whose(subject: str, participants: list[str] | None = None) -> str:
+    if subject == "session":
+        return "session plan"
+    if subject == "pair":
+        return "the pair" + (f" ({' and '.join(participants)})" if participants else "")
+    return f"participant {subject}"
+
+
+def session_line(report: Report) -> str:
+    substance = SUBSTANCE_NAMES.get(report.session.substance, report.session.substance.capitalize())
+    people = ", ".join(report.participants)
+    return (f"{substance}, {report.session.format} session; participant{'s' if len(report.participants) > 1 else ''} {people}; "
+            f"medication timing is counted up to {report.session.reference_date}")
+
+
+def _wrap(text: str, indent: str, later: str | None = None) -> str:
     # long words (URLs) stay whole, so a terminal can still open them
-    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=indent,
+    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=later if later is not None else indent,
                          break_long_words=False, break_on_hyphens=False)
 
 
+def _summary_lines(report: Report) -> list[str]:
+    summary = report.summary
+    counts = summary.counts
+    total = sum(counts.values())
+    if not total:
+        return ["No rule matched. A clinician still reviews the whole intake."]
+    out = [f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, {counts['info']} info) "
+           f"from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."]
+    for group in summary.groups:
+        out.append(group.heading)
+        for line in group.lines:
+            out.append(f"  {line.severity.upper():<8} {line.title} - {line.review}")
+    return out
+
+
 def render_text(report: Report) -> str:
-    """A readable rendering for a clinician or reviewer."""
-    out = [
-        f"Screening report ({report.view} view)",
-        f"Session: {report.session.substance}, {report.session.format}; medication timing counted to {report.session.reference_date}",
-        f"Participants: {', '.join(report.participants)}",
-        f"Program: {report.program.id} {report.program.version}",
-        "",
-        _wrap(report.notice, ""),
-        "",
-    ]
-    counts = report.counts
-    if not report.flags:
-        out.append("No rule matched. A clinician still reviews the whole intake.")
-    else:
-        out.append(f"Flags: {counts['critical']} critical, {counts['warning']} warning, {counts['info']} info")
-    for flag in report.flags:
-        who = "the pair" if flag.participant == "pair" else f"participant {flag.participant}"
-        out += ["", f"[{flag.severity.upper()}] {flag.title} ({who})", _wrap(flag.summary, "  ")]
-        out.append("  Found:")
-        for item in flag.evidence:
-            out.append(_wrap(f"- {item.participant}: {item.question} -> {item.answer}", "    "))
-        out += [_wrap("Why it matters: " + flag.explanation, "  "), _wrap("For review: " + flag.clinician_action, "  ")]
-        out.append("  Limitations:")
-        out += [_wrap("- " + text, "    ") for text in flag.limitations]
-        out.append("  Sources:")
-        out += [_wrap(f"- {ref.title} <{ref.url}>", "    ") for ref in flag.references]
-        out.append(f"  Rule: {flag.rule_id} ({flag.rule_status}; review: {flag.review})")
-    if report.missing_information:
-        out += ["", "Unanswered questions that rules depend on:"]
-        for gap in report.missing_information:
-            out.append(_wrap(f"- {gap.participant}: {gap.question} [{gap.field}]", "  "))
+    """The clinician's report as text: the summary first, then each finding in full.
+
+    A participant's view (``report.view_for(id)``) renders as text addressed to them instead.
+    """
+    if report.view.startswith("participant:"):
+        return render_participant_text(report)
+    out = [f"Screening report for the clinician: {session_line(report)}",
+           f"Program: {report.program.id} {report.program.version}", ""]
+    out += _summary_lines(report)
+    out += ["", _wrap(report.notice, "")]
+    for n, finding in enumerate(report.findings, 1):
+        shown = {(e.participant, e.field) for f in report.findings if f.id in finding.rests_on for e in f.evidence}
+        out += ["", f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
+                _wrap(finding.summary, "   ")]
+        for ref in finding.rests_on:
+            title = next((f.title for f in report.findings if f.id == ref), ref)
+            out.append(_wrap(f"Builds on: {title} ({whose(ref.split(':', 1)[0])}, above)", "   "))
+        evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+        if evidence:
+            out.append("   Found:")
+            for item in evidence:
+                who = "" if item.participant == finding.subject else f"{item.participant}: "
+                out.append(_wrap(f"- {who}{item.question} {answer_text(item)}", "     ", "       "))
+        out += [_wrap("Why it matters: " + finding.explanation, "   "), _wrap("For review: " + finding.clinician_action, "   ")]
+        others = [r for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id]
+        if others:
+            out.append(_wrap("Also covers: " + "; ".join(dict.fromkeys(f"{r.title} ({r.severity})" for r in others)), "   "))
+        out.append("   Limitations:")
+        out += [_wrap("- " + plain(text), "     ", "       ") for text in finding.limitations]
+        if finding.references:
+            out.append("   Sources:")
+            out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
+        reviews = {f.rule_id: f.review for f in report.flags}
+        rules = ", ".join(f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules))
+        out.append(f"   Rules: {rules}; {finding.rule_status}")
     if report.engine_notice:
         out += ["", _wrap("Engine: " + report.engine_notice, "")]
-    out += [
-        "",
-        (
-            f"Rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...); "
-            f"program {report.program.id} {report.program.version} (sha256 {report.program.sha256[:16]}...); "
-            f"engine {report.engine}; screening {report.library_version}"
-        ),
-        f"Report id {report.report_id}; intake sha256 {report.intake_sha256}",
-    ]
+    out += ["", record_line(report)]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
+    return "\n".join(display.text(line) for line in out) + "\n"
+
+
+def record_line(report: Report) -> str:
+    extra = [f"{name} {getattr(report, name)}" for name in ("report_id", "intake_sha256") if getattr(report, name, None)]
+    return "; ".join([
+        f"Program {report.program.id} {report.program.version}",
+        f"rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...)",
+        f"engine {report.engine}", f"screening {report.library_version}", *extra])
+
+
+PARTICIPANT_INTRO = (
+    "Thank you for answering the intake questions. This page is for you. It is not a decision about you or your "
+    "session: it lists the points that your facilitator will talk through with you before the session, so that "
+    "the plan fits you. A clinician reads every intake."
+)
+PARTICIPANT_PRIVATE = (
+    "Points about your relationship or about harm and personal safety are not printed on this copy; they are talked "
+    "about with you in private, and you can ask for them to be included."
+)
+
+
+def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
+    """The findings a participant's own copy shows, and the questions they left open."""
+    points, seen = [], set()
+    for finding in report.findings:
+        if finding.category == "missing-information" and finding.id.endswith(":missing"):
+            continue
+        if finding.participant_copy == "on-request" and not include_private:
+            continue
+        if finding.participant_text not in seen:  # two rules with one sentence: say it once
+            seen.add(finding.participant_text)
+            points.append(finding)
+    in_points = {(e.participant, e.field) for f in points for e in f.evidence if e.answer in ("unknown", None)}
+    missing = [m for m in report.missing_information if (m.participant, m.field) not in in_points
+               and (include_private or m.field.split(".")[0] != "relationship")]
+    return points, missing
+
+
+def render_participant_text(report: Report, include_private: bool = False) -> str:
+    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+    pid = report.view.split(":", 1)[1]
+    points, missing = participant_points(report, include_private)
+    out = [f"Your screening answers: what we will talk about (participant {pid})", "", _wrap(PARTICIPANT_INTRO, "")]
+    out.append("")
+    if points:
+        out.append("To talk through with your facilitator:")
+        out += [_wrap("- " + f.participant_text, "  ", "    ") for f in points]
+    else:
+        out.append("None of the screening's points came up in your answers. Your facilitator will still go through the intake with you.")
+    if missing:
+        out += ["", "Questions left open, which you can answer with your facilitator:"]
+        out += [_wrap("- " + m.question, "  ", "    ") for m in missing]
+    if not include_private:
+        out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
     return "\n".join(display.text(line) for line in out) + "\n"

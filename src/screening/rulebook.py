@@ -58,6 +58,12 @@ FORBIDDEN_WORDING = wording.FORBIDDEN_WORDING
 DEFERENTIAL_VERBS = wording.DEFERENTIAL_VERBS
 # What rulebook.yaml may hold; any other key is a mistake (a misspelt "version" would be ignored).
 RULEBOOK_KEYS = frozenset({"version", "title", "maintainers", "statuses"})
+# A participant reads their own copy: no instructions, no verdicts, no clinical shorthand.
+PARTICIPANT_WORDING = [
+    (re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.I), "tells the participant what to do"),
+    (re.compile(r"\b(unsafe|dangerous|contraindicat\w*|risky|not allowed|unsuitable|suitable)\b", re.I), "gives a verdict"),
+    (re.compile(r"\b(clinician action|mmHg|SSRI|MAOI|CYP\w*|QTc?|washout)\b|\[[A-Z]+\]", re.I), "uses clinical shorthand"),
+]
 RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 
 
@@ -176,12 +182,14 @@ class RuleFile(BaseModel):
     status: Literal["draft", "reviewed", "deprecated"]
     reviewed_by: str | None = None
     severity: Literal["info", "warning", "critical"]
-    applies_to: Literal["participant", "pair"]
+    applies_to: Literal["participant", "pair", "session"]
     substances: list[Literal["all", *[s.value for s in Substance]]] = Field(min_length=1)  # type: ignore[misc]
     when: Any
     summary: str = Field(min_length=10, max_length=139)
     explanation: str = Field(min_length=20)
     clinician_action: str = Field(min_length=10)
+    participant_text: str = Field(min_length=10, max_length=240, description="One or two plain sentences addressed to the participant.")
+    participant_copy: Literal["shown", "on-request"] = "shown"
     limitations: list[str] = Field(min_length=1)
     references: list[Reference] = Field(min_length=1)
     override_reasons: list[str] = Field(default_factory=list)
@@ -392,7 +400,8 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
 
 
 def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
-    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action,
+             "participant_text": meta.participant_text}
     for i, limitation in enumerate(meta.limitations):
         texts[f"limitations[{i}]"] = limitation
     for i, reason in enumerate(meta.override_reasons):
@@ -402,6 +411,12 @@ def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem
             Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({words!r}): "
                     "rules support a clinician's judgement; say what to consider or review instead")
         )
+    participant_text = wording.normalised(meta.participant_text)
+    for pattern, what in PARTICIPANT_WORDING:
+        hit = pattern.search(participant_text)
+        if hit:
+            problems.append(Problem(rel, lines.get("participant_text"), f"participant_text {what} ({hit.group(0)!r}): "
+                                    "say in plain words what will be talked through with the facilitator"))
     if not DEFERENTIAL_VERBS.search(wording.normalised(meta.clinician_action)):
         problems.append(Problem(rel, lines.get("clinician_action"),
                                 "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
@@ -486,7 +501,7 @@ def _uses(node: Any, named: dict[str, Any], found: dict[str, Any]) -> dict[str, 
     return found
 
 
-TEXT_FIELDS = ("title", "summary", "explanation", "clinician_action", "limitations")
+TEXT_FIELDS = ("title", "summary", "explanation", "clinician_action", "participant_text", "limitations")
 
 
 def _fill_texts(data: dict, values: dict[str, Any], used: set[str]) -> dict:
@@ -551,6 +566,14 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
     _check_wording(meta, rel, lines, problems)
     _check_unfinished(meta, rel, lines, problems)
     _check_directives(meta, rel, lines, problems)
+    read = [p for _, p in conditions.fields_read(condition)]
+    session_only = bool(read) and all(catalogue()[p].session for p in read)
+    if meta.applies_to == "session" and not session_only:
+        problems.append(Problem(rel, lines.get("applies_to"), "applies_to: session reads only session.* fields (the shared plan); "
+                                "use participant for a rule on a person's answers"))
+    elif meta.applies_to == "participant" and session_only:
+        problems.append(Problem(rel, lines.get("applies_to"), "this rule reads only the session plan: use applies_to: session, "
+                                "so a duo gets one finding, not one per participant"))
     if meta.applies_to == "pair":
         problem = _pair_shape_problem(condition)
         if problem:

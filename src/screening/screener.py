@@ -129,6 +129,10 @@ def _fallback_notice() -> str | None:
     return notice
 
 
+def _most_serious(book: Rulebook, rule_ids: tuple[str, ...]) -> str:
+    return max((book.rule(r).meta.severity for r in rule_ids), key=SEVERITY_ORDER.__getitem__, default="info")
+
+
 def _library_version() -> str:
     from . import __version__
 
@@ -177,13 +181,24 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
         spec = catalogue().get(item.field)
         question = spec.question if spec else "Medications and other substances taken now or recently"
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
-        evidence.append(_construct(EvidenceItem, {"participant": item.pid, "field": item.field, "question": question, "answer": answer}))
+        line = _medication_line(values[item.pid], answer) if item.field == "medications" else None
+        evidence.append(_construct(EvidenceItem, {"participant": item.pid, "field": item.field, "question": question, "answer": answer,
+                                                  "line": line}))
     return _construct(Flag, {
         **_rule_texts(book, rule),
         "participant": "pair" if firing.other else firing.pid,
         "participants": sorted({e.participant for e in evidence} | {firing.pid}),
         "evidence": evidence,
     })
+
+
+def _medication_line(values: conditions.Values, answer: Any) -> str | None:
+    """The line(s) as written behind a medication answer, so two rules on one line are one finding."""
+    for cls, names in values.medication_names.items():
+        written = "; ".join(names)
+        if str(answer).startswith(f"{written} ({values.class_labels.get(cls, cls)}; "):
+            return written
+    return None
 
 
 def _rule_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
@@ -194,18 +209,22 @@ def _rule_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
 
 
 def _texts_of(meta: RuleFile) -> dict[str, Any]:
-    return {
-        "rule_id": meta.id,
-        "title": meta.title,
-        "category": meta.category,
-        "severity": meta.severity,
-        "summary": meta.summary,
-        "explanation": " ".join(meta.explanation.split()),
-        "clinician_action": " ".join(meta.clinician_action.split()),
-        "limitations": [" ".join(text.split()) for text in meta.limitations],
-        "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-        "rule_status": meta.status,
-    }
+    return dict(
+        rule_id=meta.id,
+        title=meta.title,
+        category=meta.category,
+        severity=meta.severity,
+        scope=meta.applies_to,
+        summary=meta.summary,
+        participant_text=" ".join(meta.participant_text.split()),
+        # relationship answers are private by nature: never on a printed copy unless asked for
+        participant_copy="on-request" if meta.category == "relationship" else meta.participant_copy,
+        explanation=" ".join(meta.explanation.split()),
+        clinician_action=" ".join(meta.clinician_action.split()),
+        limitations=[" ".join(text.split()) for text in meta.limitations],
+        references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+        rule_status=meta.status,
+    )
 
 
 def _firing_order(firing: Firing) -> tuple[str, str, str]:
@@ -258,7 +277,8 @@ def screen(
         key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), f.category, f.rule_id),
     )
     missing = [
-        MissingItem(participant=pid, field=path, question=catalogue()[path].question, needed_by=list(readers[path]))
+        MissingItem(participant=pid, field=path, question=catalogue()[path].question, needed_by=list(readers[path]),
+                    severity=_most_serious(book, readers[path]))
         for pid, v in values.items()
         for path in v.notes["intake.unanswered_questions"]
     ]

@@ -232,14 +232,14 @@ def create_app(
                 uuid=card["uuid"],
                 service_id=service_id,
                 hook_instance=hook.hook_instance,
-                rule_id=flag.rule_id,
-                participant=flag.participant,
+                rule_id=card["extension"]["invalid.screening.flag"]["rule_id"],
+                participant=card["extension"]["invalid.screening.flag"]["participant"],
                 patients=tuple(card["extension"]["invalid.screening.flag"]["patients"]),
                 override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
                 report_id=report_id,
                 rulebook_sha256=report.rulebook.sha256,
             )
-            for card, flag in zip(result, report.flags)
+            for card in result
         ])
         about = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},

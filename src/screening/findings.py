@@ -1,0 +1,235 @@
+"""Flags -> findings: what a clinician reads, one entry per fact however many rules fired on it.
+
+The engine reports rule firings (flags), and the report keeps every one of them. A clinician
+needs facts: a session rule fired for each participant is one session finding; a relationship
+rule both partners triggered is one finding for the pair; rules that rest on exactly the same
+answers (two blood-pressure thresholds, two rules on one medication line) are one finding led
+by the most serious, naming the others; a pair finding links the participant findings whose
+answers it repeats; a question left unanswered appears once, in the finding it raised or in the
+participant's missing list, graded by the most serious rule that reads it. Each finding lists
+the flags it covers, so no rule's behaviour is hidden.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from .report import CoveredRule, EvidenceItem, Finding, Flag, MissingItem, Summary, SummaryGroup, SummaryLine
+
+__all__ = ["build", "summarise", "UNANSWERED_RULE"]
+
+UNANSWERED_RULE = "missing-information.unanswered-questions"
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+_UNKNOWN = ("unknown", None)
+_SHARED_CATEGORIES = {"relationship"}  # questions about the two together: one finding when both say so
+
+
+def _key(item: EvidenceItem) -> tuple:
+    return (item.participant, item.field, item.line if item.line is not None else item.answer)
+
+
+def _not_answered(evidence: list[EvidenceItem]) -> bool:
+    return bool(evidence) and all(e.answer in _UNKNOWN for e in evidence if e.field != "medications") and all(
+        e.field != "medications" for e in evidence)
+
+
+def _title(title: str, not_answered: bool) -> str:
+    if not not_answered or "answered" in title.lower():  # a rule about unanswered questions says so already
+        return title
+    lowered = title[0].lower() + title[1:] if len(title) > 1 and not title[1].isupper() else title
+    return f"Not answered: {lowered}"
+
+
+class _Draft:
+    """A finding being assembled: its main flag, the flags it covers, whose it is."""
+
+    def __init__(self, subject: str, flags: list[Flag], evidence: list[EvidenceItem]):
+        self.subject = subject
+        self.flags = sorted(flags, key=lambda f: -_RANK[f.severity])
+        self.evidence = list(dict.fromkeys(evidence))
+        self.rests_on: list[str] = []
+        self._keys = frozenset(_key(e) for e in self.evidence)
+
+    @property
+    def main(self) -> Flag:
+        return self.flags[0]
+
+    @property
+    def id(self) -> str:
+        return f"{self.subject}:{self.main.rule_id}"
+
+    def keys(self) -> frozenset:
+        return self._keys
+
+    def finding(self) -> Finding:
+        main = self.main
+        not_answered = _not_answered(self.evidence)
+        participants = sorted({p for f in self.flags for p in f.participants})
+        # built from flags the report already validated: construct without validating twice
+        return Finding.model_construct(
+            id=self.id, subject=self.subject, participants=participants, severity=main.severity,
+            category=main.category, title=_title(main.title, not_answered), not_answered=not_answered,
+            summary=main.summary, explanation=main.explanation, clinician_action=main.clinician_action,
+            # the covered rules' limitations and sources too: what the finding rests on stays traceable
+            limitations=list(dict.fromkeys(t for f in self.flags for t in f.limitations)),
+            references=_sources(self.flags),
+            rule_status="draft" if any(f.rule_status == "draft" for f in self.flags) else main.rule_status,
+            participant_text=main.participant_text,
+            participant_copy="on-request" if any(f.participant_copy == "on-request" for f in self.flags) else "shown",
+            evidence=self.evidence, rests_on=self.rests_on,
+            rules=[_covered(f) for f in self.flags],
+        )
+
+
+def _covered(flag: Flag) -> CoveredRule:
+    return CoveredRule.model_construct(rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title)
+
+
+def _sources(flags: list[Flag]) -> list:
+    """Every covered rule's sources, the main rule's first, each link once."""
+    seen: dict[str, object] = {}
+    for flag in flags:
+        for ref in flag.references:
+            seen.setdefault(ref.url, ref)
+    return list(seen.values())
+
+
+def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], list[Flag]]:
+    """One draft per session rule, per shared relationship rule both fired, per other flag."""
+    drafts: list[_Draft] = []
+    unanswered: list[Flag] = []
+    by_rule: dict[str, list[Flag]] = {}
+    for flag in flags:
+        by_rule.setdefault(flag.rule_id, []).append(flag)
+    for rule_id, group in by_rule.items():
+        first = group[0]
+        if rule_id == UNANSWERED_RULE:
+            unanswered.extend(group)
+        elif first.scope == "session":
+            evidence = [e.model_copy(update={"participant": "session"}) for f in group for e in f.evidence]
+            drafts.append(_Draft("session", group, evidence))
+        elif (first.scope == "participant" and first.category in _SHARED_CATEGORIES and len(participants) > 1
+              and {f.participant for f in group} == set(participants)):
+            drafts.append(_Draft("pair", group, [e for f in group for e in f.evidence]))
+        else:
+            drafts.extend(_Draft(f.participant, [f], f.evidence) for f in group)
+    return drafts, unanswered
+
+
+def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
+    """Drafts for one subject whose answers are all within another's become one, led by the most serious.
+
+    Two thresholds on one reading, two rules on one medication line, "no sober facilitator" and
+    "fewer than two for a duo": one fact, one finding, naming every rule it covers.
+    """
+    merged: list[_Draft] = []
+    for draft in sorted(drafts, key=lambda d: -len(d.keys())):
+        keys = draft.keys()
+        into = next((m for m in merged if m.subject == draft.subject and keys and keys <= m.keys()), None)
+        if into is None:
+            merged.append(draft)
+        else:
+            into.flags = sorted(into.flags + draft.flags, key=lambda f: -_RANK[f.severity])
+    return merged
+
+
+def _link_pairs(drafts: list[_Draft]) -> None:
+    """A pair finding names the participant findings whose answers it rests on."""
+    own = [d for d in drafts if d.subject not in ("pair", "session")]
+    for pair in (d for d in drafts if d.subject == "pair"):
+        keys = pair.keys()
+        pair.rests_on = [d.id for d in own if d.keys() and d.keys() <= keys]
+
+
+def _missing_findings(missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag],
+                      participants: list[str]) -> list[Finding]:
+    """Per participant, the unanswered questions not already shown in a finding they raised."""
+    out = []
+    for pid in participants:
+        items = [m for m in missing if m.participant == pid and (pid, m.field) not in shown]
+        flags = [f for f in unanswered if f.participant == pid]
+        if not items:
+            continue
+        items.sort(key=lambda m: -_RANK[m.severity])
+        severity = items[0].severity
+        main = flags[0] if flags else None
+        count = f"{len(items)} question{'s' if len(items) != 1 else ''}"
+        out.append(Finding(
+            id=f"{pid}:missing", subject=pid, participants=[pid], severity=severity,
+            category="missing-information", title=f"Not answered: {count} the rules read", not_answered=True,
+            summary=main.summary if main else "Some questions that the screening rules read were left unanswered or answered unsure.",
+            explanation=main.explanation if main else "An unanswered question is never read as no.",
+            clinician_action=main.clinician_action if main else "Review each unanswered question with the participant.",
+            limitations=main.limitations if main else ["Counts only the questions the rules read."],
+            references=main.references if main else [], rule_status=main.rule_status if main else "draft",
+            participant_text=main.participant_text if main else "Some questions were left open; you can answer them with your facilitator.",
+            participant_copy="shown",
+            evidence=[EvidenceItem(participant=pid, field=m.field, question=m.question, answer="unknown") for m in items],
+            rests_on=[],
+            rules=[CoveredRule(rule_id=f.rule_id, participant=f.participant, severity=f.severity, title=f.title) for f in flags],
+        ))
+    return out
+
+
+def _order(subject: str, participants: list[str]) -> int:
+    if subject == "session":
+        return 0
+    if subject == "pair":
+        return len(participants) + 1
+    return 1 + participants.index(subject) if subject in participants else len(participants)
+
+
+def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: list[str]) -> list[Finding]:
+    """The findings for these flags and unanswered questions, grouped by whose they are."""
+    flags, missing = list(flags), list(missing)
+    drafts, unanswered = _drafts(flags, participants)
+    drafts = _merge_same_answers(drafts)
+    _link_pairs(drafts)
+    found = [d.finding() for d in drafts]
+    shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
+    gaps = _missing_findings(missing, shown, unanswered, participants)
+    covered = {(r.rule_id, r.participant) for f in gaps for r in f.rules}
+    stray = [f for f in unanswered if (f.rule_id, f.participant) not in covered]
+    if stray:  # every gap is shown in a finding it raised: those findings carry the flag
+        for flag in stray:
+            for i, finding in enumerate(found):
+                if finding.not_answered and flag.participant in finding.participants:
+                    extra = CoveredRule(rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title)
+                    refs = {r.url: r for r in [*finding.references, *flag.references]}
+                    found[i] = finding.model_copy(update={"rules": [*finding.rules, extra], "references": list(refs.values())})
+                    break
+            else:  # nothing to attach it to: keep it visible as its own finding
+                found.append(_Draft(flag.participant, [flag], flag.evidence).finding())
+    found += gaps
+    return sorted(found, key=lambda f: (_order(f.subject, participants), -_RANK[f.severity], f.category == "missing-information", f.category, f.id))
+
+
+def _review(action: str, room: int) -> str:
+    first = re.split(r"(?<=[.;])\s", action, maxsplit=1)[0].rstrip(".;")
+    first = first[:1].lower() + first[1:] if first[1:2].islower() else first
+    if len(first) <= room:
+        return first
+    cut = first[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ")
+    return cut + "…"
+
+
+def heading(subject: str, participants: list[str]) -> str:
+    if subject == "session":
+        return "Session plan"
+    if subject == "pair":
+        return f"The pair ({' and '.join(participants)})"
+    return f"Participant {subject}"
+
+
+def summarise(found: list[Finding], participants: list[str], flag_count: int) -> Summary:
+    """A few lines: by session, each participant, the pair; most serious first in each."""
+    counts = {"critical": 0, "warning": 0, "info": 0}
+    groups: dict[str, list[SummaryLine]] = {}
+    for finding in found:
+        counts[finding.severity] += 1
+        room = max(40, 100 - len(finding.title))
+        groups.setdefault(finding.subject, []).append(SummaryLine(
+            finding=finding.id, severity=finding.severity, title=finding.title, review=_review(finding.clinician_action, room)))
+    return Summary(counts=counts, flags=flag_count, groups=[
+        SummaryGroup(subject=s, heading=heading(s, participants), lines=lines) for s, lines in groups.items()])

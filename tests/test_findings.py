@@ -1,0 +1,216 @@
+"""Findings, not rule firings: what a clinician reads on the example intakes.
+
+The report keeps every rule flag; the findings are what the renderings show. These tests read
+the findings as a psychiatrist would: nothing said twice, the shared plan once, the most
+serious threshold only, each unanswered question once and graded by what needs it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import pytest
+from hypothesis import given, settings
+
+from screening import read_intake, render_text, screen
+from screening.findings import UNANSWERED_RULE
+
+from conftest import EXAMPLES
+from strategies import duos, intakes
+
+TODAY = dt.date(2026, 12, 1)
+FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])
+RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
+def report_of(name: str):
+    path = next(p for p in FILES if p.stem == name)
+    return screen(read_intake(path), today=TODAY)
+
+
+def test_there_are_twelve_example_intakes():
+    assert len(FILES) == 12
+
+
+def covered(report) -> Counter:
+    return Counter((r.rule_id, r.participant) for f in report.findings for r in f.rules)
+
+
+def check_findings(report) -> None:
+    """The invariants of findings for any report."""
+    flags = Counter((f.rule_id, f.participant) for f in report.flags)
+    assert covered(report) == flags  # every flag is covered, by exactly one finding
+    ids = [f.id for f in report.findings]
+    assert len(ids) == len(set(ids))
+    graded = {(m.participant, m.field): m.severity for m in report.missing_information}
+    for finding in report.findings:
+        if finding.id.endswith(":missing"):  # graded by the most serious rule reading each question
+            assert finding.severity == max((graded[(e.participant, e.field)] for e in finding.evidence), key=RANK.get)
+        else:  # the unanswered-questions rule never raises a finding's grade: the rules that need the answers do
+            assert finding.severity == max((r.severity for r in finding.rules if r.rule_id != UNANSWERED_RULE), key=RANK.get,
+                                           default=finding.rules[0].severity)
+        assert finding.title.startswith("Not answered: ") == finding.not_answered
+        assert set(finding.rests_on) <= set(ids)
+    # no finding rests only on answers another finding for the same subject already shows
+    answers = {f.id: {(e.participant, e.field, e.line or e.answer) for e in f.evidence} for f in report.findings}
+    for a in report.findings:
+        for b in report.findings:
+            if a.id != b.id and a.subject == b.subject and answers[a.id]:
+                assert not answers[a.id] <= answers[b.id], (a.id, b.id)
+    # an unanswered question is in one place only: a finding it raised, or the missing list
+    gaps = Counter((e.participant, e.field) for f in report.findings for e in f.evidence
+                   if e.answer in ("unknown", None) and e.field != "medications" and f.subject != "session")
+    assert max(gaps.values(), default=1) == 1
+    summary = [line.finding for group in report.summary.groups for line in group.lines]
+    assert summary == ids
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_no_finding_on_the_examples_repeats_another(path):
+    report = screen(read_intake(path), today=TODAY)
+    check_findings(report)
+    titles = [(f.subject, f.title) for f in report.findings]
+    assert len(titles) == len(set(titles))
+
+
+@given(intake=intakes())
+@settings(max_examples=60, deadline=None)
+def test_every_flag_is_covered_by_exactly_one_finding(intake):
+    check_findings(screen(intake, engine="python", today=TODAY))
+
+
+@given(intake=duos())
+@settings(max_examples=60, deadline=None)
+def test_every_flag_of_a_duo_is_covered_by_exactly_one_finding_in_each_view(intake):
+    report = screen(intake, engine="python", today=TODAY)
+    check_findings(report)
+    for pid in report.participants:
+        check_findings(report.view_for(pid))
+
+
+def test_a_session_fact_is_one_finding_for_the_session_not_one_per_participant():
+    report = report_of("duo-mdma")
+    session = [f for f in report.findings if f.subject == "session"]
+    assert [f.id for f in session] == ["session:setting.one-facilitator-for-duo"]
+    assert {(r.rule_id, r.participant) for r in session[0].rules} == {
+        ("setting.one-facilitator-for-duo", "A"), ("setting.one-facilitator-for-duo", "B")}
+    assert {e.participant for e in session[0].evidence} == {"session"}
+
+
+def test_a_duo_with_no_sober_facilitator_gets_one_finding_naming_the_lower_rule():
+    intake = read_intake(EXAMPLES / "duo-mdma.yaml").model_dump(mode="json")
+    intake["session"]["sober_facilitators"] = 0
+    report = screen(intake, today=TODAY)
+    session = [f for f in report.findings if f.subject == "session"]
+    assert len(session) == 1 and session[0].severity == "critical"
+    assert [r.rule_id for r in session[0].rules] == ["setting.no-sober-facilitator"] * 2 + ["setting.one-facilitator-for-duo"] * 2
+    assert "Also covers: Fewer than two sober facilitators for a duo (warning)" in render_text(report)
+
+
+def test_an_agreement_both_partners_left_open_is_one_pair_finding():
+    report = report_of("duo-mdma")
+    found = [f for f in report.findings if any(r.rule_id == "relationship.no-agreement-check-in-signal" for r in f.rules)]
+    assert len(found) == 1 and found[0].subject == "pair"
+    assert {e.participant for e in found[0].evidence} == {"A", "B"}
+
+
+def test_a_pair_finding_links_the_participant_finding_it_rests_on():
+    report = report_of("duo-mdma")
+    pair = next(f for f in report.findings if f.id == "pair:relationship.pressure-reported-by-one")
+    assert pair.rests_on == ["A:relationship.pressure-to-take-part"]
+    text = render_text(report)
+    block = text.split("One participant feels pressured; the other feels no pressure (the pair")[1]
+    assert "Builds on: Feels pressured to take part (participant A, above)" in block
+    assert "A: Do you feel pressured" not in block.split("Why it matters")[0]  # A's answer is shown once, in A's finding
+
+
+def test_one_blood_pressure_reading_is_one_finding_at_the_higher_threshold():
+    report = report_of("hypertension-arrhythmia-psilocybin")
+    bp = [f for f in report.findings if f.category == "cardiovascular" and "pressure" in f.title]
+    assert len(bp) == 1
+    assert bp[0].severity == "critical" and bp[0].title == "Blood pressure at or above 160/100 mmHg"
+    assert [r.rule_id for r in bp[0].rules] == ["cardiovascular.blood-pressure-160-100", "cardiovascular.blood-pressure-140-90"]
+
+
+def test_one_medication_line_is_one_finding_led_by_the_more_serious_rule():
+    report = report_of("duo-mdma")
+    lexapro = [f for f in report.findings if any(e.field == "medications" for e in f.evidence)]
+    assert len(lexapro) == 1
+    assert [r.rule_id for r in lexapro[0].rules] == ["medication.stopped-on-own-antidepressant", "medication.serotonin-reuptake-inhibitor-blunting"]
+
+
+def test_an_unanswered_question_that_raised_a_finding_is_not_listed_again_and_the_title_says_so():
+    report = report_of("unanswered-lsd")
+    harm = next(f for f in report.findings if any(r.rule_id == "mood.thoughts-of-harm-now" for r in f.rules))
+    assert harm.title == "Not answered: current thoughts of harming self or others" and harm.not_answered
+    missing = next(f for f in report.findings if f.id == "A:missing")
+    fields = [e.field for e in missing.evidence]
+    assert "psychiatric.thoughts_of_harm_now" not in fields
+    assert len(fields) == 9
+    assert [r.rule_id for r in missing.rules] == [UNANSWERED_RULE]
+
+
+def test_unanswered_questions_are_graded_and_sorted_by_the_most_serious_rule_reading_them():
+    report = report_of("unanswered-lsd")
+    items = {m.field: m.severity for m in report.missing_information}
+    assert items["physical.systolic_bp"] == "critical"  # read by the 160/100 rule
+    assert items["family_history.second_degree_bipolar"] == "info"
+    missing = next(f for f in report.findings if f.id == "A:missing")
+    severities = [items[e.field] for e in missing.evidence]
+    assert severities == sorted(severities, key=RANK.get, reverse=True)
+    assert missing.severity == "critical"
+
+
+def test_one_unanswered_info_level_question_is_not_a_warning():
+    intake = read_intake(EXAMPLES / "individual-psilocybin.json").model_dump(mode="json")
+    person = intake["participants"][0]
+    person["family_history"]["second_degree_bipolar"] = "unknown"
+    report = screen(intake, today=TODAY)
+    missing = [f for f in report.findings if f.id.endswith(":missing")]
+    assert [f.severity for f in missing] == ["info"]
+    assert {e.field for e in missing[0].evidence} <= {"family_history.second_degree_bipolar", "family_history.second_degree_psychotic_disorder"}
+    assert any(f.rule_id == UNANSWERED_RULE and f.severity == "warning" for f in report.flags)  # the rule itself is unchanged
+
+
+def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
+    text = render_text(report_of("duo-mdma"))
+    head = text.split("\n\n1. [")[0]
+    summary = head.split("This screening supports")[0].strip().splitlines()
+    assert len(summary) < 25
+    assert summary[3].startswith("13 findings (1 critical, 10 warning, 2 info) from 17 rule flags")
+    groups = [line for line in summary if not line.startswith("  ")][4:]
+    assert groups == ["Session plan", "Participant A", "Participant B", "The pair (A and B)"]
+    b = summary.index("Participant B")
+    assert summary[b + 1].startswith("  CRITICAL MDMA: blood pressure")
+
+
+def test_the_full_duo_report_is_shorter_than_one_flag_per_firing():
+    assert len(render_text(report_of("duo-mdma")).splitlines()) < 407  # the rule-firing report was 407 lines
+
+
+def test_the_text_report_uses_no_internal_shorthand():
+    for path in FILES:
+        text = render_text(screen(read_intake(path), today=TODAY))
+        for jargon in ("-> ", "[S]", "[R]", "[NF]", "[V]", "medication timing counted to", "intake.unanswered_questions"):
+            assert jargon not in text, (path.name, jargon)
+
+
+def test_json_has_the_summary_block_and_round_trips():
+    from screening.report import Report
+
+    report = report_of("duo-mdma")
+    again = Report.model_validate_json(report.to_json())
+    assert again == report
+    data = report.model_dump(mode="json")
+    assert [g["subject"] for g in data["summary"]["groups"]] == ["session", "A", "B", "pair"]
+    assert data["summary"]["counts"] == {"critical": 1, "warning": 10, "info": 2}
+
+
+def test_a_report_built_without_findings_derives_them_from_its_flags():
+    from screening.report import Report
+
+    report = report_of("duo-mdma")
+    bare = report.model_dump(mode="json")
+    del bare["findings"], bare["summary"]
+    assert Report.model_validate(bare).findings == report.findings

@@ -1,0 +1,112 @@
+"""A participant's own view: addressed to them, plain and non-directive, their answers only.
+
+The clinician's texts (explanations, actions, limitations, sources) never reach it; what it
+says comes from each rule's participant_text, which `rules check` keeps free of directives,
+verdicts and clinical shorthand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from screening import read_intake, render_text, screen
+from screening.report import render_participant_text
+from screening.rulebook import FORBIDDEN_WORDING, PARTICIPANT_WORDING
+
+from conftest import EXAMPLES
+
+TODAY = dt.date(2026, 12, 1)
+FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])
+# what a participant's copy never says: clinician-facing words, directives, verdicts
+NEVER = re.compile(
+    r"\b(clinician action|for review|why it matters|limitations|sources|rule|critical|warning|contraindicat\w*|"
+    r"do not share|exclude|unsafe|eligib\w*|cleared|you must|you should|predictor)\b|\[[A-Z]+\]|->", re.I)
+
+
+def views():
+    for path in FILES:
+        report = screen(read_intake(path), today=TODAY)
+        for pid in report.participants:
+            yield path.stem, report, report.view_for(pid)
+
+
+@pytest.mark.parametrize("include_private", [False, True])
+def test_every_participant_view_on_the_examples_passes_the_wording_test(include_private):
+    for name, report, view in views():
+        text = render_participant_text(view, include_private=include_private)
+        hit = NEVER.search(text)
+        assert hit is None, (name, view.view, hit.group(0))
+        own = " ".join(text.split())
+        for item in view.missing_information:  # the intake's own questions as asked aside
+            own = own.replace(" ".join(item.question.split()), "")
+        for pattern, what in FORBIDDEN_WORDING + PARTICIPANT_WORDING:
+            assert not pattern.search(own), (name, what)
+        for finding in report.findings:  # the clinician's texts are not in it
+            assert finding.clinician_action not in text and finding.explanation not in text
+
+
+def test_the_view_is_addressed_to_the_participant_and_says_what_will_be_discussed():
+    report = screen(read_intake(EXAMPLES / "duo-mdma.yaml"), today=TODAY)
+    text = " ".join(render_text(report.view_for("B")).split())
+    assert text.startswith("Your screening answers: what we will talk about (participant B)")
+    assert "talk through with your facilitator" in text
+    assert "The blood pressure you gave is on the high side." in text
+    assert "It is not a decision about you" in text
+
+
+def test_relationship_points_are_left_out_unless_asked():
+    report = screen(read_intake(EXAMPLES / "duo-mdma.yaml"), today=TODAY)
+    view = report.view_for("A")
+    plain = render_text(view)
+    assert "pressured" not in plain and "mainly for the other person" not in plain
+    asked = render_participant_text(view, include_private=True)
+    assert "feeling pressured" in asked and "mainly for the other person" in asked
+
+
+def test_harm_answers_are_left_out_of_the_printed_copy_unless_asked():
+    report = screen(read_intake(EXAMPLES / "cases" / "suicide-attempt-ketamine.yaml"), today=TODAY)
+    view = report.view_for("A")
+    text = render_text(view).lower()
+    assert "suicide" not in text and "caused harm" not in text
+    assert "suicide attempt" in render_participant_text(view, include_private=True)
+
+
+def test_the_cli_participant_view_with_private_points(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "screening", "screen", str(EXAMPLES / "duo-mdma.yaml"), *args],
+                              capture_output=True, text=True, check=True).stdout
+
+    assert "feeling pressured" not in run("--view", "A")
+    assert "feeling pressured" in run("--view", "A", "--include-private")
+
+
+def test_rules_check_rejects_a_directive_participant_text(tmp_path):
+    from screening.rulebook import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    path = rules / "medication-interaction" / "lithium-within-30-days.yaml"
+    text = re.sub(r"^participant_text: .*$", 'participant_text: "You should stop lithium, it is unsafe with this."', path.read_text(),
+                  count=1, flags=re.M)
+    path.write_text(text)
+    result = subprocess.run([sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "medication-interaction/lithium-within-30-days.yaml:3: participant_text tells the participant what to do" in result.stderr
+    assert "participant_text gives a verdict ('unsafe')" in result.stderr
+
+
+def test_rules_check_rejects_a_session_rule_that_reads_a_persons_answer(tmp_path):
+    from screening.rulebook import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    path = rules / "setting" / "no-preparation.yaml"
+    path.write_text(path.read_text().replace("applies_to: session", "applies_to: participant"))
+    result = subprocess.run([sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True)
+    assert result.returncode == 2 and "setting/no-preparation.yaml" in result.stderr and "use applies_to: session" in result.stderr
