@@ -22,11 +22,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from screening import screen  # noqa: E402
-from screening.decisions import make_decision  # noqa: E402
-from screening.report import compute_report_id, intake_sha256  # noqa: E402
-from screening.screener import parse_intake  # noqa: E402
-from screening.store import open_store  # noqa: E402
+from screening import screen
+from screening.decisions import make_decision
+from screening.report import compute_report_id, intake_sha256
+from screening.screener import parse_intake
+from screening.store import open_store
 
 
 def _decision(report, i, name):
@@ -87,9 +87,8 @@ def main() -> None:
     print()
     print("| store | one writer, ms per decision, median / p99 | one writer, decisions/s | 8 threads, decisions/s | verify |")
     print("|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as folder:
-        with open_store(str(Path(folder) / "bench.sqlite")) as store:
-            _row("SQLite file (WAL, synchronous=FULL)", store, report, args.n)
+    with tempfile.TemporaryDirectory() as folder, open_store(str(Path(folder) / "bench.sqlite")) as store:
+        _row("SQLite file (WAL, synchronous=FULL)", store, report, args.n)
     if args.postgres:
         import psycopg
 

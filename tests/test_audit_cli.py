@@ -1,6 +1,5 @@
 """`screening decide`, `screening audit list|export|verify` and `screening diff`, as a user runs them."""
 
-import copy
 import csv
 import io
 import json
@@ -9,12 +8,11 @@ import sys
 
 import pytest
 import yaml
+from conftest import EXAMPLES, ROOT
+from store_support import TODAY, drop_append_only_guards, raw_sql, store_url  # noqa: F401 (fixture)
 
 from screening import screen
 from screening.cli import main
-
-from conftest import EXAMPLES, ROOT
-from store_support import TODAY, drop_append_only_guards, raw_sql, store_url  # noqa: F401 (fixture)
 
 BP = "cardiovascular.blood-pressure-140-90-mdma"
 

@@ -4,13 +4,12 @@ import datetime as dt
 
 import pytest
 import yaml
+from conftest import EXAMPLES
+from store_support import TODAY
 
 from screening import screen
 from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS
 from screening.decisions import DecisionError, digest_report, effective_decisions, make_decision
-
-from conftest import EXAMPLES
-from store_support import TODAY
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +97,7 @@ def test_the_standing_decision_is_the_latest_not_corrected():
         return DecisionRecord(report_id="0" * 64, rule_id=key[0], participant=key[1], outcome=outcome, reviewer="x",
                               reason="other" if outcome == "overridden" else None,
                               reason_text="t" if outcome == "overridden" else None, decision_id=f"d{seq}", seq=seq,
-                              recorded_at=dt.datetime.now(dt.timezone.utc), report_digest="", prev_hash="", record_hash="",
+                              recorded_at=dt.datetime.now(dt.UTC), report_digest="", prev_hash="", record_hash="",
                               corrects=corrects)
     records = [record(1, "noted"), record(2, "overridden", corrects="d1"), record(3, "noted", key=("s", "B"))]
     standing = effective_decisions(records)

@@ -11,13 +11,12 @@ import datetime as dt
 from collections import Counter
 
 import pytest
+from conftest import EXAMPLES
 from hypothesis import given, settings
+from strategies import duos, intakes
 
 from screening import read_intake, render_text, screen
 from screening.findings import UNANSWERED_RULE
-
-from conftest import EXAMPLES
-from strategies import duos, intakes
 
 TODAY = dt.date(2026, 12, 1)
 FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])

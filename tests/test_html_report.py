@@ -16,15 +16,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 
 from screening import read_intake, screen
 from screening.cli import main
 from screening.html_report import render_html
 
-from conftest import EXAMPLES
-
 TODAY = dt.date(2026, 12, 1)
-PRINTED = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.timezone.utc)
+PRINTED = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 HOSTILE = '<script>alert(1)</script><img src=x onerror=alert(2)> & "quoted"'
 

@@ -14,19 +14,18 @@ import subprocess
 import sys
 
 import pytest
+from conftest import EXAMPLES
 
 from screening import read_intake, render_text, screen
 from screening.report import render_participant_text
 from screening.rulebook import FORBIDDEN_WORDING, PARTICIPANT_WORDING
-
-from conftest import EXAMPLES
 
 TODAY = dt.date(2026, 12, 1)
 FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])
 # what a participant's copy never says: clinician-facing words, directives, verdicts
 NEVER = re.compile(
     r"\b(clinician action|for review|why it matters|limitations|sources|rule|critical|warning|contraindicat\w*|"
-    r"do not share|exclude|unsafe|eligib\w*|cleared|you must|you should|predictor)\b|\[[A-Z]+\]|->", re.I)
+    r"do not share|exclude|unsafe|eligib\w*|cleared|you must|you should|predictor)\b|\[[A-Z]+\]|->", re.IGNORECASE)
 
 
 def views():
@@ -93,7 +92,7 @@ def test_rules_check_rejects_a_directive_participant_text(tmp_path):
     shutil.copytree(default_rules_dir(), rules)
     path = rules / "medication-interaction" / "lithium-within-30-days.yaml"
     text = re.sub(r"^participant_text: .*$", 'participant_text: "You should stop lithium, it is unsafe with this."', path.read_text(),
-                  count=1, flags=re.M)
+                  count=1, flags=re.MULTILINE)
     path.write_text(text)
     result = subprocess.run([sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True)
     assert result.returncode == 2

@@ -9,14 +9,14 @@ import subprocess
 import sys
 
 import yaml
-from hypothesis import given, settings, strategies as st
+from conftest import EXAMPLES, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import ANSWERS, intakes
 
 from screening import load_rulebook, parse_intake, screen
 from screening.report import compute_report_id, intake_sha256
 from screening.rulebook import default_rules_dir
-
-from conftest import EXAMPLES, ROOT
-from strategies import ANSWERS, intakes
 
 TODAY = dt.date(2026, 11, 20)
 

@@ -6,16 +6,16 @@ import shutil
 
 import pytest
 import yaml
-from hypothesis import given, settings, strategies as st
+from conftest import EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from store_support import TODAY, store, store_url  # noqa: F401 (fixtures)
+from strategies import ANSWERS, duos
 
 from screening import ScreeningError, load_rulebook, screen
 from screening.decisions import make_decision
 from screening.rescreen import diff_reports, render_diff_text
 from screening.rulebook import default_rules_dir
-
-from conftest import EXAMPLES
-from store_support import TODAY, store, store_url  # noqa: F401 (fixtures)
-from strategies import ANSWERS, duos
 
 DUO = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
 BP = ("cardiovascular.blood-pressure-140-90-mdma", "B")
@@ -99,7 +99,7 @@ def test_every_flag_is_accounted_for_exactly_once(intake, data):
         person[group][key] = data.draw(st.sampled_from([a for a in ANSWERS if a != person[group][key]]))
     old, new = screen(intake, today=TODAY, engine="python"), screen(changed, today=TODAY, engine="python")
     result = diff_reports(old, new)
-    keys_of = lambda *statuses: sorted((c.rule_id, c.participant) for c in result.changes if c.status in statuses)  # noqa: E731
+    keys_of = lambda *statuses: sorted((c.rule_id, c.participant) for c in result.changes if c.status in statuses)
     assert keys_of("new", "changed", "unchanged") == sorted((f.rule_id, f.participant) for f in new.flags)
     assert keys_of("gone", "changed", "unchanged") == sorted((f.rule_id, f.participant) for f in old.flags)
     same = diff_reports(old, old)

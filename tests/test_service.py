@@ -17,16 +17,16 @@ import yaml
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from conftest import EXAMPLES
+from fastapi.testclient import TestClient
+from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for, searchset
+from test_cds_hooks import check_card
 
-from conftest import EXAMPLES  # noqa: E402
-from screening import screen  # noqa: E402
-from screening.cds_hooks import RULE_EXTENSION  # noqa: E402
-from screening.errors import EngineError  # noqa: E402
-from screening.service import ServiceConfig, create_app  # noqa: E402
-from screening.service import app as app_module  # noqa: E402
-from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for, searchset  # noqa: E402
-from test_cds_hooks import check_card  # noqa: E402
+from screening import screen
+from screening.cds_hooks import RULE_EXTENSION
+from screening.errors import EngineError
+from screening.service import ServiceConfig, create_app
+from screening.service import app as app_module
 
 BASE = "http://testserver"
 APPT = "/cds-services/screening-appointment"
@@ -462,6 +462,7 @@ def test_workers_sharing_a_state_file_see_each_others_cards_and_tokens(tmp_path,
 
 def test_the_committed_cds_hooks_examples_are_what_the_service_says_now():
     from conftest import ROOT
+
     from screening.service.examples import build
 
     folder = EXAMPLES / "cds-hooks"
@@ -473,9 +474,8 @@ def test_the_committed_cds_hooks_examples_are_what_the_service_says_now():
 
 # ---------------------------------------------------------------------------- properties
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-
-from strategies import TODAY, intakes  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from strategies import TODAY, intakes
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,12 @@ import pytest
 import yaml
 
 pytest.importorskip("fastapi")
-import httpx  # noqa: E402
+import httpx
+from conftest import EXAMPLES
+from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for
 
-from conftest import EXAMPLES  # noqa: E402
-from screening import screen  # noqa: E402
-from screening.cds_hooks import RULE_EXTENSION  # noqa: E402
-from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for, searchset  # noqa: E402
+from screening import screen
+from screening.cds_hooks import RULE_EXTENSION
 
 DUO = ["Patient/p1", "Patient/p2"]
 
@@ -78,7 +78,7 @@ def test_a_real_server_answers_discovery_a_duo_appointment_and_feedback(workers,
         served = Served(ehr, workers, tmp_path)
         try:
             base = served.base
-            auth = lambda path: {"Authorization": f"Bearer {keys.token(base + path)}"}  # noqa: E731
+            auth = lambda path: {"Authorization": f"Bearer {keys.token(base + path)}"}
             with httpx.Client(base_url=base, timeout=30) as client:
                 assert client.get("/cds-services").status_code == 401
                 discovery = client.get("/cds-services", headers=auth("/cds-services"))

@@ -4,6 +4,7 @@ note a rule links exists, and the docs show how each reference was read."""
 import re
 
 from conftest import ROOT
+
 from screening.docs import render
 
 

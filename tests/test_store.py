@@ -1,17 +1,15 @@
 """The decisions store, on a SQLite file and on a real PostgreSQL server: the same tests for both."""
 
-import datetime as dt
 import json
 
 import pytest
 import yaml
+from conftest import EXAMPLES
+from store_support import TODAY, drop_append_only_guards, raw_sql, store, store_url  # noqa: F401 (fixtures)
 
 from screening import screen
 from screening.decisions import DecisionError, make_decision
 from screening.store import GENESIS, StoreError, open_store, schema
-
-from conftest import EXAMPLES
-from store_support import TODAY, drop_append_only_guards, raw_sql, store, store_url  # noqa: F401 (fixtures)
 
 DUO = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
 

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 import yaml
+from conftest import EXAMPLES
+from store_support import TODAY, store, store_url  # noqa: F401 (fixtures)
 
 from screening import screen
 from screening.cds_hooks import cards
 from screening.decisions import DecisionError
 from screening.store.feedback import StoreFeedbackSink
-
-from conftest import EXAMPLES
-from store_support import TODAY, store, store_url  # noqa: F401 (fixtures)
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ def test_accepted_is_noted_and_overridden_keeps_the_cards_reason(store, report):
     sink.add_report(report)
     card = cards(report)[0]
     flag = report.flags[0]
-    when = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
+    when = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
     reason = card["overrideReasons"][2]
     sink.record([
         Entry(report.report_id, flag.rule_id, flag.participant, "accepted", None, None, when),
@@ -59,7 +58,7 @@ def test_feedback_that_does_not_fit_records_nothing(store, report):
     sink = StoreFeedbackSink(store, reviewer_of=lambda entry: "dr.kim")
     sink.add_report(report)
     flag = report.flags[0]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     good = Entry(report.report_id, flag.rule_id, flag.participant, "accepted", None, None, now)
     wrong_reason = Entry(report.report_id, flag.rule_id, flag.participant, "overridden",
                          {"system": "x", "code": "not-offered"}, None, now)

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import EXAMPLES, ROOT
 from sqlalchemy import event
+from store_support import TODAY, raw_sql, store_url  # noqa: F401 (fixture)
 
 from screening import screen
 from screening.decisions import make_decision
 from screening.store import StoreError, open_store
-
-from conftest import EXAMPLES, ROOT
-from store_support import TODAY, raw_sql, store_url  # noqa: F401 (fixture)
 
 WRITER = Path(__file__).with_name("store_writer.py")
 THREADS, PROCESSES, EACH = 8, 2, 1000
@@ -195,9 +194,9 @@ def test_a_full_disk_gives_a_clear_error_and_no_partial_record(tmp_path, report)
 
 @pytest.mark.skipif(not os.environ.get("SCREENING_TEST_POSTGRES_URL"), reason="PostgreSQL store tests NOT RUN: SCREENING_TEST_POSTGRES_URL is not set")
 def test_a_full_disk_under_postgresql_gives_a_clear_error_and_no_partial_record(tmp_path, report):
-    from store_support import fresh_url
-
     import tempfile
+
+    from store_support import fresh_url
 
     disk = Path(tempfile.mkdtemp(prefix="screening-pgdisk-")) / "disk"  # the server's user must reach it
     disk.parent.chmod(0o755)

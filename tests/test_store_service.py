@@ -6,17 +6,15 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("screening.service")
 
-from fastapi.testclient import TestClient  # noqa: E402
+import yaml
+from conftest import EXAMPLES
+from fastapi.testclient import TestClient
+from service_support import hook_request, responses_for, searchset
+from store_support import store, store_url  # noqa: F401 (fixtures)
+from test_service import APPT, BASE, DUO
 
-from screening.service import ServiceConfig, create_app  # noqa: E402
-from screening.store.feedback import StoreFeedbackSink  # noqa: E402
-from service_support import hook_request, responses_for, searchset  # noqa: E402
-from store_support import store, store_url  # noqa: E402,F401 (fixtures)
-from test_service import APPT, BASE, DUO  # noqa: E402
-
-import yaml  # noqa: E402
-
-from conftest import EXAMPLES  # noqa: E402
+from screening.service import ServiceConfig, create_app
+from screening.store.feedback import StoreFeedbackSink
 
 
 def test_feedback_through_the_endpoint_is_recorded_in_the_store(store):

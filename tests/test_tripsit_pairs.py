@@ -11,11 +11,10 @@ from __future__ import annotations
 import copy
 
 import pytest
+from conftest import ENGINES
 
 from screening import interactions, rulebook, screen
 from screening.rulebook import SEVERITY_ORDER
-
-from conftest import ENGINES
 
 BOOK = rulebook.default()
 DATA = interactions.tripsit_pairs(BOOK)

@@ -25,7 +25,7 @@ MEDICATION_BOOK = dataclasses.replace(
     BOOK, rules=[r for r in BOOK.rules if r.meta.category == "medication-interaction"], memo={}
 )
 SESSION_DATE = dt.date.fromisoformat(str(BOOK.baseline["session"]["planned_date"]))
-DAYS = range(0, 121)
+DAYS = range(121)
 CLASSES = sorted(BOOK.vocabulary.classes)
 
 
@@ -87,7 +87,7 @@ def test_washout_walk_steps_down_at_each_rules_window(cls, substance, self_stopp
 def test_every_day_a_sources_washout_covers_raises_a_flag(item):
     entry = representative(item["class"])
     for substance in item["substances"]:
-        silent = [d for d in range(0, item["days"] + 1) if not flags_on_day(entry, substance, d, False)]
+        silent = [d for d in range(item["days"] + 1) if not flags_on_day(entry, substance, d, False)]
         assert silent == [], f"{entry.generic} before {substance}: no flag on days {silent} ({item['source']})"
 
 

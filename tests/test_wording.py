@@ -119,10 +119,10 @@ def test_the_shipped_rules_pass_the_wording_check():
 
 # ---------------------------------------------------------------------------- directives with a fix (issue 15)
 
-from screening.docs import render  # noqa: E402
-from screening.review import CHECKLIST  # noqa: E402
-from screening.rulebook import SEVERITIES, STATUSES  # noqa: E402
-from screening.wording import directive_problems  # noqa: E402
+from screening.docs import render
+from screening.review import CHECKLIST
+from screening.rulebook import SEVERITIES, STATUSES
+from screening.wording import directive_problems
 
 
 @pytest.mark.parametrize("text, fix", [

@@ -12,7 +12,6 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
@@ -23,7 +22,7 @@ from .fields import catalogue
 from .rulebook import CATEGORIES, RULE_ID, Example, Rule, Rulebook, _LineLoader
 
 __all__ = [
-    "select", "example_problems", "ExampleCheck", "check_examples", "trace", "scaffold", "describe_match",
+    "select", "ExampleCheck", "check_examples", "trace", "scaffold", "describe_match",
 ]
 
 EXAMPLE_DATE = dt.date(2026, 12, 1)  # the date examples are screened on (as in rule_examples)
@@ -74,7 +73,7 @@ def problems_for(error: RulebookError, book_root: Path, targets: list[str]) -> R
 def _example_lines(book: Rulebook, rule: Rule) -> list[int | None]:
     """The line of each example in its rule file (the validated model has no lines)."""
     try:
-        data = yaml.load((book.root / rule.path).read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506
+        data = yaml.load((book.root / rule.path).read_text(encoding="utf-8"), Loader=_LineLoader)
         return [getattr(item, "line", None) for item in data["examples"]]
     except (OSError, yaml.YAMLError, KeyError, TypeError):
         return [None] * len(rule.meta.examples)
@@ -235,6 +234,7 @@ SCAFFOLD = """\
 # The fields and the when: language are described in rules/README.md; `screening schema rule` is the JSON Schema.
 id: {id}
 title: "TODO a clinician's name for the finding"
+participant_text: "TODO one or two plain sentences for the participant's own copy: what was noticed, and that it will be talked through."
 category: {category}
 status: draft
 severity: warning

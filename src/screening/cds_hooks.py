@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from . import display
 from .fhir import BASE_URL

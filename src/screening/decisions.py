@@ -45,7 +45,7 @@ def canonical_json(data) -> bytes:
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Decision(BaseModel):
@@ -76,10 +76,10 @@ class Decision(BaseModel):
     def _aware(cls, value: dt.datetime) -> dt.datetime:
         if value.tzinfo is None:
             raise ValueError("needs a time zone (for example 2026-12-01T10:00:00+00:00)")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     @model_validator(mode="after")
-    def _reason_fits_outcome(self) -> "Decision":
+    def _reason_fits_outcome(self) -> Decision:
         if self.outcome == "overridden" and not self.reason:
             raise ValueError("reason: an override needs a reason (one of the rule's override reasons, or 'other' with reason_text)")
         if self.outcome != "overridden" and self.reason:

@@ -9,15 +9,15 @@ committed pages with a fresh build and fail when a rule changed without its docs
 from __future__ import annotations
 
 from collections import defaultdict
-from urllib.parse import urlparse
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from . import conditions, interactions, review
 from .conditions import Branch, Condition, Leaf
 from .fields import catalogue
-from .report import NOTICE, Flag, MissingItem, Report
 from .interactions import SUBSTANCES
+from .report import NOTICE, Flag, MissingItem, Report
 from .rulebook import CATEGORIES, SEVERITIES, SEVERITY_ORDER, STATUSES, Example, Rule, Rulebook
 
 __all__ = ["build", "render", "phrase_condition"]

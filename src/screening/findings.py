@@ -13,7 +13,7 @@ the flags it covers, so no rule's behaviour is hidden.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .report import CoveredRule, EvidenceItem, Finding, Flag, MissingItem, Summary, SummaryGroup, SummaryLine
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from typing import Iterable
+from collections.abc import Iterable
 
 from . import display
 from .report import (
-    PARTICIPANT_INTRO, PARTICIPANT_PRIVATE, Finding, Report, answer_text, participant_points, plain, session_line, whose,
+    PARTICIPANT_INTRO,
+    PARTICIPANT_PRIVATE,
+    Finding,
+    Report,
+    answer_text,
+    participant_points,
+    plain,
+    session_line,
+    whose,
 )
 
 __all__ = ["render_html", "PAPER_SIZES"]
@@ -163,7 +171,7 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
     paper = paper.lower()
     if paper not in PAPER_SIZES:
         raise ValueError(f"paper must be one of {', '.join(PAPER_SIZES)}")
-    printed = printed or dt.datetime.now(dt.timezone.utc)
+    printed = printed or dt.datetime.now(dt.UTC)
     footer, margin = _record(report, printed)
     if report.view.startswith("participant:"):
         return _participant_page(report, include_private, footer, margin, paper)

@@ -180,7 +180,7 @@ class Report(_Model):
         default=None, description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).")
 
     @model_validator(mode="after")
-    def _derive(self) -> "Report":
+    def _derive(self) -> Report:
         # findings are a pure function of the flags and the missing list; fill them when absent
         if self.findings is None or self.summary is None:
             from .findings import build, summarise
@@ -190,7 +190,7 @@ class Report(_Model):
             object.__setattr__(self, "summary", summarise(found, self.participants, len(self.flags)))
         return self
 
-    def with_flags(self, flags: list[Flag]) -> "Report":
+    def with_flags(self, flags: list[Flag]) -> Report:
         """The same report with other flags (a program's overrides): findings are rebuilt."""
         return _rebuilt(self, {"flags": flags})
 
@@ -230,7 +230,7 @@ def intake_sha256(intake) -> str:
     return hashlib.sha256(intake.model_dump_json().encode("utf-8")).hexdigest()
 
 
-def compute_report_id(report: "Report | dict | str") -> str:
+def compute_report_id(report: Report | dict | str) -> str:
     """sha256 over a clinician report's compact JSON (``to_json(indent=None)``) with
     ``report_id`` and ``engine`` set to the empty string.
 

@@ -8,8 +8,9 @@ a clinician looks again at anything that moved.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 from .decisions import DecisionRecord, effective_decisions
 from .errors import ScreeningError

@@ -53,7 +53,7 @@ _NOT_CONTENT = ("status", "reviewed_by", "reviewed", "written")
 # Limitation wording that marks something a reviewer must confirm before signing off.
 UNVERIFIED_MARKERS = re.compile(
     r"\[S\]|\[NF\]|secondary|re-check|by analogy|unverified|not verified|could not (?:be )?(?:verified|confirmed|found)|not confirmed",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -70,7 +70,7 @@ class ReviewRecord(BaseModel):
     content: dict[str, Any] = Field(description="The rule's content as reviewed, to show what changed since.")
 
 
-def content(rule: "Rule") -> dict[str, Any]:
+def content(rule: Rule) -> dict[str, Any]:
     """What a review covers: the validated rule file without its bookkeeping fields."""
     data = rule.meta.model_dump(mode="json")
     for key in _NOT_CONTENT:
@@ -80,7 +80,7 @@ def content(rule: "Rule") -> dict[str, Any]:
     return data
 
 
-def content_hash(rule: "Rule") -> str:
+def content_hash(rule: Rule) -> str:
     text = json.dumps(content(rule), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -135,13 +135,13 @@ STATES = {
 }
 
 
-def state_of(book: "Rulebook", rule: "Rule") -> ReviewState:
+def state_of(book: Rulebook, rule: Rule) -> ReviewState:
     """The latest decision on the rule's current content; an approval of older content is
     "changed since review" (it no longer counts)."""
     return book.derived(("review", rule.id), lambda: _state(book, rule))
 
 
-def _state(book: "Rulebook", rule: "Rule") -> ReviewState:
+def _state(book: Rulebook, rule: Rule) -> ReviewState:
     current = content_hash(rule)
     mine = [r for r in book.reviews if r.rule_id == rule.id]
     last = mine[-1] if mine else None
@@ -158,7 +158,7 @@ def _state(book: "Rulebook", rule: "Rule") -> ReviewState:
 
 
 def new_record(
-    rule: "Rule", *, reviewer: str, role: str, decision: str, comments: str,
+    rule: Rule, *, reviewer: str, role: str, decision: str, comments: str,
     checklist: dict[str, str], date: dt.date, today: dt.date | None = None,
 ) -> ReviewRecord:
     """A validated record; raises ValueError naming what is missing or inconsistent."""
@@ -198,7 +198,7 @@ def append(root: Path, record: ReviewRecord) -> Path:
     return path
 
 
-def unverified_items(rule: "Rule") -> list[str]:
+def unverified_items(rule: Rule) -> list[str]:
     """The limitations a reviewer must confirm: secondary copies, sources not found,
     thresholds applied by analogy or to re-check (see UNVERIFIED_MARKERS)."""
     return [" ".join(text.split()) for text in rule.meta.limitations if UNVERIFIED_MARKERS.search(text)]

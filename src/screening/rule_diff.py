@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .errors import RulebookError, Problem
+from .errors import Problem, RulebookError
 
 __all__ = ["PARTS", "compare", "RuleChange", "diff_since", "render"]
 

@@ -439,7 +439,7 @@ def _check_directives(meta: RuleFile, rel: str, lines: dict, problems: list[Prob
 
 def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
     """A scaffold's TODOs and a date still to come are not a finished rule."""
-    texts = meta.model_dump(mode="json", include={"title", "summary", "explanation", "clinician_action", "limitations", "references", "examples"})
+    texts = meta.model_dump(mode="json", include={"title", "participant_text", "summary", "explanation", "clinician_action", "limitations", "references", "examples"})
     for key, value in texts.items():
         if "TODO" in str(value):
             problems.append(Problem(rel, lines.get(key), f"{key} still holds a TODO from the scaffold; write it"))

@@ -24,8 +24,20 @@ from .errors import IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
 from .programs import resolve
-from .report import (NOTICE, EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, Report, RulebookInfo, SessionInfo, _counts,
-                     compute_report_id, intake_sha256)
+from .report import (
+    NOTICE,
+    EvidenceItem,
+    Flag,
+    MissingItem,
+    ProgramInfo,
+    Reference,
+    Report,
+    RulebookInfo,
+    SessionInfo,
+    _counts,
+    compute_report_id,
+    intake_sha256,
+)
 from .rulebook import SEVERITY_ORDER, Rule, Rulebook, RuleFile
 
 _Model = TypeVar("_Model", bound=BaseModel)

@@ -26,5 +26,5 @@ try:
 except ImportError:
     raise ServiceSupportMissing() from None
 
-from .app import ServiceConfig, create_app  # noqa: E402
-from .server import serve  # noqa: E402
+from .app import ServiceConfig, create_app
+from .server import serve

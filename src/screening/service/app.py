@@ -23,7 +23,7 @@ from ..cds_hooks import cards as make_cards
 from ..errors import EngineError, IntakeError, ScreeningError
 from ..fhir import intake_from_fhir
 from ..screener import screen
-from .auth import AuthError, Authenticator
+from .auth import Authenticator, AuthError
 from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, parse_feedback
 from .fhir_client import fetch_responses
 from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in

@@ -67,7 +67,7 @@ def build(root: Path) -> dict[str, str]:
         discovery = client.get("/cds-services").json()
         answer = client.post("/cds-services/screening-appointment", json=request)
         answer.raise_for_status()
-    dump = lambda data: json.dumps(data, indent=2, ensure_ascii=False) + "\n"  # noqa: E731
+    dump = lambda data: json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return {
         "discovery.json": dump(discovery),
         "duo-appointment-book-request.json": dump(request),

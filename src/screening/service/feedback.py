@@ -14,8 +14,9 @@ import datetime as dt
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol
+from typing import Any, Protocol
 
 from .hooks import HookError
 
@@ -110,7 +111,7 @@ def _timestamp(value: Any, where: str) -> dt.datetime:
         raise _invalid(f"{where}: outcomeTimestamp is not an ISO 8601 time", where) from None
     if parsed.tzinfo is None:
         raise _invalid(f"{where}: outcomeTimestamp needs a time zone (UTC)", where)
-    return parsed.astimezone(dt.timezone.utc)
+    return parsed.astimezone(dt.UTC)
 
 
 def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRecord]:
@@ -119,7 +120,7 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
         raise HookError(400, "invalid", "the body must be an object with a non-empty 'feedback' array", "feedback")
     if len(body["feedback"]) > MAX_ENTRIES:
         raise HookError(400, "too-costly", f"at most {MAX_ENTRIES} feedback entries per request", "feedback")
-    received = dt.datetime.now(dt.timezone.utc)
+    received = dt.datetime.now(dt.UTC)
     out = []
     for index, entry in enumerate(body["feedback"]):
         where = f"feedback[{index}]"

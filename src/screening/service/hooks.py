@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
 

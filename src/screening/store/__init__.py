@@ -21,9 +21,9 @@ import json
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 try:
     from sqlalchemy import create_engine, event, func, insert, select, text
@@ -66,7 +66,7 @@ def _normalise(url: str) -> str:
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _hash_record(record: dict) -> str:
@@ -145,7 +145,7 @@ class Store:
     def close(self) -> None:
         self._dispose()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -183,7 +183,7 @@ class Store:
                 if number not in done:
                     apply(conn)
                     conn.execute(insert(schema.schema_version).values(
-                        version=number, description=description, applied_at=_iso(dt.datetime.now(dt.timezone.utc))))
+                        version=number, description=description, applied_at=_iso(dt.datetime.now(dt.UTC))))
 
     def schema_version(self) -> int:
         with self._reading() as conn:
@@ -212,7 +212,7 @@ class Store:
                     conn.execute(insert(schema.reports).values(
                         report_id=digest.report_id, intake_sha256=digest.intake_sha256,
                         digest=canonical_json(digest.model_dump(mode="json")).decode("utf-8"),
-                        digest_sha256=digest.sha256(), stored_at=_iso(dt.datetime.now(dt.timezone.utc)), intake=kept))
+                        digest_sha256=digest.sha256(), stored_at=_iso(dt.datetime.now(dt.UTC)), intake=kept))
                 elif existing != digest.sha256():
                     raise StoreError(f"report {digest.report_id[:12]} is already stored with a different digest; nothing was recorded")
         except SQLAlchemyError as error:
@@ -256,7 +256,7 @@ class Store:
         seq, prev = (head.seq + 1, head.record_hash) if head else (1, GENESIS)
         fields = decision.model_dump(mode="json")
         fields.update(decided_at=_iso(decision.decided_at), decision_id=str(uuid.uuid4()), seq=seq,
-                      recorded_at=_iso(dt.datetime.now(dt.timezone.utc)), reason_display=reason_display,
+                      recorded_at=_iso(dt.datetime.now(dt.UTC)), reason_display=reason_display,
                       report_digest=digest_sha256, prev_hash=prev)
         record_hash = _hash_record(fields)
         conn.execute(insert(schema.decisions).values(

@@ -9,7 +9,8 @@ whatever ``reviewer_of(entry)`` returns (by default the feedback's service and h
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..decisions import OTHER, make_decision
 from . import Store

@@ -6,7 +6,7 @@ a record reads back byte for byte the same on both back-ends and its hash can be
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import BigInteger, Column, Connection, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
 
