@@ -84,24 +84,29 @@ def test_with_a_hook_instance_the_uuid_is_unique_per_call_patient_and_flag(duo_r
     assert [c["uuid"] for c in first] == [c["uuid"] for c in again]
     assert not {c["uuid"] for c in first} & {c["uuid"] for c in other_call}
     assert len({c["uuid"] for c in first}) == len(first)
-    # a flag about A changes uuid when A is another patient; a flag about B alone does not
-    for card, moved, flag in zip(first, other_patients, duo_report.flags):
-        assert (card["uuid"] == moved["uuid"]) == ("A" not in flag.participants)
+    # a finding about A changes uuid when A is another patient; a finding about B alone does not
+    for card, moved, finding in zip(first, other_patients, duo_report.findings, strict=True):
+        assert (card["uuid"] == moved["uuid"]) == ("A" not in finding.participants)
     assert not {c["uuid"] for c in first} & {c["uuid"] for c in cards(duo_report)}
 
 
 def test_every_card_names_its_rule_and_participant_in_an_extension(duo_report):
-    for card, flag in zip(cards(duo_report, patients={"A": "Patient/p1", "B": "Patient/p2"}), duo_report.flags):
+    flags = {(f.rule_id, f.participant) for f in duo_report.flags}
+    for card, finding in zip(cards(duo_report, patients={"A": "Patient/p1", "B": "Patient/p2"}), duo_report.findings, strict=True):
         ext = card["extension"][RULE_EXTENSION]
-        assert ext["rule_id"] == flag.rule_id and ext["participant"] == flag.participant
+        main = finding.rules[0]
+        assert ext["rule_id"] == main.rule_id and ext["participant"] == main.participant
+        assert (ext["rule_id"], ext["participant"]) in flags  # the key a decision is recorded against
+        assert ext["finding"] == finding.id
         assert ext["rulebook_sha256"] == duo_report.rulebook.sha256
-        assert ext["patients"] == sorted({"A": "Patient/p1", "B": "Patient/p2"}[p] for p in flag.participants)
+        assert ext["patients"] == sorted({"A": "Patient/p1", "B": "Patient/p2"}[p] for p in finding.participants)
 
 
 def test_a_rule_url_gives_each_card_a_link_to_its_rule_page(duo_report):
     result = cards(duo_report, rule_url=lambda f: f"https://cds.example.org/rules/{f.rule_id}")
-    for card, flag in zip(result, duo_report.flags):
-        assert card["links"] == [{"label": f"How the rule {flag.rule_id} works", "url": f"https://cds.example.org/rules/{flag.rule_id}", "type": "absolute"}]
+    for card, finding in zip(result, duo_report.findings, strict=True):
+        main = finding.rules[0].rule_id
+        assert card["links"] == [{"label": f"How the rule {main} works", "url": f"https://cds.example.org/rules/{main}", "type": "absolute"}]
     assert "links" not in cards(duo_report)[0]
 
 

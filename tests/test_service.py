@@ -66,7 +66,8 @@ def open_client():
 
 
 def flag_keys(report):
-    return [(f.rule_id, f.participant) for f in report.flags]
+    """One card per finding: its main rule and that flag's participant, in the summary's order."""
+    return [(f.rules[0].rule_id, f.rules[0].participant) for f in report.findings]
 
 
 def card_keys(body):
@@ -99,8 +100,14 @@ def test_a_duo_appointment_gives_the_clinician_every_card_of_the_duo_screening(o
     about = result["extension"]["invalid.screening.report"]
     assert about["rulebook"]["sha256"] == expected.rulebook.sha256 and about["patients"] == DUO
     assert "decides nothing" in about["notice"] and None not in about.values()
-    patients = {c["extension"][RULE_EXTENSION]["participant"]: c["extension"][RULE_EXTENSION]["patients"] for c in result["cards"]}
-    assert patients["A"] == ["Patient/p1"] and patients["B"] == ["Patient/p2"] and patients["pair"] == DUO
+    own = {"A": ["Patient/p1"], "B": ["Patient/p2"], "pair": DUO}
+    subjects = set()
+    for card in result["cards"]:  # a finding about one person is on that person's patient only
+        subject = card["extension"][RULE_EXTENSION]["finding"].split(":", 1)[0]
+        subjects.add(subject)
+        if subject in own:
+            assert card["extension"][RULE_EXTENSION]["patients"] == own[subject], subject
+    assert {"A", "B", "pair"} <= subjects
 
 
 def test_card_uuids_are_unique_per_hook_instance(open_client, duo_responses):
@@ -392,7 +399,7 @@ def test_overridden_feedback_with_the_cards_reason_reaches_the_decisions_sink(wi
     ext = first["extension"][RULE_EXTENSION]
     assert (one.card_uuid, one.rule_id, one.participant, one.outcome) == (first["uuid"], ext["rule_id"], ext["participant"], "overridden")
     assert one.override_reason == {"system": reason["system"], "code": reason["code"], "display": reason["display"]}
-    assert one.user_comment == "Discussed at intake." and one.hook_instance == instance and one.report_id is None
+    assert one.user_comment == "Discussed at intake." and one.hook_instance == instance and len(one.report_id) == 64
     assert one.outcome_time.isoformat() == "2026-12-01T10:00:00+00:00" and list(one.patients) == ext["patients"]
     assert two.outcome == "accepted" and two.override_reason is None
 
@@ -504,7 +511,7 @@ def test_any_intake_through_its_hook_gives_exactly_the_screenings_flags_each_car
     assert card_keys(response.json()) == flag_keys(report)
     whose = {p["participant_id"]: patient for p, patient in zip(intake["participants"], patients)}
     uuids = set()
-    for card, flag in zip(response.json()["cards"], report.flags):
-        assert card["extension"][RULE_EXTENSION]["patients"] == sorted(whose[p] for p in flag.participants)
+    for card, finding in zip(response.json()["cards"], report.findings, strict=True):
+        assert card["extension"][RULE_EXTENSION]["patients"] == sorted(whose[p] for p in finding.participants)
         uuids.add(card["uuid"])
-    assert len(uuids) == len(report.flags)
+    assert len(uuids) == len(report.findings)
