@@ -85,7 +85,7 @@ def test_a_real_server_answers_discovery_a_duo_appointment_and_feedback(workers,
                 assert discovery.status_code == 200 and len(discovery.json()["services"]) == 2
 
                 path = "/cds-services/screening-appointment"
-                expected = [(f.rule_id, f.participant) for f in screen(duo_intake).flags]
+                expected = [(f.rules[0].rule_id, f.rules[0].participant) for f in screen(duo_intake).findings]  # one card per finding
                 seen_cards = []
                 for _ in range(4):  # with two workers, several calls reach both
                     body = hook_request("appointment-book", DUO[0], patients=DUO, fhir_server=f"{ehr.url}/fhir", fhir_token="fhir-secret-token")
