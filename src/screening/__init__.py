@@ -12,7 +12,7 @@ Run from a checkout (the example intake is in ``examples/``)::
     >>> [(flag.severity, flag.rule_id) for flag in report.flags][:2]
     [('critical', 'medication.lithium-within-30-days'), ('warning', 'cardiovascular.blood-pressure-140-90')]
     >>> print(render_text(report).splitlines()[0])
-    Screening report (clinician view)
+    Screening report for the clinician: Psilocybin, individual session; participant A; medication timing is counted up to 2026-12-12
 """
 
 from typing import TYPE_CHECKING, Any
