@@ -30,13 +30,13 @@ def test_every_json_file_under_examples_fhir_is_generated():
     assert committed == {n for n in BUILT if n.startswith("fhir/")}
 
 
-def test_the_cds_hooks_example_has_one_card_per_flag_of_the_duo_example():
+def test_the_cds_hooks_example_has_one_card_per_finding_of_the_duo_example():
     import json
 
     from screening import read_intake, screen
 
     cards = json.loads(BUILT["fhir/duo-mdma-cds-hooks.json"])["cards"]
-    assert len(cards) == len(screen(read_intake(EXAMPLES / "duo-mdma.yaml")).flags) > 3
+    assert len(cards) == len(screen(read_intake(EXAMPLES / "duo-mdma.yaml")).findings) > 3
 
 
 def test_check_mode_names_a_stale_file_and_exits_1(tmp_path):

@@ -86,6 +86,7 @@ def _rule_file(name: str, when: str) -> str:
     return textwrap.dedent(f"""\
         id: test.{name}
         title: "Differential test rule {name}"
+        participant_text: "A test rule's sentence for the participant, with nothing clinical in it."
         category: medication-interaction
         status: draft
         severity: info
@@ -188,7 +189,7 @@ def test_a_broken_named_condition_file_names_file_and_line(tmp_path):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (("written: 2026-11-22", "written: 2026-13-40"), "recent-heart-attack-or-stroke.yaml:32: not a valid date"),
+    (("written: 2026-11-22", "written: 2026-13-40"), "recent-heart-attack-or-stroke.yaml:33: not a valid date"),
     (("written: 2026-11-22", "written: 2999-01-01"), "written: 2999-01-01 is in the future"),
     (("physical.heart_attack_last_6_months: 'yes'", "physical.heart_attack_last_6_months: [yes]"), "is not an answer"),
 ])
