@@ -36,9 +36,26 @@ SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
 TODAY = dt.date(2026, 11, 1)
 # How people write medications: names the vocabulary knows, misspellings, and things it does not list.
 WRITTEN = [
-    "sertraline 50mg", "Zoloft", "Lexapro 10 mg", "fluoxetine", "lithium", "Lithobid 300mg", "ibuprofen",
-    "vitamin D", "weed", "sertaline", "metoprolol 25mg", "birth control pill", "melatonin", "prozac 20",
-    "paracetamol", "omeprazole", "adderall", "tramadol", "St John's wort", "levothyroxine",
+    "sertraline 50mg",
+    "Zoloft",
+    "Lexapro 10 mg",
+    "fluoxetine",
+    "lithium",
+    "Lithobid 300mg",
+    "ibuprofen",
+    "vitamin D",
+    "weed",
+    "sertaline",
+    "metoprolol 25mg",
+    "birth control pill",
+    "melatonin",
+    "prozac 20",
+    "paracetamol",
+    "omeprazole",
+    "adderall",
+    "tramadol",
+    "St John's wort",
+    "levothyroxine",
 ]
 TRI = ("yes", "no", "unknown")
 
@@ -72,8 +89,9 @@ def _person(book, rng: random.Random, pid: str, duo: bool, changes: int, meds: i
             person["medications"].append({"name": name, "status": "current"})
         else:
             last = TODAY - dt.timedelta(days=rng.randint(1, 90))
-            person["medications"].append({"name": name, "status": "stopped", "last_taken": last.isoformat(),
-                                          "stopped_with_prescriber": rng.choice(TRI)})
+            person["medications"].append(
+                {"name": name, "status": "stopped", "last_taken": last.isoformat(), "stopped_with_prescriber": rng.choice(TRI)}
+            )
     return person
 
 
@@ -89,8 +107,10 @@ def corpus(book, n: int, duo: bool, seed: int = 1) -> list[dict]:
     for _ in range(n):
         session = copy.deepcopy(book.baseline["session"])
         session.update(substance=rng.choice(SUBSTANCES), format="duo" if duo else "individual")
-        people = [_person(book, rng, pid, duo, _how_many(rng), rng.choice([0, 0, 0, 1, 1, 2, 3, 5]))
-                  for pid in (["A", "B"] if duo else ["A"])]
+        people = [
+            _person(book, rng, pid, duo, _how_many(rng), rng.choice([0, 0, 0, 1, 1, 2, 3, 5]))
+            for pid in (["A", "B"] if duo else ["A"])
+        ]
         intakes.append({"session": session, "participants": people})
     return intakes
 
@@ -100,7 +120,7 @@ def worst_case(book, duo: bool) -> dict:
     session = copy.deepcopy(book.baseline["session"])
     session.update(substance="mdma", format="duo" if duo else "individual", sober_facilitators=0)
     people = []
-    for pid in (["A", "B"] if duo else ["A"]):
+    for pid in ["A", "B"] if duo else ["A"]:
         person = _person(book, random.Random(7), pid, duo, 0, len(WRITTEN))
         for section in person:
             if isinstance(person[section], dict):
@@ -159,7 +179,7 @@ def program_latency(book, intakes: list[dict], engines: list[str], programs: lis
                 screen(i, rulebook=book, engine=e, today=TODAY, program=p)
     for p in programs + programs[::-1]:
         for i, intake in enumerate(intakes):
-            for e in engines[i % len(engines):] + engines[: i % len(engines)]:
+            for e in engines[i % len(engines) :] + engines[: i % len(engines)]:
                 t = time.perf_counter()
                 screen(intake, rulebook=book, engine=e, today=TODAY, program=p)
                 times[(p, e)].append(time.perf_counter() - t)
@@ -211,7 +231,9 @@ def synthetic_rules(book, count: int, folder: Path, seed: int = 3) -> Path:
     shutil.copy(source / "baseline.yaml", root)
     shutil.copytree(source / "vocabularies", root / "vocabularies")
     base = rulebook_module.default().baseline if book is None else book.baseline
-    answers = [(s, k, v) for s, d in base["participant"].items() if isinstance(d, dict) for k, v in d.items() if v in ("yes", "no")]
+    answers = [
+        (s, k, v) for s, d in base["participant"].items() if isinstance(d, dict) for k, v in d.items() if v in ("yes", "no")
+    ]
     relationship = [("relationship", k, v) for k, v in base["relationship"].items() if v in ("yes", "no")]
     numbers = [("physical", "systolic_bp", 140), ("physical", "diastolic_bp", 90), ("person", "age", 70)]
     (root / "other-medical").mkdir()
@@ -255,15 +277,19 @@ def synthetic_rules(book, count: int, folder: Path, seed: int = 3) -> Path:
         if other is not None:
             flag_example["other"] = other
         rule = {
-            "id": f"synthetic.rule-{n}", "title": f"Synthetic rule {n}", "category": "other-medical",
-            "status": "draft", "severity": rng.choice(["info", "warning", "critical"]),
+            "id": f"synthetic.rule-{n}",
+            "title": f"Synthetic rule {n}",
+            "category": "other-medical",
+            "status": "draft",
+            "severity": rng.choice(["info", "warning", "critical"]),
             "applies_to": "pair" if pair else "participant",
             "substances": ["all"] if rng.random() < 0.5 else rng.sample(SUBSTANCES, rng.randint(1, 3)),
             "when": when,
             "summary": "A generated rule for benchmarks.",
             "participant_text": "One of your answers matched a generated benchmark rule.",
             "explanation": "Generated to measure how the engines scale.",
-            "clinician_action": "Consider reviewing the answers.", "limitations": ["Not a clinical rule."],
+            "clinician_action": "Consider reviewing the answers.",
+            "limitations": ["Not a clinical rule."],
             "references": [{"title": "Benchmark", "url": "https://example.org", "says": "Nothing clinical."}],
             "written": "2026-11-22",
             "examples": [flag_example, {"name": "no findings", "expect": "no-flag"}],
@@ -332,8 +358,10 @@ def main() -> None:
     rows: list[str] = []
     out = rows.append
 
-    print(f"screening benchmarks: {len(book.active)} rules, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"corpus {n} individuals + {n} duos (seed 1)\n")
+    print(
+        f"screening benchmarks: {len(book.active)} rules, {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"corpus {n} individuals + {n} duos (seed 1)\n"
+    )
     individuals, duos = corpus(book, n, False), corpus(book, n, True)
     if "durable" in engines:
         print(f"engines disagree on {check_agree(book, individuals + duos)} of {2 * n} corpus intakes\n")
@@ -342,18 +370,32 @@ def main() -> None:
         # the default engine (cross-check), each engine alone, and the floor: validating the
         # same intake with pydantic, which every screening does first
         names = [e for e in ("cross-check", "durable", "python") if e in engines]
-        out("| workload | measure | validation floor (µs) | " + " | ".join(f"{e} median / p99 (µs)" for e in names)
-            + " | " + " | ".join(f"{e} / floor" for e in names) + " |")
+        out(
+            "| workload | measure | validation floor (µs) | "
+            + " | ".join(f"{e} median / p99 (µs)" for e in names)
+            + " | "
+            + " | ".join(f"{e} / floor" for e in names)
+            + " |"
+        )
         out("|---|---|---|" + "---|" * (2 * len(names)))
-        cases = [("individual, corpus", individuals), ("duo, corpus", duos),
-                 ("individual, worst case", [worst_case(book, False)] * 200), ("duo, worst case", [worst_case(book, True)] * 200)]
+        cases = [
+            ("individual, corpus", individuals),
+            ("duo, corpus", duos),
+            ("individual, worst case", [worst_case(book, False)] * 200),
+            ("duo, worst case", [worst_case(book, True)] * 200),
+        ]
         for label, intakes in cases:
             times = latency(book, intakes, names)
             floor = _stats(validation_times(intakes))[0]
             for measure in ("screen", "fire"):
                 cells = {e: _stats(times[e][measure]) for e in names}
-                out(f"| {label} | `{measure}()` | {floor:,.0f} | " + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
-                    + " | " + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names) + " |")
+                out(
+                    f"| {label} | `{measure}()` | {floor:,.0f} | "
+                    + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
+                    + " | "
+                    + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names)
+                    + " |"
+                )
         print("\n".join(rows) + "\n")
         rows.clear()
 
@@ -368,9 +410,16 @@ def main() -> None:
         for program in found.values():
             compile_program(fresh, program)
         compiled = (time.perf_counter() - t) * 1e3 / len(found)
-        print(f"programs: validate all {len(found)} (rules check) {loaded:,.0f} ms; compile one {compiled:,.1f} ms, once per rulebook\n")
+        print(
+            f"programs: validate all {len(found)} (rules check) {loaded:,.0f} ms; compile one {compiled:,.1f} ms, once per rulebook\n"
+        )
         modes = engines
-        out("| program | rules that run | " + " | ".join(f"{m} duo `screen()` median / p99 (µs)" for m in modes) + " | " + f"{modes[0]} median vs default |")
+        out(
+            "| program | rules that run | "
+            + " | ".join(f"{m} duo `screen()` median / p99 (µs)" for m in modes)
+            + " | "
+            + f"{modes[0]} median vs default |"
+        )
         out("|---|---|" + "---|" * len(modes) + "---|")
         names = list(found)
         times = program_latency(book, duos[: min(300, n)], modes, names)
@@ -380,12 +429,18 @@ def main() -> None:
             compiled_book = resolve(book, name)[0]
             applicable = sum(r.applies("psilocybin", True) for r in compiled_book.active)
             rulesets = len(get_engine(compiled_book, "durable")._rulesets_for("psilocybin", True)) if "durable" in engines else 0
-            out(f"| {name} | {len(compiled_book.active)} ({applicable} for a psilocybin duo, {rulesets} durable rulesets) | " + " | ".join(f"{c[0]:,.0f} / {c[1]:,.0f}" for c in cells) + f" | {cells[0][0] / base:.2f}x |")
+            out(
+                f"| {name} | {len(compiled_book.active)} ({applicable} for a psilocybin duo, {rulesets} durable rulesets) | "
+                + " | ".join(f"{c[0]:,.0f} / {c[1]:,.0f}" for c in cells)
+                + f" | {cells[0][0] / base:.2f}x |"
+            )
         print("\n".join(rows) + "\n")
         rows.clear()
 
     if "scaling" not in skip:
-        out("| synthetic rules | load+validate (ms) | durable compile (ms) | durable duo `screen()` median (µs) | python duo `screen()` median (µs) | ratio |")
+        out(
+            "| synthetic rules | load+validate (ms) | durable compile (ms) | durable duo `screen()` median (µs) | python duo `screen()` median (µs) | ratio |"
+        )
         out("|---|---|---|---|---|---|")
         with tempfile.TemporaryDirectory() as tmp:
             sample = duos[: min(200, n)]
@@ -409,13 +464,17 @@ def main() -> None:
                 times = latency(big, sample, usable)
                 med = {e: statistics.median(times[e]["screen"]) * 1e6 for e in usable}
                 d = med.get("durable", float("nan"))
-                out(f"| {size:,} | {loaded:,.0f} | {compiled:,.0f}{note} | {d:,.0f} | {med['python']:,.0f} | {d / med['python']:.1f}x |")
+                out(
+                    f"| {size:,} | {loaded:,.0f} | {compiled:,.0f}{note} | {d:,.0f} | {med['python']:,.0f} | {d / med['python']:.1f}x |"
+                )
                 print(rows[-1], file=sys.stderr)
         print("\n".join(rows) + "\n")
         rows.clear()
 
     if "cold" not in skip:
-        out("| cold start, fresh process, shipped rulebook | import (ms) | load+validate (ms) | compile (ms) | first duo screening (ms) | total in process (ms) | process wall incl. interpreter (ms) |")
+        out(
+            "| cold start, fresh process, shipped rulebook | import (ms) | load+validate (ms) | compile (ms) | first duo screening (ms) | total in process (ms) | process wall incl. interpreter (ms) |"
+        )
         out("|---|---|---|---|---|---|---|")
         for engine in engines:
             phases, wall = cold_start(args.rules, engine, 3 if args.quick else 7)
@@ -445,7 +504,9 @@ def main() -> None:
             for i in mixed:
                 screen(i, rulebook=book, engine=engine, today=TODAY)
         steady = _rss_kb()
-        out(f"| memory ({engine}, this process) | RSS after warm-up | RSS after {len(mixed) * (5 if args.quick else 20):,} more screenings | peak RSS |")
+        out(
+            f"| memory ({engine}, this process) | RSS after warm-up | RSS after {len(mixed) * (5 if args.quick else 20):,} more screenings | peak RSS |"
+        )
         out("|---|---|---|---|")
         out(f"| | {first / 1024:,.1f} MB | {steady / 1024:,.1f} MB | {_rss_kb('VmHWM') / 1024:,.1f} MB |")
         print("\n".join(rows) + "\n")

@@ -64,7 +64,18 @@ def jwks_server(jwks: dict) -> ThreadingHTTPServer:
 
 def start(workers: int, jwks_url: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    command = [sys.executable, "-m", "screening", "serve", "--port", str(port), "--workers", str(workers), "--trust", f"{ISSUER}={jwks_url}"]
+    command = [
+        sys.executable,
+        "-m",
+        "screening",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--trust",
+        f"{ISSUER}={jwks_url}",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -96,6 +107,7 @@ async def load(base: str, sign, count: int, body: bytes, clients: int) -> tuple[
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+
         async def one_client():
             for _ in queue:
                 if time.monotonic() > deadline:
@@ -121,6 +133,7 @@ async def load(base: str, sign, count: int, body: bytes, clients: int) -> tuple[
 def run(workers: int, requests: int, clients: int, key, kid: str, jwks_url: str, body: bytes) -> dict:
     process, base = start(workers, jwks_url)
     try:
+
         def sign() -> str:
             now = int(time.time())
             claims = {"iss": ISSUER, "aud": base + PATH, "iat": now, "exp": now + 120, "jti": str(uuid.uuid4())}
@@ -161,7 +174,11 @@ def breakdown(body: bytes, repeat: int = 50) -> dict[str, float]:
         return round(statistics.median(times) * 1000, 2)
 
     request = json.loads(body)
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in responses_in(request["prefetch"]["intake"])]}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in responses_in(request["prefetch"]["intake"])],
+    }
     intake = intake_from_fhir(bundle)
     report = screen(intake)
     return {
@@ -188,7 +205,9 @@ def main() -> int:
     request = json.loads((ROOT / "examples" / "cds-hooks" / "duo-appointment-book-request.json").read_text())
     request.pop("fhirServer", None)  # everything is prefetched: no FHIR calls in the loop
     body = json.dumps(request).encode()
-    print(f"duo appointment-book request: {len(body):,} bytes; {args.requests:,} requests from {args.clients} concurrent clients; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"duo appointment-book request: {len(body):,} bytes; {args.requests:,} requests from {args.clients} concurrent clients; {os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}"
+    )
     for step, ms in breakdown(body).items():
         print(f"  {step}: {ms} ms (median, in process)")
     rows = []
@@ -204,7 +223,9 @@ def main() -> int:
     print("| workers | requests | throughput (req/s) | p50 | p99 | errors |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['workers']} | {r['requests']:,} | {r['throughput']:,} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['errors']} |")
+        print(
+            f"| {r['workers']} | {r['requests']:,} | {r['throughput']:,} | {r['p50_ms']} ms | {r['p99_ms']} ms | {r['errors']} |"
+        )
     return 0
 
 

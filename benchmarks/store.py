@@ -31,8 +31,14 @@ from screening.store import open_store
 
 def _decision(report, i, name):
     flag = report.flags[i % len(report.flags)]
-    return make_decision(report_id=report.report_id, rule_id=flag.rule_id, participant=flag.participant,
-                         outcome="noted", reviewer=name, note=str(i))
+    return make_decision(
+        report_id=report.report_id,
+        rule_id=flag.rule_id,
+        participant=flag.participant,
+        outcome="noted",
+        reviewer=name,
+        note=str(i),
+    )
 
 
 def _one_writer(store, report, n):
@@ -48,6 +54,7 @@ def _threads(store, report, n, count=8):
     def write(t):
         for i in range(n):
             store.record_decision(_decision(report, i, f"t{t}"))
+
     threads = [threading.Thread(target=write, args=(t,)) for t in range(count)]
     start = time.perf_counter()
     for thread in threads:
@@ -65,8 +72,10 @@ def _row(name, store, report, n):
     result = store.verify()
     verify_s = time.perf_counter() - start
     ms = sorted(t * 1000 for t in times)
-    print(f"| {name} | {statistics.median(ms):.1f} / {ms[int(len(ms) * 0.99) - 1]:.1f} | {n / sum(times):,.0f} "
-          f"| {8 * (n // 4) / elapsed:,.0f} | {result.records:,} in {verify_s:.2f} s |")
+    print(
+        f"| {name} | {statistics.median(ms):.1f} / {ms[int(len(ms) * 0.99) - 1]:.1f} | {n / sum(times):,.0f} "
+        f"| {8 * (n // 4) / elapsed:,.0f} | {result.records:,} in {verify_s:.2f} s |"
+    )
 
 
 def main() -> None:
@@ -76,8 +85,11 @@ def main() -> None:
     args = parser.parse_args()
     intake = parse_intake(yaml.safe_load((ROOT / "examples" / "duo-mdma.yaml").read_text()))
     report = screen(intake, today=dt.date(2026, 11, 20))
-    for label, fn in (("screen() (all of it)", lambda: screen(intake, today=dt.date(2026, 11, 20))),
-                      ("intake_sha256", lambda: intake_sha256(intake)), ("report_id", lambda: compute_report_id(report))):
+    for label, fn in (
+        ("screen() (all of it)", lambda: screen(intake, today=dt.date(2026, 11, 20))),
+        ("intake_sha256", lambda: intake_sha256(intake)),
+        ("report_id", lambda: compute_report_id(report)),
+    ):
         times = []
         for _ in range(300):
             start = time.perf_counter()

@@ -39,5 +39,9 @@ def pytest_terminal_summary(terminalreporter):
     import os
 
     if not os.environ.get("SCREENING_TEST_POSTGRES_URL"):
-        terminalreporter.write_sep("!", "PostgreSQL store tests were NOT RUN: SCREENING_TEST_POSTGRES_URL is not set "
-                                   "(.ci/run starts a server with .ci/postgres.sh)", red=True)
+        terminalreporter.write_sep(
+            "!",
+            "PostgreSQL store tests were NOT RUN: SCREENING_TEST_POSTGRES_URL is not set "
+            "(.ci/run starts a server with .ci/postgres.sh)",
+            red=True,
+        )

@@ -50,19 +50,45 @@ def responses_for(intake: dict, patients: list[str]) -> dict[str, dict]:
 
 
 def searchset(*responses: dict) -> dict:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(responses), "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "search": {"mode": "match"}} for r in responses]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(responses),
+        "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "search": {"mode": "match"}} for r in responses],
+    }
 
 
 def appointment(patients: list[str]) -> dict:
     participants = [{"actor": {"reference": p}, "status": "accepted"} for p in patients]
     participants.append({"actor": {"reference": "Practitioner/clin-1"}, "status": "accepted"})
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
-        "resourceType": "Appointment", "id": "appt-1", "status": "proposed", "participant": participants,
-        "start": "2027-01-15T09:00:00Z", "end": "2027-01-15T17:00:00Z"}}]}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Appointment",
+                    "id": "appt-1",
+                    "status": "proposed",
+                    "participant": participants,
+                    "start": "2027-01-15T09:00:00Z",
+                    "end": "2027-01-15T17:00:00Z",
+                }
+            }
+        ],
+    }
 
 
-def hook_request(hook: str, patient: str, *, patients: list[str] | None = None, prefetch: dict | None = None,
-                 fhir_server: str | None = None, fhir_token: str | None = None, hook_instance: str | None = None) -> dict:
+def hook_request(
+    hook: str,
+    patient: str,
+    *,
+    patients: list[str] | None = None,
+    prefetch: dict | None = None,
+    fhir_server: str | None = None,
+    fhir_token: str | None = None,
+    hook_instance: str | None = None,
+) -> dict:
     context = {"userId": "Practitioner/clin-1", "patientId": patient.split("/")[1]}
     if hook == "appointment-book":
         context["appointments"] = appointment(patients or [patient])
@@ -72,7 +98,13 @@ def hook_request(hook: str, patient: str, *, patients: list[str] | None = None, 
     if fhir_server:
         body["fhirServer"] = fhir_server
     if fhir_token:
-        body["fhirAuthorization"] = {"access_token": fhir_token, "token_type": "Bearer", "expires_in": 300, "scope": "patient/QuestionnaireResponse.read", "subject": "screening"}
+        body["fhirAuthorization"] = {
+            "access_token": fhir_token,
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "scope": "patient/QuestionnaireResponse.read",
+            "subject": "screening",
+        }
     return body
 
 
@@ -100,14 +132,19 @@ class StubEHR:
                     if stub.delay:
                         time.sleep(stub.delay)
                     if stub.status != 200:
-                        return self._send(stub.status, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]})
+                        return self._send(
+                            stub.status,
+                            {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "forbidden"}]},
+                        )
                     query = parse_qs(url.query)
                     if query.get("questionnaire") != [QUESTIONNAIRE_URL]:
                         return self._send(200, searchset())
                     subject = query.get("subject", [""])[0]
                     found = [stub.responses[subject]] if subject in stub.responses else []
                     return self._send(200, searchset(*found))
-                return self._send(404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]})
+                return self._send(
+                    404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+                )
 
             def _send(self, status, body):
                 data = json.dumps(body).encode()

@@ -11,8 +11,10 @@ import uuid
 import pytest
 
 POSTGRES_URL = os.environ.get("SCREENING_TEST_POSTGRES_URL")
-NO_POSTGRES = ("PostgreSQL store tests NOT RUN: SCREENING_TEST_POSTGRES_URL is not set "
-               "(`. .ci/postgres.sh && screening_pg_start` starts a throwaway server)")
+NO_POSTGRES = (
+    "PostgreSQL store tests NOT RUN: SCREENING_TEST_POSTGRES_URL is not set "
+    "(`. .ci/postgres.sh && screening_pg_start` starts a throwaway server)"
+)
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason=NO_POSTGRES))]
 TODAY = dt.date(2026, 11, 20)
 
@@ -35,6 +37,7 @@ def fresh_url(backend: str, tmp_path) -> tuple[str, callable]:
     def drop():
         with _admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     return f"{base}/{name}", drop
 
 
@@ -79,8 +82,19 @@ def raw_sql(url: str, statements: list[str]) -> list:
 def drop_append_only_guards(url: str) -> None:
     """What an administrator could do before tampering: remove the triggers."""
     if url.startswith("postgresql"):
-        raw_sql(url, ["DROP TRIGGER screening_decisions_append_only ON screening_decisions",
-                      "DROP TRIGGER screening_reports_append_only ON screening_reports"])
+        raw_sql(
+            url,
+            [
+                "DROP TRIGGER screening_decisions_append_only ON screening_decisions",
+                "DROP TRIGGER screening_reports_append_only ON screening_reports",
+            ],
+        )
     else:
-        raw_sql(url, ["DROP TRIGGER screening_decisions_no_update", "DROP TRIGGER screening_decisions_no_delete",
-                      "DROP TRIGGER screening_reports_no_update"])
+        raw_sql(
+            url,
+            [
+                "DROP TRIGGER screening_decisions_no_update",
+                "DROP TRIGGER screening_decisions_no_delete",
+                "DROP TRIGGER screening_reports_no_update",
+            ],
+        )

@@ -19,9 +19,16 @@ def main(url: str, report_path: str, name: str, count: int) -> None:
         i = 0
         while count == 0 or i < count:
             flag = report.flags[i % len(report.flags)]
-            record = store.record_decision(make_decision(
-                report_id=report.report_id, rule_id=flag.rule_id, participant=flag.participant,
-                outcome="noted", reviewer=name, note=str(i)))
+            record = store.record_decision(
+                make_decision(
+                    report_id=report.report_id,
+                    rule_id=flag.rule_id,
+                    participant=flag.participant,
+                    outcome="noted",
+                    reviewer=name,
+                    note=str(i),
+                )
+            )
             print(record.decision_id, flush=True)
             i += 1
 

@@ -36,13 +36,41 @@ def run(capsys, *argv):
 
 def test_decide_list_export_and_verify(capsys, reports, store_url):
     old_file, _, old = reports
-    code, out, err = run(capsys, "decide", old_file, "--flag", BP, "--outcome", "overridden",
-                         "--reason", "addressed-in-the-session-plan", "--reviewer", "dr.kim", "--store", store_url)
+    code, out, err = run(
+        capsys,
+        "decide",
+        old_file,
+        "--flag",
+        BP,
+        "--outcome",
+        "overridden",
+        "--reason",
+        "addressed-in-the-session-plan",
+        "--reviewer",
+        "dr.kim",
+        "--store",
+        store_url,
+    )
     assert code == 0, err
     first = json.loads(out)
     assert (first["seq"], first["participant"], first["reason_display"]) == (1, "B", "Addressed in the session plan")
-    code, out, err = run(capsys, "decide", old_file, "--flag", "setting.one-facilitator-for-duo", "--participant", "A",
-                         "--outcome", "addressed", "--note", "second facilitator booked", "--reviewer", "dr.kim", "--store", store_url)
+    code, out, err = run(
+        capsys,
+        "decide",
+        old_file,
+        "--flag",
+        "setting.one-facilitator-for-duo",
+        "--participant",
+        "A",
+        "--outcome",
+        "addressed",
+        "--note",
+        "second facilitator booked",
+        "--reviewer",
+        "dr.kim",
+        "--store",
+        store_url,
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "audit", "list", "--store", store_url)
     assert code == 0 and len(out.splitlines()) == 2
@@ -62,8 +90,24 @@ def test_decide_list_export_and_verify(capsys, reports, store_url):
 def test_verify_exits_1_naming_the_edited_record(capsys, reports, store_url):
     old_file, _, _ = reports
     for flag, who in ((BP, "B"), ("setting.one-facilitator-for-duo", "A")):
-        assert run(capsys, "decide", old_file, "--flag", flag, "--participant", who, "--outcome", "noted",
-                   "--reviewer", "dr.kim", "--store", store_url)[0] == 0
+        assert (
+            run(
+                capsys,
+                "decide",
+                old_file,
+                "--flag",
+                flag,
+                "--participant",
+                who,
+                "--outcome",
+                "noted",
+                "--reviewer",
+                "dr.kim",
+                "--store",
+                store_url,
+            )[0]
+            == 0
+        )
     drop_append_only_guards(store_url)
     record = raw_sql(store_url, ["SELECT record FROM screening_decisions WHERE seq = 1"])[0][0][0]
     raw_sql(store_url, ["UPDATE screening_decisions SET record = '{}' WHERE seq = 1".format(record.replace("dr.kim", "dr.who"))])
@@ -71,13 +115,19 @@ def test_verify_exits_1_naming_the_edited_record(capsys, reports, store_url):
     assert code == 1 and "NOT intact" in out and "record 1: its content does not match its hash (edited)" in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--flag", "no.such-rule", "--outcome", "noted", "--reviewer", "dr.kim"], "rule_id: report"),
-    (["--flag", BP, "--outcome", "overridden", "--reason", "felt-fine", "--reviewer", "dr.kim"], "reason: not one of the override reasons"),
-    (["--flag", BP, "--outcome", "overridden", "--reason", "other", "--reviewer", "dr.kim"], "reason_text"),
-    (["--flag", BP, "--outcome", "noted", "--reviewer", ""], "reviewer"),
-    (["--flag", "setting.one-facilitator-for-duo", "--outcome", "noted", "--reviewer", "dr.kim"], "--participant"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--flag", "no.such-rule", "--outcome", "noted", "--reviewer", "dr.kim"], "rule_id: report"),
+        (
+            ["--flag", BP, "--outcome", "overridden", "--reason", "felt-fine", "--reviewer", "dr.kim"],
+            "reason: not one of the override reasons",
+        ),
+        (["--flag", BP, "--outcome", "overridden", "--reason", "other", "--reviewer", "dr.kim"], "reason_text"),
+        (["--flag", BP, "--outcome", "noted", "--reviewer", ""], "reviewer"),
+        (["--flag", "setting.one-facilitator-for-duo", "--outcome", "noted", "--reviewer", "dr.kim"], "--participant"),
+    ],
+)
 def test_a_decision_that_does_not_fit_exits_2_naming_the_field_and_writes_nothing(capsys, reports, tmp_path, argv, message):
     store = tmp_path / "s.sqlite"
     code, out, err = run(capsys, "decide", reports[0], *argv, "--store", store)
@@ -89,8 +139,19 @@ def test_an_edited_report_file_is_refused(capsys, reports, tmp_path):
     data = json.loads(reports[0].read_text())
     data["flags"][0]["severity"] = "info"
     (tmp_path / "edited.json").write_text(json.dumps(data))
-    code, _, err = run(capsys, "decide", tmp_path / "edited.json", "--flag", BP, "--outcome", "noted",
-                       "--reviewer", "dr.kim", "--store", tmp_path / "s.sqlite")
+    code, _, err = run(
+        capsys,
+        "decide",
+        tmp_path / "edited.json",
+        "--flag",
+        BP,
+        "--outcome",
+        "noted",
+        "--reviewer",
+        "dr.kim",
+        "--store",
+        tmp_path / "s.sqlite",
+    )
     assert code == 2 and "does not match its report_id" in err
     (tmp_path / "junk.json").write_text("{}")
     code, _, err = run(capsys, "diff", tmp_path / "junk.json", reports[1])
@@ -100,7 +161,21 @@ def test_an_edited_report_file_is_refused(capsys, reports, tmp_path):
 def test_diff_shows_what_changed_and_what_was_decided_earlier(capsys, reports, store_url):
     old_file, new_file, _ = reports
     for flag, who in ((BP, "B"), ("setting.one-facilitator-for-duo", "A")):
-        run(capsys, "decide", old_file, "--flag", flag, "--participant", who, "--outcome", "noted", "--reviewer", "dr.kim", "--store", store_url)
+        run(
+            capsys,
+            "decide",
+            old_file,
+            "--flag",
+            flag,
+            "--participant",
+            who,
+            "--outcome",
+            "noted",
+            "--reviewer",
+            "dr.kim",
+            "--store",
+            store_url,
+        )
     code, out, err = run(capsys, "diff", old_file, new_file, "--store", store_url)
     assert code == 0, err
     assert f"CHANGED   [critical] {BP} (participant B): evidence changed; re-opened (was noted by dr.kim" in out
@@ -113,23 +188,47 @@ def test_diff_shows_what_changed_and_what_was_decided_earlier(capsys, reports, s
 
 def test_the_commands_run_as_a_real_process(tmp_path):
     report = tmp_path / "r.json"
-    subprocess.run([sys.executable, "-m", "screening", "screen", str(EXAMPLES / "duo-mdma.yaml"), "--format", "json",
-                    "--today", "2026-11-20"], stdout=report.open("w"), check=True, cwd=tmp_path, timeout=120)
-    decide = subprocess.run([sys.executable, "-m", "screening", "decide", str(report), "--flag", BP, "--outcome", "noted",
-                             "--reviewer", "dr.kim"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "screening",
+            "screen",
+            str(EXAMPLES / "duo-mdma.yaml"),
+            "--format",
+            "json",
+            "--today",
+            "2026-11-20",
+        ],
+        stdout=report.open("w"),
+        check=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    decide = subprocess.run(
+        [sys.executable, "-m", "screening", "decide", str(report), "--flag", BP, "--outcome", "noted", "--reviewer", "dr.kim"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert decide.returncode == 0, decide.stderr
     assert (tmp_path / "screening-decisions.sqlite").exists()  # the default store: a file where it runs
-    verify = subprocess.run([sys.executable, "-m", "screening", "audit", "verify"], capture_output=True, text=True,
-                            cwd=tmp_path, timeout=120)
+    verify = subprocess.run(
+        [sys.executable, "-m", "screening", "audit", "verify"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert verify.returncode == 0 and "1 decision records, chain intact" in verify.stdout
 
 
 def test_the_core_never_imports_the_store_and_a_missing_extra_says_what_to_install(tmp_path):
-    check = ("import sys, screening, screening.cli; from screening.cli import main; "
-             "main(['screen', sys.argv[1], '--format', 'json']); "
-             "assert not [m for m in sys.modules if m.startswith(('sqlalchemy', 'psycopg', 'screening.store'))], 'store imported'")
-    result = subprocess.run([sys.executable, "-c", check, str(EXAMPLES / "duo-mdma.yaml")], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+    check = (
+        "import sys, screening, screening.cli; from screening.cli import main; "
+        "main(['screen', sys.argv[1], '--format', 'json']); "
+        "assert not [m for m in sys.modules if m.startswith(('sqlalchemy', 'psycopg', 'screening.store'))], 'store imported'"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", check, str(EXAMPLES / "duo-mdma.yaml")], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     blocked = "import sys; sys.modules['sqlalchemy'] = None; from screening.cli import main; sys.exit(main(['audit', 'list']))"
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path, timeout=120)

@@ -112,7 +112,11 @@ def test_the_rule_schema_covers_every_operator_and_every_rule_field(capsys):
 
 def test_a_branch_no_example_exercises_is_a_warning(rules_copy, capsys):
     path = rules_copy / RULE_FILE
-    edit(path, "  - name: \"TIA this year\"\n    expect: flag\n    participant: {\"physical\": {\"stroke_or_tia_last_6_months\": \"yes\"}}\n", "")
+    edit(
+        path,
+        '  - name: "TIA this year"\n    expect: flag\n    participant: {"physical": {"stroke_or_tia_last_6_months": "yes"}}\n',
+        "",
+    )
     assert main(["rules", "check", "--rules", str(rules_copy), str(path)]) == 0
     err = capsys.readouterr().err
     assert "no example that flags makes this part of when: hold: physical.stroke_or_tia_last_6_months is yes" in err

@@ -63,9 +63,7 @@ def field_cases(book) -> list[tuple[str, dict, str]]:
     """(name, intake data, the field the message names): every field given values of the wrong kind."""
     base = _valid(book)
     cases = []
-    sections = [(("session",), Session)] + [
-        (("participants", 1, group), model) for group, model in PARTICIPANT_GROUPS.items()
-    ]
+    sections = [(("session",), Session)] + [(("participants", 1, group), model) for group, model in PARTICIPANT_GROUPS.items()]
     for prefix, model in sections:
         for name in model.model_fields:
             if name in ("substance", "format"):
@@ -73,7 +71,9 @@ def field_cases(book) -> list[tuple[str, dict, str]]:
             dotted = ".".join(str(p) for p in (*prefix, name))
             for value in WRONG_VALUES:
                 try:  # only values the model really rejects are bad input
-                    model.model_validate({**({} if prefix[0] != "session" else {"substance": "mdma", "format": "duo"}), name: value})
+                    model.model_validate(
+                        {**({} if prefix[0] != "session" else {"substance": "mdma", "format": "duo"}), name: value}
+                    )
                     continue
                 except ValueError:
                     pass
@@ -85,27 +85,55 @@ def field_cases(book) -> list[tuple[str, dict, str]]:
         ("medication status", _changed(base, (*medication, "status"), "sometimes"), "participants.0.medications.0.status"),
         ("current with a last date", _changed(base, (*medication, "last_taken"), "2026-11-01"), "participants.0.medications.0"),
         ("medication as a string", _changed(base, ("participants", 0, "medications"), MARKER), "participants.0.medications"),
-        ("61 medications", _changed(base, ("participants", 0, "medications"), [{"name": "aspirin"}] * 61), "participants.0.medications"),
+        (
+            "61 medications",
+            _changed(base, ("participants", 0, "medications"), [{"name": "aspirin"}] * 61),
+            "participants.0.medications",
+        ),
         ("invalid date", _changed(base, ("session", "planned_date"), "2026-02-30"), "session.planned_date"),
         ("words for a date", _changed(base, ("session", "planned_date"), "next tuesday"), "session.planned_date"),
-        ("invalid last_taken", _changed(base, (*medication, "last_taken"), "01/02/2026"), "participants.0.medications.0.last_taken"),
+        (
+            "invalid last_taken",
+            _changed(base, (*medication, "last_taken"), "01/02/2026"),
+            "participants.0.medications.0.last_taken",
+        ),
         ("unknown substance", _changed(base, ("session", "substance"), "mescaline"), "session.substance"),
         ("unknown format", _changed(base, ("session", "format"), "group"), "session.format"),
         ("unknown top-level field", {**base, "notes": MARKER}, "notes"),
-        ("unknown nested field", _changed(base, ("participants", 0, "psychiatric", "psychotic_disorde"), "no"), "participants.0.psychiatric.psychotic_disorde"),
+        (
+            "unknown nested field",
+            _changed(base, ("participants", 0, "psychiatric", "psychotic_disorde"), "no"),
+            "participants.0.psychiatric.psychotic_disorde",
+        ),
         ("no session", _dropped(base, ("session",)), "session"),
         ("no participants", _dropped(base, ("participants",)), "participants"),
         ("zero participants", _changed(base, ("participants",), []), "participants"),
-        ("three participants", _changed(base, ("participants",), base["participants"] + [dict(base["participants"][1], participant_id="C")]), "participants"),
+        (
+            "three participants",
+            _changed(base, ("participants",), base["participants"] + [dict(base["participants"][1], participant_id="C")]),
+            "participants",
+        ),
         ("duo with one participant", _changed(base, ("participants",), base["participants"][:1]), "duo intake needs exactly two"),
         ("individual with two", _changed(base, ("session", "format"), "individual"), "individual intake has exactly one"),
-        ("same participant id twice", _changed(base, ("participants", 1, "participant_id"), "A"), "participant_id values must differ"),
-        ("participant id with spaces", _changed(base, ("participants", 1, "participant_id"), "Jane Doe"), "participants.1.participant_id"),
+        (
+            "same participant id twice",
+            _changed(base, ("participants", 1, "participant_id"), "A"),
+            "participant_id values must differ",
+        ),
+        (
+            "participant id with spaces",
+            _changed(base, ("participants", 1, "participant_id"), "Jane Doe"),
+            "participants.1.participant_id",
+        ),
         ("no participant id", _dropped(base, ("participants", 1, "participant_id")), "participants.1.participant_id"),
         ("systolic below diastolic", _changed(base, ("participants", 0, "physical", "diastolic_bp"), 150), "systolic_bp"),
         ("participants a mapping", _changed(base, ("participants",), {"A": {}}), "participants"),
         ("session a list", _changed(base, ("session",), [1, 2]), "session"),
-        ("NaN weight", _changed(base, ("participants", 0, "person", "weight_kg"), float("nan")), "participants.0.person.weight_kg"),
+        (
+            "NaN weight",
+            _changed(base, ("participants", 0, "person", "weight_kg"), float("nan")),
+            "participants.0.person.weight_kg",
+        ),
         ("infinite session", _changed(base, ("session", "session_hours"), float("inf")), "session.session_hours"),
     ]
     return cases
@@ -143,7 +171,12 @@ def _bytes_cases(book) -> list[tuple[str, str, bytes, str]]:
         ("truncated JSON", ".json", good[: len(good) // 2], "not valid JSON"),
         ("truncated YAML", ".yaml", good_yaml[: len(good_yaml) // 2] + b"\n  - [unclosed", "YAML"),
         ("not UTF-8", ".json", b"\xff\xfe" + good[:40], "not UTF-8"),
-        ("latin-1 text", ".yaml", "session: {substance: psilocybin, format: individual}\nname: J\xf6rg\n".encode("latin-1"), "not UTF-8"),
+        (
+            "latin-1 text",
+            ".yaml",
+            "session: {substance: psilocybin, format: individual}\nname: J\xf6rg\n".encode("latin-1"),
+            "not UTF-8",
+        ),
         ("UTF-16", ".json", good.decode().encode("utf-16"), "not UTF-8"),
         ("NUL bytes", ".yaml", b"\x00\x00\x00session:", "YAML"),
         ("binary junk", ".bin", bytes(range(256)) * 20, "UTF-8"),
@@ -151,14 +184,24 @@ def _bytes_cases(book) -> list[tuple[str, str, bytes, str]]:
         ("100,000 nested YAML lists", ".yaml", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
         ("100,000 nested JSON objects", ".json", b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
         ("YAML bomb", ".yaml", bomb, "YAML anchors are not accepted"),
-        ("YAML anchor", ".yaml", b"session: &s {substance: mdma, format: individual}\nparticipants: [{participant_id: A}]\n", "anchors"),
+        (
+            "YAML anchor",
+            ".yaml",
+            b"session: &s {substance: mdma, format: individual}\nparticipants: [{participant_id: A}]\n",
+            "anchors",
+        ),
         ("YAML alias", ".yaml", b"x: 1\nsession: *x\n", "YAML aliases are not accepted"),
         ("python object tag", ".yaml", b"session: !!python/object/apply:os.system ['echo hi']\n", "YAML"),
         ("huge file", ".json", b'{"session": "' + b"x" * (MAX_INTAKE_BYTES + 10) + b'"}', "larger than"),
         ("huge string under the size cap", ".json", json.dumps({**_valid(book), "x": "y" * 900_000}).encode(), "x: Extra inputs"),
         ("JSON with trailing junk", ".json", good + b"}}}", "not valid JSON"),
         ("tab-indented YAML", ".yaml", b"session:\n\tsubstance: mdma\n", "YAML"),
-        ("duplicate participants", ".json", json.dumps({**_valid(book), "participants": [_valid(book)["participants"][0]] * 2}).encode(), "must differ"),
+        (
+            "duplicate participants",
+            ".json",
+            json.dumps({**_valid(book), "participants": [_valid(book)["participants"][0]] * 2}).encode(),
+            "must differ",
+        ),
     ]
 
 
@@ -190,7 +233,9 @@ def test_missing_file_and_a_folder_are_usage_errors(tmp_path, capsys):
     assert "not a file" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["100,000 nested JSON lists", "100,000 nested YAML lists", "YAML bomb", "not UTF-8", "a list", "empty file"])
+@pytest.mark.parametrize(
+    "name", ["100,000 nested JSON lists", "100,000 nested YAML lists", "YAML bomb", "not UTF-8", "a list", "empty file"]
+)
 def test_the_command_line_survives_hostile_files_in_a_fresh_process(tmp_path, book, name):
     """As a user runs it: a separate process, exit 3, no traceback, within a generous timeout."""
     suffix, content, phrase = next((s, c, p) for n, s, c, p in _bytes_cases(book) if n == name)

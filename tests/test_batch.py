@@ -56,8 +56,14 @@ def test_a_bad_line_gets_an_error_record_with_its_line_number(baseline_individua
 @pytest.mark.parametrize("engine", ENGINES)
 def test_both_engines_give_the_same_batch(engine, baseline_individual, baseline_duo):
     lines = _corpus(baseline_individual, baseline_duo)
-    got = [r.to_json() if not isinstance(r, BatchError) else r.to_dict() for r in screen_many(lines, jobs=2, engine=engine, today=TODAY)]
-    want = [r.to_json() if not isinstance(r, BatchError) else r.to_dict() for r in screen_many(lines, jobs=1, engine="python", today=TODAY)]
+    got = [
+        r.to_json() if not isinstance(r, BatchError) else r.to_dict()
+        for r in screen_many(lines, jobs=2, engine=engine, today=TODAY)
+    ]
+    want = [
+        r.to_json() if not isinstance(r, BatchError) else r.to_dict()
+        for r in screen_many(lines, jobs=1, engine="python", today=TODAY)
+    ]
     assert [g if isinstance(g, dict) else json.loads(g)["flags"] for g in got] == [
         w if isinstance(w, dict) else json.loads(w)["flags"] for w in want
     ]
@@ -72,7 +78,9 @@ def test_more_intakes_than_the_window_stay_in_order(baseline_individual, baselin
     lines[500] = "[]"
     results = list(screen_many(lines, jobs=2, engine="python"))
     assert [r.line for r in results if isinstance(r, BatchError)] == [501]
-    assert [len(r.participants) for r in results if not isinstance(r, BatchError)] == [1 + (i % 2) for i in range(700) if i != 500]
+    assert [len(r.participants) for r in results if not isinstance(r, BatchError)] == [
+        1 + (i % 2) for i in range(700) if i != 500
+    ]
 
 
 def test_cli_batch_writes_one_json_line_per_input_line(tmp_path, baseline_individual, baseline_duo, capsys):
@@ -86,8 +94,17 @@ def test_cli_batch_writes_one_json_line_per_input_line(tmp_path, baseline_indivi
     assert len(records) == len(lines) + 1  # one per line, then whether the run is complete
     assert [r["line"] for r in records[:-1]] == list(range(1, len(lines) + 1))
     assert records[3] == {"line": 4, "error": records[3]["error"], "kind": "intake"} and records[7]["line"] == 8
-    assert records[0]["report"]["flags"][0]["rule_id"] == screen(json.loads(lines[0]), engine="python", today=TODAY).flags[0].rule_id
-    assert records[-1] == {"batch": "complete", "lines": len(lines), "reports": len(lines) - 2, "invalid": 2, "blank": 0, "engine_failures": 0}
+    assert (
+        records[0]["report"]["flags"][0]["rule_id"] == screen(json.loads(lines[0]), engine="python", today=TODAY).flags[0].rule_id
+    )
+    assert records[-1] == {
+        "batch": "complete",
+        "lines": len(lines),
+        "reports": len(lines) - 2,
+        "invalid": 2,
+        "blank": 0,
+        "engine_failures": 0,
+    }
     assert "2 line(s)" in err and "\r" not in err  # no progress bar when stderr is not a terminal
 
 
@@ -95,7 +112,11 @@ def test_cli_batch_reads_stdin_and_exits_0_when_every_line_screens(baseline_indi
     lines = [json.dumps(baseline_individual)] * 3
     done = subprocess.run(
         [sys.executable, "-m", "screening", "screen", "--batch", "-", "--jobs", "1"],
-        input="\n".join(lines), capture_output=True, text=True, cwd=ROOT, timeout=120,
+        input="\n".join(lines),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 4 and done.stderr == ""
@@ -107,8 +128,14 @@ def test_cli_needs_a_file_or_batch():
 
 
 def _batch(args, stdin=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "screening", "screen", *args], input=stdin,
-                          capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "screening", "screen", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=timeout,
+    )
 
 
 def test_a_blank_line_gets_its_own_record_so_output_n_is_input_n(baseline_individual):
@@ -154,8 +181,13 @@ def test_an_engine_failure_in_a_batch_exits_4_and_says_which_line(tmp_path, base
         "from screening.cli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
-    done = subprocess.run([sys.executable, str(script), "screen", "--batch", "-", "--jobs", "1", "--engine", "python"],
-                          input=json.dumps(baseline_individual) + "\n{}\n", capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(script), "screen", "--batch", "-", "--jobs", "1", "--engine", "python"],
+        input=json.dumps(baseline_individual) + "\n{}\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     records = [json.loads(r) for r in done.stdout.splitlines()]
     assert done.returncode == 4
     assert records[0] == {"line": 1, "error": records[0]["error"], "kind": "engine"}
@@ -166,9 +198,14 @@ def test_ctrl_c_ends_without_a_traceback_and_says_the_run_is_incomplete(baseline
     import signal
     import time
 
-    process = subprocess.Popen([sys.executable, "-m", "screening", "screen", "--batch", "-", "--jobs", "2", "--engine", "python"],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "screening", "screen", "--batch", "-", "--jobs", "2", "--engine", "python"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        start_new_session=True,
+    )
     line = (json.dumps(baseline_duo) + "\n").encode()
     process.stdin.write(line * 300)
     process.stdin.flush()

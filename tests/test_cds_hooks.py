@@ -13,7 +13,18 @@ from screening.cli import main
 from screening.rulebook import load
 
 INDICATORS = {"info", "warning", "critical"}
-CARD_FIELDS = {"uuid", "summary", "detail", "indicator", "source", "suggestions", "selectionBehavior", "overrideReasons", "links", "extension"}
+CARD_FIELDS = {
+    "uuid",
+    "summary",
+    "detail",
+    "indicator",
+    "source",
+    "suggestions",
+    "selectionBehavior",
+    "overrideReasons",
+    "links",
+    "extension",
+}
 
 
 def check_card(card):
@@ -92,7 +103,9 @@ def test_with_a_hook_instance_the_uuid_is_unique_per_call_patient_and_flag(duo_r
 
 def test_every_card_names_its_rule_and_participant_in_an_extension(duo_report):
     flags = {(f.rule_id, f.participant) for f in duo_report.flags}
-    for card, finding in zip(cards(duo_report, patients={"A": "Patient/p1", "B": "Patient/p2"}), duo_report.findings, strict=True):
+    for card, finding in zip(
+        cards(duo_report, patients={"A": "Patient/p1", "B": "Patient/p2"}), duo_report.findings, strict=True
+    ):
         ext = card["extension"][RULE_EXTENSION]
         main = finding.rules[0]
         assert ext["rule_id"] == main.rule_id and ext["participant"] == main.participant
@@ -106,7 +119,9 @@ def test_a_rule_url_gives_each_card_a_link_to_its_rule_page(duo_report):
     result = cards(duo_report, rule_url=lambda f: f"https://cds.example.org/rules/{f.rule_id}")
     for card, finding in zip(result, duo_report.findings, strict=True):
         main = finding.rules[0].rule_id
-        assert card["links"] == [{"label": f"How the rule {main} works", "url": f"https://cds.example.org/rules/{main}", "type": "absolute"}]
+        assert card["links"] == [
+            {"label": f"How the rule {main} works", "url": f"https://cds.example.org/rules/{main}", "type": "absolute"}
+        ]
     assert "links" not in cards(duo_report)[0]
 
 

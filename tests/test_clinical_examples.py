@@ -71,7 +71,9 @@ def test_150_95_with_psilocybin_is_a_warning_not_the_mdma_critical(engine, basel
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_ketamine_with_165_105_and_an_aneurysm_flags_both_blood_pressure_levels_and_the_label_contraindication(engine, baseline_individual):
+def test_ketamine_with_165_105_and_an_aneurysm_flags_both_blood_pressure_levels_and_the_label_contraindication(
+    engine, baseline_individual
+):
     baseline_individual["session"]["substance"] = "ketamine"
     baseline_individual["participants"][0]["physical"].update(systolic_bp=165, diastolic_bp=105, aneurysm="yes")
     assert flagged(baseline_individual, engine) == {
@@ -103,7 +105,9 @@ def test_21_year_old_on_30_mg_psilocybin_for_5_hours_raises_no_flag(engine, base
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_duo_with_one_facilitator_and_an_aunt_with_bipolar_flags_staffing_for_both_and_second_degree_history(engine, baseline_duo):
+def test_duo_with_one_facilitator_and_an_aunt_with_bipolar_flags_staffing_for_both_and_second_degree_history(
+    engine, baseline_duo
+):
     baseline_duo["session"]["sober_facilitators"] = 1
     baseline_duo["participants"][0]["family_history"]["second_degree_bipolar"] = "yes"
     assert flagged(baseline_duo, engine) == {
@@ -121,12 +125,15 @@ def test_a_parent_with_schizophrenia_is_a_first_degree_warning_not_the_second_de
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(("substance", "severity", "rule_id"), [
-    ("psilocybin", "critical", "psychosis.bipolar-2"),
-    ("lsd", "critical", "psychosis.bipolar-2"),
-    ("mdma", "warning", "psychosis.bipolar-2-mdma-ketamine"),
-    ("ketamine", "warning", "psychosis.bipolar-2-mdma-ketamine"),
-])
+@pytest.mark.parametrize(
+    ("substance", "severity", "rule_id"),
+    [
+        ("psilocybin", "critical", "psychosis.bipolar-2"),
+        ("lsd", "critical", "psychosis.bipolar-2"),
+        ("mdma", "warning", "psychosis.bipolar-2-mdma-ketamine"),
+        ("ketamine", "warning", "psychosis.bipolar-2-mdma-ketamine"),
+    ],
+)
 def test_bipolar_2_severity_follows_the_programs_for_each_substance(engine, baseline_individual, substance, severity, rule_id):
     baseline_individual["session"]["substance"] = substance
     baseline_individual["participants"][0]["psychiatric"]["bipolar_2"] = "yes"
@@ -146,11 +153,14 @@ def test_an_unanswered_active_psychosis_question_is_flagged_critical_and_listed_
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize(("other_answer", "rule_id"), [
-    ("no", "relationship.fear-reported-by-one"),
-    ("unknown", "relationship.fear-not-confirmed-by-other"),
-    ("yes", "relationship.fear-reported-by-both"),
-])
+@pytest.mark.parametrize(
+    ("other_answer", "rule_id"),
+    [
+        ("no", "relationship.fear-reported-by-one"),
+        ("unknown", "relationship.fear-not-confirmed-by-other"),
+        ("yes", "relationship.fear-reported-by-both"),
+    ],
+)
 def test_fear_of_the_other_is_flagged_once_for_the_pair_whatever_the_other_answers(engine, baseline_duo, other_answer, rule_id):
     baseline_duo["participants"][0]["relationship"]["fear_of_other"] = "yes"
     baseline_duo["participants"][1]["relationship"]["fear_of_other"] = other_answer
@@ -174,8 +184,12 @@ def test_parent_and_child_duo_without_agreements_flags_power_and_each_missing_ag
     expected = {
         (rule, pid)
         for pid in ("A", "B")
-        for rule in ("relationship.power-imbalance", "relationship.no-agreement-touch", "relationship.no-agreement-check-in-signal",
-                     "missing-information.unanswered-questions")
+        for rule in (
+            "relationship.power-imbalance",
+            "relationship.no-agreement-touch",
+            "relationship.no-agreement-check-in-signal",
+            "missing-information.unanswered-questions",
+        )
     }
     assert flagged(baseline_duo, engine) == expected
 

@@ -22,16 +22,19 @@ def _fields(report, **extra):
     return dict(report_id=report.report_id, rule_id=flag.rule_id, participant=flag.participant, reviewer="dr.kim") | extra
 
 
-@pytest.mark.parametrize("extra, field", [
-    ({"reviewer": ""}, "reviewer"),
-    ({"reviewer": "   "}, "reviewer"),
-    ({"outcome": "approved"}, "outcome"),
-    ({"outcome": "overridden"}, "reason"),
-    ({"outcome": "noted", "reason": "other"}, "reason"),
-    ({"outcome": "overridden", "reason": "other"}, "reason_text"),
-    ({"outcome": "noted", "decided_at": dt.datetime(2026, 12, 1, 10, 0)}, "decided_at"),
-    ({"outcome": "noted", "report_id": "not-a-hash"}, "report_id"),
-])
+@pytest.mark.parametrize(
+    "extra, field",
+    [
+        ({"reviewer": ""}, "reviewer"),
+        ({"reviewer": "   "}, "reviewer"),
+        ({"outcome": "approved"}, "outcome"),
+        ({"outcome": "overridden"}, "reason"),
+        ({"outcome": "noted", "reason": "other"}, "reason"),
+        ({"outcome": "overridden", "reason": "other"}, "reason_text"),
+        ({"outcome": "noted", "decided_at": dt.datetime(2026, 12, 1, 10, 0)}, "decided_at"),
+        ({"outcome": "noted", "report_id": "not-a-hash"}, "report_id"),
+    ],
+)
 def test_an_incomplete_or_contradictory_decision_is_refused_naming_the_field(report, extra, field):
     fields = _fields(report, **({"outcome": "noted"} | extra))
     with pytest.raises(DecisionError) as caught:
@@ -52,18 +55,34 @@ def test_an_override_reason_must_be_one_of_the_rules_own(report, book):
     assert with_reasons, "the example should have a flag whose rule lists its own override reasons"
     flag = with_reasons[0]
     own = book.rule(flag.rule_id).meta.override_reasons
-    general = make_decision(**_fields(report, rule_id=flag.rule_id, participant=flag.participant,
-                                      outcome="overridden", reason="addressed-in-the-session-plan"))
+    general = make_decision(
+        **_fields(
+            report,
+            rule_id=flag.rule_id,
+            participant=flag.participant,
+            outcome="overridden",
+            reason="addressed-in-the-session-plan",
+        )
+    )
     assert DEFAULT_OVERRIDE_REASONS[2] not in own
     with pytest.raises(DecisionError, match="reason: not one of the override reasons"):
         digest.check(general)
     from screening.cds_hooks import _slug
 
-    fits = make_decision(**_fields(report, rule_id=flag.rule_id, participant=flag.participant,
-                                   outcome="overridden", reason=_slug(own[0])))
+    fits = make_decision(
+        **_fields(report, rule_id=flag.rule_id, participant=flag.participant, outcome="overridden", reason=_slug(own[0]))
+    )
     assert digest.check(fits)[1] == own[0]
-    other = make_decision(**_fields(report, rule_id=flag.rule_id, participant=flag.participant,
-                                    outcome="overridden", reason="other", reason_text="seen by her cardiologist"))
+    other = make_decision(
+        **_fields(
+            report,
+            rule_id=flag.rule_id,
+            participant=flag.participant,
+            outcome="overridden",
+            reason="other",
+            reason_text="seen by her cardiologist",
+        )
+    )
     assert digest.check(other)[1] == "seen by her cardiologist"
 
 
@@ -94,11 +113,23 @@ def test_the_standing_decision_is_the_latest_not_corrected():
     from screening.decisions import DecisionRecord
 
     def record(seq, outcome, corrects=None, key=("r", "A")):
-        return DecisionRecord(report_id="0" * 64, rule_id=key[0], participant=key[1], outcome=outcome, reviewer="x",
-                              reason="other" if outcome == "overridden" else None,
-                              reason_text="t" if outcome == "overridden" else None, decision_id=f"d{seq}", seq=seq,
-                              recorded_at=dt.datetime.now(dt.UTC), report_digest="", prev_hash="", record_hash="",
-                              corrects=corrects)
+        return DecisionRecord(
+            report_id="0" * 64,
+            rule_id=key[0],
+            participant=key[1],
+            outcome=outcome,
+            reviewer="x",
+            reason="other" if outcome == "overridden" else None,
+            reason_text="t" if outcome == "overridden" else None,
+            decision_id=f"d{seq}",
+            seq=seq,
+            recorded_at=dt.datetime.now(dt.UTC),
+            report_digest="",
+            prev_hash="",
+            record_hash="",
+            corrects=corrects,
+        )
+
     records = [record(1, "noted"), record(2, "overridden", corrects="d1"), record(3, "noted", key=("s", "B"))]
     standing = effective_decisions(records)
     assert standing[("r", "A")].seq == 2 and standing[("s", "B")].seq == 3

@@ -34,7 +34,9 @@ def test_freshness_check_fails_when_a_rule_summary_changes(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(rulebook.default_rules_dir(), rules)
     copied = rulebook.load(rules)
-    rule = next(r for r in copied.rules if (rules / r.path).read_text().splitlines()[r.line_of["summary"] - 1].rstrip()[-1] not in ">|")
+    rule = next(
+        r for r in copied.rules if (rules / r.path).read_text().splitlines()[r.line_of["summary"] - 1].rstrip()[-1] not in ">|"
+    )
     path = rules / rule.path
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     lines[rule.line_of["summary"] - 1] = "summary: A changed summary that no committed page holds yet.\n"
@@ -69,8 +71,18 @@ def test_every_rule_has_a_page_with_its_parts(book):
     pages = docs.render(book)
     for rule in book.rules:
         page = pages[f"{rule.meta.category}/{rule.id}.md"]
-        for part in ("## What it checks", "**When**", "**Then**", "## Why it matters", "## Suggested clinician action",
-                     "## Limitations", "## References", "### Raises the flag", "### Does not raise the flag", f"rules/{rule.path}"):
+        for part in (
+            "## What it checks",
+            "**When**",
+            "**Then**",
+            "## Why it matters",
+            "## Suggested clinician action",
+            "## Limitations",
+            "## References",
+            "### Raises the flag",
+            "### Does not raise the flag",
+            f"rules/{rule.path}",
+        ):
             assert part in page, f"{rule.id}: {part!r} missing"
         for ref in rule.meta.references:
             assert ref.url in page
@@ -106,10 +118,20 @@ def test_negated_threshold_includes_a_missing_number():
 
 
 def test_nested_branches_become_nested_bullets():
-    text = _phrase({"all": [
-        {"any": [{"is": {"self.relationship.fear_of_other": "yes"}}, {"is": {"self.relationship.violence_last_year": "yes"}}]},
-        {"is": {"other.relationship.fear_of_other": "no"}},
-    ]}, pair=True)
+    text = _phrase(
+        {
+            "all": [
+                {
+                    "any": [
+                        {"is": {"self.relationship.fear_of_other": "yes"}},
+                        {"is": {"self.relationship.violence_last_year": "yes"}},
+                    ]
+                },
+                {"is": {"other.relationship.fear_of_other": "no"}},
+            ]
+        },
+        pair=True,
+    )
     assert text.splitlines()[0] == "**When** all of these hold:"
     assert "- at least one of these holds:" in text
     assert "  - one participant's answer to 'Are you afraid of the other participant?' is yes" in text
@@ -121,8 +143,9 @@ def test_interaction_matrix_shows_the_highest_severity(book):
     lithium = next(line for line in page.splitlines() if line.startswith("| Lithium (`lithium`)"))
     cells = [c.strip() for c in lithium.strip("|").split("|")]
     readers = [r for r in book.active if any(l.op == "taking" and l.field == "lithium" for l in conditions.walk(r.condition))]
-    expected_psilocybin = max((r.meta.severity for r in readers if "psilocybin" in r.substances),
-                              key=rulebook.SEVERITY_ORDER.__getitem__, default="–")
+    expected_psilocybin = max(
+        (r.meta.severity for r in readers if "psilocybin" in r.substances), key=rulebook.SEVERITY_ORDER.__getitem__, default="–"
+    )
     assert cells[1] == expected_psilocybin
 
 

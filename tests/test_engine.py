@@ -50,8 +50,11 @@ def intakes(draw, book):
         person["physical"]["systolic_bp"] = draw(st.one_of(st.none(), st.integers(100, 200)))
         person["physical"]["diastolic_bp"] = draw(st.one_of(st.none(), st.integers(50, 99)))
         person["medications"] = [
-            {"name": draw(st.sampled_from(MEDICATION_NAMES)), "status": draw(st.sampled_from(["current", "stopped", "unknown"])),
-             **({"last_taken": str(dt.date(2026, 12, 1) - dt.timedelta(days=draw(st.integers(0, 60))))})}
+            {
+                "name": draw(st.sampled_from(MEDICATION_NAMES)),
+                "status": draw(st.sampled_from(["current", "stopped", "unknown"])),
+                **({"last_taken": str(dt.date(2026, 12, 1) - dt.timedelta(days=draw(st.integers(0, 60))))}),
+            }
             for _ in range(draw(st.integers(0, 2)))
         ]
         for med in person["medications"]:
@@ -62,7 +65,9 @@ def intakes(draw, book):
 
 
 def fired(report):
-    return sorted((f.rule_id, f.participant, tuple((e.participant, e.field, str(e.answer)) for e in f.evidence)) for f in report.flags)
+    return sorted(
+        (f.rule_id, f.participant, tuple((e.participant, e.field, str(e.answer)) for e in f.evidence)) for f in report.flags
+    )
 
 
 @needs_durable
@@ -123,8 +128,14 @@ def _extreme(book, substance: str, duo: bool, answer: str) -> dict:
     """Every yes/no answer set to `answer`, every medication class current, numbers at their
     riskiest: the intake that matches the most engine tests at once."""
     session = copy.deepcopy(book.baseline["session"])
-    session.update(substance=substance, format="duo" if duo else "individual", sober_facilitators=0,
-                   preparation_planned=answer, integration_planned=answer, session_hours=1)
+    session.update(
+        substance=substance,
+        format="duo" if duo else "individual",
+        sober_facilitators=0,
+        preparation_planned=answer,
+        integration_planned=answer,
+        session_hours=1,
+    )
     one_per_class = {}
     for entry in book.vocabulary.entries:
         for cls in entry.classes:
@@ -169,7 +180,8 @@ def test_a_frame_is_read_without_decoding_only_when_it_is_exactly_this_screening
     read = _frame_reader([("A", a), ("B", b)], "s1")
     assert read('{"r3":{"p":' + a + "}}") == [("r3", {"p": {"pid": "A", "sid": "s1"}})]
     assert read('{"r7":{"me":' + b + ',"peer":' + a + "}}") == [
-        ("r7", {"me": {"pid": "B", "sid": "s1"}, "peer": {"pid": "A", "sid": "s1"}})]
+        ("r7", {"me": {"pid": "B", "sid": "s1"}, "peer": {"pid": "A", "sid": "s1"}})
+    ]
     other_session = '{"type": "p", "pid": "A", "sid": "s2"}'
     for message in ('{"r3":{"p":' + other_session + "}}", '{"$start":{"m":{"sid": "s1"}}}', "", "not json"):
         assert read(message) is None  # decoded as JSON instead, where the session check applies

@@ -53,7 +53,11 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
         ("critical", "medication.serotonergic-antidepressant-with-ayahuasca", "A"),  # escitalopram 12 days before
         ("critical", "medication.serotonergic-supplement-with-ayahuasca", "A"),  # St John's wort, current
         ("warning", "medication.stopped-on-own-antidepressant", "A"),  # stopped without the prescriber
-        ("warning", "medication.several-serotonergic-drugs-with-mdma-or-ayahuasca", "A"),  # escitalopram and St John's wort within 14 days
+        (
+            "warning",
+            "medication.several-serotonergic-drugs-with-mdma-or-ayahuasca",
+            "A",
+        ),  # escitalopram and St John's wort within 14 days
         # ibuprofen: recognised, no interaction rule
     },
     "pressure-duo-psilocybin": {

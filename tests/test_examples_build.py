@@ -48,5 +48,7 @@ def test_check_mode_names_a_stale_file_and_exits_1(tmp_path):
         (tmp_path / name).write_bytes(content)
     assert subprocess.run([sys.executable, str(tmp_path / "build.py"), "--check"], check=False, timeout=120).returncode == 0
     (tmp_path / "fhir/duo-mdma-cds-hooks.json").write_text('{"cards": []}\n')
-    result = subprocess.run([sys.executable, str(tmp_path / "build.py"), "--check"], check=False, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(tmp_path / "build.py"), "--check"], check=False, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 1 and "stale: examples/fhir/duo-mdma-cds-hooks.json" in result.stderr

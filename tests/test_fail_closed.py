@@ -47,12 +47,16 @@ def test_a_tiny_dose_written_in_yaml_exponent_form_is_screened_in_full(tmp_path)
         "    plan: {dose_mg: 5.0e-5}\n"
         "    psychiatric: {active_psychosis: 'yes'}\n"
     )
-    run = subprocess.run([sys.executable, "-m", "screening", "screen", str(path), "--format", "json"],
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "screening", "screen", str(path), "--format", "json"], capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
-    python = subprocess.run([sys.executable, "-m", "screening", "screen", str(path), "--format", "json", "--engine", "python"],
-                            capture_output=True, text=True)
+    python = subprocess.run(
+        [sys.executable, "-m", "screening", "screen", str(path), "--format", "json", "--engine", "python"],
+        capture_output=True,
+        text=True,
+    )
     assert [f["rule_id"] for f in report["flags"]] == [f["rule_id"] for f in json.loads(python.stdout)["flags"]]
     assert report["counts"]["critical"] >= 1
 
@@ -69,14 +73,14 @@ def test_facts_carry_floats_in_fixed_point_notation():
 def test_durable_dropping_a_fact_fails_closed(monkeypatch, baseline_individual):
     """The original defect, replayed: facts sent in exponent form are dropped by durable_rules
     without an error. The engine's acknowledgement rule notices and the screening fails."""
+
     def exponent_text(fact):
         return json.dumps(dict(fact, x=5e-05))
 
     monkeypatch.setattr(engine_module, "fact_text", exponent_text)
     book = rulebook.default()
     with pytest.raises(EngineError, match="did not confirm"):
-        DurableEngine(book).fire(
-            [_values(book, baseline_individual)], "mdma", False)
+        DurableEngine(book).fire([_values(book, baseline_individual)], "mdma", False)
 
 
 @needs_durable

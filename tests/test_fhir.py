@@ -178,19 +178,31 @@ def test_link_ids_are_unique_and_types_follow_the_intake_model():
     assert items["physical.systolic_bp"]["extension"] == [
         {"url": "http://hl7.org/fhir/StructureDefinition/minValue", "valueInteger": 60},
         {"url": "http://hl7.org/fhir/StructureDefinition/maxValue", "valueInteger": 280},
-        {"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-unit",
-         "valueCoding": {"system": "http://unitsofmeasure.org", "code": "mm[Hg]", "display": "mmHg"}},
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/questionnaire-unit",
+            "valueCoding": {"system": "http://unitsofmeasure.org", "code": "mm[Hg]", "display": "mmHg"},
+        },
     ]
     assert items["person.weight_kg"]["type"] == "decimal"
     assert items["session.planned_date"]["type"] == "date"
     assert [o["valueCoding"]["code"] for o in items["session.substance"]["answerOption"]] == [
-        "psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
+        "psilocybin",
+        "mdma",
+        "ketamine",
+        "lsd",
+        "ayahuasca",
+        "dmt",
+    ]
     assert items["session.substance"]["required"] and items["session.format"]["required"]
     medications = items["medications"]
     assert medications["type"] == "group" and medications["repeats"] is True
     assert [i["linkId"] for i in medications["item"]] == [
-        "medications.name", "medications.dose", "medications.status", "medications.last_taken",
-        "medications.stopped_with_prescriber"]
+        "medications.name",
+        "medications.dose",
+        "medications.status",
+        "medications.last_taken",
+        "medications.stopped_with_prescriber",
+    ]
 
 
 def test_follow_up_questions_are_enabled_only_by_the_answer_they_follow():
@@ -315,7 +327,9 @@ def test_a_wrong_answer_type_is_named_without_quoting_the_answer(response):
 
 
 def test_an_answer_outside_the_options_is_named(response):
-    _find(response["item"], "psychiatric.bipolar_1")["answer"] = [{"valueCoding": {"system": fhir.ANSWER_SYSTEM, "code": "maybe"}}]
+    _find(response["item"], "psychiatric.bipolar_1")["answer"] = [
+        {"valueCoding": {"system": fhir.ANSWER_SYSTEM, "code": "maybe"}}
+    ]
     assert "psychiatric.bipolar_1: the answer is not one of the question's answer options" in _error(response)
 
 
@@ -335,7 +349,9 @@ def test_only_completed_or_amended_responses_are_screened(response, status):
 
 
 def test_unsure_is_read_as_unknown_never_no(response):
-    _find(response["item"], "psychiatric.bipolar_1")["answer"] = [{"valueCoding": {"system": fhir.ANSWER_SYSTEM, "code": "unknown"}}]
+    _find(response["item"], "psychiatric.bipolar_1")["answer"] = [
+        {"valueCoding": {"system": fhir.ANSWER_SYSTEM, "code": "unknown"}}
+    ]
     assert fhir.intake_from_fhir(response).participants[0].psychiatric.bipolar_1 == "unknown"
 
 
@@ -343,7 +359,8 @@ def test_a_duo_whose_responses_disagree_on_the_session_is_an_error(baseline_duo)
     bundle = fill_intake(fhir.questionnaire(), baseline_duo)
     second = bundle["entry"][1]["resource"]
     _find(second["item"], "session.substance")["answer"] = [
-        {"valueCoding": {"system": f"{fhir.BASE_URL}/CodeSystem/session.substance", "code": "mdma"}}]
+        {"valueCoding": {"system": f"{fhir.BASE_URL}/CodeSystem/session.substance", "code": "mdma"}}
+    ]
     assert "session.substance: the two responses give different answers" in _error(bundle)
 
 

@@ -41,8 +41,13 @@ def _set(response, link_id, answer):
 
 
 def _systems_used(questionnaire):
-    return {o["valueCoding"]["system"] for item in items_by_link(questionnaire).values() for o in item.get("answerOption", [])} | {
-        c["answerCoding"]["system"] for item in items_by_link(questionnaire).values() for c in item.get("enableWhen", []) if "answerCoding" in c
+    return {
+        o["valueCoding"]["system"] for item in items_by_link(questionnaire).values() for o in item.get("answerOption", [])
+    } | {
+        c["answerCoding"]["system"]
+        for item in items_by_link(questionnaire).values()
+        for c in item.get("enableWhen", [])
+        if "answerCoding" in c
     }
 
 
@@ -79,9 +84,15 @@ def test_one_dont_know_code_in_every_system_and_no_machine_made_displays():
         for code, display in codes.items():
             assert code in fhir.DISPLAYS or code in ("yes", "no"), f"{system['url']}: no written display for {code}"
             assert "_" not in display
-    displays = {o["valueCoding"]["code"]: o["valueCoding"]["display"] for o in items_by_link(fhir.questionnaire())["session.substance"]["answerOption"]}
+    displays = {
+        o["valueCoding"]["code"]: o["valueCoding"]["display"]
+        for o in items_by_link(fhir.questionnaire())["session.substance"]["answerOption"]
+    }
     assert displays["mdma"] == "MDMA" and displays["lsd"] == "LSD" and displays["dmt"] == "DMT"
-    relation = {o["valueCoding"]["code"]: o["valueCoding"]["display"] for o in items_by_link(fhir.questionnaire())["relationship.relation_type"]["answerOption"]}
+    relation = {
+        o["valueCoding"]["code"]: o["valueCoding"]["display"]
+        for o in items_by_link(fhir.questionnaire())["relationship.relation_type"]["answerOption"]
+    }
     assert relation["parent_child"] == "Parent and child"
 
 
@@ -100,7 +111,9 @@ def test_a_questionnaire_republished_under_another_base_is_valid_and_its_respons
     assert _systems_used(own) == {cs["url"] for cs in fhir.code_systems(OWN_BASE)}
     assert all(url.startswith(OWN_BASE + "/") for url in _systems_used(own))
     response = fill_intake(own, baseline_individual)
-    assert fhir.intake_from_fhir(response, base=OWN_BASE) == fhir.intake_from_fhir(fill_intake(fhir.questionnaire(), baseline_individual))
+    assert fhir.intake_from_fhir(response, base=OWN_BASE) == fhir.intake_from_fhir(
+        fill_intake(fhir.questionnaire(), baseline_individual)
+    )
     assert "expected https://screening.invalid/fhir/Questionnaire/screening-intake" in _error(response)
 
 
@@ -222,16 +235,20 @@ def test_measured_items_carry_their_ucum_unit_in_the_questionnaire():
 
 
 def _searchset(responses, extra=()):
-    entries = [{"fullUrl": f"https://ehr.example.org/fhir/QuestionnaireResponse/{i}", "resource": r, "search": {"mode": "match"}}
-               for i, r in enumerate(responses)]
+    entries = [
+        {"fullUrl": f"https://ehr.example.org/fhir/QuestionnaireResponse/{i}", "resource": r, "search": {"mode": "match"}}
+        for i, r in enumerate(responses)
+    ]
     return {"resourceType": "Bundle", "type": "searchset", "total": len(responses), "entry": entries + list(extra)}
 
 
 def test_a_searchset_of_two_responses_is_a_duo_and_included_resources_are_skipped(baseline_duo):
     collection = fill_intake(fhir.questionnaire(), baseline_duo)
     patient = {"resource": {"resourceType": "Patient", "id": "p1"}, "search": {"mode": "include"}}
-    outcome = {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]},
-               "search": {"mode": "outcome"}}
+    outcome = {
+        "resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational"}]},
+        "search": {"mode": "outcome"},
+    }
     searchset = _searchset([e["resource"] for e in collection["entry"]], [patient, outcome])
     Bundle.model_validate(searchset)
     assert fhir.intake_from_fhir(searchset) == fhir.intake_from_fhir(collection)
@@ -239,8 +256,10 @@ def test_a_searchset_of_two_responses_is_a_duo_and_included_resources_are_skippe
 
 def test_a_searchset_reporting_an_error_is_refused(baseline_duo):
     collection = fill_intake(fhir.questionnaire(), baseline_duo)
-    outcome = {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "too-costly"}]},
-               "search": {"mode": "outcome"}}
+    outcome = {
+        "resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "too-costly"}]},
+        "search": {"mode": "outcome"},
+    }
     assert "the search reported an error" in _error(_searchset([e["resource"] for e in collection["entry"]], [outcome]))
 
 

@@ -47,8 +47,11 @@ def check_findings(report) -> None:
         if finding.id.endswith(":missing"):  # graded by the most serious rule reading each question
             assert finding.severity == max((graded[(e.participant, e.field)] for e in finding.evidence), key=RANK.get)
         else:  # the unanswered-questions rule never raises a finding's grade: the rules that need the answers do
-            assert finding.severity == max((r.severity for r in finding.rules if r.rule_id != UNANSWERED_RULE), key=RANK.get,
-                                           default=finding.rules[0].severity)
+            assert finding.severity == max(
+                (r.severity for r in finding.rules if r.rule_id != UNANSWERED_RULE),
+                key=RANK.get,
+                default=finding.rules[0].severity,
+            )
         assert finding.title.startswith("Not answered: ") == finding.not_answered
         assert set(finding.rests_on) <= set(ids)
     # no finding rests only on answers another finding for the same subject already shows
@@ -58,8 +61,12 @@ def check_findings(report) -> None:
             if a.id != b.id and a.subject == b.subject and answers[a.id]:
                 assert not answers[a.id] <= answers[b.id], (a.id, b.id)
     # an unanswered question is in one place only: a finding it raised, or the missing list
-    gaps = Counter((e.participant, e.field) for f in report.findings for e in f.evidence
-                   if e.answer in ("unknown", None) and e.field != "medications" and f.subject != "session")
+    gaps = Counter(
+        (e.participant, e.field)
+        for f in report.findings
+        for e in f.evidence
+        if e.answer in ("unknown", None) and e.field != "medications" and f.subject != "session"
+    )
     assert max(gaps.values(), default=1) == 1
     summary = [line.finding for group in report.summary.groups for line in group.lines]
     assert summary == ids
@@ -93,7 +100,9 @@ def test_a_session_fact_is_one_finding_for_the_session_not_one_per_participant()
     session = [f for f in report.findings if f.subject == "session"]
     assert [f.id for f in session] == ["session:setting.one-facilitator-for-duo"]
     assert {(r.rule_id, r.participant) for r in session[0].rules} == {
-        ("setting.one-facilitator-for-duo", "A"), ("setting.one-facilitator-for-duo", "B")}
+        ("setting.one-facilitator-for-duo", "A"),
+        ("setting.one-facilitator-for-duo", "B"),
+    }
     assert {e.participant for e in session[0].evidence} == {"session"}
 
 
@@ -136,7 +145,10 @@ def test_one_medication_line_is_one_finding_led_by_the_more_serious_rule():
     report = report_of("duo-mdma")
     lexapro = [f for f in report.findings if any(e.field == "medications" for e in f.evidence)]
     assert len(lexapro) == 1
-    assert [r.rule_id for r in lexapro[0].rules] == ["medication.stopped-on-own-antidepressant", "medication.serotonin-reuptake-inhibitor-blunting"]
+    assert [r.rule_id for r in lexapro[0].rules] == [
+        "medication.stopped-on-own-antidepressant",
+        "medication.serotonin-reuptake-inhibitor-blunting",
+    ]
 
 
 def test_an_unanswered_question_that_raised_a_finding_is_not_listed_again_and_the_title_says_so():
@@ -168,7 +180,10 @@ def test_one_unanswered_info_level_question_is_not_a_warning():
     report = screen(intake, today=TODAY)
     missing = [f for f in report.findings if f.id.endswith(":missing")]
     assert [f.severity for f in missing] == ["info"]
-    assert {e.field for e in missing[0].evidence} <= {"family_history.second_degree_bipolar", "family_history.second_degree_psychotic_disorder"}
+    assert {e.field for e in missing[0].evidence} <= {
+        "family_history.second_degree_bipolar",
+        "family_history.second_degree_psychotic_disorder",
+    }
     assert any(f.rule_id == UNANSWERED_RULE and f.severity == "warning" for f in report.flags)  # the rule itself is unchanged
 
 

@@ -47,12 +47,37 @@ def _set(node, path, value):
 
 def _junk(marker: str, rng: random.Random):
     """A value that does not belong where it is put, carrying the marker where it can."""
-    return rng.choice([
-        marker, marker.upper(), f"yes {marker}", [marker], {"yes": marker}, {"value": marker},
-        True, False, None, "", " ", "\u00a0", "\u202e" + marker, "\x1b[2J" + marker,
-        5e-05, 1e300, -1.0, float("1e-320"), 10 ** 400, -(10 ** 30), 0, "070", "2:06", "1e3",
-        "9999-12-31", "0001-01-01", marker * 50,
-    ])
+    return rng.choice(
+        [
+            marker,
+            marker.upper(),
+            f"yes {marker}",
+            [marker],
+            {"yes": marker},
+            {"value": marker},
+            True,
+            False,
+            None,
+            "",
+            " ",
+            "\u00a0",
+            "\u202e" + marker,
+            "\x1b[2J" + marker,
+            5e-05,
+            1e300,
+            -1.0,
+            float("1e-320"),
+            10**400,
+            -(10**30),
+            0,
+            "070",
+            "2:06",
+            "1e3",
+            "9999-12-31",
+            "0001-01-01",
+            marker * 50,
+        ]
+    )
 
 
 def mutate(intake: dict, rng: random.Random, marker: str) -> dict:
@@ -126,7 +151,11 @@ def test_a_fuzzed_batch_gives_one_record_per_line_and_quotes_no_answer():
     for n in range(300):
         marker = f"zqb{n}q"
         markers.append(marker)
-        lines.append(json.dumps(mutate(random_intake(rng), rng, marker), default=str) if n % 3 else json.dumps(random_intake(rng), default=str))
+        lines.append(
+            json.dumps(mutate(random_intake(rng), rng, marker), default=str)
+            if n % 3
+            else json.dumps(random_intake(rng), default=str)
+        )
     results = list(screen_many(lines, jobs=2, today=TODAY))
     assert len(results) == len(lines)
     for result in results:

@@ -93,7 +93,7 @@ def test_every_answer_is_escaped(baseline_duo):
 
 def test_the_record_names_time_identifiers_rulebook_and_engine(duo):
     page = render_html(duo, printed=PRINTED)
-    footer = page[page.index("<footer"):]
+    footer = page[page.index("<footer") :]
     for text in ("2026-12-01 09:30 UTC", duo.rulebook.version, duo.rulebook.sha256, duo.engine, duo.library_version, "Program"):
         assert text in footer
 
@@ -141,15 +141,30 @@ def print_pdf(page: str, tmp: Path) -> Path:
     source.write_text(page, encoding="utf-8")
     profile = tempfile.mkdtemp(dir=tmp)
     subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--no-pdf-header-footer",
-         f"--print-to-pdf={pdf}", source.as_uri()],
-        check=True, capture_output=True, timeout=120)
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            source.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return pdf
 
 
-needs_chromium = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
-                                    reason="headless Chromium is not installed (.ci/run installs it)")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("CI"), reason="headless Chromium is not installed (.ci/run installs it)"
+)
 
 
 @needs_chromium

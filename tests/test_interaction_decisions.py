@@ -42,8 +42,10 @@ def _edit(path, change):
 
 
 def test_a_new_class_without_rule_or_decision_is_reported_for_each_substance(rules_copy):
-    _edit(rules_copy / "vocabularies" / "medications.yaml",
-          lambda d: d["classes"].update({"new_class": {"label": "New", "source": "a source"}}))
+    _edit(
+        rules_copy / "vocabularies" / "medications.yaml",
+        lambda d: d["classes"].update({"new_class": {"label": "New", "source": "a source"}}),
+    )
     found = interactions.problems(rulebook.load(rules_copy))
     assert sorted(p for p in found if p.startswith("new_class")) == sorted(
         f"new_class x {s}: undecided (add a rule, or a decision in rules/interactions/decisions.yaml)"
@@ -52,22 +54,28 @@ def test_a_new_class_without_rule_or_decision_is_reported_for_each_substance(rul
 
 
 def test_a_decision_on_a_cell_a_rule_reads_is_a_contradiction(rules_copy):
-    _edit(rules_copy / "interactions" / "decisions.yaml",
-          lambda d: d["decisions"]["lithium"].update({"mdma": {"no_source_found": "contradicts the lithium rule on purpose"}}))
+    _edit(
+        rules_copy / "interactions" / "decisions.yaml",
+        lambda d: d["decisions"]["lithium"].update({"mdma": {"no_source_found": "contradicts the lithium rule on purpose"}}),
+    )
     found = interactions.problems(rulebook.load(rules_copy))
     assert any("lithium.mdma" in p and "medication.lithium-within-30-days" in p for p in found)
 
 
 def test_covered_by_a_class_that_some_entry_lacks_is_reported(rules_copy):
-    _edit(rules_copy / "interactions" / "decisions.yaml",
-          lambda d: d["decisions"]["cathinone"].update({"all": {"covered_by": ["entactogen"]}}))
+    _edit(
+        rules_copy / "interactions" / "decisions.yaml",
+        lambda d: d["decisions"]["cathinone"].update({"all": {"covered_by": ["entactogen"]}}),
+    )
     found = interactions.problems(rulebook.load(rules_copy))
     assert any("synthetic cathinones has none of ['entactogen']" in p for p in found)
 
 
 def test_a_none_known_decision_without_a_source_is_reported(rules_copy):
-    _edit(rules_copy / "interactions" / "decisions.yaml",
-          lambda d: d["decisions"]["nitrous_oxide"].update({"all": {"none_known": "no source given for this one"}}))
+    _edit(
+        rules_copy / "interactions" / "decisions.yaml",
+        lambda d: d["decisions"]["nitrous_oxide"].update({"all": {"none_known": "no source given for this one"}}),
+    )
     found = interactions.problems(rulebook.load(rules_copy))
     assert any("nitrous_oxide.all" in p and "source" in p for p in found)
 

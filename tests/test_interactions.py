@@ -252,7 +252,6 @@ def test_the_matrix_covers_every_rule_about_a_current_medication():
     book = rulebook.default()
     expected = {rule for row in MATRIX.values() for by_rule in row.values() for rule in by_rule}
     interaction_rules = {
-        r.id for r in book.active
-        if r.id.startswith("medication.") and any(leaf.op == "taking" for leaf in walk(r.condition))
+        r.id for r in book.active if r.id.startswith("medication.") and any(leaf.op == "taking" for leaf in walk(r.condition))
     }
     assert interaction_rules - expected == set()

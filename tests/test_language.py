@@ -26,20 +26,23 @@ def test_a_list_of_classes_reads_as_any_of_them():
     assert condition.op == "any" and [leaf.field for leaf in condition.items] == ["ssri", "snri"]
 
 
-@pytest.mark.parametrize("when, message", [
-    ({"taking": {"class": ["ssri", "snrri"]}}, "unknown medication class 'snrri'; did you mean 'snri'?"),
-    ({"taking": {"class": {"ssri": 1}}}, "a medication class is a class id, or a non-empty list"),
-    ({"taking": {"class": [], "within_days": 3}}, "a medication class is a class id, or a non-empty list"),
-    ({"taking": {"class": "ssri", "after_days": 20, "within_days": 10}}, "no day is in that window"),
-    ({"stopped_on_own": {"class": "ssri", "after_days": 2}}, "'stopped_on_own' takes 'class' and optionally 'within_days'"),
-    ({"between": {"person.age": [30, 20]}}, "the low bound 30 is above the high bound 20"),
-    ({"between": {"person.age": 20}}, "'between' takes two numbers [low, high]"),
-    ({"between": {"person.pregnant": [1, 2]}}, "compares numbers"),
-    ({"medications": {"of": ["ssri"], "at_least": 0}}, "'at_least' is a whole number, 1 or more"),
-    ({"medications": {"count": "classes", "of": ["ssri", "snri"], "at_least": 3}}, "can never hold"),
-    ({"medications": {"count": "doses", "of": ["ssri"], "at_least": 2}}, "'count' is drugs or classes"),
-    ({"use": "two_serotonergic"}, "'use' names a condition in rules/conditions.yaml"),
-])
+@pytest.mark.parametrize(
+    "when, message",
+    [
+        ({"taking": {"class": ["ssri", "snrri"]}}, "unknown medication class 'snrri'; did you mean 'snri'?"),
+        ({"taking": {"class": {"ssri": 1}}}, "a medication class is a class id, or a non-empty list"),
+        ({"taking": {"class": [], "within_days": 3}}, "a medication class is a class id, or a non-empty list"),
+        ({"taking": {"class": "ssri", "after_days": 20, "within_days": 10}}, "no day is in that window"),
+        ({"stopped_on_own": {"class": "ssri", "after_days": 2}}, "'stopped_on_own' takes 'class' and optionally 'within_days'"),
+        ({"between": {"person.age": [30, 20]}}, "the low bound 30 is above the high bound 20"),
+        ({"between": {"person.age": 20}}, "'between' takes two numbers [low, high]"),
+        ({"between": {"person.pregnant": [1, 2]}}, "compares numbers"),
+        ({"medications": {"of": ["ssri"], "at_least": 0}}, "'at_least' is a whole number, 1 or more"),
+        ({"medications": {"count": "classes", "of": ["ssri", "snri"], "at_least": 3}}, "can never hold"),
+        ({"medications": {"count": "doses", "of": ["ssri"], "at_least": 2}}, "'count' is drugs or classes"),
+        ({"use": "two_serotonergic"}, "'use' names a condition in rules/conditions.yaml"),
+    ],
+)
 def test_mistakes_in_the_new_operators_are_clear_errors(when, message):
     with pytest.raises(ConditionError) as error:
         parse(when, classes=CLASSES, named={"several_serotonergic": {"answered": "person.age"}})
@@ -70,14 +73,24 @@ POOL = {
 }
 
 EXTRA_RULES = {
-    "two-drugs": ("medications: {count: drugs, of: [ssri, tramadol, triptan], at_least: 2, within_days: 14}",
-                  lambda meds: len({g for g, c, d in meds if c & {"ssri", "tramadol", "triptan"} and d <= 14}) >= 2),
-    "three-classes": ("medications: {count: classes, of: [ssri, snri, tramadol, serotonergic_supplement], at_least: 3, within_days: 7}",
-                      lambda meds: len({k for g, c, d in meds if d <= 7 for k in c} & {"ssri", "snri", "tramadol", "serotonergic_supplement"}) >= 3),
-    "window": ("taking: {class: fluoxetine_long_half_life, after_days: 10, within_days: 30}",
-               lambda meds: any("fluoxetine_long_half_life" in c and 10 <= d <= 30 for g, c, d in meds)),
-    "not-window": ("not: {taking: {class: [ssri, lithium], after_days: 5, within_days: 20}}",
-                   lambda meds: not any(c & {"ssri", "lithium"} and 5 <= d <= 20 for g, c, d in meds)),
+    "two-drugs": (
+        "medications: {count: drugs, of: [ssri, tramadol, triptan], at_least: 2, within_days: 14}",
+        lambda meds: len({g for g, c, d in meds if c & {"ssri", "tramadol", "triptan"} and d <= 14}) >= 2,
+    ),
+    "three-classes": (
+        "medications: {count: classes, of: [ssri, snri, tramadol, serotonergic_supplement], at_least: 3, within_days: 7}",
+        lambda meds: (
+            len({k for g, c, d in meds if d <= 7 for k in c} & {"ssri", "snri", "tramadol", "serotonergic_supplement"}) >= 3
+        ),
+    ),
+    "window": (
+        "taking: {class: fluoxetine_long_half_life, after_days: 10, within_days: 30}",
+        lambda meds: any("fluoxetine_long_half_life" in c and 10 <= d <= 30 for g, c, d in meds),
+    ),
+    "not-window": (
+        "not: {taking: {class: [ssri, lithium], after_days: 5, within_days: 20}}",
+        lambda meds: not any(c & {"ssri", "lithium"} and 5 <= d <= 20 for g, c, d in meds),
+    ),
     "named": ("any: [{use: test_pair}, {between: {physical.systolic_bp: [150, 155]}}]", None),
 }
 
@@ -110,11 +123,14 @@ def _rule_file(name: str, when: str) -> str:
 def test_book(tmp_path_factory):
     root = tmp_path_factory.mktemp("language") / "rules"
     shutil.copytree(default_rules_dir(), root)
-    (root / "conditions.yaml").write_text((root / "conditions.yaml").read_text() + textwrap.dedent("""\
+    (root / "conditions.yaml").write_text(
+        (root / "conditions.yaml").read_text()
+        + textwrap.dedent("""\
         test_pair:
           description: "A test: lithium and a triptan, both current."
           when: {all: [{taking: {class: lithium}}, {taking: {class: triptan}}]}
-        """))
+        """)
+    )
     for name, (when, _) in EXTRA_RULES.items():
         (root / "medication-interaction" / f"test-{name}.yaml").write_text(_rule_file(name, when))
     return load_rulebook(root)
@@ -149,8 +165,9 @@ def test_both_engines_count_and_window_as_written(test_book, data):
     for name, (_, expected) in EXTRA_RULES.items():
         if expected is not None:
             assert (f"test.{name}" in fired) == expected(meds), (name, meds)
-    named = (any("lithium" in c and d == 0 for _, c, d in meds) and any("triptan" in c and d == 0 for _, c, d in meds)) \
-        or (systolic is not None and 150 <= systolic <= 155)
+    named = (any("lithium" in c and d == 0 for _, c, d in meds) and any("triptan" in c and d == 0 for _, c, d in meds)) or (
+        systolic is not None and 150 <= systolic <= 155
+    )
     assert ("test.named" in fired) == named
 
 
@@ -159,7 +176,11 @@ def test_the_serotonergic_rule_names_every_counted_drug(book, baseline_individua
     intake["session"]["substance"] = "mdma"
     intake["participants"][0]["medications"] = [{"name": "Zoloft 50mg and tramadol", "status": "current"}]
     for engine in ENGINES:
-        flag = next(f for f in screen(intake, engine=engine).flags if f.rule_id == "medication.several-serotonergic-drugs-with-mdma-or-ayahuasca")
+        flag = next(
+            f
+            for f in screen(intake, engine=engine).flags
+            if f.rule_id == "medication.several-serotonergic-drugs-with-mdma-or-ayahuasca"
+        )
         assert flag.evidence[0].answer.startswith("Zoloft (Serotonergic antidepressant; current")
         assert "tramadol (Tramadol; current" in flag.evidence[0].answer
 
@@ -179,7 +200,9 @@ def test_editing_a_named_condition_changes_every_rule_that_uses_it(tmp_path):
 def test_a_broken_named_condition_file_names_file_and_line(tmp_path):
     root = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), root)
-    (root / "conditions.yaml").write_text((root / "conditions.yaml").read_text() + "broken:\n  description: x\n  when: {taking: {class: ssrri}}\n")
+    (root / "conditions.yaml").write_text(
+        (root / "conditions.yaml").read_text() + "broken:\n  description: x\n  when: {taking: {class: ssrri}}\n"
+    )
     with pytest.raises(RulebookError) as error:
         load_rulebook(root)
     assert "conditions.yaml:" in str(error.value) and "did you mean 'ssri'" in str(error.value)
@@ -188,11 +211,14 @@ def test_a_broken_named_condition_file_names_file_and_line(tmp_path):
 # ---------------------------------------------------------------------------- rule-file mistakes, no traceback
 
 
-@pytest.mark.parametrize("edit, message", [
-    (("written: 2026-11-22", "written: 2026-13-40"), "recent-heart-attack-or-stroke.yaml:33: not a valid date"),
-    (("written: 2026-11-22", "written: 2999-01-01"), "written: 2999-01-01 is in the future"),
-    (("physical.heart_attack_last_6_months: 'yes'", "physical.heart_attack_last_6_months: [yes]"), "is not an answer"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (("written: 2026-11-22", "written: 2026-13-40"), "recent-heart-attack-or-stroke.yaml:33: not a valid date"),
+        (("written: 2026-11-22", "written: 2999-01-01"), "written: 2999-01-01 is in the future"),
+        (("physical.heart_attack_last_6_months: 'yes'", "physical.heart_attack_last_6_months: [yes]"), "is not an answer"),
+    ],
+)
 def test_rule_file_mistakes_are_messages_with_a_line(tmp_path, capsys, edit, message):
     root = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), root)

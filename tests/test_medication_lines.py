@@ -97,7 +97,25 @@ def test_a_word_that_is_no_drug_dose_or_filler_is_reported_not_dropped(baseline_
     assert any("sleep (in 'Xanax for sleep')" in str(e.answer) for e in flag.evidence)
 
 
-_FILLER = ["50mg", "2.5 mg", "daily", "twice a day", "as needed", "at bedtime", "and", "or", "with", "then", "|", "\t", ",", "/", "+", "(", ")"]
+_FILLER = [
+    "50mg",
+    "2.5 mg",
+    "daily",
+    "twice a day",
+    "as needed",
+    "at bedtime",
+    "and",
+    "or",
+    "with",
+    "then",
+    "|",
+    "\t",
+    ",",
+    "/",
+    "+",
+    "(",
+    ")",
+]
 _UNKNOWN = ["zorblax", "quuxine", "sleep", "blue"]
 
 

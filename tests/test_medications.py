@@ -24,9 +24,16 @@ def test_vocabulary_has_at_least_250_entries():
     assert len(VOCABULARY.entries) >= 250
 
 
-@pytest.mark.parametrize(("written", "generic"), [("sertralin", "sertraline"), ("fluoxetin 20mg", "fluoxetine"),
-                                                  ("lithum", "lithium carbonate"), ("wellbutin", "bupropion"),
-                                                  ("phenelzene", "phenelzine")])
+@pytest.mark.parametrize(
+    ("written", "generic"),
+    [
+        ("sertralin", "sertraline"),
+        ("fluoxetin 20mg", "fluoxetine"),
+        ("lithum", "lithium carbonate"),
+        ("wellbutin", "bupropion"),
+        ("phenelzene", "phenelzine"),
+    ],
+)
 def test_close_misspellings_are_unconfirmed(written, generic):
     match = VOCABULARY.match(written)
     assert match.status == "unconfirmed" and match.entry.generic == generic

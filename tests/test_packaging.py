@@ -26,7 +26,10 @@ def test_this_install_finds_the_top_level_rules_folder():
 def test_a_checkout_without_install_screens_with_the_same_rulebook(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", SCREEN_EXAMPLE, str(EXAMPLES / "duo-mdma.yaml")],
-        capture_output=True, text=True, timeout=120, env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -43,7 +46,10 @@ def test_a_built_wheel_ships_the_rulebook_and_screens_in_a_fresh_environment(tmp
     subprocess.run([str(python), "-m", "pip", "install", "-q", str(wheel)], check=True, timeout=600)
     result = subprocess.run(
         [str(python), "-c", SCREEN_EXAMPLE, str(EXAMPLES / "duo-mdma.yaml")],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     rules_dir, sha, flags = result.stdout.splitlines()

@@ -25,7 +25,9 @@ FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES /
 # what a participant's copy never says: clinician-facing words, directives, verdicts
 NEVER = re.compile(
     r"\b(clinician action|for review|why it matters|limitations|sources|rule|critical|warning|contraindicat\w*|"
-    r"do not share|exclude|unsafe|eligib\w*|cleared|you must|you should|predictor)\b|\[[A-Z]+\]|->", re.IGNORECASE)
+    r"do not share|exclude|unsafe|eligib\w*|cleared|you must|you should|predictor)\b|\[[A-Z]+\]|->",
+    re.IGNORECASE,
+)
 
 
 def views():
@@ -78,8 +80,12 @@ def test_harm_answers_are_left_out_of_the_printed_copy_unless_asked():
 
 def test_the_cli_participant_view_with_private_points(tmp_path):
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "screening", "screen", str(EXAMPLES / "duo-mdma.yaml"), *args],
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "screening", "screen", str(EXAMPLES / "duo-mdma.yaml"), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     assert "feeling pressured" not in run("--view", "A")
     assert "feeling pressured" in run("--view", "A", "--include-private")
@@ -91,12 +97,21 @@ def test_rules_check_rejects_a_directive_participant_text(tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)
     path = rules / "medication-interaction" / "lithium-within-30-days.yaml"
-    text = re.sub(r"^participant_text: .*$", 'participant_text: "You should stop lithium, it is unsafe with this."', path.read_text(),
-                  count=1, flags=re.MULTILINE)
+    text = re.sub(
+        r"^participant_text: .*$",
+        'participant_text: "You should stop lithium, it is unsafe with this."',
+        path.read_text(),
+        count=1,
+        flags=re.MULTILINE,
+    )
     path.write_text(text)
-    result = subprocess.run([sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True
+    )
     assert result.returncode == 2
-    assert "medication-interaction/lithium-within-30-days.yaml:3: participant_text tells the participant what to do" in result.stderr
+    assert (
+        "medication-interaction/lithium-within-30-days.yaml:3: participant_text tells the participant what to do" in result.stderr
+    )
     assert "participant_text gives a verdict ('unsafe')" in result.stderr
 
 
@@ -107,5 +122,9 @@ def test_rules_check_rejects_a_session_rule_that_reads_a_persons_answer(tmp_path
     shutil.copytree(default_rules_dir(), rules)
     path = rules / "setting" / "no-preparation.yaml"
     path.write_text(path.read_text().replace("applies_to: session", "applies_to: participant"))
-    result = subprocess.run([sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True)
-    assert result.returncode == 2 and "setting/no-preparation.yaml" in result.stderr and "use applies_to: session" in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True
+    )
+    assert (
+        result.returncode == 2 and "setting/no-preparation.yaml" in result.stderr and "use applies_to: session" in result.stderr
+    )

@@ -39,31 +39,74 @@ def _flags(report):
 
 
 AGE_20 = {"person": {"age": 20}}
-LITHIUM_20_DAYS = {"medications": [{"name": "lithium", "status": "stopped", "last_taken": "2026-11-11", "stopped_with_prescriber": "yes"}]}
-LITHIUM_40_DAYS = {"medications": [{"name": "lithium", "status": "stopped", "last_taken": "2026-10-22", "stopped_with_prescriber": "yes"}]}
+LITHIUM_20_DAYS = {
+    "medications": [{"name": "lithium", "status": "stopped", "last_taken": "2026-11-11", "stopped_with_prescriber": "yes"}]
+}
+LITHIUM_40_DAYS = {
+    "medications": [{"name": "lithium", "status": "stopped", "last_taken": "2026-10-22", "stopped_with_prescriber": "yes"}]
+}
 BP_145_92 = {"physical": {"systolic_bp": 145, "diastolic_bp": 92}}
 
 # (intake, rule, expected severity per program: None = no flag). Written from each program's
 # sources, independently of the program files' own examples.
 CASES = [
-    ("a 20-year-old", {}, AGE_20, "medical.under-21-psilocybin",
-     {"default": "warning", "oregon-ops": "critical", "colorado-nmp": "critical", "clinical-trial": None, "practice": None}),
-    ("a 20-year-old, trial age range", {}, AGE_20, "medical.outside-trial-age-range",
-     {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": None, "practice": None}),
-    ("a 70-year-old", {}, {"person": {"age": 70}}, "medical.outside-trial-age-range",
-     {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": "critical", "practice": None}),
-    ("lithium 20 days before", {}, LITHIUM_20_DAYS, "medication.lithium-within-30-days",
-     {p: "critical" for p in PROGRAMS}),
-    ("lithium 40 days before", {}, LITHIUM_40_DAYS, "medication.lithium-within-30-days",
-     {p: None for p in PROGRAMS}),
-    ("blood pressure 145/92", {}, BP_145_92, "cardiovascular.blood-pressure-140-90",
-     {"default": "warning", "oregon-ops": "warning", "colorado-nmp": "warning", "clinical-trial": "critical", "practice": "warning"}),
-    ("a 3-hour psilocybin session at 25 mg", {"session_hours": 3}, {"plan": {"dose_mg": 25}}, "setting.session-shorter-than-oregon-minimum",
-     {"default": "warning", "oregon-ops": "critical", "colorado-nmp": None, "clinical-trial": None, "practice": "info"}),
-    ("one sober facilitator for one participant", {"sober_facilitators": 1}, {}, "setting.fewer-monitors-than-protocol",
-     {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": "warning", "practice": None}),
-    ("a 5-hour psilocybin session at 25 mg", {"session_hours": 5}, {"plan": {"dose_mg": 25}}, "setting.session-shorter-than-oregon-minimum",
-     {p: None for p in PROGRAMS}),
+    (
+        "a 20-year-old",
+        {},
+        AGE_20,
+        "medical.under-21-psilocybin",
+        {"default": "warning", "oregon-ops": "critical", "colorado-nmp": "critical", "clinical-trial": None, "practice": None},
+    ),
+    (
+        "a 20-year-old, trial age range",
+        {},
+        AGE_20,
+        "medical.outside-trial-age-range",
+        {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": None, "practice": None},
+    ),
+    (
+        "a 70-year-old",
+        {},
+        {"person": {"age": 70}},
+        "medical.outside-trial-age-range",
+        {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": "critical", "practice": None},
+    ),
+    ("lithium 20 days before", {}, LITHIUM_20_DAYS, "medication.lithium-within-30-days", {p: "critical" for p in PROGRAMS}),
+    ("lithium 40 days before", {}, LITHIUM_40_DAYS, "medication.lithium-within-30-days", {p: None for p in PROGRAMS}),
+    (
+        "blood pressure 145/92",
+        {},
+        BP_145_92,
+        "cardiovascular.blood-pressure-140-90",
+        {
+            "default": "warning",
+            "oregon-ops": "warning",
+            "colorado-nmp": "warning",
+            "clinical-trial": "critical",
+            "practice": "warning",
+        },
+    ),
+    (
+        "a 3-hour psilocybin session at 25 mg",
+        {"session_hours": 3},
+        {"plan": {"dose_mg": 25}},
+        "setting.session-shorter-than-oregon-minimum",
+        {"default": "warning", "oregon-ops": "critical", "colorado-nmp": None, "clinical-trial": None, "practice": "info"},
+    ),
+    (
+        "one sober facilitator for one participant",
+        {"sober_facilitators": 1},
+        {},
+        "setting.fewer-monitors-than-protocol",
+        {"default": None, "oregon-ops": None, "colorado-nmp": None, "clinical-trial": "warning", "practice": None},
+    ),
+    (
+        "a 5-hour psilocybin session at 25 mg",
+        {"session_hours": 5},
+        {"plan": {"dose_mg": 25}},
+        "setting.session-shorter-than-oregon-minimum",
+        {p: None for p in PROGRAMS},
+    ),
 ]
 
 
@@ -84,7 +127,10 @@ def test_an_unanswered_question_oregon_requires_is_flagged_critical_only_under_o
     flag = next(f for f in oregon.flags if f.rule_id == "missing-information.required-by-oregon-ops")
     assert flag.severity == "critical"
     assert [e.field for e in flag.evidence] == ["needs.interpreter"]
-    assert any(m.field == "needs.interpreter" and "missing-information.required-by-oregon-ops" in m.needed_by for m in oregon.missing_information)
+    assert any(
+        m.field == "needs.interpreter" and "missing-information.required-by-oregon-ops" in m.needed_by
+        for m in oregon.missing_information
+    )
     default = screen(intake, engine=engine, today=EXAMPLE_DATE)
     assert not any(f.rule_id.startswith("missing-information.required-by") for f in default.flags)
 
@@ -176,7 +222,8 @@ def test_both_engines_agree_under_every_program(book, data, program):
         for person in intake["participants"]:
             person["person"]["age"] = data.draw(st.sampled_from([None, 17, 18, 20, 21, 22, 64, 65, 66]))
             person["physical"]["systolic_bp"], person["physical"]["diastolic_bp"] = data.draw(
-                st.sampled_from([(None, None), (139, 89), (140, 80), (130, 90), (145, 92)]))
+                st.sampled_from([(None, None), (139, 89), (140, 80), (130, 90), (145, 92)])
+            )
             person["plan"]["dose_mg"] = data.draw(st.sampled_from([None, 4.9, 5, 10, 25, 35]))
         intake["session"]["session_hours"] = data.draw(st.sampled_from([None, 0.5, 1, 2, 3, 4, 5, 6]))
     durable = screen(intake, program=program, engine="durable", today=EXAMPLE_DATE)
@@ -202,14 +249,25 @@ def _problems(book) -> list[str]:
 
 def test_program_mistakes_are_reported_with_file_line_and_did_you_mean(tmp_path):
     original = (ROOT / "rules" / "programs" / "oregon-ops.yaml").read_text(encoding="utf-8")
-    text = (original
-            .replace("  medical.under-21-psilocybin:\n    to: critical", "  medical.under-21-psilocibin:\n    to: critical")
-            .replace("  program_minimum_age:\n    value: 21", "  program_minimum_ag:\n    value: 21")
-            .replace("    source: oar-5250\nrequire:", "    source: oar-525\nrequire:"))
+    text = (
+        original.replace("  medical.under-21-psilocybin:\n    to: critical", "  medical.under-21-psilocibin:\n    to: critical")
+        .replace("  program_minimum_age:\n    value: 21", "  program_minimum_ag:\n    value: 21")
+        .replace("    source: oar-5250\nrequire:", "    source: oar-525\nrequire:")
+    )
     problems = _problems(_broken(tmp_path, text))
     lines = original.splitlines()
-    assert any(p.startswith(f"programs/oregon-ops.yaml:{lines.index('  medical.under-21-psilocybin:') + 1}: severity: unknown rule id 'medical.under-21-psilocibin'; did you mean 'medical.under-21-psilocybin'?") for p in problems), problems
-    assert any(p.startswith(f"programs/oregon-ops.yaml:{lines.index('  program_minimum_age:') + 1}: parameters: unknown parameter 'program_minimum_ag'; did you mean 'program_minimum_age'?") for p in problems), problems
+    assert any(
+        p.startswith(
+            f"programs/oregon-ops.yaml:{lines.index('  medical.under-21-psilocybin:') + 1}: severity: unknown rule id 'medical.under-21-psilocibin'; did you mean 'medical.under-21-psilocybin'?"
+        )
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith(
+            f"programs/oregon-ops.yaml:{lines.index('  program_minimum_age:') + 1}: parameters: unknown parameter 'program_minimum_ag'; did you mean 'program_minimum_age'?"
+        )
+        for p in problems
+    ), problems
     assert any("unknown source 'oar-525'; did you mean 'oar-5250'?" in p for p in problems), problems
 
 
@@ -229,7 +287,15 @@ severity:
     problems = "\n".join(_problems(_broken(tmp_path, text, "trial-x")))
     assert "programs/trial-x.yaml:11: severity.cardiovascular.blood-pressure-140-90.source: Field required" in problems
     shutil.rmtree(tmp_path / "rules")
-    problems = "\n".join(_problems(_broken(tmp_path, text.replace(", reason: an exclusion in this trial}", ", reason: an exclusion in this trial, source: nowhere}"), "trial-x")))
+    problems = "\n".join(
+        _problems(
+            _broken(
+                tmp_path,
+                text.replace(", reason: an exclusion in this trial}", ", reason: an exclusion in this trial, source: nowhere}"),
+                "trial-x",
+            )
+        )
+    )
     assert "programs/trial-x.yaml:9: parameters.trial_minimum_age: the program leaves the base parameter undefined" in problems
     assert "unknown source 'nowhere'" in problems
 
@@ -237,8 +303,14 @@ severity:
 def test_a_rule_reading_an_unknown_parameter_is_rejected_with_a_suggestion(tmp_path):
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     path = tmp_path / "rules" / "medication-interaction" / "lithium-within-30-days.yaml"
-    path.write_text(path.read_text(encoding="utf-8").replace("{param: lithium_washout_days}}", "{param: lithium_washout_day}}"), encoding="utf-8")
-    with pytest.raises(RulebookError, match=r"lithium-within-30-days.yaml:\d+: when: unknown parameter 'lithium_washout_day'; did you mean 'lithium_washout_days'\?"):
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("{param: lithium_washout_days}}", "{param: lithium_washout_day}}"),
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        RulebookError,
+        match=r"lithium-within-30-days.yaml:\d+: when: unknown parameter 'lithium_washout_day'; did you mean 'lithium_washout_days'\?",
+    ):
         load_rulebook(tmp_path / "rules")
 
 
@@ -352,7 +424,12 @@ def test_the_worked_example_in_rules_readme_is_a_valid_program_whose_examples_pa
     assert _problems(book) == []
     results = run_program_examples(book, "my-trial", "python")
     assert len(results) == 2 and all(r.passed for r in results), results
-    report = screen(_intake(book, participant={"physical": {"systolic_bp": 136, "diastolic_bp": 80}}), rulebook=book, program="my-trial", today=EXAMPLE_DATE)
+    report = screen(
+        _intake(book, participant={"physical": {"systolic_bp": 136, "diastolic_bp": 80}}),
+        rulebook=book,
+        program="my-trial",
+        today=EXAMPLE_DATE,
+    )
     flag = next(f for f in report.flags if f.rule_id == "cardiovascular.blood-pressure-140-90")
     assert "135/85" in flag.summary
 
@@ -361,7 +438,12 @@ def test_a_text_showing_an_unknown_parameter_is_rejected_with_its_line(tmp_path)
     shutil.copytree(ROOT / "rules", tmp_path / "rules")
     path = tmp_path / "rules" / "other-medical" / "under-21-psilocybin.yaml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("younger than ${program_minimum_age}.", "younger than ${program_minimum_agee}."), encoding="utf-8")
+    path.write_text(
+        text.replace("younger than ${program_minimum_age}.", "younger than ${program_minimum_agee}."), encoding="utf-8"
+    )
     line = next(i for i, l in enumerate(text.splitlines(), 1) if l.startswith("summary:"))
-    with pytest.raises(RulebookError, match=rf"under-21-psilocybin.yaml:{line}: summary: unknown parameter \$\{{program_minimum_agee\}}; did you mean 'program_minimum_age'\?"):
+    with pytest.raises(
+        RulebookError,
+        match=rf"under-21-psilocybin.yaml:{line}: summary: unknown parameter \$\{{program_minimum_agee\}}; did you mean 'program_minimum_age'\?",
+    ):
         load_rulebook(tmp_path / "rules")

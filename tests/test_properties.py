@@ -33,7 +33,9 @@ FRESH_BOOK = rulebook.load()  # the same files loaded again: a second, independe
 
 
 def fired(report: Report) -> list:
-    return sorted((f.rule_id, f.participant, tuple((e.participant, e.field, str(e.answer)) for e in f.evidence)) for f in report.flags)
+    return sorted(
+        (f.rule_id, f.participant, tuple((e.participant, e.field, str(e.answer)) for e in f.evidence)) for f in report.flags
+    )
 
 
 def firings(intake: dict, engine: str) -> set:
@@ -112,7 +114,18 @@ def test_engines_fire_the_same_rules_on_100000_seeded_random_intakes(request):
 
 # Answers where "yes" is the reassuring answer: a "no" (or "unknown") is the riskier direction.
 PROTECTIVE = {
-    *(f"readiness.{name}" for name in ("grounding_skills", "self_regulation", "support_system", "support_contact", "stable_living", "own_intention", "recovery_time")),
+    *(
+        f"readiness.{name}"
+        for name in (
+            "grounding_skills",
+            "self_regulation",
+            "support_system",
+            "support_contact",
+            "stable_living",
+            "own_intention",
+            "recovery_time",
+        )
+    ),
     "relationship.feels_safe_with_other",
     "relationship.agreement_touch",
     "relationship.agreement_talking",
@@ -144,30 +157,54 @@ ENUM_ORDER = {"relationship.conflict_level": ("low", "moderate", "high")}
 # change "riskier" (no->yes, or yes->no for a protective answer) or "unknown" (the safer answer
 # replaced by unknown).
 DOCUMENTED_EXCEPTIONS = {
-    ("relationship.fear-reported-by-one", "relationship.fear_of_other", "riskier"):
-        "the rule is about a one-sided report: it needs the other participant's explicit 'no'; when both "
-        "report fear the one-sided pattern no longer holds; relationship.fear-reported-by-both flags the pair instead",
-    ("relationship.fear-reported-by-one", "relationship.fear_of_other", "unknown"):
-        "the rule needs the other participant's explicit 'no' to call the fear one-sided; when the other is "
-        "unsure, relationship.fear-not-confirmed-by-other flags the pair at the same severity",
+    (
+        "relationship.fear-reported-by-one",
+        "relationship.fear_of_other",
+        "riskier",
+    ): "the rule is about a one-sided report: it needs the other participant's explicit 'no'; when both "
+    "report fear the one-sided pattern no longer holds; relationship.fear-reported-by-both flags the pair instead",
+    (
+        "relationship.fear-reported-by-one",
+        "relationship.fear_of_other",
+        "unknown",
+    ): "the rule needs the other participant's explicit 'no' to call the fear one-sided; when the other is "
+    "unsure, relationship.fear-not-confirmed-by-other flags the pair at the same severity",
     # Added with the clinical rulebook (issue 3): rules about an uneven report, and a warning that
     # gives way to a critical rule. In each case another rule keeps flagging the riskier answer.
-    ("psychosis.substance-induced-only", "psychiatric.psychosis_substance_induced_only", "riskier"):
-        "the warning is for psychosis only ever under a substance; when that turns to 'no' the critical "
-        "psychosis.personal-psychotic-disorder rule takes over",
-    ("psychosis.substance-induced-only", "psychiatric.psychosis_substance_induced_only", "unknown"):
-        "when 'only under a substance' turns to unsure, the critical psychosis.personal-psychotic-disorder rule takes over",
-    ("relationship.pressure-reported-by-one", "relationship.pressure_to_take_part", "riskier"):
-        "the rule is about an uneven report: when the other also reports pressure the one-sided pattern no longer "
-        "holds; relationship.pressure-to-take-part still flags each person who reports pressure",
-    ("relationship.pressure-reported-by-one", "relationship.pressure_to_take_part", "unknown"):
-        "the rule needs the other's explicit 'no'; relationship.pressure-to-take-part flags the unsure answer itself",
-    ("relationship.high-conflict-reported-by-one", "relationship.conflict_level", "riskier"):
-        "the rule is about an uneven report: when the other also reports high conflict the one-sided pattern no "
-        "longer holds; relationship.high-conflict-or-mistrust still flags each person who reports high conflict",
-    ("relationship.high-conflict-reported-by-one", "relationship.conflict_level", "unknown"):
-        "when either rating turns unsure the difference is unknown; relationship.high-conflict-or-mistrust flags "
-        "an unanswered conflict question",
+    (
+        "psychosis.substance-induced-only",
+        "psychiatric.psychosis_substance_induced_only",
+        "riskier",
+    ): "the warning is for psychosis only ever under a substance; when that turns to 'no' the critical "
+    "psychosis.personal-psychotic-disorder rule takes over",
+    (
+        "psychosis.substance-induced-only",
+        "psychiatric.psychosis_substance_induced_only",
+        "unknown",
+    ): "when 'only under a substance' turns to unsure, the critical psychosis.personal-psychotic-disorder rule takes over",
+    (
+        "relationship.pressure-reported-by-one",
+        "relationship.pressure_to_take_part",
+        "riskier",
+    ): "the rule is about an uneven report: when the other also reports pressure the one-sided pattern no longer "
+    "holds; relationship.pressure-to-take-part still flags each person who reports pressure",
+    (
+        "relationship.pressure-reported-by-one",
+        "relationship.pressure_to_take_part",
+        "unknown",
+    ): "the rule needs the other's explicit 'no'; relationship.pressure-to-take-part flags the unsure answer itself",
+    (
+        "relationship.high-conflict-reported-by-one",
+        "relationship.conflict_level",
+        "riskier",
+    ): "the rule is about an uneven report: when the other also reports high conflict the one-sided pattern no "
+    "longer holds; relationship.high-conflict-or-mistrust still flags each person who reports high conflict",
+    (
+        "relationship.high-conflict-reported-by-one",
+        "relationship.conflict_level",
+        "unknown",
+    ): "when either rating turns unsure the difference is unknown; relationship.high-conflict-or-mistrust flags "
+    "an unanswered conflict question",
 }
 
 
@@ -240,8 +277,12 @@ def test_every_non_monotone_rule_is_documented_with_its_reason():
 
 
 def test_every_number_a_rule_reads_has_a_declared_riskier_direction():
-    numbers = {leaf.field for rule in BOOK.active for leaf in walk(rule.condition)
-               if leaf.op not in ("taking", "stopped_on_own", "medications") and catalogue()[leaf.field].kind == "number"}
+    numbers = {
+        leaf.field
+        for rule in BOOK.active
+        for leaf in walk(rule.condition)
+        if leaf.op not in ("taking", "stopped_on_own", "medications") and catalogue()[leaf.field].kind == "number"
+    }
     assert numbers <= set(NUMBER_DIRECTION)
 
 
@@ -256,7 +297,11 @@ def _answer_slots(intake: dict):
                 for name, value in section.items():
                     yield ("participants", i, group, name), f"{group}.{name}", value
         for m, med in enumerate(person["medications"]):
-            yield ("participants", i, "medications", m, "stopped_with_prescriber"), "medications.stopped_with_prescriber", med.get("stopped_with_prescriber", "unknown")
+            yield (
+                ("participants", i, "medications", m, "stopped_with_prescriber"),
+                "medications.stopped_with_prescriber",
+                med.get("stopped_with_prescriber", "unknown"),
+            )
 
 
 def _set(intake: dict, where: tuple, value) -> dict:
@@ -278,8 +323,11 @@ def mutations(intake: dict, change: str):
             continue
         if path not in catalogue() and path != "medications.stopped_with_prescriber":
             continue
-        steps = _safer_to_riskier(path) if path != "medications.stopped_with_prescriber" else {
-            "riskier": (("yes", "no"),), "unknown": (("yes", "unknown"),)}
+        steps = (
+            _safer_to_riskier(path)
+            if path != "medications.stopped_with_prescriber"
+            else {"riskier": (("yes", "no"),), "unknown": (("yes", "unknown"),)}
+        )
         for before, after in steps.get(change, ()):
             if value == before:
                 yield path, _set(intake, where, after)

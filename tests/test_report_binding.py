@@ -28,8 +28,14 @@ def test_the_same_intake_gives_the_same_ids_in_another_process():
         f"r = screen(yaml.safe_load(open({str(EXAMPLES / 'duo-mdma.yaml')!r})), today=datetime.date(2026, 11, 20), engine='python'); "
         "print(r.report_id, r.intake_sha256)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT,
-                         env={"PYTHONHASHSEED": "12345", "PATH": ""}).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env={"PYTHONHASHSEED": "12345", "PATH": ""},
+    ).stdout.split()
     assert out == [report.report_id, report.intake_sha256]
 
 
@@ -77,7 +83,10 @@ def test_a_changed_rule_text_changes_the_report_id(tmp_path, baseline_individual
 
 def test_another_reference_date_is_another_report(baseline_individual):
     baseline_individual["session"]["planned_date"] = None
-    assert screen(baseline_individual, today=TODAY).report_id != screen(baseline_individual, today=TODAY + dt.timedelta(days=1)).report_id
+    assert (
+        screen(baseline_individual, today=TODAY).report_id
+        != screen(baseline_individual, today=TODAY + dt.timedelta(days=1)).report_id
+    )
 
 
 def _tri_state_answers(intake: dict):

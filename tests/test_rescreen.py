@@ -35,9 +35,14 @@ def _rescreened():
 
 def _decide_all(store, report):
     store.add_report(report)
-    return {f"{f.rule_id}/{f.participant}": store.record_decision(make_decision(
-        report_id=report.report_id, rule_id=f.rule_id, participant=f.participant, outcome="noted", reviewer="dr.kim"))
-        for f in report.flags}
+    return {
+        f"{f.rule_id}/{f.participant}": store.record_decision(
+            make_decision(
+                report_id=report.report_id, rule_id=f.rule_id, participant=f.participant, outcome="noted", reviewer="dr.kim"
+            )
+        )
+        for f in report.flags
+    }
 
 
 def test_a_rescreening_lists_new_gone_and_changed_flags_and_carries_forward_the_rest(store):

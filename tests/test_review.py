@@ -29,8 +29,25 @@ def rules_copy(tmp_path):
 
 
 def approve(rules, rule=RULE, *extra):
-    return main(["rules", "review", rule, "--rules", str(rules), "--decision", "approved",
-                 "--reviewer", "Dr Jane Example", "--role", "psychiatrist", "--date", "2026-11-30", *ALL_YES, *extra])
+    return main(
+        [
+            "rules",
+            "review",
+            rule,
+            "--rules",
+            str(rules),
+            "--decision",
+            "approved",
+            "--reviewer",
+            "Dr Jane Example",
+            "--role",
+            "psychiatrist",
+            "--date",
+            "2026-11-30",
+            *ALL_YES,
+            *extra,
+        ]
+    )
 
 
 def intake_with_recent_heart_attack(book):
@@ -103,7 +120,19 @@ def test_an_approval_needs_every_checklist_item_and_no_no(rules_copy, capsys):
 
 
 def test_a_request_for_changes_needs_a_comment_and_is_the_state(rules_copy, capsys):
-    common = ["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "changes-requested", "--reviewer", "Dr X", "--role", "GP"]
+    common = [
+        "rules",
+        "review",
+        RULE,
+        "--rules",
+        str(rules_copy),
+        "--decision",
+        "changes-requested",
+        "--reviewer",
+        "Dr X",
+        "--role",
+        "GP",
+    ]
     assert main(common) == 2
     assert "needs --comment" in capsys.readouterr().err
     assert main([*common, "--comment", "Say where the 6-month window for heart attack comes from."]) == 0
@@ -130,9 +159,9 @@ def test_a_broken_review_file_is_a_rulebook_error_with_its_line(rules_copy, caps
 
 CONTENT_EDITS = {
     "severity": ("severity: critical", "severity: warning"),
-    "summary": ("in the last 6 months.\"", "in the last six months.\""),
+    "summary": ('in the last 6 months."', 'in the last six months."'),
     "logic": ("stroke_or_tia_last_6_months: 'yes'", "stroke_or_tia_last_6_months: 'unknown'"),
-    "example": ("name: \"TIA this year\"", "name: \"TIA in March\""),
+    "example": ('name: "TIA this year"', 'name: "TIA in March"'),
     "source": ("Excludes myocardial infarction", "Leaves out myocardial infarction"),
 }
 
@@ -151,9 +180,19 @@ def test_any_content_change_changes_the_hash(tmp_path_factory, part):
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@x", "HOME": str(repo), "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env={
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@x",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@x",
+            "HOME": str(repo),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
 
 
 def test_docs_diff_lists_changes_by_part_since_a_ref_or_a_version(tmp_path, capsys):

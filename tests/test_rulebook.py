@@ -59,7 +59,9 @@ def test_a_rule_needs_an_example_of_each_kind(rules_copy):
 
 
 def test_directive_wording_is_rejected(rules_copy):
-    found = problems_after(rules_copy, lambda t: t.replace("Confirm pregnancy status", "Do not proceed; confirm pregnancy status"))
+    found = problems_after(
+        rules_copy, lambda t: t.replace("Confirm pregnancy status", "Do not proceed; confirm pregnancy status")
+    )
     assert any("directive" in p for p in found), found
 
 
@@ -82,10 +84,12 @@ def test_a_wrong_value_type_in_when_is_an_error(rules_copy):
 
 
 def test_a_name_claimed_by_two_vocabulary_entries_is_reported(rules_copy):
-    """"Zoloft" must mean one drug: a brand listed under two entries is a rulebook error."""
+    """ "Zoloft" must mean one drug: a brand listed under two entries is a rulebook error."""
     path = rules_copy / "vocabularies" / "medications.yaml"
     text = path.read_text()
-    path.write_text(text.replace('brands: ["Celexa", "Cipramil", "Seropram"]', 'brands: ["Celexa", "Cipramil", "Seropram", "Zoloft"]'))
+    path.write_text(
+        text.replace('brands: ["Celexa", "Cipramil", "Seropram"]', 'brands: ["Celexa", "Cipramil", "Seropram", "Zoloft"]')
+    )
     with pytest.raises(RulebookError) as error:
         load_rulebook(rules_copy)
     assert any("'zoloft' is claimed by both" in str(p) for p in error.value.problems), error.value.problems

@@ -33,8 +33,12 @@ def _bomb(levels: int = 9) -> str:
 def test_aliases_in_rulebook_yaml_are_refused_with_file_and_line(rules_copy):
     path = rules_copy / "rulebook.yaml"
     path.write_text(path.read_text() + _bomb())
-    result = subprocess.run([sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules_copy)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules_copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert "rulebook.yaml:" in result.stderr and "YAML aliases (*name) are not accepted" in result.stderr

@@ -21,7 +21,9 @@ from screening import display, render_text, screen
 from screening.cds_hooks import cards
 
 TODAY = dt.date(2026, 12, 1)
-UNSAFE = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp") and chr(c) != "\n"]
+UNSAFE = [
+    chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zl", "Zp") and chr(c) != "\n"
+]
 ANSI_CLEAR = "\x1b[2J\x1b[3J\x1b[H"
 
 
@@ -59,7 +61,12 @@ def test_every_control_format_and_separator_character_is_neutralised(baseline_in
         assert char not in text, repr(char)
         assert display.text(char) in text or char.isspace(), repr(char)
         for card in cards(report):
-            for value in (card["summary"], card["detail"], card["source"]["label"], *[r["display"] for r in card["overrideReasons"]]):
+            for value in (
+                card["summary"],
+                card["detail"],
+                card["source"]["label"],
+                *[r["display"] for r in card["overrideReasons"]],
+            ):
                 assert char not in value, repr(char)
         tried += 1
     assert tried == len(UNSAFE)
@@ -103,8 +110,18 @@ def test_a_cds_card_shows_answers_as_plain_text_never_as_markup_or_links(baselin
 
 
 def test_markdown_text_renders_to_exactly_the_text():
-    for value in ("Tom & Jerry", "2 < 3 > 1", "~x~ *y* _z_ #w |v| !u [t] {s} $r ^q +p =o", "C:\\path\\to", "- not a list", "1. not a list",
-                  "https://x.example/a?b=c&d=e", "www.x.example", "user@x.example", "``odd` ticks`"):
+    for value in (
+        "Tom & Jerry",
+        "2 < 3 > 1",
+        "~x~ *y* _z_ #w |v| !u [t] {s} $r ^q +p =o",
+        "C:\\path\\to",
+        "- not a list",
+        "1. not a list",
+        "https://x.example/a?b=c&d=e",
+        "www.x.example",
+        "user@x.example",
+        "``odd` ticks`",
+    ):
         html = _html(display.markdown(value))
         plain = html.removeprefix("<p>").removesuffix("</p>\n").replace("<code>", "").replace("</code>", "")
         plain = plain.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"')

@@ -46,6 +46,7 @@ def _p(intake, index=0):
 def _set(section, **values):
     def mutate(intake, index=0):
         _p(intake, index).setdefault(section, {}).update(values)
+
     return mutate
 
 
@@ -55,7 +56,11 @@ MUTATIONS = [
     ("unchanged duo", "duo", lambda d: None),
     ("duo with one participant", "duo", lambda d: d["participants"].pop()),
     ("individual with two participants", "duo", lambda d: d["session"].update(format="individual")),
-    ("three participants", "duo", lambda d: d["participants"].append({**copy.deepcopy(d["participants"][0]), "participant_id": "C"})),
+    (
+        "three participants",
+        "duo",
+        lambda d: d["participants"].append({**copy.deepcopy(d["participants"][0]), "participant_id": "C"}),
+    ),
     ("no participants", "individual", lambda d: d["participants"].clear()),
     ("relationship answers in an individual session", "individual", lambda d: _p(d).update(relationship={"mistrust": "no"})),
     ("relationship null in an individual session", "individual", lambda d: _p(d).update(relationship=None)),
@@ -94,8 +99,11 @@ MUTATIONS = [
     ("planned date in another format", "individual", lambda d: d["session"].update(planned_date="01/11/2026")),
     ("planned date null", "individual", lambda d: d["session"].update(planned_date=None)),
     ("planned date 0 (a number)", "individual", lambda d: d["session"].update(planned_date=0)),
-    ("last dose as a number", "individual",
-     lambda d: _p(d).update(medications=[{"name": "sertraline", "status": "stopped", "last_taken": 20260101}])),
+    (
+        "last dose as a number",
+        "individual",
+        lambda d: _p(d).update(medications=[{"name": "sertraline", "status": "stopped", "last_taken": 20260101}]),
+    ),
     ("unknown top-level field", "individual", lambda d: d.update(notes="x")),
     ("unknown participant field", "individual", lambda d: _p(d).update(shoe_size=44)),
     ("unknown section field", "individual", _set("physical", shoe_size=44)),
@@ -106,20 +114,32 @@ MUTATIONS = [
     ("participant_id 40 characters", "individual", lambda d: _p(d).update(participant_id="A" * 40)),
     ("participant_id missing", "individual", lambda d: _p(d).pop("participant_id")),
     ("participant_id a number", "individual", lambda d: _p(d).update(participant_id=7)),
-    ("current medication with a last dose", "individual",
-     lambda d: _p(d).update(medications=[{"name": "sertraline", "status": "current", "last_taken": "2026-01-01"}])),
-    ("stopped medication with a last dose", "individual",
-     lambda d: _p(d).update(medications=[{"name": "sertraline", "status": "stopped", "last_taken": "2026-01-01"}])),
-    ("medication status left out with a last dose", "individual",
-     lambda d: _p(d).update(medications=[{"name": "sertraline", "last_taken": "2026-01-01"}])),
+    (
+        "current medication with a last dose",
+        "individual",
+        lambda d: _p(d).update(medications=[{"name": "sertraline", "status": "current", "last_taken": "2026-01-01"}]),
+    ),
+    (
+        "stopped medication with a last dose",
+        "individual",
+        lambda d: _p(d).update(medications=[{"name": "sertraline", "status": "stopped", "last_taken": "2026-01-01"}]),
+    ),
+    (
+        "medication status left out with a last dose",
+        "individual",
+        lambda d: _p(d).update(medications=[{"name": "sertraline", "last_taken": "2026-01-01"}]),
+    ),
     ("medication without a name", "individual", lambda d: _p(d).update(medications=[{"status": "current"}])),
     ("medication with an empty name", "individual", lambda d: _p(d).update(medications=[{"name": ""}])),
     ("medication name of spaces only", "individual", lambda d: _p(d).update(medications=[{"name": "   "}])),
     ("medication name with spaces around", "individual", lambda d: _p(d).update(medications=[{"name": " Zoloft "}])),
     ("medication name of 201 characters", "individual", lambda d: _p(d).update(medications=[{"name": "x" * 201}])),
     ("61 medications", "individual", lambda d: _p(d).update(medications=[{"name": "vitamin d"}] * 61)),
-    ("medication answer 'Yes'", "individual",
-     lambda d: _p(d).update(medications=[{"name": "x", "status": "stopped", "stopped_with_prescriber": "Yes"}])),
+    (
+        "medication answer 'Yes'",
+        "individual",
+        lambda d: _p(d).update(medications=[{"name": "x", "status": "stopped", "stopped_with_prescriber": "Yes"}]),
+    ),
     ("relation type 'partner'", "duo", lambda d: _p(d).update(relationship={"relation_type": "partner"})),
     ("conflict level null", "duo", lambda d: _p(d).update(relationship={"conflict_level": None})),
     ("relationship answer true", "duo", lambda d: _p(d).update(relationship={"fear_of_other": True})),
@@ -172,8 +192,35 @@ def test_surrounding_spaces_are_removed_by_the_library(baseline_individual):
 
 
 # a value pool an intake system might send, written into any one field
-VALUES = [None, True, False, 0, -1, 1, 46, 46.0, 46.5, 1e9, "", " ", "yes", "no", "unknown", "Yes", "46", "2026-11-01",
-          "duo", "individual", "current", "stopped", "mdma", [], {}, ["yes"], {"a": 1}]
+VALUES = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    46,
+    46.0,
+    46.5,
+    1e9,
+    "",
+    " ",
+    "yes",
+    "no",
+    "unknown",
+    "Yes",
+    "46",
+    "2026-11-01",
+    "duo",
+    "individual",
+    "current",
+    "stopped",
+    "mdma",
+    [],
+    {},
+    ["yes"],
+    {"a": 1},
+]
 
 
 @functools.cache
@@ -237,7 +284,9 @@ def test_every_example_intake_is_valid_under_the_schema():
     import yaml
 
     for path in [*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")]:
-        as_json = json.loads(json.dumps(yaml.safe_load(path.read_text()), default=lambda d: d.isoformat()))  # YAML dates as JSON text
+        as_json = json.loads(
+            json.dumps(yaml.safe_load(path.read_text()), default=lambda d: d.isoformat())
+        )  # YAML dates as JSON text
         assert schema_accepts(as_json) and library_accepts(as_json), path.name
 
 

@@ -168,7 +168,9 @@ def test_patient_view_never_shows_the_partners_answers_either_way(open_client, d
 def test_a_duo_members_chart_gets_no_duo_screening_and_no_pair_card(open_client, duo_responses):
     """Pair cards rest on both people's answers: they appear on appointment-book only."""
     for patient in DUO:
-        response = open_client.post(VIEW, json=hook_request("patient-view", patient, prefetch={"intake": searchset(*duo_responses.values())}))
+        response = open_client.post(
+            VIEW, json=hook_request("patient-view", patient, prefetch={"intake": searchset(*duo_responses.values())})
+        )
         assert response.status_code == 412
         body = response.json()
         assert body["resourceType"] == "OperationOutcome" and "cards" not in body
@@ -185,7 +187,10 @@ def test_an_appointment_for_one_patient_cannot_screen_half_a_duo(open_client, du
 
 
 def test_without_prefetch_the_service_fetches_each_response_with_the_clients_token(duo_intake, duo_responses):
-    with StubEHR() as ehr, TestClient(create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python")), base_url=BASE) as client:
+    with (
+        StubEHR() as ehr,
+        TestClient(create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python")), base_url=BASE) as client,
+    ):
         ehr.responses.update(duo_responses)
         body = hook_request("appointment-book", DUO[0], patients=DUO, fhir_server=f"{ehr.url}/fhir", fhir_token="fhir-token-1")
         response = client.post(APPT, json=body)
@@ -221,15 +226,18 @@ def test_what_cannot_be_found_is_named_with_412(duo_responses):
 # ---------------------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("change, field", [
-    (lambda b: b.update(hook="order-sign"), "hook"),
-    (lambda b: b.update(hookInstance="not-a-uuid"), "hookInstance"),
-    (lambda b: b["context"].pop("patientId"), "context.patientId"),
-    (lambda b: b["context"].update(patientId="p9"), "context.patientId"),
-    (lambda b: b.update(fhirAuthorization={"access_token": "x", "token_type": "Bearer"}), "fhirServer"),
-    (lambda b: b["context"].update(appointments={"resourceType": "Bundle", "entry": []}), "context.appointments"),
-    (lambda b: b.update(prefetch=[]), "prefetch"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda b: b.update(hook="order-sign"), "hook"),
+        (lambda b: b.update(hookInstance="not-a-uuid"), "hookInstance"),
+        (lambda b: b["context"].pop("patientId"), "context.patientId"),
+        (lambda b: b["context"].update(patientId="p9"), "context.patientId"),
+        (lambda b: b.update(fhirAuthorization={"access_token": "x", "token_type": "Bearer"}), "fhirServer"),
+        (lambda b: b["context"].update(appointments={"resourceType": "Bundle", "entry": []}), "context.appointments"),
+        (lambda b: b.update(prefetch=[]), "prefetch"),
+    ],
+)
 def test_an_invalid_hook_request_is_400_naming_the_field(open_client, change, field):
     body = hook_request("appointment-book", DUO[0], patients=DUO)
     change(body)
@@ -321,22 +329,30 @@ def _hmac_token(aud):
     import jwt
 
     now = int(time.time())
-    return jwt.encode({"iss": ISSUER, "aud": aud, "iat": now, "exp": now + 60, "jti": "x"}, "a-shared-secret-that-is-long-enough", algorithm="HS256", headers={"kid": "test-key-1"})
+    return jwt.encode(
+        {"iss": ISSUER, "aud": aud, "iat": now, "exp": now + 60, "jti": "x"},
+        "a-shared-secret-that-is-long-enough",
+        algorithm="HS256",
+        headers={"kid": "test-key-1"},
+    )
 
 
-@pytest.mark.parametrize("make, says", [
-    (lambda k, aud: None, "bearer token"),
-    (lambda k, aud: "not.a.jwt", "not a JWT"),
-    (lambda k, aud: k.token(f"{BASE}/cds-services/other"), "aud"),
-    (lambda k, aud: k.token(aud, exp=int(time.time()) - 120, iat=int(time.time()) - 180), "expired"),
-    (lambda k, aud: k.token(aud, iat=int(time.time()) + 300, exp=int(time.time()) + 400), "iat"),
-    (lambda k, aud: k.token(aud, iss="https://someone-else.invalid"), "not trusted"),
-    (lambda k, aud: k.token(aud, jti=None), "jti"),
-    (lambda k, aud: k.token(aud, exp=int(time.time()) + 7200), "longer than"),
-    (lambda k, aud: k.token(aud, headers={"kid": "unknown-kid"}), "kid"),
-    (lambda k, aud: Keys(kid=k.kid).token(aud), "signature"),
-    (lambda k, aud: _hmac_token(aud), "asymmetric"),
-])
+@pytest.mark.parametrize(
+    "make, says",
+    [
+        (lambda k, aud: None, "bearer token"),
+        (lambda k, aud: "not.a.jwt", "not a JWT"),
+        (lambda k, aud: k.token(f"{BASE}/cds-services/other"), "aud"),
+        (lambda k, aud: k.token(aud, exp=int(time.time()) - 120, iat=int(time.time()) - 180), "expired"),
+        (lambda k, aud: k.token(aud, iat=int(time.time()) + 300, exp=int(time.time()) + 400), "iat"),
+        (lambda k, aud: k.token(aud, iss="https://someone-else.invalid"), "not trusted"),
+        (lambda k, aud: k.token(aud, jti=None), "jti"),
+        (lambda k, aud: k.token(aud, exp=int(time.time()) + 7200), "longer than"),
+        (lambda k, aud: k.token(aud, headers={"kid": "unknown-kid"}), "kid"),
+        (lambda k, aud: Keys(kid=k.kid).token(aud), "signature"),
+        (lambda k, aud: _hmac_token(aud), "asymmetric"),
+    ],
+)
 def test_a_bad_token_is_refused_with_401(secured, keys, make, says):
     token = make(keys, f"{BASE}/cds-services")
     response = secured.get("/cds-services", headers=bearer(token) if token else {})
@@ -375,7 +391,9 @@ def test_serve_usage_errors_are_one_line_and_exit_2(capsys):
 @pytest.fixture
 def with_sink():
     sink = Sink()
-    with TestClient(create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python"), decisions=sink), base_url=BASE) as client:
+    with TestClient(
+        create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python"), decisions=sink), base_url=BASE
+    ) as client:
         yield client, sink
 
 
@@ -389,30 +407,53 @@ def test_overridden_feedback_with_the_cards_reason_reaches_the_decisions_sink(wi
     cards, instance = _cards(client, duo_responses)
     first, second = cards[0], cards[-1]
     reason = first["overrideReasons"][1]
-    feedback = {"feedback": [
-        {"card": first["uuid"], "outcome": "overridden", "overrideReason": {"reason": reason, "userComment": "Discussed at intake."}, "outcomeTimestamp": "2026-12-01T10:00:00Z"},
-        {"card": second["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
-    ]}
+    feedback = {
+        "feedback": [
+            {
+                "card": first["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"reason": reason, "userComment": "Discussed at intake."},
+                "outcomeTimestamp": "2026-12-01T10:00:00Z",
+            },
+            {"card": second["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
+        ]
+    }
     response = client.post(f"{APPT}/feedback", json=feedback)
     assert response.status_code == 200 and "kept" in response.text
     one, two = sink.entries
     ext = first["extension"][RULE_EXTENSION]
-    assert (one.card_uuid, one.rule_id, one.participant, one.outcome) == (first["uuid"], ext["rule_id"], ext["participant"], "overridden")
+    assert (one.card_uuid, one.rule_id, one.participant, one.outcome) == (
+        first["uuid"],
+        ext["rule_id"],
+        ext["participant"],
+        "overridden",
+    )
     assert one.override_reason == {"system": reason["system"], "code": reason["code"], "display": reason["display"]}
     assert one.user_comment == "Discussed at intake." and one.hook_instance == instance and len(one.report_id) == 64
     assert one.outcome_time.isoformat() == "2026-12-01T10:00:00+00:00" and list(one.patients) == ext["patients"]
     assert two.outcome == "accepted" and two.override_reason is None
 
 
-@pytest.mark.parametrize("change, status, says", [
-    (lambda e, c: e.update(card=str(uuid.uuid4())), 404, "no such card"),
-    (lambda e, c: e.update(outcome="ignored"), 422, "outcome"),
-    (lambda e, c: e.update(overrideReason={"reason": {"system": c["overrideReasons"][0]["system"], "code": "made-up"}}), 422, "not one of the card's"),
-    (lambda e, c: e.update(outcome="accepted", overrideReason={"reason": c["overrideReasons"][0]}), 422, "only given with outcome 'overridden'"),
-    (lambda e, c: e.update(outcome="accepted", acceptedSuggestions=[{"id": "x"}]), 422, "no suggestions"),
-    (lambda e, c: e.pop("outcomeTimestamp"), 422, "outcomeTimestamp"),
-    (lambda e, c: e.update(outcomeTimestamp="2026-12-01T10:00:00"), 422, "time zone"),
-])
+@pytest.mark.parametrize(
+    "change, status, says",
+    [
+        (lambda e, c: e.update(card=str(uuid.uuid4())), 404, "no such card"),
+        (lambda e, c: e.update(outcome="ignored"), 422, "outcome"),
+        (
+            lambda e, c: e.update(overrideReason={"reason": {"system": c["overrideReasons"][0]["system"], "code": "made-up"}}),
+            422,
+            "not one of the card's",
+        ),
+        (
+            lambda e, c: e.update(outcome="accepted", overrideReason={"reason": c["overrideReasons"][0]}),
+            422,
+            "only given with outcome 'overridden'",
+        ),
+        (lambda e, c: e.update(outcome="accepted", acceptedSuggestions=[{"id": "x"}]), 422, "no suggestions"),
+        (lambda e, c: e.pop("outcomeTimestamp"), 422, "outcomeTimestamp"),
+        (lambda e, c: e.update(outcomeTimestamp="2026-12-01T10:00:00"), 422, "time zone"),
+    ],
+)
 def test_invalid_feedback_is_refused_and_nothing_is_kept(with_sink, duo_responses, change, status, says):
     client, sink = with_sink
     cards, _ = _cards(client, duo_responses)
@@ -443,25 +484,40 @@ def test_without_a_store_feedback_is_validated_and_acknowledged_but_not_kept(ope
 
 def test_the_core_does_not_import_the_service():
     code = "import sys, screening; screening.screen; import screening.cli; print('screening.service' in sys.modules, 'fastapi' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == ["False", "False"]
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == [
+        "False",
+        "False",
+    ]
 
 
 def test_serve_without_the_extra_says_what_to_install_in_one_line():
     code = "import sys; sys.modules['fastapi'] = None; from screening.cli import main; sys.exit(main(['serve', '--insecure-no-auth']))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == ["screening: the CDS Hooks service needs the optional extra: pip install 'screening[service]'"]
+    assert run.stderr.strip().splitlines() == [
+        "screening: the CDS Hooks service needs the optional extra: pip install 'screening[service]'"
+    ]
 
 
 def test_workers_sharing_a_state_file_see_each_others_cards_and_tokens(tmp_path, keys, duo_responses):
     """Two apps on one state file stand for two workers: feedback and replays cross between them."""
     with StubEHR(keys) as ehr:
-        config = ServiceConfig(public_url=BASE, trusted_issuers={ISSUER: f"{ehr.url}/jwks.json"}, engine="python", state_path=str(tmp_path / "state.sqlite"))
+        config = ServiceConfig(
+            public_url=BASE,
+            trusted_issuers={ISSUER: f"{ehr.url}/jwks.json"},
+            engine="python",
+            state_path=str(tmp_path / "state.sqlite"),
+        )
         with TestClient(create_app(config), base_url=BASE) as one, TestClient(create_app(config), base_url=BASE) as two:
             body = hook_request("appointment-book", DUO[0], patients=DUO, prefetch={"intake": searchset(*duo_responses.values())})
             cards = one.post(APPT, json=body, headers=bearer(keys.token(f"{BASE}{APPT}"))).json()["cards"]
             entry = {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
-            assert two.post(f"{APPT}/feedback", json={"feedback": [entry]}, headers=bearer(keys.token(f"{BASE}{APPT}/feedback"))).status_code == 200
+            assert (
+                two.post(
+                    f"{APPT}/feedback", json={"feedback": [entry]}, headers=bearer(keys.token(f"{BASE}{APPT}/feedback"))
+                ).status_code
+                == 200
+            )
             token = keys.token(f"{BASE}/cds-services")
             assert one.get("/cds-services", headers=bearer(token)).status_code == 200
             assert two.get("/cds-services", headers=bearer(token)).status_code == 401
@@ -474,7 +530,9 @@ def test_the_committed_cds_hooks_examples_are_what_the_service_says_now():
 
     folder = EXAMPLES / "cds-hooks"
     for name, text in build(ROOT).items():
-        assert (folder / name).read_text(encoding="utf-8") == text, f"examples/cds-hooks/{name} is stale: run python -m screening.service.examples"
+        assert (folder / name).read_text(encoding="utf-8") == text, (
+            f"examples/cds-hooks/{name} is stale: run python -m screening.service.examples"
+        )
     response = json.loads((folder / "duo-appointment-book-response.json").read_text())
     assert response["cards"] and all(check_card(c) is None for c in response["cards"])
 

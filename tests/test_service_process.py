@@ -35,8 +35,18 @@ class Served:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"serve-{workers}.log"
-        command = [sys.executable, "-m", "screening", "serve", "--port", str(self.port), "--workers", str(workers),
-                   "--trust", f"{ISSUER}={ehr.url}/jwks.json"]
+        command = [
+            sys.executable,
+            "-m",
+            "screening",
+            "serve",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--trust",
+            f"{ISSUER}={ehr.url}/jwks.json",
+        ]
         self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -85,20 +95,31 @@ def test_a_real_server_answers_discovery_a_duo_appointment_and_feedback(workers,
                 assert discovery.status_code == 200 and len(discovery.json()["services"]) == 2
 
                 path = "/cds-services/screening-appointment"
-                expected = [(f.rules[0].rule_id, f.rules[0].participant) for f in screen(duo_intake).findings]  # one card per finding
+                expected = [
+                    (f.rules[0].rule_id, f.rules[0].participant) for f in screen(duo_intake).findings
+                ]  # one card per finding
                 seen_cards = []
                 for _ in range(4):  # with two workers, several calls reach both
-                    body = hook_request("appointment-book", DUO[0], patients=DUO, fhir_server=f"{ehr.url}/fhir", fhir_token="fhir-secret-token")
+                    body = hook_request(
+                        "appointment-book", DUO[0], patients=DUO, fhir_server=f"{ehr.url}/fhir", fhir_token="fhir-secret-token"
+                    )
                     response = client.post(path, json=body, headers=auth(path))
                     assert response.status_code == 200, response.text
                     cards = response.json()["cards"]
-                    assert [(c["extension"][RULE_EXTENSION]["rule_id"], c["extension"][RULE_EXTENSION]["participant"]) for c in cards] == expected
+                    assert [
+                        (c["extension"][RULE_EXTENSION]["rule_id"], c["extension"][RULE_EXTENSION]["participant"]) for c in cards
+                    ] == expected
                     seen_cards += cards
                 assert len({c["uuid"] for c in seen_cards}) == len(seen_cards)
                 assert {a for _, a in ehr.requests} == {"Bearer fhir-secret-token"}
 
                 for card in seen_cards[:6]:  # feedback may reach the other worker: the state file is shared
-                    entry = {"card": card["uuid"], "outcome": "overridden", "overrideReason": {"reason": card["overrideReasons"][0]}, "outcomeTimestamp": "2026-12-01T10:00:00Z"}
+                    entry = {
+                        "card": card["uuid"],
+                        "outcome": "overridden",
+                        "overrideReason": {"reason": card["overrideReasons"][0]},
+                        "outcomeTimestamp": "2026-12-01T10:00:00Z",
+                    }
                     response = client.post(path + "/feedback", json={"feedback": [entry]}, headers=auth(path + "/feedback"))
                     assert response.status_code == 200, response.text
 
@@ -113,5 +134,7 @@ def test_a_real_server_answers_discovery_a_duo_appointment_and_feedback(workers,
 
 
 def test_serve_refuses_to_start_without_a_trusted_issuer():
-    run = subprocess.run([sys.executable, "-m", "screening", "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "screening", "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 2 and "--insecure-no-auth" in run.stderr

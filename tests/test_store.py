@@ -65,8 +65,16 @@ def test_a_correction_is_a_new_record_and_the_original_stays(store, duo_report):
     store.add_report(duo_report)
     flag = _flag(duo_report, "A")
     wrong = store.record_decision(decide(duo_report, flag, outcome="noted"))
-    fixed = store.record_decision(decide(duo_report, flag, outcome="overridden", reason="other",
-                                         reason_text="participant's cardiologist reviewed it", corrects=wrong.decision_id))
+    fixed = store.record_decision(
+        decide(
+            duo_report,
+            flag,
+            outcome="overridden",
+            reason="other",
+            reason_text="participant's cardiologist reviewed it",
+            corrects=wrong.decision_id,
+        )
+    )
     assert [r.outcome for r in store.decisions_for(duo_report.report_id)] == ["noted", "overridden"]
     assert fixed.corrects == wrong.decision_id and fixed.reason_display == "participant's cardiologist reviewed it"
     other = _flag(duo_report, "B")
@@ -78,13 +86,21 @@ def test_a_decision_that_does_not_fit_the_report_is_refused_and_nothing_is_writt
     store.add_report(duo_report)
     flag = _flag(duo_report, "B")
     with pytest.raises(DecisionError, match="rule_id.*no flag"):
-        store.record_decision(make_decision(report_id=duo_report.report_id, rule_id="psychosis.active-psychosis",
-                                            participant="A", outcome="noted", reviewer="dr.kim"))
+        store.record_decision(
+            make_decision(
+                report_id=duo_report.report_id,
+                rule_id="psychosis.active-psychosis",
+                participant="A",
+                outcome="noted",
+                reviewer="dr.kim",
+            )
+        )
     with pytest.raises(DecisionError, match="reason: not one of the override reasons"):
         store.record_decision(decide(duo_report, flag, outcome="overridden", reason="because-i-said-so"))
     with pytest.raises(DecisionError, match="report_id.*not in the store"):
-        store.record_decision(make_decision(report_id="0" * 64, rule_id=flag.rule_id, participant="B",
-                                            outcome="noted", reviewer="dr.kim"))
+        store.record_decision(
+            make_decision(report_id="0" * 64, rule_id=flag.rule_id, participant="B", outcome="noted", reviewer="dr.kim")
+        )
     good = decide(duo_report, flag)
     bad = decide(duo_report, flag, outcome="overridden", reason="nope")
     with pytest.raises(DecisionError):
@@ -95,8 +111,11 @@ def test_a_decision_that_does_not_fit_the_report_is_refused_and_nothing_is_writt
 def test_the_database_refuses_to_update_or_delete_a_decision(store, store_url, duo_report):
     store.add_report(duo_report)
     store.record_decision(decide(duo_report, _flag(duo_report, "A")))
-    for statement in ("UPDATE screening_decisions SET record = 'x'", "DELETE FROM screening_decisions",
-                      "UPDATE screening_reports SET digest = 'x'"):
+    for statement in (
+        "UPDATE screening_decisions SET record = 'x'",
+        "DELETE FROM screening_decisions",
+        "UPDATE screening_reports SET digest = 'x'",
+    ):
         with pytest.raises(Exception, match="append-only"):
             raw_sql(store_url, [statement])
     assert store.verify().ok
@@ -220,11 +239,14 @@ def test_a_later_migration_is_applied_once_in_order(store_url, monkeypatch):
     assert [tuple(r) for r in rows] == [(1, schema.MIGRATIONS[0][1]), (2, "test: an index")]
 
 
-@pytest.mark.parametrize("url, message", [
-    ("mysql://u:p@127.0.0.1/db", "unsupported store URL scheme 'mysql'"),
-    ("postgresql://someone:hunter2@127.0.0.1:1/none", "cannot reach the decisions store 127.0.0.1:1/none"),
-    ("/nonexistent-folder/sub/decisions.sqlite", "cannot reach the decisions store"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("mysql://u:p@127.0.0.1/db", "unsupported store URL scheme 'mysql'"),
+        ("postgresql://someone:hunter2@127.0.0.1:1/none", "cannot reach the decisions store 127.0.0.1:1/none"),
+        ("/nonexistent-folder/sub/decisions.sqlite", "cannot reach the decisions store"),
+    ],
+)
 def test_a_store_that_cannot_be_opened_says_why_without_the_password(url, message):
     with pytest.raises(StoreError) as caught:
         open_store(url)

@@ -42,10 +42,12 @@ def test_accepted_is_noted_and_overridden_keeps_the_cards_reason(store, report):
     flag = report.flags[0]
     when = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
     reason = card["overrideReasons"][2]
-    sink.record([
-        Entry(report.report_id, flag.rule_id, flag.participant, "accepted", None, None, when),
-        Entry(report.report_id, flag.rule_id, flag.participant, "overridden", reason, "BP rechecked at 128/80", when),
-    ])
+    sink.record(
+        [
+            Entry(report.report_id, flag.rule_id, flag.participant, "accepted", None, None, when),
+            Entry(report.report_id, flag.rule_id, flag.participant, "overridden", reason, "BP rechecked at 128/80", when),
+        ]
+    )
     noted, overridden = store.decisions_for(report.report_id)
     assert (noted.outcome, noted.decided_at) == ("noted", when)
     assert noted.reviewer == "cds-hooks:screening-appointment/d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"
@@ -60,8 +62,9 @@ def test_feedback_that_does_not_fit_records_nothing(store, report):
     flag = report.flags[0]
     now = dt.datetime.now(dt.UTC)
     good = Entry(report.report_id, flag.rule_id, flag.participant, "accepted", None, None, now)
-    wrong_reason = Entry(report.report_id, flag.rule_id, flag.participant, "overridden",
-                         {"system": "x", "code": "not-offered"}, None, now)
+    wrong_reason = Entry(
+        report.report_id, flag.rule_id, flag.participant, "overridden", {"system": "x", "code": "not-offered"}, None, now
+    )
     with pytest.raises(DecisionError, match="reason"):
         sink.record([good, wrong_reason])
     assert store.audit_log() == []

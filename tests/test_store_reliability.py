@@ -38,14 +38,25 @@ def report_file(report, tmp_path):
 
 def _decision(report, i, name):
     flag = report.flags[i % len(report.flags)]
-    return make_decision(report_id=report.report_id, rule_id=flag.rule_id, participant=flag.participant,
-                         outcome="noted", reviewer=name, note=str(i))
+    return make_decision(
+        report_id=report.report_id,
+        rule_id=flag.rule_id,
+        participant=flag.participant,
+        outcome="noted",
+        reviewer=name,
+        note=str(i),
+    )
 
 
 def _writer(url, report_file, name, count):
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    return subprocess.Popen([sys.executable, str(WRITER), url, str(report_file), name, str(count)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, str(WRITER), url, str(report_file), name, str(count)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def test_8_threads_and_2_processes_writing_1000_decisions_each_lose_and_duplicate_nothing(store_url, report, report_file):
@@ -170,8 +181,12 @@ def test_a_full_sqlite_database_gives_a_clear_error_and_no_partial_record(tmp_pa
 def _mount_tmpfs(path: Path, size: str) -> bool:
     path.mkdir()
     try:
-        return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                              capture_output=True, timeout=30).returncode == 0
+        return (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, timeout=30
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.SubprocessError):
         return False
 
@@ -192,7 +207,10 @@ def test_a_full_disk_gives_a_clear_error_and_no_partial_record(tmp_path, report)
         subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
 
 
-@pytest.mark.skipif(not os.environ.get("SCREENING_TEST_POSTGRES_URL"), reason="PostgreSQL store tests NOT RUN: SCREENING_TEST_POSTGRES_URL is not set")
+@pytest.mark.skipif(
+    not os.environ.get("SCREENING_TEST_POSTGRES_URL"),
+    reason="PostgreSQL store tests NOT RUN: SCREENING_TEST_POSTGRES_URL is not set",
+)
 def test_a_full_disk_under_postgresql_gives_a_clear_error_and_no_partial_record(tmp_path, report):
     import tempfile
 
@@ -207,8 +225,13 @@ def test_a_full_disk_under_postgresql_gives_a_clear_error_and_no_partial_record(
     try:
         subprocess.run(["chown", "postgres", str(disk)], capture_output=True, timeout=30)
         space = "small_" + Path(url).name
-        raw_sql(url, [f"CREATE TABLESPACE {space} LOCATION '{disk}'",
-                      f"ALTER DATABASE \"{Path(url).name}\" SET default_tablespace = {space}"])
+        raw_sql(
+            url,
+            [
+                f"CREATE TABLESPACE {space} LOCATION '{disk}'",
+                f'ALTER DATABASE "{Path(url).name}" SET default_tablespace = {space}',
+            ],
+        )
         store = open_store(url)  # its tables now live on the 1 MB disk
         store.add_report(report)
         written, message = _fill_until_full(store, report)

@@ -26,16 +26,24 @@ def test_feedback_through_the_endpoint_is_recorded_in_the_store(store):
         cards = client.post(APPT, json=body).json()["cards"]
         first, last = cards[0], cards[-1]
         reason = first["overrideReasons"][1]
-        feedback = {"feedback": [
-            {"card": first["uuid"], "outcome": "overridden", "overrideReason": {"reason": reason, "userComment": "Discussed at intake."},
-             "outcomeTimestamp": "2026-12-01T10:00:00Z"},
-            {"card": last["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
-        ]}
+        feedback = {
+            "feedback": [
+                {
+                    "card": first["uuid"],
+                    "outcome": "overridden",
+                    "overrideReason": {"reason": reason, "userComment": "Discussed at intake."},
+                    "outcomeTimestamp": "2026-12-01T10:00:00Z",
+                },
+                {"card": last["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
+            ]
+        }
         response = client.post(f"{APPT}/feedback", json=feedback)
     assert response.status_code == 200, response.text
     records = store.audit_log()
-    assert len(records) == 2, ("service/app.py must hand each screened report to the sink "
-                               "(decisions.add_report(report, book)) so feedback can be checked against it")
+    assert len(records) == 2, (
+        "service/app.py must hand each screened report to the sink "
+        "(decisions.add_report(report, book)) so feedback can be checked against it"
+    )
     overridden, noted = records
     assert (overridden.outcome, overridden.reason, overridden.reason_display) == ("overridden", reason["code"], reason["display"])
     assert overridden.note == "Discussed at intake." and overridden.decided_at.isoformat() == "2026-12-01T10:00:00+00:00"

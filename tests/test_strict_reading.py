@@ -48,14 +48,18 @@ def _yaml(data) -> bytes:
 
 
 def test_a_key_written_twice_in_json_is_an_error_naming_the_field():
-    raw = b'{"session":{"substance":"mdma","format":"individual"},"participants":[{"participant_id":"A",' \
-          b'"person":{"pregnant":"yes","pregnant":"no"}}]}'
+    raw = (
+        b'{"session":{"substance":"mdma","format":"individual"},"participants":[{"participant_id":"A",'
+        b'"person":{"pregnant":"yes","pregnant":"no"}}]}'
+    )
     assert "participants.0.person.pregnant: the key is written more than once" in _problems(raw, "x.json")
 
 
 def test_a_key_written_twice_in_yaml_is_an_error_naming_the_field_and_line():
-    raw = b"session: {substance: mdma, format: individual}\nparticipants:\n- participant_id: A\n" \
-          b"  person:\n    pregnant: 'yes'\n    pregnant: 'no'\n"
+    raw = (
+        b"session: {substance: mdma, format: individual}\nparticipants:\n- participant_id: A\n"
+        b"  person:\n    pregnant: 'yes'\n    pregnant: 'no'\n"
+    )
     assert "intake:6: participants.0.person.pregnant: the key is written more than once" in _problems(raw)
 
 
@@ -66,7 +70,12 @@ def test_every_key_written_twice_anywhere_is_named(baseline_duo, fmt):
         sep = '"' if fmt is _json else ""
         first = text.index(f"{sep}{key}{sep}:")
         line_end = text.index("," if fmt is _json else "\n", first)
-        doubled = text[:line_end] + ("," if fmt is _json else "\n" + " " * (first - text.rfind("\n", 0, first) - 1)) + text[first:line_end] + text[line_end:]
+        doubled = (
+            text[:line_end]
+            + ("," if fmt is _json else "\n" + " " * (first - text.rfind("\n", 0, first) - 1))
+            + text[first:line_end]
+            + text[line_end:]
+        )
         assert f"{key}: the key is written more than once" in _problems(doubled.encode(), "x.json" if fmt is _json else "x.yaml")
 
 
@@ -81,8 +90,10 @@ def test_a_duplicate_key_in_a_fhir_file_is_refused(tmp_path, baseline_individual
 # ---------------------------------------------------------------------------- values as written
 
 
-@pytest.mark.parametrize("section, field", [("person", "age"), ("person", "weight_kg"), ("physical", "systolic_bp"),
-                                            ("physical", "diastolic_bp"), ("plan", "dose_mg")])
+@pytest.mark.parametrize(
+    "section, field",
+    [("person", "age"), ("person", "weight_kg"), ("physical", "systolic_bp"), ("physical", "diastolic_bp"), ("plan", "dose_mg")],
+)
 @pytest.mark.parametrize("value", [True, False])
 def test_a_boolean_is_not_a_number(baseline_individual, section, field, value):
     baseline_individual["participants"][0][section][field] = value
@@ -127,7 +138,8 @@ def test_yaml_answers_spelt_out_are_read_as_written(word, answer):
 @pytest.mark.parametrize("word", ["true", "false"])
 def test_yaml_booleans_are_refused_as_answers_as_the_json_schema_refuses_them(word):
     assert "participants.0.person.pregnant: an answer is the text 'yes', 'no' or 'unknown', not true/false" in _problems(
-        _yaml_person(f"person: {{pregnant: {word}}}"))
+        _yaml_person(f"person: {{pregnant: {word}}}")
+    )
 
 
 def test_a_yaml_merge_key_merges_nothing():
@@ -142,7 +154,10 @@ def test_a_yaml_merge_key_merges_nothing():
 def test_an_implausible_planned_date_is_refused_stating_the_rule(baseline_individual, planned):
     baseline_individual["session"]["planned_date"] = planned
     message = _problems(_json(baseline_individual))
-    assert "session.planned_date: a planned date is at most one year before and at most two years after today (2026-12-01)" in message
+    assert (
+        "session.planned_date: a planned date is at most one year before and at most two years after today (2026-12-01)"
+        in message
+    )
     assert planned not in message
 
 
@@ -161,7 +176,9 @@ def test_the_window_follows_the_today_given(baseline_individual):
 
 def test_a_last_dose_before_1900_is_refused(baseline_individual):
     baseline_individual["participants"][0]["medications"] = [{"name": "lithium", "status": "stopped", "last_taken": "0001-01-01"}]
-    assert "participants.0.medications.0.last_taken: a last dose is on or after 1900-01-01" in _problems(_json(baseline_individual))
+    assert "participants.0.medications.0.last_taken: a last dose is on or after 1900-01-01" in _problems(
+        _json(baseline_individual)
+    )
 
 
 def test_a_last_dose_after_the_planned_session_is_refused(baseline_individual):
@@ -193,19 +210,41 @@ def duo(baseline_duo):
 
 def _edited(duo, **person):
     first = duo.participants[0]
-    return duo.model_copy(update={"participants": [first.model_copy(update={"person": first.person.model_copy(update=person)}), duo.participants[1]]})
+    return duo.model_copy(
+        update={
+            "participants": [first.model_copy(update={"person": first.person.model_copy(update=person)}), duo.participants[1]]
+        }
+    )
 
 
 @pytest.mark.parametrize("engine", ["python", "auto"])
 def test_screen_validates_an_intake_edited_with_model_copy(duo, engine):
     cases = {
-        "three participants": (duo.model_copy(update={"participants": [*duo.participants, duo.participants[1].model_copy(update={"participant_id": "C"})]}), "participants"),
-        "two identical participants": (duo.model_copy(update={"participants": [duo.participants[0], duo.participants[0]]}), "must differ"),
+        "three participants": (
+            duo.model_copy(
+                update={"participants": [*duo.participants, duo.participants[1].model_copy(update={"participant_id": "C"})]}
+            ),
+            "participants",
+        ),
+        "two identical participants": (
+            duo.model_copy(update={"participants": [duo.participants[0], duo.participants[0]]}),
+            "must differ",
+        ),
         "age -5": (_edited(duo, age=-5), "participants.0.person.age"),
         "pregnant maybe": (_edited(duo, pregnant="maybe"), "participants.0.person.pregnant"),
         "age true": (_edited(duo, age=True), "participants.0.person.age"),
-        "a reserved id": (duo.model_copy(update={"participants": [duo.participants[0], duo.participants[1].model_copy(update={"participant_id": "clinician"})]}), "reserved word"),
-        "a planned date far ahead": (duo.model_copy(update={"session": duo.session.model_copy(update={"planned_date": dt.date(9999, 12, 31)})}), "session.planned_date"),
+        "a reserved id": (
+            duo.model_copy(
+                update={
+                    "participants": [duo.participants[0], duo.participants[1].model_copy(update={"participant_id": "clinician"})]
+                }
+            ),
+            "reserved word",
+        ),
+        "a planned date far ahead": (
+            duo.model_copy(update={"session": duo.session.model_copy(update={"planned_date": dt.date(9999, 12, 31)})}),
+            "session.planned_date",
+        ),
     }
     for name, (intake, named) in cases.items():
         with pytest.raises(IntakeError) as caught:
@@ -223,8 +262,10 @@ def test_an_intake_checked_against_another_day_is_checked_again(duo):
 
 
 def test_a_5000_digit_integer_is_refused_naming_the_field(baseline_individual):
-    for raw in (_json(baseline_individual).replace(b'"age": 40', b'"age": ' + b"7" * 5000),
-                _yaml(baseline_individual).replace(b"age: 40", b"age: " + b"7" * 5000)):
+    for raw in (
+        _json(baseline_individual).replace(b'"age": 40', b'"age": ' + b"7" * 5000),
+        _yaml(baseline_individual).replace(b"age: 40", b"age: " + b"7" * 5000),
+    ):
         message = _problems(raw, "x.json" if raw.startswith(b"{") else "x.yaml")
         assert "participants.0.person.age: a number of 5000 digits; no answer has more than 30" in message
         assert "7777" not in message

@@ -49,7 +49,9 @@ def test_the_data_covers_the_six_substances_and_names_every_partner():
 def test_tripsit_pair_flags_at_least_at_tripsits_level(engine, substance, rating, partner, name):
     report = _screen(substance, name, engine)
     medication = [f for f in report.flags if f.category == "medication-interaction"]
-    assert not [f for f in report.flags if f.rule_id == "missing-information.unrecognised-medication"], f"{name!r} is not recognised"
+    assert not [f for f in report.flags if f.rule_id == "missing-information.unrecognised-medication"], (
+        f"{name!r} is not recognised"
+    )
     highest = max((SEVERITY_ORDER[f.severity] for f in medication), default=-1)
     exception = BELOW.get((substance, partner))
     needed = exception["severity"] if exception else DATA["levels"][rating]

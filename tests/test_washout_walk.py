@@ -21,9 +21,7 @@ from screening.conditions import COUNT, walk
 BOOK = rulebook.default()
 # The medication rules alone: the walk reads only their flags, and screening a third of the rules
 # keeps 15,000 screenings quick. Still a real screening: intake, facts, evaluator, report.
-MEDICATION_BOOK = dataclasses.replace(
-    BOOK, rules=[r for r in BOOK.rules if r.meta.category == "medication-interaction"], memo={}
-)
+MEDICATION_BOOK = dataclasses.replace(BOOK, rules=[r for r in BOOK.rules if r.meta.category == "medication-interaction"], memo={})
 SESSION_DATE = dt.date.fromisoformat(str(BOOK.baseline["session"]["planned_date"]))
 DAYS = range(121)
 CLASSES = sorted(BOOK.vocabulary.classes)
@@ -54,11 +52,14 @@ def flags_on_day(entry, substance: str, days: int, self_stopped: bool) -> set[st
     session = copy.deepcopy(BOOK.baseline["session"])
     session["substance"] = substance
     person = copy.deepcopy(BOOK.baseline["participant"])
-    person["medications"] = [{
-        "name": entry.generic, "status": "stopped",
-        "last_taken": (SESSION_DATE - dt.timedelta(days=days)).isoformat(),
-        "stopped_with_prescriber": "no" if self_stopped else "yes",
-    }]
+    person["medications"] = [
+        {
+            "name": entry.generic,
+            "status": "stopped",
+            "last_taken": (SESSION_DATE - dt.timedelta(days=days)).isoformat(),
+            "stopped_with_prescriber": "no" if self_stopped else "yes",
+        }
+    ]
     report = screen({"session": session, "participants": [person]}, engine="python", rulebook=MEDICATION_BOOK)
     return {f.rule_id for f in report.flags if f.category == "medication-interaction"}
 

@@ -20,12 +20,36 @@ from screening.report import NOTICE
 from screening.rulebook import default_rules_dir, load
 from screening.wording import normalised, problems
 
-ISSUE_PHRASES = ["No contraindications found", "OK to proceed", "Clear to proceed", "Suitable candidate",
-                 "Green light", "Ineligible", "Dose as planned"]
-MORE_PHRASES = ["The participant is eligible", "cleared for the session", "safe to dose", "is considered safe",
-                "can safely proceed", "risk-free", "no risk", "approved", "fit to take part", "good to go", "all clear",
-                "passed screening", "Do not proceed", "must not take part", "you should not participate",
-                "proceed with the session", "go ahead", "exclude the participant", "not permitted to take part"]
+ISSUE_PHRASES = [
+    "No contraindications found",
+    "OK to proceed",
+    "Clear to proceed",
+    "Suitable candidate",
+    "Green light",
+    "Ineligible",
+    "Dose as planned",
+]
+MORE_PHRASES = [
+    "The participant is eligible",
+    "cleared for the session",
+    "safe to dose",
+    "is considered safe",
+    "can safely proceed",
+    "risk-free",
+    "no risk",
+    "approved",
+    "fit to take part",
+    "good to go",
+    "all clear",
+    "passed screening",
+    "Do not proceed",
+    "must not take part",
+    "you should not participate",
+    "proceed with the session",
+    "go ahead",
+    "exclude the participant",
+    "not permitted to take part",
+]
 FIELDS = ["title", "summary", "explanation", "clinician_action", "limitations[0]", "override_reasons[0]"]
 
 
@@ -35,9 +59,19 @@ def disguised(phrase: str) -> list[str]:
     cyrillic = phrase.replace("e", "\u0435").replace("o", "\u043e").replace("a", "\u0430")
     greek = phrase.replace("o", "\u03bf").replace("i", "\u03b9")
     fullwidth = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in phrase)
-    return [phrase, phrase.upper(), phrase[:middle] + "\u00ad" + phrase[middle:], phrase[:middle] + "\u200b" + phrase[middle:],
-            phrase[:middle] + "\u2060" + phrase[middle:], cyrillic, greek, fullwidth, phrase.replace(" ", "\n  "),
-            phrase.replace(" ", "\u00a0"), phrase.replace("-", "\u2011")]
+    return [
+        phrase,
+        phrase.upper(),
+        phrase[:middle] + "\u00ad" + phrase[middle:],
+        phrase[:middle] + "\u200b" + phrase[middle:],
+        phrase[:middle] + "\u2060" + phrase[middle:],
+        cyrillic,
+        greek,
+        fullwidth,
+        phrase.replace(" ", "\n  "),
+        phrase.replace(" ", "\u00a0"),
+        phrase.replace("-", "\u2011"),
+    ]
 
 
 @pytest.mark.parametrize("phrase", ISSUE_PHRASES + MORE_PHRASES)
@@ -52,13 +86,16 @@ def test_a_soft_hyphen_in_eligible_is_caught():
     assert normalised("elig\u00adible") == "eligible"
 
 
-@pytest.mark.parametrize("text", [
-    "Consider reviewing the blood pressure reading before the session.",
-    "The participant does not feel safe with the other participant.",
-    "Discuss the plan for a safe setting and a sober facilitator.",
-    "A clinician still reviews the whole intake.",
-    "Reported as a dangerous combination; review the timing of the last dose.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Consider reviewing the blood pressure reading before the session.",
+        "The participant does not feel safe with the other participant.",
+        "Discuss the plan for a safe setting and a sober facilitator.",
+        "A clinician still reviews the whole intake.",
+        "Reported as a dangerous combination; review the timing of the last dose.",
+    ],
+)
 def test_ordinary_clinical_text_passes(text):
     assert problems({f: text for f in FIELDS}) == []
 
@@ -97,15 +134,18 @@ def _edit(folder, **fields):
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
-@pytest.mark.parametrize("field, value", [
-    ("title", "Green light unless pressure is reported"),
-    ("summary", "Ineligible: one participant reports pressure to take part."),
-    ("summary", "No contraindic\u00adations found for this participant here."),
-    ("summary", "The p\u0430rticipant is \u0435ligible when no pressure is reported."),
-    ("override_reasons", ["Reviewed; OK to proceed"]),
-    ("clinician_action", "Review the answers, then dose as planned."),
-    ("limitations", ["Self-report only; the person is otherwise a suitable candidate."]),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("title", "Green light unless pressure is reported"),
+        ("summary", "Ineligible: one participant reports pressure to take part."),
+        ("summary", "No contraindic\u00adations found for this participant here."),
+        ("summary", "The p\u0430rticipant is \u0435ligible when no pressure is reported."),
+        ("override_reasons", ["Reviewed; OK to proceed"]),
+        ("clinician_action", "Review the answers, then dose as planned."),
+        ("limitations", ["Self-report only; the person is otherwise a suitable candidate."]),
+    ],
+)
 def test_the_loader_refuses_a_rule_whose_own_text_decides(rules_copy, field, value):
     _edit(rules_copy, **{field: value})
     with pytest.raises(RulebookError) as caught:
@@ -117,6 +157,7 @@ def test_the_loader_refuses_a_rule_whose_own_text_decides(rules_copy, field, val
 def test_the_shipped_rules_pass_the_wording_check():
     assert load().rules
 
+
 # ---------------------------------------------------------------------------- directives with a fix (issue 15)
 
 from screening.docs import render
@@ -125,24 +166,30 @@ from screening.rulebook import SEVERITIES, STATUSES
 from screening.wording import directive_problems
 
 
-@pytest.mark.parametrize("text, fix", [
-    ("Do not give MDMA to this participant.", "review whether to give"),
-    ("The participant is not suitable for MDMA.", "suitability is the clinician's judgement"),
-    ("Never combine an MAOI with MDMA.", "attribute it to the sources"),
-    ("MDMA should not be given with an SSRI.", "say who advises it and why"),
-    ("Proceed with the session once the blood pressure is lower.", "leave that decision to the clinician"),
-    ("Ayahuasca is contraindicated for this participant.", "not what the person is"),
-])
+@pytest.mark.parametrize(
+    "text, fix",
+    [
+        ("Do not give MDMA to this participant.", "review whether to give"),
+        ("The participant is not suitable for MDMA.", "suitability is the clinician's judgement"),
+        ("Never combine an MAOI with MDMA.", "attribute it to the sources"),
+        ("MDMA should not be given with an SSRI.", "say who advises it and why"),
+        ("Proceed with the session once the blood pressure is lower.", "leave that decision to the clinician"),
+        ("Ayahuasca is contraindicated for this participant.", "not what the person is"),
+    ],
+)
 def test_directive_and_verdict_phrases_are_refused_with_a_fix(text, fix):
     problems = directive_problems(text)
     assert problems and fix in problems[0]
 
 
-@pytest.mark.parametrize("text", [
-    "Review with the prescriber whether the medication could be paused, and discuss going ahead unchanged as one option.",
-    "The label contraindicates sumatriptan with MAO-A inhibitors.",
-    "The sources treat this combination as contraindicated; consider reviewing it with the prescriber.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Review with the prescriber whether the medication could be paused, and discuss going ahead unchanged as one option.",
+        "The label contraindicates sumatriptan with MAO-A inhibitors.",
+        "The sources treat this combination as contraindicated; consider reviewing it with the prescriber.",
+    ],
+)
 def test_suggestions_and_attributed_statements_pass(text):
     assert directive_problems(text) == []
 
@@ -151,13 +198,19 @@ def test_a_rule_with_directive_wording_is_refused_at_its_line(tmp_path):
     root = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), root)
     path = root / "cardiovascular/recent-heart-attack-or-stroke.yaml"
-    path.write_text(path.read_text().replace(
-        'summary: "Reports a heart attack, stroke or TIA in the last 6 months."',
-        'summary: "A heart attack in the last 6 months: never give a stimulant then."'))
+    path.write_text(
+        path.read_text().replace(
+            'summary: "Reports a heart attack, stroke or TIA in the last 6 months."',
+            'summary: "A heart attack in the last 6 months: never give a stimulant then."',
+        )
+    )
     with pytest.raises(RulebookError) as error:
         load(root)
     message = str(error.value)
-    assert "recent-heart-attack-or-stroke.yaml:" in message and "summary: 'never give' gives an order; attribute it to the sources" in message
+    assert (
+        "recent-heart-attack-or-stroke.yaml:" in message
+        and "summary: 'never give' gives an order; attribute it to the sources" in message
+    )
 
 
 def test_the_library_s_own_fixed_texts_pass_the_guard(book):

@@ -20,8 +20,25 @@ from .report import Report, compute_report_id
 
 COMMANDS = ("decide", "audit", "diff")
 STORE_HELP = "a SQLite file or sqlite:///PATH, or postgresql://USER:PASSWORD@HOST:PORT/DB (default: $SCREENING_STORE or ./screening-decisions.sqlite)"
-CSV_FIELDS = ["seq", "decision_id", "recorded_at", "decided_at", "report_id", "rule_id", "participant", "outcome",
-              "reason", "reason_display", "reason_text", "reviewer", "note", "corrects", "report_digest", "prev_hash", "record_hash"]
+CSV_FIELDS = [
+    "seq",
+    "decision_id",
+    "recorded_at",
+    "decided_at",
+    "report_id",
+    "rule_id",
+    "participant",
+    "outcome",
+    "reason",
+    "reason_display",
+    "reason_text",
+    "reviewer",
+    "note",
+    "corrects",
+    "report_digest",
+    "prev_hash",
+    "record_hash",
+]
 
 
 def add_parsers(sub) -> None:
@@ -68,9 +85,13 @@ def read_report(path: str) -> Report:
     try:
         report = Report.model_validate_json(text)
     except ValueError as error:
-        fields = sorted({".".join(str(p) for p in e["loc"]) for e in getattr(error, "errors", lambda **_: [])(include_input=False)})
-        raise ScreeningError(f"{path}: not a screening report (JSON from `screening screen --format json`)"
-                             + (f"; problems at: {', '.join(fields[:5])}" if fields else "")) from None
+        fields = sorted(
+            {".".join(str(p) for p in e["loc"]) for e in getattr(error, "errors", lambda **_: [])(include_input=False)}
+        )
+        raise ScreeningError(
+            f"{path}: not a screening report (JSON from `screening screen --format json`)"
+            + (f"; problems at: {', '.join(fields[:5])}" if fields else "")
+        ) from None
     if report.view != "clinician":
         raise ScreeningError(f"{path}: this is a participant's view; decisions are made on the clinician report")
     if compute_report_id(report) != report.report_id:
@@ -94,9 +115,17 @@ def _decide(args) -> int:
         if len(who) > 1:
             raise ScreeningError(f"--participant: {args.flag} flagged {', '.join(who)}; say which")
         participant = who[0] if who else "?"
-    decision = make_decision(report_id=report.report_id, rule_id=args.flag, participant=participant,
-                             outcome=args.outcome, reason=args.reason, reason_text=args.reason_text,
-                             reviewer=args.reviewer, note=args.note, corrects=args.corrects)
+    decision = make_decision(
+        report_id=report.report_id,
+        rule_id=args.flag,
+        participant=participant,
+        outcome=args.outcome,
+        reason=args.reason,
+        reason_text=args.reason_text,
+        reviewer=args.reviewer,
+        note=args.note,
+        corrects=args.corrects,
+    )
     book = None
     if args.rules:
         from .rulebook import load
@@ -135,8 +164,10 @@ def _audit(args) -> int:
         for r in records:
             reason = f" ({r.reason_display})" if r.reason_display else ""
             fix = f" corrects {r.corrects[:8]}" if r.corrects else ""
-            print(f"{r.seq:>6} {r.recorded_at.isoformat(timespec='seconds')} report {r.report_id[:12]} "
-                  f"{r.rule_id} [{r.participant}] {r.outcome}{reason} by {r.reviewer}{fix} id {r.decision_id}")
+            print(
+                f"{r.seq:>6} {r.recorded_at.isoformat(timespec='seconds')} report {r.report_id[:12]} "
+                f"{r.rule_id} [{r.participant}] {r.outcome}{reason} by {r.reviewer}{fix} id {r.decision_id}"
+            )
         if not records:
             print("no decisions")
         return 0

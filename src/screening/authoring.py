@@ -22,7 +22,12 @@ from .fields import catalogue
 from .rulebook import CATEGORIES, RULE_ID, Example, Rule, Rulebook, _LineLoader
 
 __all__ = [
-    "select", "ExampleCheck", "check_examples", "trace", "scaffold", "describe_match",
+    "select",
+    "ExampleCheck",
+    "check_examples",
+    "trace",
+    "scaffold",
+    "describe_match",
 ]
 
 EXAMPLE_DATE = dt.date(2026, 12, 1)  # the date examples are screened on (as in rule_examples)
@@ -130,9 +135,15 @@ def check_examples(book: Rulebook, rules: list[Rule]) -> tuple[list[ExampleCheck
             holds = conditions.evaluate(rule.guarded, sides)
             checks.append(ExampleCheck(rule, example, line, sides, holds))
             if holds != (example.expect == "flag"):
-                problems.append(Problem(rule.path, line, f"example {example.name!r} expects {example.expect} but "
-                                        f"{'the rule flags it' if holds else 'the rule does not flag it'}; "
-                                        f"`screening rules test {rule.id} --explain` shows each part of when:"))
+                problems.append(
+                    Problem(
+                        rule.path,
+                        line,
+                        f"example {example.name!r} expects {example.expect} but "
+                        f"{'the rule flags it' if holds else 'the rule does not flag it'}; "
+                        f"`screening rules test {rule.id} --explain` shows each part of when:",
+                    )
+                )
     return checks, problems
 
 
@@ -215,7 +226,13 @@ def scaffold(root: Path, category: str, rule_id: str, today: dt.date | None = No
     it until each TODO is replaced."""
     problems = []
     if category not in CATEGORIES:
-        problems.append(Problem(category, None, f"not a category{conditions._suggest(category, CATEGORIES)}; the categories are {', '.join(CATEGORIES)}"))
+        problems.append(
+            Problem(
+                category,
+                None,
+                f"not a category{conditions._suggest(category, CATEGORIES)}; the categories are {', '.join(CATEGORIES)}",
+            )
+        )
     if not RULE_ID.match(rule_id):
         problems.append(Problem(rule_id, None, "a rule id is lower case, namespaced with a dot: area.short-name"))
     path = root / category / f"{rule_id.split('.', 1)[-1]}.yaml"
@@ -275,12 +292,16 @@ def describe_match(book: Rulebook, written: str) -> list[str]:
             close = difflib.get_close_matches(
                 " ".join(match.written.lower().split()), [e.generic for e in book.vocabulary.entries], n=3, cutoff=0.5
             )
-            lines.append(f"- {match.written!r}: unrecognised (no rule can read it; the unrecognised-medication rule flags it)"
-                         + (f"; close names: {', '.join(close)}" if close else ""))
+            lines.append(
+                f"- {match.written!r}: unrecognised (no rule can read it; the unrecognised-medication rule flags it)"
+                + (f"; close names: {', '.join(close)}" if close else "")
+            )
             continue
         how = "matched" if match.status == "recognised" else "matched approximately, to confirm (a likely misspelling)"
         labels = [f"{c} ({book.vocabulary.class_labels.get(c, c)})" for c in match.entry.classes]
-        lines.append(f"- {match.written!r}: {how} as {match.matched_name!r} -> {match.entry.generic}; classes: {', '.join(labels)}")
+        lines.append(
+            f"- {match.written!r}: {how} as {match.matched_name!r} -> {match.entry.generic}; classes: {', '.join(labels)}"
+        )
         readers = sorted(r.id for r in book.active if _reads_any(r.condition, set(match.entry.classes)))
         lines.append(f"  rules that read these classes: {', '.join(readers) if readers else 'none'}")
     return lines
@@ -298,4 +319,3 @@ def explain_examples(book: Rulebook, rules: list[Rule]) -> dict[tuple[str, str],
     """For --explain: each example's trace of its rule's when:, by (rule id, example name)."""
     checks, _ = check_examples(book, rules)
     return {(c.rule.id, c.example.name): trace(c.rule.guarded, c.values) for c in checks if c.values}
-

@@ -295,9 +295,14 @@ def run_cli(args: Any) -> int:
         progress.close()
         if source is not sys.stdin.buffer:
             source.close()
-    summary = {"batch": "incomplete" if interrupted else "complete", "lines": counts["lines"],
-               "reports": counts["reports"], "invalid": counts["intake"], "blank": counts["blank"],
-               "engine_failures": counts["engine"]}
+    summary = {
+        "batch": "incomplete" if interrupted else "complete",
+        "lines": counts["lines"],
+        "reports": counts["reports"],
+        "invalid": counts["intake"],
+        "blank": counts["blank"],
+        "engine_failures": counts["engine"],
+    }
     sys.stdout.write(json.dumps(summary) + "\n")
     sys.stdout.flush()
     if interrupted:
@@ -305,7 +310,10 @@ def run_cli(args: Any) -> int:
         return 130
     failed = counts["intake"]  # a blank line is recorded, but is no intake that failed
     if counts["engine"]:
-        print(f"screening: {counts['engine']} screening(s) failed in the engine and produced no report; see their error records", file=sys.stderr)
+        print(
+            f"screening: {counts['engine']} screening(s) failed in the engine and produced no report; see their error records",
+            file=sys.stderr,
+        )
         return 4
     if failed:
         print(f"screening: {failed} line(s) could not be screened; see their error records", file=sys.stderr)

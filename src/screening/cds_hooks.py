@@ -71,7 +71,9 @@ def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
             reasons = rulebook.rule(rule_id).meta.override_reasons
         except KeyError:
             reasons = ()
-    return [{"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)]
+    return [
+        {"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)
+    ]
 
 
 def _whose(finding: Finding) -> str:
@@ -84,8 +86,10 @@ def _whose(finding: Finding) -> str:
 
 def _summary(finding: Finding) -> str:
     who = _whose(finding)
-    shared = finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"  # both said it: the title reads for two
-    for text in ([finding.title] if finding.not_answered or shared else [finding.summary, finding.title]):
+    shared = (
+        finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"
+    )  # both said it: the title reads for two
+    for text in [finding.title] if finding.not_answered or shared else [finding.summary, finding.title]:
         text = display.text(" ".join(text.split()))
         if len(f"{who}: {text}") <= MAX_SUMMARY:
             return f"{who}: {text}"
@@ -158,17 +162,21 @@ def cards(
             "summary": _summary(finding),
             "indicator": finding.severity,
             "detail": _detail(report, finding, shown),
-            "source": {"label": display.text(source.title), "url": source.url} if source else {"label": "screening rulebook " + report.rulebook.version},
+            "source": {"label": display.text(source.title), "url": source.url}
+            if source
+            else {"label": "screening rulebook " + report.rulebook.version},
             "overrideReasons": _override_reasons(main_id, rulebook),
-            "extension": {RULE_EXTENSION: {
-                "rule_id": main_id,
-                "participant": main.participant if main else finding.subject,
-                "finding": finding.id,
-                "covers": [f"{r.rule_id} ({r.participant})" for r in finding.rules],
-                "severity": finding.severity,
-                "rulebook_sha256": report.rulebook.sha256,
-                "program": program.id,
-            }},
+            "extension": {
+                RULE_EXTENSION: {
+                    "rule_id": main_id,
+                    "participant": main.participant if main else finding.subject,
+                    "finding": finding.id,
+                    "covers": [f"{r.rule_id} ({r.participant})" for r in finding.rules],
+                    "severity": finding.severity,
+                    "rulebook_sha256": report.rulebook.sha256,
+                    "program": program.id,
+                }
+            },
         }
         if patients:
             card["extension"][RULE_EXTENSION]["patients"] = about

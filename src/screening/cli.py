@@ -53,21 +53,56 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     screen = sub.add_parser("screen", help="screen an intake (JSON or YAML) and print the report")
-    screen.add_argument("file", nargs="?", help="the intake file (JSON, YAML or a FHIR QuestionnaireResponse or Bundle); - reads stdin")
-    screen.add_argument("--batch", metavar="JSONL", help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order")
+    screen.add_argument(
+        "file", nargs="?", help="the intake file (JSON, YAML or a FHIR QuestionnaireResponse or Bundle); - reads stdin"
+    )
+    screen.add_argument(
+        "--batch",
+        metavar="JSONL",
+        help="screen every line of a JSON-lines file (- for stdin); prints one JSON report or error record per line, in order",
+    )
     screen.add_argument("--jobs", type=int, help="worker processes for --batch (default: all cores)")
-    screen.add_argument("--format", choices=["text", "json", "cds-hooks", "html"], default=None,
-                        help="text (default), json, cds-hooks (a CDS Hooks response, one card per finding) or html (a printable page); --batch writes JSON lines only")
+    screen.add_argument(
+        "--format",
+        choices=["text", "json", "cds-hooks", "html"],
+        default=None,
+        help="text (default), json, cds-hooks (a CDS Hooks response, one card per finding) or html (a printable page); --batch writes JSON lines only",
+    )
     screen.add_argument("--paper", choices=["a4", "letter"], default="a4", help="paper size for --format html")
-    screen.add_argument("--include-private", action="store_true",
-                        help="with --view ID: keep relationship, violence and harm points on the participant's copy")
+    screen.add_argument(
+        "--include-private",
+        action="store_true",
+        help="with --view ID: keep relationship, violence and harm points on the participant's copy",
+    )
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
-    screen.add_argument("--view", default="clinician", help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view")
-    screen.add_argument("--engine", choices=ENGINES, default="auto", help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check")
-    screen.add_argument("--today", type=_date, metavar="YYYY-MM-DD", help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)")
+    screen.add_argument(
+        "--view",
+        default="clinician",
+        help="'clinician' (default), or a participant's id (also written participant:ID) for that participant's own view",
+    )
+    screen.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="auto (default): durable_rules and the reference evaluator cross-checked where durable_rules imports, the reference evaluator elsewhere; durable or python: one engine alone, without the cross-check",
+    )
+    screen.add_argument(
+        "--today",
+        type=_date,
+        metavar="YYYY-MM-DD",
+        help="count medication timing to this date when the session has no planned date (YYYY-MM-DD)",
+    )
     screen.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
-    screen.add_argument("--fhir-base", metavar="URL", type=_base, help="read FHIR responses to the Questionnaire published under this canonical base")
-    screen.add_argument("--program", help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)")
+    screen.add_argument(
+        "--fhir-base",
+        metavar="URL",
+        type=_base,
+        help="read FHIR responses to the Questionnaire published under this canonical base",
+    )
+    screen.add_argument(
+        "--program",
+        help="screen under a program of rules/programs/ (default, oregon-ops, colorado-nmp, clinical-trial, practice, ...)",
+    )
 
     rules = sub.add_parser("rules", help="check, test, review or scaffold rules")
     rules_sub = rules.add_subparsers(dest="rules_command", required=True)
@@ -82,11 +117,21 @@ def _parser() -> argparse.ArgumentParser:
     review = rules_sub.add_parser("review", help="record a clinical review of a rule, or show where it stands")
     review.add_argument("rule", help="the rule id (or its file)")
     review.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
-    review.add_argument("--decision", choices=["approved", "changes-requested", "rejected"], help="record this decision (without it: show the rule's review state)")
+    review.add_argument(
+        "--decision",
+        choices=["approved", "changes-requested", "rejected"],
+        help="record this decision (without it: show the rule's review state)",
+    )
     review.add_argument("--reviewer", help="the reviewer's name")
     review.add_argument("--role", help="the reviewer's role, e.g. psychiatrist, clinical pharmacist")
     review.add_argument("--comment", default="", help="what to change, or a note on the approval")
-    review.add_argument("--check", action="append", default=[], metavar="ITEM=yes|no|n/a", help="a checklist answer (docs/rules/review-checklist.md); repeat for each item")
+    review.add_argument(
+        "--check",
+        action="append",
+        default=[],
+        metavar="ITEM=yes|no|n/a",
+        help="a checklist answer (docs/rules/review-checklist.md); repeat for each item",
+    )
     review.add_argument("--date", type=dt.date.fromisoformat, help="the review date (default: today)")
     new = rules_sub.add_parser("new", help="write a new draft rule file to fill in")
     new.add_argument("category")
@@ -104,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     build = docs_sub.add_parser("build", help="write the Markdown pages (index, one page per rule, medications, traceability)")
     build.add_argument("--out", default="docs/rules", help="the output folder (default: docs/rules)")
     build.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
-    diff = docs_sub.add_parser("diff", help="list the rules whose logic, severity, text, sources or examples changed since a git ref or rulebook version")
+    diff = docs_sub.add_parser(
+        "diff", help="list the rules whose logic, severity, text, sources or examples changed since a git ref or rulebook version"
+    )
     diff.add_argument("--since", required=True, metavar="REF", help="a git ref (tag, branch, commit) or a rulebook version")
     diff.add_argument("--rules", help="the rules folder (default: the shipped rulebook)")
 
@@ -112,9 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
     base_help = "the canonical base the resources are published under (default: https://screening.invalid/fhir)"
     fhir_questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
-    fhir_questionnaire.add_argument("--program", help="the Questionnaire of a program (its prescribed wording and required questions)")
+    fhir_questionnaire.add_argument(
+        "--program", help="the Questionnaire of a program (its prescribed wording and required questions)"
+    )
     codesystem = fhir_sub.add_parser("codesystem", help="print the CodeSystem of the yes/no/unknown answers (JSON)")
-    terminology = fhir_sub.add_parser("terminology", help="print every CodeSystem and ValueSet the Questionnaire uses, as a Bundle (JSON)")
+    terminology = fhir_sub.add_parser(
+        "terminology", help="print every CodeSystem and ValueSet the Questionnaire uses, as a Bundle (JSON)"
+    )
     response = fhir_sub.add_parser("response", help="print an intake as a QuestionnaireResponse (a Bundle of two for a duo)")
     response.add_argument("file", help="the intake file (JSON or YAML)")
     for command in (fhir_questionnaire, codesystem, terminology, response):
@@ -125,15 +176,30 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--workers", type=int, default=1, help="worker processes (the service is stateless; scale by workers)")
     serve.add_argument("--public-url", help="the base URL clients call, checked as the JWT aud (default http://HOST:PORT)")
-    serve.add_argument("--trust", action="append", default=[], metavar="ISSUER=JWKS_URL", help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)")
+    serve.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="ISSUER=JWKS_URL",
+        help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)",
+    )
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
     serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
-    serve.add_argument("--engine", choices=ENGINES, default="auto", help="as for screen: auto (default) cross-checks both engines where durable_rules imports")
+    serve.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="as for screen: auto (default) cross-checks both engines where durable_rules imports",
+    )
     serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
     serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
-    serve.add_argument("--store", metavar="PATH|URL", help="keep CDS Hooks feedback as clinician decisions in this store (a SQLite file, or postgresql://...); needs screening[store]")
+    serve.add_argument(
+        "--store",
+        metavar="PATH|URL",
+        help="keep CDS Hooks feedback as clinician decisions in this store (a SQLite file, or postgresql://...); needs screening[store]",
+    )
 
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
@@ -259,7 +325,9 @@ def _rules_check(args: argparse.Namespace) -> int:
     states = Counter(review.state_of(book, r).label for r in rules)
     changed = [r.id for r in rules if review.state_of(book, r).state == "changed-since-review"]
     if args.targets:
-        print(f"{len(rules)} of {len(book.rules)} rules checked: valid, {sum(len(r.meta.examples) for r in rules)} examples as expected")
+        print(
+            f"{len(rules)} of {len(book.rules)} rules checked: valid, {sum(len(r.meta.examples) for r in rules)} examples as expected"
+        )
         for rule in rules:
             print(f"{rule.id}: review {review.state_of(book, rule).label}")
         return EXIT_OK
@@ -279,8 +347,10 @@ def _rules_check(args: argparse.Namespace) -> int:
     print(f"examples: {len(checks)}, each as expected; rules whose examples also raise another rule: {len(related)}")
     refs = [ref for r in rules for ref in r.meta.references]
     home = sum(1 for ref in refs if ref.url.split("://", 1)[-1].strip("/").count("/") == 0)
-    print(f"references: {len(refs)}; with a locator {sum(1 for x in refs if x.locator)}, marked primary/secondary "
-          f"{sum(1 for x in refs if x.kind)}, with an access date {sum(1 for x in refs if x.accessed)}; links to a bare home page {home}")
+    print(
+        f"references: {len(refs)}; with a locator {sum(1 for x in refs if x.locator)}, marked primary/secondary "
+        f"{sum(1 for x in refs if x.kind)}, with an access date {sum(1 for x in refs if x.accessed)}; links to a bare home page {home}"
+    )
     return EXIT_OK
 
 
@@ -333,7 +403,10 @@ def _rules_review(args: argparse.Namespace) -> int:
         print(f"{rule.id}: {state.label} (content sha256 {state.current_sha256[:16]})")
         for record in (r for r in book.reviews if r.rule_id == rule.id):
             same = "this content" if record.rule_sha256 == state.current_sha256 else "earlier content"
-            print(f"  {record.date} {record.decision} by {record.reviewer} ({record.role}), {same}" + (f": {record.comments}" if record.comments else ""))
+            print(
+                f"  {record.date} {record.decision} by {record.reviewer} ({record.role}), {same}"
+                + (f": {record.comments}" if record.comments else "")
+            )
         if state.state == "changed-since-review" and state.approval is not None:
             print(f"changed since the approval of {state.approval.date}:")
             for part, lines in compare(state.approval.content, review.content(rule)).items():
@@ -352,13 +425,22 @@ def _rules_review(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         checklist[key.strip()] = answer.strip()
     try:
-        record = review.new_record(rule, reviewer=args.reviewer, role=args.role, decision=args.decision,
-                                   comments=args.comment, checklist=checklist, date=args.date or dt.date.today())
+        record = review.new_record(
+            rule,
+            reviewer=args.reviewer,
+            role=args.role,
+            decision=args.decision,
+            comments=args.comment,
+            checklist=checklist,
+            date=args.date or dt.date.today(),
+        )
     except ValueError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_USAGE
     path = review.append(book.root, record)
-    print(f"recorded: {rule.id} {record.decision} by {record.reviewer} on {record.date} (content sha256 {record.rule_sha256[:16]}) in {path}")
+    print(
+        f"recorded: {rule.id} {record.decision} by {record.reviewer} on {record.date} (content sha256 {record.rule_sha256[:16]}) in {path}"
+    )
     print("rebuild the reviewers' pages: screening docs build")
     return EXIT_OK
 
@@ -443,8 +525,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     service_rulebook(config)  # an unknown program or a broken rulebook: exit 2 before serving
     if args.insecure_no_auth:
-        print("screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only", file=sys.stderr)
-    serve(config, host=args.host, port=args.port, workers=args.workers, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+        print(
+            "screening: WARNING: --insecure-no-auth: anyone who can reach this port can screen; for local trials only",
+            file=sys.stderr,
+        )
+    serve(
+        config, host=args.host, port=args.port, workers=args.workers, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile
+    )
     return EXIT_OK
 
 
@@ -462,7 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "screen":
             return _screen(args)
         if args.command == "rules":
-            return {"check": _rules_check, "test": _rules_test, "review": _rules_review, "new": _rules_new}[args.rules_command](args)
+            return {"check": _rules_check, "test": _rules_test, "review": _rules_review, "new": _rules_new}[args.rules_command](
+                args
+            )
         if args.command == "docs":
             return _docs_build(args) if args.docs_command == "build" else _docs_diff(args)
         if args.command == "meds":

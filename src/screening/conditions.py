@@ -147,14 +147,10 @@ def _split_side(path: str, pair: bool, line: int | None) -> tuple[str | None, st
     head, _, rest = path.partition(".")
     if head in SIDES:
         if not pair:
-            raise ConditionError(
-                f"{path!r}: 'self.' and 'other.' are only used in rules that apply to a pair", line
-            )
+            raise ConditionError(f"{path!r}: 'self.' and 'other.' are only used in rules that apply to a pair", line)
         return head, rest
     if pair and not path.startswith("session."):
-        raise ConditionError(
-            f"{path!r}: in a pair rule, write self.{path} or other.{path} (or a session field)", line
-        )
+        raise ConditionError(f"{path!r}: in a pair rule, write self.{path} or other.{path} (or a session field)", line)
     return None, path
 
 
@@ -177,8 +173,7 @@ def _value_for(spec: FieldSpec, value: Any, line: int | None) -> Any:
     if spec.kind == "enum":
         if value not in spec.choices:
             raise ConditionError(
-                f"{spec.path} takes one of {', '.join(spec.choices)}; {value!r} is not one"
-                f"{_suggest(str(value), spec.choices)}",
+                f"{spec.path} takes one of {', '.join(spec.choices)}; {value!r} is not one{_suggest(str(value), spec.choices)}",
                 line,
             )
         return value
@@ -195,17 +190,19 @@ def _single(node: Mapping, op: str, line: int | None) -> tuple[Any, Any]:
 
 
 def parse(
-    node: Any, *, pair: bool = False, classes: frozenset[str] | None = None,
-    named: Mapping[str, Any] | None = None, _using: tuple[str, ...] = (),
+    node: Any,
+    *,
+    pair: bool = False,
+    classes: frozenset[str] | None = None,
+    named: Mapping[str, Any] | None = None,
+    _using: tuple[str, ...] = (),
 ) -> Condition:
     """Parse and type-check a ``when:`` condition; raise ConditionError with a line.
 
     ``named``: the named conditions ``use:`` may refer to (raw ``when:`` trees)."""
     line = _line(node)
     if not isinstance(node, Mapping) or len(node) != 1:
-        raise ConditionError(
-            f"a condition is a mapping with exactly one operator ({', '.join(BRANCHES + LEAVES)})", line
-        )
+        raise ConditionError(f"a condition is a mapping with exactly one operator ({', '.join(BRANCHES + LEAVES)})", line)
     op = next(iter(node))
     if op not in BRANCHES + LEAVES:
         raise ConditionError(f"unknown operator {op!r}{_suggest(str(op), BRANCHES + LEAVES)}", line)
@@ -223,8 +220,9 @@ def parse(
     if op == "use":
         known = dict(named or {})
         if not isinstance(body, str) or body not in known:
-            raise ConditionError(f"'use' names a condition in rules/conditions.yaml; {body!r} is not one"
-                                 f"{_suggest(str(body), list(known))}", line)
+            raise ConditionError(
+                f"'use' names a condition in rules/conditions.yaml; {body!r} is not one{_suggest(str(body), list(known))}", line
+            )
         if body in _using:
             raise ConditionError(f"the named condition {body!r} uses itself ({' -> '.join((*_using, body))})", line)
         return again(known[body], (*_using, body))
@@ -277,7 +275,9 @@ def _classes(value: Any, line: int | None, classes: frozenset[str] | None) -> tu
 def _medication_leaf(op: str, body: Any, line: int | None, classes: frozenset[str] | None) -> Condition:
     allowed = {"class", "within_days"} | ({"after_days"} if op == "taking" else set())
     if not isinstance(body, Mapping) or "class" not in body or set(body) - allowed:
-        raise ConditionError(f"'{op}' takes 'class' and optionally {' and '.join(repr(k) for k in sorted(allowed - {'class'}))}", line)
+        raise ConditionError(
+            f"'{op}' takes 'class' and optionally {' and '.join(repr(k) for k in sorted(allowed - {'class'}))}", line
+        )
     names = _classes(body["class"], line, classes)
     within = _days(body, "within_days", line)
     if "after_days" in body:
@@ -292,8 +292,11 @@ def _medication_leaf(op: str, body: Any, line: int | None, classes: frozenset[st
 def _count_leaf(body: Any, line: int | None, classes: frozenset[str] | None) -> Leaf:
     allowed = {"count", "of", "at_least", "within_days", "after_days"}
     if not isinstance(body, Mapping) or not {"of", "at_least"} <= set(body) or set(body) - allowed:
-        raise ConditionError("'medications' takes 'of' (classes) and 'at_least', optionally 'count' (drugs or classes), "
-                             "'within_days' and 'after_days'", line)
+        raise ConditionError(
+            "'medications' takes 'of' (classes) and 'at_least', optionally 'count' (drugs or classes), "
+            "'within_days' and 'after_days'",
+            line,
+        )
     what = body.get("count", "drugs")
     if what not in ("drugs", "classes"):
         raise ConditionError(f"'count' is drugs or classes; got {what!r}", line)

@@ -23,8 +23,16 @@ from .errors import Problem, ScreeningError
 from .report import Report
 
 __all__ = [
-    "Decision", "DecisionRecord", "DecisionError", "ReportDigest", "FlagDigest", "OTHER",
-    "digest_report", "effective_decisions", "canonical_json", "make_decision",
+    "Decision",
+    "DecisionRecord",
+    "DecisionError",
+    "ReportDigest",
+    "FlagDigest",
+    "OTHER",
+    "digest_report",
+    "effective_decisions",
+    "canonical_json",
+    "make_decision",
 ]
 
 OTHER = "other"
@@ -81,7 +89,9 @@ class Decision(BaseModel):
     @model_validator(mode="after")
     def _reason_fits_outcome(self) -> Decision:
         if self.outcome == "overridden" and not self.reason:
-            raise ValueError("reason: an override needs a reason (one of the rule's override reasons, or 'other' with reason_text)")
+            raise ValueError(
+                "reason: an override needs a reason (one of the rule's override reasons, or 'other' with reason_text)"
+            )
         if self.outcome != "overridden" and self.reason:
             raise ValueError(f"reason: only an override has a reason; this decision is {self.outcome!r} (use note)")
         if self.reason == OTHER and not (self.reason_text or "").strip():
@@ -137,8 +147,11 @@ class FlagDigest(BaseModel):
 
     def visible_to(self, participant: str) -> bool:
         """In that participant's own view: the flag rests on their answers alone (as Report.view_for)."""
-        return self.participant == participant and set(self.participants) == {participant} and all(
-            f.split(":", 1)[0] == participant for f in self.evidence_fields)
+        return (
+            self.participant == participant
+            and set(self.participants) == {participant}
+            and all(f.split(":", 1)[0] == participant for f in self.evidence_fields)
+        )
 
 
 class ReportDigest(BaseModel):
@@ -168,8 +181,16 @@ class ReportDigest(BaseModel):
         flag = self.flag(decision.rule_id, decision.participant)
         if flag is None:
             flags = ", ".join(f"{f.rule_id}/{f.participant}" for f in self.flags) or "none"
-            raise DecisionError([Problem("rule_id", None, f"report {self.report_id[:12]} has no flag {decision.rule_id} for "
-                                         f"{decision.participant!r} (its flags: {flags})")])
+            raise DecisionError(
+                [
+                    Problem(
+                        "rule_id",
+                        None,
+                        f"report {self.report_id[:12]} has no flag {decision.rule_id} for "
+                        f"{decision.participant!r} (its flags: {flags})",
+                    )
+                ]
+            )
         if decision.outcome != "overridden":
             return flag, None
         if decision.reason == OTHER:
@@ -180,7 +201,9 @@ class ReportDigest(BaseModel):
         if decision.reason in flag.override_reasons:
             return flag, decision.reason
         codes = ", ".join([*by_code, OTHER])
-        raise DecisionError([Problem("reason", None, f"not one of the override reasons of {decision.rule_id}; give one of: {codes}")])
+        raise DecisionError(
+            [Problem("reason", None, f"not one of the override reasons of {decision.rule_id}; give one of: {codes}")]
+        )
 
 
 def digest_report(report: Report, rulebook=None) -> ReportDigest:
@@ -200,18 +223,29 @@ def digest_report(report: Report, rulebook=None) -> ReportDigest:
                 reasons = list(rulebook.rule(flag.rule_id).meta.override_reasons)
             except KeyError:
                 reasons = []
-        flags.append(FlagDigest(
-            rule_id=flag.rule_id, participant=flag.participant, participants=list(flag.participants),
-            severity=flag.severity, category=flag.category, summary=flag.summary,
-            evidence_fields=list(dict.fromkeys(f"{e.participant}:{e.field}" for e in flag.evidence)),
-            override_reasons=reasons or list(DEFAULT_OVERRIDE_REASONS),
-        ))
+        flags.append(
+            FlagDigest(
+                rule_id=flag.rule_id,
+                participant=flag.participant,
+                participants=list(flag.participants),
+                severity=flag.severity,
+                category=flag.category,
+                summary=flag.summary,
+                evidence_fields=list(dict.fromkeys(f"{e.participant}:{e.field}" for e in flag.evidence)),
+                override_reasons=reasons or list(DEFAULT_OVERRIDE_REASONS),
+            )
+        )
     return ReportDigest(
-        report_id=report.report_id, intake_sha256=report.intake_sha256,
-        rulebook_version=report.rulebook.version, rulebook_sha256=report.rulebook.sha256,
-        library_version=report.library_version, substance=report.session.substance,
-        format=report.session.format, reference_date=report.session.reference_date.isoformat(),
-        participants=list(report.participants), flags=flags,
+        report_id=report.report_id,
+        intake_sha256=report.intake_sha256,
+        rulebook_version=report.rulebook.version,
+        rulebook_sha256=report.rulebook.sha256,
+        library_version=report.library_version,
+        substance=report.session.substance,
+        format=report.session.format,
+        reference_date=report.session.reference_date.isoformat(),
+        participants=list(report.participants),
+        flags=flags,
     )
 
 

@@ -42,8 +42,12 @@ NUMBER_LABELS = {
 THRESHOLD_WORDS = {"at_least": "at least", "above": "more than", "below": "less than", "at_most": "at most"}
 NEGATED_THRESHOLD = {"at_least": "below", "above": "at_most", "below": "at_least", "at_most": "above"}
 SUBSTANCE_NAMES = {
-    "psilocybin": "psilocybin", "mdma": "MDMA", "ketamine": "ketamine", "lsd": "LSD",
-    "ayahuasca": "ayahuasca", "dmt": "DMT",
+    "psilocybin": "psilocybin",
+    "mdma": "MDMA",
+    "ketamine": "ketamine",
+    "lsd": "LSD",
+    "ayahuasca": "ayahuasca",
+    "dmt": "DMT",
 }
 
 
@@ -106,16 +110,25 @@ def _leaf(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
         return _count_phrase(leaf, negate, book)
     if leaf.op == "taking":
         cls = _class_label(book, leaf.field)
-        when = "is current (or its timing was not given)" if leaf.value == 0 else (
-            f"is current or was last taken at most {leaf.value} days before the session "
-            "(a medication with no timing given counts as current)"
+        when = (
+            "is current (or its timing was not given)"
+            if leaf.value == 0
+            else (
+                f"is current or was last taken at most {leaf.value} days before the session "
+                "(a medication with no timing given counts as current)"
+            )
         )
-        return (f"no medication of class {cls} is listed as current or taken within {leaf.value} days before the session"
-                if negate else f"a medication of class {cls} {when}")
+        return (
+            f"no medication of class {cls} is listed as current or taken within {leaf.value} days before the session"
+            if negate
+            else f"a medication of class {cls} {when}"
+        )
     if leaf.op == "stopped_on_own":
         cls = _class_label(book, leaf.field)
-        text = (f"a medication of class {cls} was stopped without the prescriber (or whether the prescriber was involved "
-                f"was not answered), at most {leaf.value} days before the session")
+        text = (
+            f"a medication of class {cls} was stopped without the prescriber (or whether the prescriber was involved "
+            f"was not answered), at most {leaf.value} days before the session"
+        )
         return f"it is not the case that {text}" if negate else text
     subject = _subject(leaf)
     spec = catalogue()[leaf.field]
@@ -133,7 +146,11 @@ def _leaf(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
             return f"{subject} is not {_choices(values)} (or was not given)"
         return f"{subject} is {_choices(values)}"
     op = NEGATED_THRESHOLD[leaf.op] if negate else leaf.op
-    text = f"{subject} is {THRESHOLD_WORDS[op]} {leaf.value:g}" if isinstance(leaf.value, float) else f"{subject} is {THRESHOLD_WORDS[op]} {leaf.value}"
+    text = (
+        f"{subject} is {THRESHOLD_WORDS[op]} {leaf.value:g}"
+        if isinstance(leaf.value, float)
+        else f"{subject} is {THRESHOLD_WORDS[op]} {leaf.value}"
+    )
     if negate and spec.kind == "number":
         text += ", or was not given"
     return text
@@ -156,7 +173,12 @@ def _lines(condition: Condition, negate: bool, book: Rulebook | None, depth: int
 
 def phrase_condition(condition: Condition, book: Rulebook | None = None) -> str:
     """The condition as Markdown: a sentence for a single test, nested bullets otherwise."""
-    while isinstance(condition, Branch) and condition.op == "not" and isinstance(condition.items[0], Branch) and condition.items[0].op == "not":
+    while (
+        isinstance(condition, Branch)
+        and condition.op == "not"
+        and isinstance(condition.items[0], Branch)
+        and condition.items[0].op == "not"
+    ):
         condition = condition.items[0].items[0]
     if isinstance(condition, Leaf):
         return f"**When** {_leaf(condition, False, book)}."
@@ -235,7 +257,9 @@ def _substances(rule: Rule) -> str:
 
 def _applies_to(rule: Rule) -> str:
     if rule.meta.applies_to == "session":
-        return "the session plan: one finding for the session, in individual and duo sessions" + (" (duo only)" if rule.duo_only else "")
+        return "the session plan: one finding for the session, in individual and duo sessions" + (
+            " (duo only)" if rule.duo_only else ""
+        )
     if rule.meta.applies_to == "pair":
         return "a pair (duo sessions only): it combines the two participants' private answers"
     if rule.duo_only:
@@ -252,7 +276,8 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     m = rule.meta
     out = [GENERATED, f"# {m.title}", "", f"[All rules](../index.md) · `{m.id}`", ""]
     out += [
-        "| | |", "|---|---|",
+        "| | |",
+        "|---|---|",
         f"| Severity | **{m.severity}**: {SEVERITIES[m.severity]} |",
         f"| Status | {m.status}: {STATUSES[m.status]} |",
         f"| Category | {m.category} |",
@@ -286,29 +311,59 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     for name in rule.uses:
         spec = _named_description(book, name)
         out += [f"Written with the named condition `{name}` (`rules/conditions.yaml`): {_cell(spec)}", ""]
-    target = {"pair": "the pair", "session": "the session (reported once, however many participants)"}.get(m.applies_to, "that participant")
+    target = {"pair": "the pair", "session": "the session (reported once, however many participants)"}.get(
+        m.applies_to, "that participant"
+    )
     out += [f"**Then** a **{m.severity}** flag is raised for {target}, with the answers that matched as evidence.", ""]
-    if any(catalogue()[leaf.field].kind in ("answer", "enum") for leaf in conditions.walk(rule.condition) if leaf.op not in conditions.MEDICATION_OPS):
+    if any(
+        catalogue()[leaf.field].kind in ("answer", "enum")
+        for leaf in conditions.walk(rule.condition)
+        if leaf.op not in conditions.MEDICATION_OPS
+    ):
         out += ["'Unknown' means the question was not answered or was answered unsure; it is never read as no.", ""]
     out += ["## Why it matters", "", _cell(m.explanation), "", "## Suggested clinician action", "", _cell(m.clinician_action), ""]
-    copy = ("Left out of the participant's printed copy unless they ask for it (relationship, violence or harm)."
-            if m.category == "relationship" or m.participant_copy == "on-request" else "Shown on the participant's own copy.")
+    copy = (
+        "Left out of the participant's printed copy unless they ask for it (relationship, violence or harm)."
+        if m.category == "relationship" or m.participant_copy == "on-request"
+        else "Shown on the participant's own copy."
+    )
     out += ["## What the participant reads", "", f"> {_cell(m.participant_text)}", "", copy, ""]
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
     out += [f"- [{_cell(r.title)}]({r.url}){_reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
     related = _related(book).get(rule.id)
     if related:
-        out += ["## Related rules", "",
-                "Rules that also flag on this rule's flag examples, or on whose flag examples this rule also flags "
-                "(the same finding at another severity, window or breadth). Read them together:", ""]
-        out += [f"- [{_cell(book.rule(i).meta.title)}](../{book.rule(i).meta.category}/{i}.md) (`{i}`, {book.rule(i).meta.severity})" for i in related] + [""]
+        out += [
+            "## Related rules",
+            "",
+            "Rules that also flag on this rule's flag examples, or on whose flag examples this rule also flags "
+            "(the same finding at another severity, window or breadth). Read them together:",
+            "",
+        ]
+        out += [
+            f"- [{_cell(book.rule(i).meta.title)}](../{book.rule(i).meta.category}/{i}.md) (`{i}`, {book.rule(i).meta.severity})"
+            for i in related
+        ] + [""]
     if m.program_only:
-        out += ["## Runs only under a program", "", "This rule is off in the base rulebook; it runs only under a program whose `enable:` names it"
-                + "".join(f" ([{p.id}](../programs/{p.id}.md))" for p in _programs(book) if m.id in p.meta.enable) + ".", ""]
+        out += [
+            "## Runs only under a program",
+            "",
+            "This rule is off in the base rulebook; it runs only under a program whose `enable:` names it"
+            + "".join(f" ([{p.id}](../programs/{p.id}.md))" for p in _programs(book) if m.id in p.meta.enable)
+            + ".",
+            "",
+        ]
     if rule.params:
-        out += ["## Parameters", "", "Where a number above comes from a parameter, programs may set another value (the default is shown):", ""]
-        out += [f"- `{name}` = {book.parameters[name].default} {book.parameters[name].unit}: {_cell(book.parameters[name].description)}" for name in sorted(rule.params)] + [""]
+        out += [
+            "## Parameters",
+            "",
+            "Where a number above comes from a parameter, programs may set another value (the default is shown):",
+            "",
+        ]
+        out += [
+            f"- `{name}` = {book.parameters[name].default} {book.parameters[name].unit}: {_cell(book.parameters[name].description)}"
+            for name in sorted(rule.params)
+        ] + [""]
     if m.override_reasons:
         out += ["## Reasons a clinician may set this flag aside", ""] + [f"- {_cell(t)}" for t in m.override_reasons] + [""]
     out += [
@@ -341,6 +396,7 @@ def _named_description(book: Rulebook, name: str) -> str:
 
 def _related(book: Rulebook) -> dict[str, list[str]]:
     """Overlapping rules, both ways round, found by reading every rule's examples (authoring.overlaps)."""
+
     def find() -> dict[str, list[str]]:
         from . import authoring
 
@@ -392,7 +448,9 @@ def _index(book: Rulebook) -> str:
         f"({sum(1 for r in book.rules if r.meta.status == 'draft')} draft, "
         f"{sum(1 for r in book.rules if r.meta.status == 'reviewed')} reviewed, "
         f"{sum(1 for r in book.rules if r.meta.status == 'deprecated')} deprecated).",
-        "Clinical review of the current content: " + ", ".join(f"{label} {tally[label]}" for label in review.STATES.values()) + ".",
+        "Clinical review of the current content: "
+        + ", ".join(f"{label} {tally[label]}" for label in review.STATES.values())
+        + ".",
         "",
         "Each rule raises a flag for a clinician to review; no rule decides anything, and no flag does not "
         "mean a session is without risk. See [how to read a report](how-to-read-a-report.md), the "
@@ -422,8 +480,12 @@ def _index(book: Rulebook) -> str:
     for category in CATEGORIES:
         if category not in by_category:
             continue
-        out += [f"## {category}", "", "| Severity | Rule | Status | Review | Reviewer, date | Unverified items | Substances | Applies to | Summary |",
-                "|---|---|---|---|---|---|---|---|---|"]
+        out += [
+            f"## {category}",
+            "",
+            "| Severity | Rule | Status | Review | Reviewer, date | Unverified items | Substances | Applies to | Summary |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for rule in by_category[category]:
             m = rule.meta
             state = states[rule.id]
@@ -467,7 +529,12 @@ def _unverified(book: Rulebook) -> str:
         if not items:
             continue
         count += len(items)
-        out += [f"## {rule.id}", "", f"[{_cell(rule.meta.title)}]({rule.meta.category}/{rule.id}.md) · {review.state_of(book, rule).label}", ""]
+        out += [
+            f"## {rule.id}",
+            "",
+            f"[{_cell(rule.meta.title)}]({rule.meta.category}/{rule.id}.md) · {review.state_of(book, rule).label}",
+            "",
+        ]
         out += [f"- {_cell(text)}" for text in items] + [""]
     out.insert(4, f"{count} items in {sum(1 for r in book.rules if review.unverified_items(r))} rules.\n")
     return "\n".join(out)
@@ -523,7 +590,7 @@ def _medications(book: Rulebook) -> str:
     out = [GENERATED, "# Medication vocabulary and interaction matrix", "", "[All rules](index.md)", ""]
     out += [
         "How medications written on an intake are read: case, punctuation and dose text are ignored; several "
-        "drugs on one line (\"Zoloft and lithium\", \"sertraline/bupropion\") are each read; a close "
+        'drugs on one line ("Zoloft and lithium", "sertraline/bupropion") are each read; a close '
         "misspelling is matched but reported as unconfirmed; a name not in the vocabulary is reported as "
         "unrecognised (and its interactions are not checked). Source: `rules/vocabularies/medications.yaml`.",
         "",
@@ -541,7 +608,10 @@ def _medications(book: Rulebook) -> str:
     substances = list(SUBSTANCES)
     cells = interactions.matrix(book)
     short = {"none_known": "none known", "no_source_found": "no source"}
-    out += ["| Class | " + " | ".join(SUBSTANCE_NAMES[s] for s in substances) + " | Rules |", "|---" * (len(substances) + 2) + "|"]
+    out += [
+        "| Class | " + " | ".join(SUBSTANCE_NAMES[s] for s in substances) + " | Rules |",
+        "|---" * (len(substances) + 2) + "|",
+    ]
     for cls in classes:
         readers = sorted((r for r in active if cls in _medication_leaves(r, "taking")), key=lambda r: r.id)
         row = []
@@ -576,8 +646,12 @@ def _medications(book: Rulebook) -> str:
     out += _tripsit_section(book)
     stopped = sorted((r for r in active if _medication_leaves(r, "stopped_on_own")), key=lambda r: r.id)
     if stopped:
-        out += ["", "Rules about stopping a medication without the prescriber: "
-                + ", ".join(f"[{r.id}]({r.meta.category}/{r.id}.md)" for r in stopped) + "."]
+        out += [
+            "",
+            "Rules about stopping a medication without the prescriber: "
+            + ", ".join(f"[{r.id}]({r.meta.category}/{r.id}.md)" for r in stopped)
+            + ".",
+        ]
     out += ["", "## Classes and the names they match", ""]
     for cls in classes:
         spec = vocab.classes[cls]
@@ -592,7 +666,9 @@ def _medications(book: Rulebook) -> str:
         out += ["| Generic name | Brand names | Other spellings matched | Also in classes |", "|---|---|---|---|"]
         for e in entries:
             others = ", ".join(c for c in e.classes if c != cls) or "–"
-            out.append(f"| {_cell(e.generic)} | {_cell(', '.join(e.brands) or '–')} | {_cell(', '.join(e.aliases) or '–')} | {others} |")
+            out.append(
+                f"| {_cell(e.generic)} | {_cell(', '.join(e.brands) or '–')} | {_cell(', '.join(e.aliases) or '–')} | {others} |"
+            )
         out.append("")
     return "\n".join(out)
 
@@ -620,8 +696,10 @@ def _tripsit_section(book: Rulebook) -> list[str]:
                 level = data["levels"][rating]
                 exception = below.get((substance, partner))
                 if exception:
-                    level = (f"{exception['severity']} (below TripSit's level: {_cell(exception['reason'])} "
-                             f"Rule: [{exception['rule']}]({book.rule(exception['rule']).meta.category}/{exception['rule']}.md))")
+                    level = (
+                        f"{exception['severity']} (below TripSit's level: {_cell(exception['reason'])} "
+                        f"Rule: [{exception['rule']}]({book.rule(exception['rule']).meta.category}/{exception['rule']}.md))"
+                    )
                 names = ", ".join(_cell(n) for n in data["written_as"][partner])
                 out.append(f"| {SUBSTANCE_NAMES[substance]} | {rating} | {partner} | {names} | {level} |")
     return out
@@ -767,8 +845,11 @@ def _how_to_read() -> str:
     }
     out += _field_rows(Flag, flag_text)
     out += ["", "## Missing information", "", "| Field | Meaning |", "|---|---|"]
-    missing_text = {"participant": "Whose answer is missing.", "field": "The intake field, as a dotted path.",
-                    "question": "The question as asked."}
+    missing_text = {
+        "participant": "Whose answer is missing.",
+        "field": "The intake field, as a dotted path.",
+        "question": "The question as asked.",
+    }
     out += _field_rows(MissingItem, missing_text)
     out += ["", "The JSON Schema of the report is printed by `screening schema report`.", ""]
     return "\n".join(out)
@@ -857,45 +938,90 @@ def _program_page(book: Rulebook, program) -> str:
     m = program.meta
     compiled = compile_program(book, program)
     out = [GENERATED, f"# Program: {_cell(m.title)}", "", f"[All rules](../index.md) · `{m.id}` · version {m.version}", ""]
-    out += ["| | |", "|---|---|", f"| Framework | {_cell(m.framework)} |", f"| Program file | `rules/{program.path}` |",
-            f"| Written | {m.written.isoformat()} |", f"| Rules that run | {len(compiled.active)} (the base rulebook runs {len(book.active)}; this counts rules enabled, disabled and generated) |", ""]
-    out += [_cell(m.description), "", f"Screen under it: `screening screen FILE --program {m.id}` or `screen(intake, program=\"{m.id}\")`.", ""]
+    out += [
+        "| | |",
+        "|---|---|",
+        f"| Framework | {_cell(m.framework)} |",
+        f"| Program file | `rules/{program.path}` |",
+        f"| Written | {m.written.isoformat()} |",
+        f"| Rules that run | {len(compiled.active)} (the base rulebook runs {len(book.active)}; this counts rules enabled, disabled and generated) |",
+        "",
+    ]
+    out += [
+        _cell(m.description),
+        "",
+        f'Screen under it: `screening screen FILE --program {m.id}` or `screen(intake, program="{m.id}")`.',
+        "",
+    ]
     if program.changes_nothing:
         out += ["## What it changes", "", "Nothing: every rule runs at its own severity with the parameters' defaults.", ""]
     if m.parameters:
-        out += ["## Parameters", "", "| Parameter | Base default | This program | Rules that read it | Reason | Source |", "|---|---|---|---|---|---|"]
+        out += [
+            "## Parameters",
+            "",
+            "| Parameter | Base default | This program | Rules that read it | Reason | Source |",
+            "|---|---|---|---|---|---|",
+        ]
         for name, change in m.parameters.items():
             param = book.parameters[name]
             readers = ", ".join(f"`{r.id}`" for r in book.rules if name in r.params)
-            out.append(f"| `{name}` | {param.default} {param.unit} | **{change.value}** {param.unit} | {readers} | {_cell(change.reason)} | {_source(program, change.source)} |")
+            out.append(
+                f"| `{name}` | {param.default} {param.unit} | **{change.value}** {param.unit} | {readers} | {_cell(change.reason)} | {_source(program, change.source)} |"
+            )
         out.append("")
     if m.severity:
         out += ["## Severity changes", "", "| Rule | Base severity | This program | Reason | Source |", "|---|---|---|---|---|"]
         for rule_id, change in m.severity.items():
-            out.append(f"| {_rule_link(book, rule_id)} | {book.rule(rule_id).meta.severity} | **{change.to}** | {_cell(change.reason)} | {_source(program, change.source)} |")
+            out.append(
+                f"| {_rule_link(book, rule_id)} | {book.rule(rule_id).meta.severity} | **{change.to}** | {_cell(change.reason)} | {_source(program, change.source)} |"
+            )
         out.append("")
-    for section, title in (("disable", "Rules that do not run in this program"), ("enable", "Rules that run only in this program")):
+    for section, title in (
+        ("disable", "Rules that do not run in this program"),
+        ("enable", "Rules that run only in this program"),
+    ):
         changes = getattr(m, section)
         if changes:
             out += [f"## {title}", "", "| Rule | Reason | Source |", "|---|---|---|"]
-            out += [f"| {_rule_link(book, rid)} | {_cell(c.reason)} | {_source(program, c.source)} |" for rid, c in changes.items()]
+            out += [
+                f"| {_rule_link(book, rid)} | {_cell(c.reason)} | {_source(program, c.source)} |" for rid, c in changes.items()
+            ]
             out.append("")
     if m.require:
         r = m.require
-        out += ["## Questions that must be answered", "", f"An unanswered one (or 'unsure') raises a **{r.severity}** flag "
-                f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Sources: {', '.join(_source(program, k) for k in r.sources)}.", ""]
+        out += [
+            "## Questions that must be answered",
+            "",
+            f"An unanswered one (or 'unsure') raises a **{r.severity}** flag "
+            f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Sources: {', '.join(_source(program, k) for k in r.sources)}.",
+            "",
+        ]
         out += [f"- `{q}`: {_cell(catalogue()[q].question)}" for q in r.questions] + [""]
     if m.questions:
-        out += ["## Prescribed question wording", "", f"The program's FHIR Questionnaire (`screening fhir questionnaire --program {m.id}`) asks these questions in the framework's words:", "",
-                "| Label | Intake field | Question as the framework words it | Source |", "|---|---|---|---|"]
-        out += [f"| {_cell(q.label)} | `{path}` | {_cell(q.text)} | {_source(program, q.source)} |" for path, q in m.questions.items()]
+        out += [
+            "## Prescribed question wording",
+            "",
+            f"The program's FHIR Questionnaire (`screening fhir questionnaire --program {m.id}`) asks these questions in the framework's words:",
+            "",
+            "| Label | Intake field | Question as the framework words it | Source |",
+            "|---|---|---|---|",
+        ]
+        out += [
+            f"| {_cell(q.label)} | `{path}` | {_cell(q.text)} | {_source(program, q.source)} |" for path, q in m.questions.items()
+        ]
         out.append("")
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     if m.sources:
         out += ["## Sources", ""] + [f"- [{_cell(ref.title)}]({ref.url}): {_cell(ref.says)}" for ref in m.sources.values()] + [""]
     if m.examples:
-        out += ["## Examples", "", "Each starts from the baseline intake and is screened under this program by `tests/test_programs.py`:", "",
-                "| Example | Flags (severity) | No flag from |", "|---|---|---|"]
+        out += [
+            "## Examples",
+            "",
+            "Each starts from the baseline intake and is screened under this program by `tests/test_programs.py`:",
+            "",
+            "| Example | Flags (severity) | No flag from |",
+            "|---|---|---|",
+        ]
         for e in m.examples:
             flags = "<br>".join(f"`{rid}`: {sev}" for rid, sev in e.flags.items())
             out.append(f"| {_cell(e.name)} | {flags} | {'<br>'.join(f'`{rid}`' for rid in e.no_flags)} |")
@@ -907,8 +1033,14 @@ def _programs_index(book: Rulebook) -> list[str]:
     programs = _programs(book)
     if not programs:
         return []
-    out = ["## Programs", "", "A program adapts the rulebook to a framework: parameters, severities, rules on or off and questions that must be answered, each with its reason and source (`--program ID`).", "",
-           "| Program | Framework | Changes |", "|---|---|---|"]
+    out = [
+        "## Programs",
+        "",
+        "A program adapts the rulebook to a framework: parameters, severities, rules on or off and questions that must be answered, each with its reason and source (`--program ID`).",
+        "",
+        "| Program | Framework | Changes |",
+        "|---|---|---|",
+    ]
     for p in programs:
         m = p.meta
         n = len(m.parameters) + len(m.severity) + len(m.disable) + len(m.enable) + (len(m.require.questions) if m.require else 0)
@@ -931,5 +1063,7 @@ def _programs_traceability(book: Rulebook) -> list[str]:
             rows += [(f"{len(m.require.questions)} questions required ({m.require.severity})", key) for key in m.require.sources]
         rows += [(f"wording of `{path}` {q.label}", q.source) for path, q in m.questions.items()]
         for change, source in rows:
-            out.append(f"| [{p.id}](programs/{p.id}.md) | {change} | {_source(p, source) or 'no source: see the reason on the program page'} |")
+            out.append(
+                f"| [{p.id}](programs/{p.id}.md) | {change} | {_source(p, source) or 'no source: see the reason on the program page'} |"
+            )
     return out + [""]

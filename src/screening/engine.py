@@ -62,6 +62,7 @@ ENGINE_NAMES: tuple[str, ...] = ("auto", "cross-check", "durable", "python")
 class FallbackEngineWarning(UserWarning):
     """engine='auto' ran the reference evaluator alone because durable_rules cannot be used."""
 
+
 # durable_rules fails with error 303 when more than 64 tests under one node of its alpha network
 # match one fact (probed: 64 matching children of one node pass, 65 fail; identical tests under
 # the same node are shared; 16 nodes with 60 matching children each pass). Every node's children
@@ -124,7 +125,8 @@ class PythonEngine:
     def __init__(self, rulebook: Rulebook):
         self.rules = rulebook.active
         self._participant = conditions.compile_conditions(
-            [(rule.id, rule.guarded) for rule in self.rules if rule.meta.applies_to != "pair"])
+            [(rule.id, rule.guarded) for rule in self.rules if rule.meta.applies_to != "pair"]
+        )
         pair = [(rule.id, rule.guarded) for rule in self.rules if rule.meta.applies_to == "pair"]
         self._pair = conditions.compile_conditions(pair, pair=True) if pair else None
 
@@ -247,9 +249,14 @@ def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> 
     for rule, definition in zip(rules, definitions):
         cost = _rule_cost(definition)
         if cost > ALPHA_BUDGET:
-            problems.append(Problem(rule.path, rule.line_of.get("when"),
-                f"compiles to {cost} engine tests, more than {ALPHA_BUDGET} (durable_rules fails past 64); "
-                "split it into simpler rules"))
+            problems.append(
+                Problem(
+                    rule.path,
+                    rule.line_of.get("when"),
+                    f"compiles to {cost} engine tests, more than {ALPHA_BUDGET} (durable_rules fails past 64); "
+                    "split it into simpler rules",
+                )
+            )
     return problems
 
 
@@ -393,7 +400,9 @@ class DurableEngine:
             try:
                 texts = [(f["pid"], fact_text(dict(f, sid=sid))) for f in facts]
             except (TypeError, ValueError) as error:
-                raise EngineError(f"the facts could not be encoded for the rule engine ({error}); no result was produced") from None
+                raise EngineError(
+                    f"the facts could not be encoded for the rule engine ({error}); no result was produced"
+                ) from None
             start = json.dumps({"sid": sid, "type": START_TYPE})
             batch = "[" + ", ".join([start, *(text for _, text in texts)]) + "]"
             read_known = _frame_reader(texts, sid)
@@ -444,8 +453,7 @@ class CrossCheckedEngine:
         if found != expected:
             differ = sorted({f.rule_id for f in found ^ expected})
             raise EngineError(
-                "the two engines disagree on " + ", ".join(differ)
-                + "; the screening failed closed and no result was produced"
+                "the two engines disagree on " + ", ".join(differ) + "; the screening failed closed and no result was produced"
             )
         return found
 
@@ -463,13 +471,15 @@ def _frame_reader(texts: list[tuple[str, str]], sid: str):
         for j, (other, other_text) in enumerate(texts):
             if i != j:
                 known['{"me":' + text + ',"peer":' + other_text + "}}"] = {
-                    "me": {"pid": pid, "sid": sid}, "peer": {"pid": other, "sid": sid}}
+                    "me": {"pid": pid, "sid": sid},
+                    "peer": {"pid": other, "sid": sid},
+                }
 
     def read(message: str) -> list[tuple[str, dict]] | None:
         end = message.find('":', 2)
         if not message.startswith('{"') or end < 0:
             return None
-        frame = known.get(message[end + 2:])
+        frame = known.get(message[end + 2 :])
         return None if frame is None else [(message[2:end], frame)]
 
     return read

@@ -75,13 +75,31 @@ _TRI_STATE = (("yes", "Yes"), ("no", "No"), (DONT_KNOW, "Unsure / don't know"))
 # How each closed choice reads on a form; a code missing here is a test failure (test_fhir).
 DISPLAYS = {
     DONT_KNOW: "Unsure / don't know",
-    "psilocybin": "Psilocybin", "mdma": "MDMA", "ketamine": "Ketamine", "lsd": "LSD", "ayahuasca": "Ayahuasca", "dmt": "DMT",
-    "individual": "Individual (one person)", "duo": "Duo (two people together)",
-    "clinic": "Clinic", "service_center": "Service center", "retreat": "Retreat", "home": "Home", "other": "Other",
-    "romantic_partner": "Romantic partner", "friend": "Friend", "parent_child": "Parent and child", "sibling": "Sibling",
-    "other_family": "Other family member", "employer_employee": "Employer and employee", "colleague": "Colleague",
-    "low": "Low", "moderate": "Moderate", "high": "High",
-    "current": "Current (taking it now)", "stopped": "Stopped",
+    "psilocybin": "Psilocybin",
+    "mdma": "MDMA",
+    "ketamine": "Ketamine",
+    "lsd": "LSD",
+    "ayahuasca": "Ayahuasca",
+    "dmt": "DMT",
+    "individual": "Individual (one person)",
+    "duo": "Duo (two people together)",
+    "clinic": "Clinic",
+    "service_center": "Service center",
+    "retreat": "Retreat",
+    "home": "Home",
+    "other": "Other",
+    "romantic_partner": "Romantic partner",
+    "friend": "Friend",
+    "parent_child": "Parent and child",
+    "sibling": "Sibling",
+    "other_family": "Other family member",
+    "employer_employee": "Employer and employee",
+    "colleague": "Colleague",
+    "low": "Low",
+    "moderate": "Moderate",
+    "high": "High",
+    "current": "Current (taking it now)",
+    "stopped": "Stopped",
 }
 
 # Measured numbers: the intake's UCUM unit and the units a response may use, with their factor to it.
@@ -106,9 +124,7 @@ class FhirSupportMissing(ScreeningError, ImportError):
     """fhir.resources is not installed: it is an optional extra."""
 
     def __init__(self) -> None:
-        super().__init__(
-            "reading FHIR resources needs the optional fhir.resources package: pip install 'screening[fhir]'"
-        )
+        super().__init__("reading FHIR resources needs the optional fhir.resources package: pip install 'screening[fhir]'")
 
 
 # ---------------------------------------------------------------------------- Questionnaire out
@@ -175,7 +191,9 @@ def _question(link_id: str, info: Any, base: str) -> dict[str, Any]:
         if link_id in UNITS:
             unit = UNITS[link_id][0]
             shown = {"mm[Hg]": "mmHg", "h": "hours"}.get(unit, unit)
-            extensions.append({"url": _EXT + "questionnaire-unit", "valueCoding": {"system": UCUM, "code": unit, "display": shown}})
+            extensions.append(
+                {"url": _EXT + "questionnaire-unit", "valueCoding": {"system": UCUM, "code": unit, "display": shown}}
+            )
         if extensions:
             item["extension"] = extensions
     elif real is dt.date:
@@ -290,14 +308,16 @@ def questionnaire(program: Any = None, rulebook: Any = None, *, base: str | None
     if chosen.id == "default":
         return resource
     m = chosen.meta
-    resource.update({
-        "id": f"screening-intake-{m.id}",
-        "url": f"{questionnaire_url(base)}-{m.id}",
-        "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
-        "title": f"{resource['title']}: {m.title}",
-        "derivedFrom": [questionnaire_url(base)],
-        "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
-    })
+    resource.update(
+        {
+            "id": f"screening-intake-{m.id}",
+            "url": f"{questionnaire_url(base)}-{m.id}",
+            "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
+            "title": f"{resource['title']}: {m.title}",
+            "derivedFrom": [questionnaire_url(base)],
+            "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
+        }
+    )
     required = set(m.require.questions) if m.require else set()
 
     def adapt(items: list[dict[str, Any]]) -> None:
@@ -344,19 +364,21 @@ def code_systems(base: str | None = None) -> list[dict[str, Any]]:
         else:
             name = "".join(part.capitalize() for part in _resource_id(url).split("-"))
             description = f"The answers to {link_id}: {_index(base)[link_id]['text']}"
-        out.append({
-            "resourceType": "CodeSystem",
-            "id": _resource_id(url),
-            "url": url,
-            "version": __version__,
-            "name": name,
-            "status": "active",
-            "content": "complete",
-            "caseSensitive": True,
-            "description": description,
-            "count": len(concepts),
-            "concept": [{"code": c, "display": d} for c, d in concepts],
-        })
+        out.append(
+            {
+                "resourceType": "CodeSystem",
+                "id": _resource_id(url),
+                "url": url,
+                "version": __version__,
+                "name": name,
+                "status": "active",
+                "content": "complete",
+                "caseSensitive": True,
+                "description": description,
+                "count": len(concepts),
+                "concept": [{"code": c, "display": d} for c, d in concepts],
+            }
+        )
     return out
 
 
@@ -437,7 +459,9 @@ def _as_dict(resource: Any) -> dict[str, Any]:
     if hasattr(resource, "json"):  # fhir.resources 7 (pydantic v1 API)
         data = json.loads(resource.json())
         return data
-    raise IntakeError([Problem("resource", None, "expected a FHIR QuestionnaireResponse or Bundle (a dict or a fhir.resources model)")])
+    raise IntakeError(
+        [Problem("resource", None, "expected a FHIR QuestionnaireResponse or Bundle (a dict or a fhir.resources model)")]
+    )
 
 
 def _problem(where: str, message: str) -> IntakeError:
@@ -447,7 +471,11 @@ def _problem(where: str, message: str) -> IntakeError:
 def _quantity(link_id: str, item: dict[str, Any], quantity: Any, where: str) -> int | float:
     """A valueQuantity in a UCUM unit, converted to the intake's unit (integers rounded)."""
     unit, factors = UNITS[link_id]
-    if not isinstance(quantity, Mapping) or isinstance(quantity.get("value"), bool) or not isinstance(quantity.get("value"), (int, float)):
+    if (
+        not isinstance(quantity, Mapping)
+        or isinstance(quantity.get("value"), bool)
+        or not isinstance(quantity.get("value"), (int, float))
+    ):
         raise _problem(where, f"{link_id}: valueQuantity needs a numeric value")
     if quantity.get("comparator") is not None:
         raise _problem(where, f"{link_id}: a valueQuantity with a comparator (<, >) is not an exact measurement")
@@ -503,7 +531,9 @@ class _Reader:
         for entry in items:
             link_id = entry.get("linkId")
             if not isinstance(link_id, str) or (item := _index(self.base).get(link_id)) is None:
-                raise IntakeError([Problem(self.where, None, f"unknown linkId {link_id!r}: not a question of {questionnaire_url(self.base)}")])
+                raise IntakeError(
+                    [Problem(self.where, None, f"unknown linkId {link_id!r}: not a question of {questionnaire_url(self.base)}")]
+                )
             in_medications = link_id.startswith("medications.")
             if item["type"] == "group":
                 if "answer" in entry:
@@ -550,7 +580,15 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         raise IntakeError([Problem("resource", None, f"expected a QuestionnaireResponse or a Bundle, got resourceType {kind!r}")])
     bundle_type = resource.get("type")
     if bundle_type not in ("collection", "searchset"):
-        raise IntakeError([Problem("Bundle.type", None, "a duo's responses come as a Bundle of type 'collection' (or a 'searchset' search result)")])
+        raise IntakeError(
+            [
+                Problem(
+                    "Bundle.type",
+                    None,
+                    "a duo's responses come as a Bundle of type 'collection' (or a 'searchset' search result)",
+                )
+            ]
+        )
     found = []
     for index, entry in enumerate(resource.get("entry") or []):
         inner = entry.get("resource") or {}
@@ -560,13 +598,23 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         if mode == "outcome" or inner.get("resourceType") == "OperationOutcome":
             issues = inner.get("issue") or []
             if any(issue.get("severity") in ("error", "fatal") for issue in issues) or mode != "outcome":
-                raise IntakeError([Problem(f"Bundle.entry[{index}]", None, "the search reported an error (OperationOutcome): its results are incomplete")])
+                raise IntakeError(
+                    [
+                        Problem(
+                            f"Bundle.entry[{index}]",
+                            None,
+                            "the search reported an error (OperationOutcome): its results are incomplete",
+                        )
+                    ]
+                )
             continue
         if inner.get("resourceType") != "QuestionnaireResponse":
             raise IntakeError([Problem(f"Bundle.entry[{index}]", None, "each entry is a QuestionnaireResponse")])
         found.append((f"Bundle.entry[{index}]", inner))
     if len(found) not in (1, 2):
-        raise IntakeError([Problem("Bundle.entry", None, f"one or two QuestionnaireResponses expected (one per participant), got {len(found)}")])
+        raise IntakeError(
+            [Problem("Bundle.entry", None, f"one or two QuestionnaireResponses expected (one per participant), got {len(found)}")]
+        )
     return found
 
 
@@ -579,7 +627,9 @@ def _check_questionnaire(response: dict[str, Any], where: str, base: str) -> Non
     if canonical != expected and not canonical.startswith(expected + "-"):  # a program's Questionnaire: <url>-<program>
         raise _problem(f"{where}.questionnaire", f"answers another questionnaire; expected {expected}")
     if version and version != __version__:
-        raise _problem(f"{where}.questionnaire", f"answers version {version} of the Questionnaire; this library reads version {__version__}")
+        raise _problem(
+            f"{where}.questionnaire", f"answers version {version} of the Questionnaire; this library reads version {__version__}"
+        )
 
 
 def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date | None = None) -> Intake:
@@ -598,13 +648,17 @@ def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date |
     for where, response in responses:
         status = response.get("status")
         if status not in ACCEPTED_STATUSES:
-            raise IntakeError([Problem(f"{where}.status", None, f"only a completed or amended response is screened, this one is {status!r}")])
+            raise IntakeError(
+                [Problem(f"{where}.status", None, f"only a completed or amended response is screened, this one is {status!r}")]
+            )
         _check_questionnaire(response, where, base)
         reader = _Reader(where, base)
         reader.read(response.get("item") or [])
         for key, value in reader.session.items():
             if key in session and session[key] != value:
-                raise IntakeError([Problem(f"session.{key}", None, "the two responses give different answers to a shared session question")])
+                raise IntakeError(
+                    [Problem(f"session.{key}", None, "the two responses give different answers to a shared session question")]
+                )
             session[key] = value
         if "participant_id" not in reader.participant:
             raise IntakeError([Problem(where, None, "participant_id: required answer missing")])
@@ -695,7 +749,10 @@ def _section(link_id: str, model: BaseModel, prefix: str, base: str) -> dict[str
 
 
 def _response(intake: Intake, participant: intake_models.Participant, base: str) -> dict[str, Any]:
-    items = [_section("session", intake.session, "session", base), _answer_item("participant_id", participant.participant_id, base)]
+    items = [
+        _section("session", intake.session, "session", base),
+        _answer_item("participant_id", participant.participant_id, base),
+    ]
     for name in PARTICIPANT_GROUPS:
         section = getattr(participant, name)
         if section is not None:
@@ -705,7 +762,9 @@ def _response(intake: Intake, participant: intake_models.Participant, base: str)
         if group is None:  # pragma: no cover - a medication always has a name
             continue
         if medication.status != "stopped":  # disabled follow-ups carry no answer (FHIR)
-            group["item"] = [i for i in group["item"] if i["linkId"] not in ("medications.last_taken", "medications.stopped_with_prescriber")]
+            group["item"] = [
+                i for i in group["item"] if i["linkId"] not in ("medications.last_taken", "medications.stopped_with_prescriber")
+            ]
         items.append(group)
     return {
         "resourceType": "QuestionnaireResponse",

@@ -30,8 +30,11 @@ def _key(item: EvidenceItem) -> tuple:
 
 
 def _not_answered(evidence: list[EvidenceItem]) -> bool:
-    return bool(evidence) and all(e.answer in _UNKNOWN for e in evidence if e.field != "medications") and all(
-        e.field != "medications" for e in evidence)
+    return (
+        bool(evidence)
+        and all(e.answer in _UNKNOWN for e in evidence if e.field != "medications")
+        and all(e.field != "medications" for e in evidence)
+    )
 
 
 def _title(title: str, not_answered: bool) -> str:
@@ -68,22 +71,32 @@ class _Draft:
         participants = sorted({p for f in self.flags for p in f.participants})
         # built from flags the report already validated: construct without validating twice
         return Finding.model_construct(
-            id=self.id, subject=self.subject, participants=participants, severity=main.severity,
-            category=main.category, title=_title(main.title, not_answered), not_answered=not_answered,
-            summary=main.summary, explanation=main.explanation, clinician_action=main.clinician_action,
+            id=self.id,
+            subject=self.subject,
+            participants=participants,
+            severity=main.severity,
+            category=main.category,
+            title=_title(main.title, not_answered),
+            not_answered=not_answered,
+            summary=main.summary,
+            explanation=main.explanation,
+            clinician_action=main.clinician_action,
             # the covered rules' limitations and sources too: what the finding rests on stays traceable
             limitations=list(dict.fromkeys(t for f in self.flags for t in f.limitations)),
             references=_sources(self.flags),
             rule_status="draft" if any(f.rule_status == "draft" for f in self.flags) else main.rule_status,
             participant_text=main.participant_text,
             participant_copy="on-request" if any(f.participant_copy == "on-request" for f in self.flags) else "shown",
-            evidence=self.evidence, rests_on=self.rests_on,
+            evidence=self.evidence,
+            rests_on=self.rests_on,
             rules=[_covered(f) for f in self.flags],
         )
 
 
 def _covered(flag: Flag) -> CoveredRule:
-    return CoveredRule.model_construct(rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title)
+    return CoveredRule.model_construct(
+        rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title
+    )
 
 
 def _sources(flags: list[Flag]) -> list:
@@ -109,8 +122,12 @@ def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], l
         elif first.scope == "session":
             evidence = [e.model_copy(update={"participant": "session"}) for f in group for e in f.evidence]
             drafts.append(_Draft("session", group, evidence))
-        elif (first.scope == "participant" and first.category in _SHARED_CATEGORIES and len(participants) > 1
-              and {f.participant for f in group} == set(participants)):
+        elif (
+            first.scope == "participant"
+            and first.category in _SHARED_CATEGORIES
+            and len(participants) > 1
+            and {f.participant for f in group} == set(participants)
+        ):
             drafts.append(_Draft("pair", group, [e for f in group for e in f.evidence]))
         else:
             drafts.extend(_Draft(f.participant, [f], f.evidence) for f in group)
@@ -142,8 +159,9 @@ def _link_pairs(drafts: list[_Draft]) -> None:
         pair.rests_on = [d.id for d in own if d.keys() and d.keys() <= keys]
 
 
-def _missing_findings(missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag],
-                      participants: list[str]) -> list[Finding]:
+def _missing_findings(
+    missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
+) -> list[Finding]:
     """Per participant, the unanswered questions not already shown in a finding they raised."""
     out = []
     for pid in participants:
@@ -155,20 +173,34 @@ def _missing_findings(missing: list[MissingItem], shown: set[tuple[str, str]], u
         severity = items[0].severity
         main = flags[0] if flags else None
         count = f"{len(items)} question{'s' if len(items) != 1 else ''}"
-        out.append(Finding(
-            id=f"{pid}:missing", subject=pid, participants=[pid], severity=severity,
-            category="missing-information", title=f"Not answered: {count} the rules read", not_answered=True,
-            summary=main.summary if main else "Some questions that the screening rules read were left unanswered or answered unsure.",
-            explanation=main.explanation if main else "An unanswered question is never read as no.",
-            clinician_action=main.clinician_action if main else "Review each unanswered question with the participant.",
-            limitations=main.limitations if main else ["Counts only the questions the rules read."],
-            references=main.references if main else [], rule_status=main.rule_status if main else "draft",
-            participant_text=main.participant_text if main else "Some questions were left open; you can answer them with your facilitator.",
-            participant_copy="shown",
-            evidence=[EvidenceItem(participant=pid, field=m.field, question=m.question, answer="unknown") for m in items],
-            rests_on=[],
-            rules=[CoveredRule(rule_id=f.rule_id, participant=f.participant, severity=f.severity, title=f.title) for f in flags],
-        ))
+        out.append(
+            Finding(
+                id=f"{pid}:missing",
+                subject=pid,
+                participants=[pid],
+                severity=severity,
+                category="missing-information",
+                title=f"Not answered: {count} the rules read",
+                not_answered=True,
+                summary=main.summary
+                if main
+                else "Some questions that the screening rules read were left unanswered or answered unsure.",
+                explanation=main.explanation if main else "An unanswered question is never read as no.",
+                clinician_action=main.clinician_action if main else "Review each unanswered question with the participant.",
+                limitations=main.limitations if main else ["Counts only the questions the rules read."],
+                references=main.references if main else [],
+                rule_status=main.rule_status if main else "draft",
+                participant_text=main.participant_text
+                if main
+                else "Some questions were left open; you can answer them with your facilitator.",
+                participant_copy="shown",
+                evidence=[EvidenceItem(participant=pid, field=m.field, question=m.question, answer="unknown") for m in items],
+                rests_on=[],
+                rules=[
+                    CoveredRule(rule_id=f.rule_id, participant=f.participant, severity=f.severity, title=f.title) for f in flags
+                ],
+            )
+        )
     return out
 
 
@@ -195,14 +227,25 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
         for flag in stray:
             for i, finding in enumerate(found):
                 if finding.not_answered and flag.participant in finding.participants:
-                    extra = CoveredRule(rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title)
+                    extra = CoveredRule(
+                        rule_id=flag.rule_id, participant=flag.participant, severity=flag.severity, title=flag.title
+                    )
                     refs = {r.url: r for r in [*finding.references, *flag.references]}
                     found[i] = finding.model_copy(update={"rules": [*finding.rules, extra], "references": list(refs.values())})
                     break
             else:  # nothing to attach it to: keep it visible as its own finding
                 found.append(_Draft(flag.participant, [flag], flag.evidence).finding())
     found += gaps
-    return sorted(found, key=lambda f: (_order(f.subject, participants), -_RANK[f.severity], f.category == "missing-information", f.category, f.id))
+    return sorted(
+        found,
+        key=lambda f: (
+            _order(f.subject, participants),
+            -_RANK[f.severity],
+            f.category == "missing-information",
+            f.category,
+            f.id,
+        ),
+    )
 
 
 def _review(action: str, room: int) -> str:
@@ -229,7 +272,13 @@ def summarise(found: list[Finding], participants: list[str], flag_count: int) ->
     for finding in found:
         counts[finding.severity] += 1
         room = max(40, 100 - len(finding.title))
-        groups.setdefault(finding.subject, []).append(SummaryLine(
-            finding=finding.id, severity=finding.severity, title=finding.title, review=_review(finding.clinician_action, room)))
-    return Summary(counts=counts, flags=flag_count, groups=[
-        SummaryGroup(subject=s, heading=heading(s, participants), lines=lines) for s, lines in groups.items()])
+        groups.setdefault(finding.subject, []).append(
+            SummaryLine(
+                finding=finding.id, severity=finding.severity, title=finding.title, review=_review(finding.clinician_action, room)
+            )
+        )
+    return Summary(
+        counts=counts,
+        flags=flag_count,
+        groups=[SummaryGroup(subject=s, heading=heading(s, participants), lines=lines) for s, lines in groups.items()],
+    )

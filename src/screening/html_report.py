@@ -89,9 +89,20 @@ def _summary_table(report: Report) -> _Markup:
     for group in report.summary.groups:
         rows.append(_el("tr", _el("th", group.heading, scope="rowgroup", colspan="3")))
         for line in group.lines:
-            rows.append(_el("tr", _el("td", _sev(line.severity)), _el("td", _el("a", line.title, href=f"#{_anchor(line.finding)}")),
-                            _el("td", line.review)))
-    head = _el("tr", _el("th", "Severity", scope="col"), _el("th", "Finding", scope="col"), _el("th", "First point to review", scope="col"))
+            rows.append(
+                _el(
+                    "tr",
+                    _el("td", _sev(line.severity)),
+                    _el("td", _el("a", line.title, href=f"#{_anchor(line.finding)}")),
+                    _el("td", line.review),
+                )
+            )
+    head = _el(
+        "tr",
+        _el("th", "Severity", scope="col"),
+        _el("th", "Finding", scope="col"),
+        _el("th", "First point to review", scope="col"),
+    )
     return _el("table", _el("thead", head), _el("tbody", _join(rows)), class_="summary")
 
 
@@ -104,28 +115,49 @@ def _finding(report: Report, finding: Finding, n: int) -> _Markup:
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
     parts = [
-        _el("h3", _sev(finding.severity), f"{n}. {finding.title} ", _el("span", f"({whose(finding.subject, finding.participants)})", class_="small"),
-            id=_anchor(finding.id)),
+        _el(
+            "h3",
+            _sev(finding.severity),
+            f"{n}. {finding.title} ",
+            _el("span", f"({whose(finding.subject, finding.participants)})", class_="small"),
+            id=_anchor(finding.id),
+        ),
         _el("p", finding.summary),
     ]
     terms = []
     if finding.rests_on:
-        links = [_el("li", _el("a", by_id[r].title if r in by_id else r, href=f"#{_anchor(r)}"), f" ({whose(r.split(':', 1)[0])})")
-                 for r in finding.rests_on]
+        links = [
+            _el("li", _el("a", by_id[r].title if r in by_id else r, href=f"#{_anchor(r)}"), f" ({whose(r.split(':', 1)[0])})")
+            for r in finding.rests_on
+        ]
         terms += [_el("dt", "Builds on"), _el("dd", _el("ul", _join(links)))]
     if evidence:
-        items = [_el("li", "" if e.participant == finding.subject else f"{e.participant}: ", e.question, " ", _el("strong", answer_text(e)))
-                 for e in evidence]
+        items = [
+            _el(
+                "li",
+                "" if e.participant == finding.subject else f"{e.participant}: ",
+                e.question,
+                " ",
+                _el("strong", answer_text(e)),
+            )
+            for e in evidence
+        ]
         terms += [_el("dt", "Found in the intake"), _el("dd", _el("ul", _join(items)))]
-    terms += [_el("dt", "Why it matters"), _el("dd", finding.explanation),
-              _el("dt", "For review"), _el("dd", finding.clinician_action)]
+    terms += [
+        _el("dt", "Why it matters"),
+        _el("dd", finding.explanation),
+        _el("dt", "For review"),
+        _el("dd", finding.clinician_action),
+    ]
     others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
     if others:
         terms += [_el("dt", "Also covers"), _el("dd", "; ".join(others))]
     terms += [_el("dt", "Limitations"), _el("dd", _el("ul", _join(_el("li", plain(t)) for t in finding.limitations)))]
     if finding.references:
-        refs = [_el("li", _el("a", ref.title, href=ref.url), ": ", ref.says, " ", _el("span", f"<{ref.url}>", class_="url small"))
-                for ref in finding.references]
+        refs = [
+            _el("li", _el("a", ref.title, href=ref.url), ": ", ref.says, " ", _el("span", f"<{ref.url}>", class_="url small"))
+            for ref in finding.references
+        ]
         terms += [_el("dt", "Sources"), _el("dd", _el("ul", _join(refs)))]
     rules = ", ".join(dict.fromkeys(r.rule_id for r in finding.rules))
     terms += [_el("dt", "Rules"), _el("dd", f"{rules} ({finding.rule_status})")]
@@ -145,7 +177,10 @@ def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
         ("Rulebook sha256", report.rulebook.sha256),
         ("Engine", report.engine),
         ("Screening library", report.library_version),
-        ("View", "the clinician's report" if report.view == "clinician" else f"participant {report.view.split(':', 1)[1]}'s own copy"),
+        (
+            "View",
+            "the clinician's report" if report.view == "clinician" else f"participant {report.view.split(':', 1)[1]}'s own copy",
+        ),
     ]
     items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
     ident = getattr(report, "report_id", None) or report.rulebook.sha256[:12]
@@ -156,8 +191,13 @@ def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
 def _page(title: str, body: _Markup, margin: str, paper: str) -> str:
     safe = "".join(c for c in margin if c.isalnum() or c in " .:·_-")  # a CSS string in a <style>: nothing that ends either
     css = _CSS.replace("@SIZE@", PAPER_SIZES[paper]).replace("@FOOTER@", safe)
-    head = _el("head", _Markup('<meta charset="utf-8">'), _Markup('<meta name="viewport" content="width=device-width, initial-scale=1">'),
-               _el("title", title), _el("style", _Markup(css)))
+    head = _el(
+        "head",
+        _Markup('<meta charset="utf-8">'),
+        _Markup('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        _el("title", title),
+        _el("style", _Markup(css)),
+    )
     return "<!DOCTYPE html>\n" + _el("html", head, _el("body", body), lang="en") + "\n"
 
 
@@ -179,15 +219,21 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
     total = sum(counts.values())
     body = [
         _el("header", _el("h1", "Screening report for the clinician"), _el("p", session_line(report), class_="meta")),
-        _el("main",
+        _el(
+            "main",
             _el("h2", "Summary", id="summary"),
-            _el("p", f"{total} finding{'s' if total != 1 else ''}: {counts['critical']} critical, {counts['warning']} warning, "
-                     f"{counts['info']} info (from {report.summary.flags} rule flags).") if total else
-            _el("p", "No rule matched. A clinician still reviews the whole intake."),
+            _el(
+                "p",
+                f"{total} finding{'s' if total != 1 else ''}: {counts['critical']} critical, {counts['warning']} warning, "
+                f"{counts['info']} info (from {report.summary.flags} rule flags).",
+            )
+            if total
+            else _el("p", "No rule matched. A clinician still reviews the whole intake."),
             _summary_table(report) if total else None,
             _el("p", report.notice, class_="notice"),
             _el("h2", "Findings in full", id="details") if total else None,
-            _join(_finding(report, f, n) for n, f in enumerate(report.findings, 1))),
+            _join(_finding(report, f, n) for n, f in enumerate(report.findings, 1)),
+        ),
         footer,
     ]
     return _page("Screening report", _join(b for b in body if b is not None), margin, paper)
@@ -200,13 +246,30 @@ def _participant_page(report: Report, include_private: bool, footer: _Markup, ma
     if points:
         content.append(_el("ul", _join(_el("li", f.participant_text) for f in points)))
     else:
-        content.append(_el("p", "None of the screening's points came up in your answers. Your facilitator will still go "
-                                "through the intake with you."))
+        content.append(
+            _el(
+                "p",
+                "None of the screening's points came up in your answers. Your facilitator will still go "
+                "through the intake with you.",
+            )
+        )
     if missing:
-        content += [_el("h2", "Questions left open"), _el("p", "You can answer these with your facilitator."),
-                    _el("ul", _join(_el("li", m.question) for m in missing))]
+        content += [
+            _el("h2", "Questions left open"),
+            _el("p", "You can answer these with your facilitator."),
+            _el("ul", _join(_el("li", m.question) for m in missing)),
+        ]
     if not include_private:
         content.append(_el("p", PARTICIPANT_PRIVATE, class_="notice"))
-    body = _join([_el("header", _el("h1", "Your screening answers: what we will talk about"),
-                      _el("p", f"Participant {pid}", class_="meta")), _el("main", *content), footer])
+    body = _join(
+        [
+            _el(
+                "header",
+                _el("h1", "Your screening answers: what we will talk about"),
+                _el("p", f"Participant {pid}", class_="meta"),
+            ),
+            _el("main", *content),
+            footer,
+        ]
+    )
     return _page("Your screening answers", body, margin, paper)

@@ -15,7 +15,16 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "Answer",
@@ -136,12 +145,8 @@ class Session(_Strict):
         le=20,
         description="How many facilitators who take no substance will be present for the whole session?",
     )
-    preparation_planned: Answer = _question(
-        "Is at least one preparation meeting planned before the session?"
-    )
-    integration_planned: Answer = _question(
-        "Is at least one integration meeting planned after the session?"
-    )
+    preparation_planned: Answer = _question("Is at least one preparation meeting planned before the session?")
+    integration_planned: Answer = _question("Is at least one integration meeting planned after the session?")
     facilitator_trained_and_vetted: Answer = _question(
         "Is the facilitator trained for this work, and have their training and references been checked?"
     )
@@ -176,9 +181,7 @@ class Person(_Strict):
 class Psychiatric(_Strict):
     """Personal psychiatric history, now and ever."""
 
-    psychotic_disorder: Answer = _question(
-        "Have you ever been diagnosed with schizophrenia or another psychotic disorder?"
-    )
+    psychotic_disorder: Answer = _question("Have you ever been diagnosed with schizophrenia or another psychotic disorder?")
     psychosis_substance_induced_only: Answer = _question(
         "If you have had psychosis: did it only ever happen under the influence of a substance or a medical condition?"
     )
@@ -191,33 +194,23 @@ class Psychiatric(_Strict):
     depression_with_psychotic_features: Answer = _question(
         "Have you ever had a depression with psychotic features (hearing or seeing things, fixed false beliefs)?"
     )
-    borderline_personality_disorder: Answer = _question(
-        "Have you ever been diagnosed with borderline personality disorder?"
-    )
+    borderline_personality_disorder: Answer = _question("Have you ever been diagnosed with borderline personality disorder?")
     other_personality_disorder: Answer = _question(
         "Have you ever been diagnosed with another personality disorder (for example paranoid, schizotypal or antisocial)?"
     )
-    dissociative_identity_disorder: Answer = _question(
-        "Have you ever been diagnosed with dissociative identity disorder?"
-    )
+    dissociative_identity_disorder: Answer = _question("Have you ever been diagnosed with dissociative identity disorder?")
     thoughts_of_harm_now: Answer = _question(
         "Are you having thoughts of causing harm, or wanting to cause harm, to yourself or others?"
     )
-    history_of_harm: Answer = _question(
-        "Do you have a history of causing harm, or wanting to cause harm, to yourself or others?"
-    )
-    suicide_attempt_last_12_months: Answer = _question(
-        "Have you attempted suicide in the last 12 months?"
-    )
+    history_of_harm: Answer = _question("Do you have a history of causing harm, or wanting to cause harm, to yourself or others?")
+    suicide_attempt_last_12_months: Answer = _question("Have you attempted suicide in the last 12 months?")
     substance_use_disorder_active: Answer = _question(
         "Do you currently have a problem with alcohol or drug use (a substance use disorder), or have you had one in the last 12 months?"
     )
     eating_disorder_active_purging: Answer = _question(
         "Do you currently have an eating disorder with purging (vomiting, laxatives)?"
     )
-    frequent_dissociation: Answer = _question(
-        "Do you often dissociate (feel unreal, detached from your body, or lose time)?"
-    )
+    frequent_dissociation: Answer = _question("Do you often dissociate (feel unreal, detached from your body, or lose time)?")
     complex_trauma: Answer = _question(
         "Have you experienced long-lasting or repeated trauma (complex trauma), for example in childhood?"
     )
@@ -265,16 +258,12 @@ class Physical(_Strict):
     coronary_artery_disease: Answer = _question(
         "Have you been diagnosed with coronary artery disease (narrowed heart arteries, angina)?"
     )
-    aneurysm: Answer = _question(
-        "Have you been diagnosed with an aneurysm or an arteriovenous malformation?"
-    )
+    aneurysm: Answer = _question("Have you been diagnosed with an aneurysm or an arteriovenous malformation?")
     seizure_disorder: Answer = _question("Have you ever had epilepsy or seizures?")
     liver_disease: Answer = _question("Have you been diagnosed with liver disease?")
     kidney_disease: Answer = _question("Have you been diagnosed with kidney disease?")
     diabetes_on_insulin: Answer = _question("Do you have diabetes treated with insulin?")
-    mushroom_allergy: Answer = _question(
-        "Have you ever had an allergic reaction to consuming mushrooms or other fungi?"
-    )
+    mushroom_allergy: Answer = _question("Have you ever had an allergic reaction to consuming mushrooms or other fungi?")
     ketamine_hypersensitivity: Answer = _question(
         "Have you ever had an allergic or hypersensitivity reaction to ketamine or esketamine (Spravato)?"
     )
@@ -284,9 +273,7 @@ class Physical(_Strict):
     cardiac_hypertrophy: Answer = _question(
         "Have you been told your heart muscle is thickened or enlarged (cardiac hypertrophy, for example hypertrophic cardiomyopathy)?"
     )
-    tachycardia: Answer = _question(
-        "Have you been told you have a fast heart rate at rest (tachycardia)?"
-    )
+    tachycardia: Answer = _question("Have you been told you have a fast heart rate at rest (tachycardia)?")
     ecg_abnormality: Answer = _question(
         "Have you been told that an ECG (heart tracing) showed an abnormality that needed follow-up?"
     )
@@ -316,24 +303,16 @@ class Needs(_Strict):
 class Readiness(_Strict):
     """Skills and circumstances that help a person through a difficult session and after it."""
 
-    grounding_skills: Answer = _question(
-        "Do you have ways to ground yourself and calm down when you feel overwhelmed?"
-    )
-    self_regulation: Answer = _question(
-        "Can you usually notice and steady strong emotions without being carried away by them?"
-    )
+    grounding_skills: Answer = _question("Do you have ways to ground yourself and calm down when you feel overwhelmed?")
+    self_regulation: Answer = _question("Can you usually notice and steady strong emotions without being carried away by them?")
     support_system: Answer = _question(
         "Do you have people in your life you can turn to for support in the weeks after the session?"
     )
     support_contact: Answer = _question(
         "Can you name a support contact who is willing and able to be reached during and after the session?"
     )
-    stable_living: Answer = _question(
-        "Is your living situation stable at the moment (housing, no major crisis)?"
-    )
-    own_intention: Answer = _question(
-        "Do you have your own reason or intention for taking part?"
-    )
+    stable_living: Answer = _question("Is your living situation stable at the moment (housing, no major crisis)?")
+    own_intention: Answer = _question("Do you have your own reason or intention for taking part?")
     recovery_time: Answer = _question(
         "After the session, do you have time to rest and recover (the rest of the day and a night's sleep) without work or other obligations?"
     )
@@ -345,9 +324,7 @@ class Plan(_Strict):
     dose_mg: Annotated[float | None, _NUMBER] = Field(
         default=None, gt=0, le=1000, description="What dose is planned for you, in milligrams of the active substance?"
     )
-    transport_plan: Answer = _question(
-        "Do you have a plan for getting home after the session without driving yourself?"
-    )
+    transport_plan: Answer = _question("Do you have a plan for getting home after the session without driving yourself?")
     facilitator_has_authority: Answer = _question(
         "Does the facilitator have supervisory, evaluative or other authority over you (for example as your employer, teacher or supervisor)?"
     )
@@ -379,21 +356,13 @@ class Relationship(_Strict):
     pressure_to_take_part: Answer = _question(
         "Do you feel pressured or pushed by the other participant, or anyone else, to take part?"
     )
-    mainly_to_help_or_please_other: Answer = _question(
-        "Are you taking part mainly to help or to please the other participant?"
-    )
-    expects_to_look_after_other: Answer = _question(
-        "Do you expect to look after the other participant during the session?"
-    )
-    theme_to_explore_alone_first: Answer = _question(
-        "Is there a very personal theme you would rather explore on your own first?"
-    )
+    mainly_to_help_or_please_other: Answer = _question("Are you taking part mainly to help or to please the other participant?")
+    expects_to_look_after_other: Answer = _question("Do you expect to look after the other participant during the session?")
+    theme_to_explore_alone_first: Answer = _question("Is there a very personal theme you would rather explore on your own first?")
     other_has_authority: Answer = _question(
         "Does the other participant have authority over you (as your parent, employer, supervisor or therapist)?"
     )
-    agreement_touch: Answer = _question(
-        "Have you and the other participant agreed beforehand on touch during the session?"
-    )
+    agreement_touch: Answer = _question("Have you and the other participant agreed beforehand on touch during the session?")
     agreement_talking: Answer = _question(
         "Have you agreed beforehand on talking during the session (when, how much, about what)?"
     )
@@ -499,9 +468,7 @@ class Intake(_Strict):
             raise ValueError("participants.1.participant_id: the two participant_id values must differ (ignoring case)")
         for index, participant in enumerate(self.participants):
             if self.session.format == "individual" and participant.relationship is not None:
-                raise ValueError(
-                    f"participants.{index}.relationship: relationship questions are only asked in a duo"
-                )
+                raise ValueError(f"participants.{index}.relationship: relationship questions are only asked in a duo")
         return self
 
     @model_validator(mode="after")
@@ -512,9 +479,7 @@ class Intake(_Strict):
         for index, participant in enumerate(self.participants):
             for number, medication in enumerate(participant.medications):
                 if medication.last_taken is not None and medication.last_taken > session_day:
-                    raise ValueError(
-                        f"participants.{index}.medications.{number}.last_taken: a last dose is not after {what}"
-                    )
+                    raise ValueError(f"participants.{index}.medications.{number}.last_taken: a last dose is not after {what}")
         return self
 
     @property

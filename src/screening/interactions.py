@@ -77,7 +77,9 @@ def _explicit(book: Any) -> tuple[dict[tuple[str, str], tuple[str, dict]], list[
     errors: list[str] = []
     for cls, by_key in (data.get("decisions") or {}).items():
         if cls not in book.vocabulary.classes:
-            errors.append(f"decisions: {cls!r} is not a vocabulary class{conditions._suggest(str(cls), list(book.vocabulary.classes))}")
+            errors.append(
+                f"decisions: {cls!r} is not a vocabulary class{conditions._suggest(str(cls), list(book.vocabulary.classes))}"
+            )
             continue
         for key, decision in (by_key or {}).items():
             if key != "all" and key not in GROUPS and key not in SUBSTANCES:
@@ -93,7 +95,7 @@ def _explicit(book: Any) -> tuple[dict[tuple[str, str], tuple[str, dict]], list[
                 continue
             if kinds[0] == "none_known" and not (decision.get("source") and decision.get("url")):
                 errors.append(f"decisions.{cls}.{key}: a 'none_known' decision names its source and url")
-            for substance in (SUBSTANCES if key == "all" else GROUPS.get(key, (key,))):
+            for substance in SUBSTANCES if key == "all" else GROUPS.get(key, (key,)):
                 if key != "all" or (cls, substance) not in out:
                     if (cls, substance) in out and out[(cls, substance)][0] != "all":
                         errors.append(f"decisions.{cls}: {substance} is decided twice")
@@ -120,7 +122,9 @@ def matrix(book: Any) -> dict[tuple[str, str], Cell | None]:
             if kind == "covered_by":
                 cells[(cls, substance)] = Cell(kind, classes=tuple(decision["covered_by"]), text=str(decision.get("note", "")))
             else:
-                cells[(cls, substance)] = Cell(kind, text=str(decision[kind]), source=str(decision.get("source", "")), url=str(decision.get("url", "")))
+                cells[(cls, substance)] = Cell(
+                    kind, text=str(decision[kind]), source=str(decision.get("source", "")), url=str(decision.get("url", ""))
+                )
     return cells
 
 
@@ -130,14 +134,18 @@ def problems(book: Any) -> list[str]:
     explicit, errors = _explicit(book)
     for (cls, substance), (key, decision) in sorted(explicit.items()):
         if (cls, substance) in rules and key != "all":
-            errors.append(f"decisions.{cls}.{key}: {substance} is read by {', '.join(rules[(cls, substance)])}; "
-                          "remove the decision or the rule")
+            errors.append(
+                f"decisions.{cls}.{key}: {substance} is read by {', '.join(rules[(cls, substance)])}; "
+                "remove the decision or the rule"
+            )
         if "covered_by" in decision and (cls, substance) not in rules:
             covering = [c for c in decision["covered_by"] if (c, substance) in rules]
             for entry in book.vocabulary.entries:
                 if cls in entry.classes and not set(entry.classes) & set(covering):
-                    errors.append(f"decisions.{cls}.{key}: {entry.generic} has none of {decision['covered_by']} "
-                                  f"read by a rule for {substance}")
+                    errors.append(
+                        f"decisions.{cls}.{key}: {entry.generic} has none of {decision['covered_by']} "
+                        f"read by a rule for {substance}"
+                    )
     for (cls, substance), cell in matrix(book).items():
         if cell is None:
             errors.append(f"{cls} x {substance}: undecided (add a rule, or a decision in rules/interactions/decisions.yaml)")

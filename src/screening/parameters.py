@@ -43,7 +43,9 @@ def check_value(param: Parameter, value: Any) -> str | None:
 def parse_parameters(data: Any, problems: list, rel: str, problem_type: type) -> dict[str, Parameter]:
     """Read the ``parameters:`` mapping of rules/parameters.yaml; problems carry file and line."""
     if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping):
-        problems.append(problem_type(rel, None, "parameters.yaml holds a 'parameters' mapping: name -> type, default, unit, description"))
+        problems.append(
+            problem_type(rel, None, "parameters.yaml holds a 'parameters' mapping: name -> type, default, unit, description")
+        )
         return {}
     out: dict[str, Parameter] = {}
     node = data["parameters"]
@@ -58,16 +60,29 @@ def parse_parameters(data: Any, problems: list, rel: str, problem_type: type) ->
         extra = set(spec) - {"type", "default", "unit", "description"}
         missing = {"type", "default", "unit", "description"} - set(spec)
         if extra or missing:
-            what = "; ".join(filter(None, [
-                f"unknown keys {', '.join(sorted(map(str, extra)))}{_suggest(str(sorted(extra)[0]), ['type', 'default', 'unit', 'description'])}" if extra else "",
-                f"missing {', '.join(sorted(missing))}" if missing else "",
-            ]))
+            what = "; ".join(
+                filter(
+                    None,
+                    [
+                        f"unknown keys {', '.join(sorted(map(str, extra)))}{_suggest(str(sorted(extra)[0]), ['type', 'default', 'unit', 'description'])}"
+                        if extra
+                        else "",
+                        f"missing {', '.join(sorted(missing))}" if missing else "",
+                    ],
+                )
+            )
             problems.append(problem_type(rel, line, f"parameter {name!r}: {what}"))
             continue
         if spec["type"] not in TYPES:
-            problems.append(problem_type(rel, line, f"parameter {name!r}: type is one of {', '.join(TYPES)}{_suggest(str(spec['type']), TYPES)}"))
+            problems.append(
+                problem_type(
+                    rel, line, f"parameter {name!r}: type is one of {', '.join(TYPES)}{_suggest(str(spec['type']), TYPES)}"
+                )
+            )
             continue
-        param = Parameter(str(name), spec["type"], spec["default"], str(spec["unit"]), " ".join(str(spec["description"]).split()), line)
+        param = Parameter(
+            str(name), spec["type"], spec["default"], str(spec["unit"]), " ".join(str(spec["description"]).split()), line
+        )
         wrong = check_value(param, spec["default"])
         if wrong:
             problems.append(problem_type(rel, line, f"default: {wrong}"))
@@ -86,7 +101,10 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
         if set(node) == {"param"}:
             name = node["param"]
             if name not in values:
-                raise ConditionError(f"unknown parameter {name!r}{_suggest(str(name), sorted(values))}; parameters are defined in rules/parameters.yaml", getattr(node, "line", None))
+                raise ConditionError(
+                    f"unknown parameter {name!r}{_suggest(str(name), sorted(values))}; parameters are defined in rules/parameters.yaml",
+                    getattr(node, "line", None),
+                )
             used.add(name)
             return values[name]
         copied = type(node)() if type(node) is not dict else {}
@@ -110,6 +128,7 @@ def _show(value: Any) -> str:
 
 def fill_text(text: str, values: Mapping[str, Any], used: set[str] | None = None) -> str:
     """``${name}`` in a rule's text replaced by the parameter's value (KeyError for an unknown name)."""
+
     def one(match: re.Match) -> str:
         name = match.group(1)
         if used is not None:

@@ -121,8 +121,11 @@ class Program:
 def _implicit_default(book: Rulebook) -> Program:
     """A rules folder without programs/default.yaml still screens under 'default' (no changes)."""
     meta = ProgramFile(
-        id=DEFAULT, title="The base rulebook, unchanged", framework="none: the rulebook as written",
-        version=book.version, written=dt.date(2026, 12, 1),
+        id=DEFAULT,
+        title="The base rulebook, unchanged",
+        framework="none: the rulebook as written",
+        version=book.version,
+        written=dt.date(2026, 12, 1),
         description="No program: every rule with its own severity and the parameters' defaults.",
         limitations=["No framework's own requirements are applied."],
     )
@@ -154,27 +157,55 @@ def _check(program: ProgramFile, data: Any, rel: str, book: Rulebook, problems: 
     def need_source(section: str, key: str, source: str | None, required: bool = True) -> None:
         if source is None:
             if required:
-                problems.append(Problem(rel, _lines(data, section, key), f"{section}.{key}: a change needs a source (a key of 'sources')"))
+                problems.append(
+                    Problem(rel, _lines(data, section, key), f"{section}.{key}: a change needs a source (a key of 'sources')")
+                )
             return
         if source not in program.sources:
-            problems.append(Problem(rel, _lines(data, section, key, "source"), f"{section}.{key}: unknown source {source!r}{conditions._suggest(source, sources)}; add it under 'sources'"))
+            problems.append(
+                Problem(
+                    rel,
+                    _lines(data, section, key, "source"),
+                    f"{section}.{key}: unknown source {source!r}{conditions._suggest(source, sources)}; add it under 'sources'",
+                )
+            )
 
     def need_rule(section: str, rule_id: str) -> bool:
         if rule_id not in ids:
-            problems.append(Problem(rel, _lines(data, section, rule_id), f"{section}: unknown rule id {rule_id!r}{conditions._suggest(rule_id, ids)}"))
+            problems.append(
+                Problem(
+                    rel,
+                    _lines(data, section, rule_id),
+                    f"{section}: unknown rule id {rule_id!r}{conditions._suggest(rule_id, ids)}",
+                )
+            )
             return False
         if rule_id not in active:
-            problems.append(Problem(rel, _lines(data, section, rule_id), f"{section}: rule {rule_id!r} is deprecated and no longer runs"))
+            problems.append(
+                Problem(rel, _lines(data, section, rule_id), f"{section}: rule {rule_id!r} is deprecated and no longer runs")
+            )
             return False
         return True
 
     for name, change in program.parameters.items():
         line = _lines(data, "parameters", name)
         if name not in book.parameters:
-            problems.append(Problem(rel, line, f"parameters: unknown parameter {name!r}{conditions._suggest(name, sorted(book.parameters))}; the base parameters are in rules/parameters.yaml"))
+            problems.append(
+                Problem(
+                    rel,
+                    line,
+                    f"parameters: unknown parameter {name!r}{conditions._suggest(name, sorted(book.parameters))}; the base parameters are in rules/parameters.yaml",
+                )
+            )
             continue
         if change.value is None:
-            problems.append(Problem(rel, line, f"parameters.{name}: the program leaves the base parameter undefined; give a value or remove the entry to keep the default ({book.parameters[name].default})"))
+            problems.append(
+                Problem(
+                    rel,
+                    line,
+                    f"parameters.{name}: the program leaves the base parameter undefined; give a value or remove the entry to keep the default ({book.parameters[name].default})",
+                )
+            )
         else:
             wrong = rulebook_module.parameters_module.check_value(book.parameters[name], change.value)
             if wrong:
@@ -182,16 +213,34 @@ def _check(program: ProgramFile, data: Any, rel: str, book: Rulebook, problems: 
         need_source("parameters", name, change.source)
     for rule_id, change in program.severity.items():
         if need_rule("severity", rule_id) and book.rule(rule_id).meta.severity == change.to:
-            problems.append(Problem(rel, _lines(data, "severity", rule_id), f"severity.{rule_id}: the rule is already {change.to}; remove the override"))
+            problems.append(
+                Problem(
+                    rel,
+                    _lines(data, "severity", rule_id),
+                    f"severity.{rule_id}: the rule is already {change.to}; remove the override",
+                )
+            )
         need_source("severity", rule_id, change.source)
     for rule_id, change in program.disable.items():
         need_rule("disable", rule_id)
         if rule_id in program.enable or rule_id in program.severity:
-            problems.append(Problem(rel, _lines(data, "disable", rule_id), f"disable.{rule_id}: the rule is also enabled or re-rated in this program"))
+            problems.append(
+                Problem(
+                    rel,
+                    _lines(data, "disable", rule_id),
+                    f"disable.{rule_id}: the rule is also enabled or re-rated in this program",
+                )
+            )
         need_source("disable", rule_id, change.source, required=False)
     for rule_id, change in program.enable.items():
         if need_rule("enable", rule_id) and rule_id not in program_only:
-            problems.append(Problem(rel, _lines(data, "enable", rule_id), f"enable.{rule_id}: the rule already runs in every program; only rules with program_only: true are enabled"))
+            problems.append(
+                Problem(
+                    rel,
+                    _lines(data, "enable", rule_id),
+                    f"enable.{rule_id}: the rule already runs in every program; only rules with program_only: true are enabled",
+                )
+            )
         need_source("enable", rule_id, change.source, required=False)
     if program.require:
         for key in program.require.sources:
@@ -200,18 +249,42 @@ def _check(program: ProgramFile, data: Any, rel: str, book: Rulebook, problems: 
             spec = catalogue().get(path)
             line = getattr(data["require"]["questions"][i], "line", None) or _lines(data, "require", "questions")
             if spec is None:
-                problems.append(Problem(rel, line, f"require.questions: unknown intake field {path!r}{conditions._suggest(path, list(catalogue()))}"))
+                problems.append(
+                    Problem(
+                        rel,
+                        line,
+                        f"require.questions: unknown intake field {path!r}{conditions._suggest(path, list(catalogue()))}",
+                    )
+                )
             elif spec.session or spec.kind == "count":
-                problems.append(Problem(rel, line, f"require.questions: {path} is not one participant's question (session fields and counts cannot be required)"))
+                problems.append(
+                    Problem(
+                        rel,
+                        line,
+                        f"require.questions: {path} is not one participant's question (session fields and counts cannot be required)",
+                    )
+                )
     for path, question in program.questions.items():
         spec = catalogue().get(path)
         if spec is None:
-            problems.append(Problem(rel, _lines(data, "questions", path), f"questions: unknown intake field {path!r}{conditions._suggest(path, list(catalogue()))}"))
+            problems.append(
+                Problem(
+                    rel,
+                    _lines(data, "questions", path),
+                    f"questions: unknown intake field {path!r}{conditions._suggest(path, list(catalogue()))}",
+                )
+            )
         need_source("questions", path, question.source)
     for example in program.examples:
         for rule_id in [*example.flags, *example.no_flags]:
             if rule_id not in ids and not rule_id.startswith("missing-information.required-by-"):
-                problems.append(Problem(rel, _lines(data, "examples"), f"examples {example.name!r}: unknown rule id {rule_id!r}{conditions._suggest(rule_id, ids)}"))
+                problems.append(
+                    Problem(
+                        rel,
+                        _lines(data, "examples"),
+                        f"examples {example.name!r}: unknown rule id {rule_id!r}{conditions._suggest(rule_id, ids)}",
+                    )
+                )
 
 
 def _load_one(path: Path, book: Rulebook, problems: list[Problem]) -> Program | None:
@@ -234,7 +307,9 @@ def _load_one(path: Path, book: Rulebook, problems: list[Problem]) -> Program | 
             problems.append(Problem(rel, rulebook_module._line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
         return None
     if path.stem != program.id:
-        problems.append(Problem(rel, _lines(data, "id"), f"id {program.id!r} but the file is {path.name}; name it {program.id}.yaml"))
+        problems.append(
+            Problem(rel, _lines(data, "id"), f"id {program.id!r} but the file is {path.name}; name it {program.id}.yaml")
+        )
     before = len(problems)
     _check(program, data, rel, book, problems)
     if len(problems) > before:
@@ -303,7 +378,15 @@ def _load_named(book: Rulebook, name: str) -> Program:
         if name == DEFAULT:
             return _implicit_default(book)
         names = _names(book)
-        raise RulebookError([Problem("programs", None, f"unknown program {name!r}{conditions._suggest(str(name), names)}; the programs are {', '.join(names)}")])
+        raise RulebookError(
+            [
+                Problem(
+                    "programs",
+                    None,
+                    f"unknown program {name!r}{conditions._suggest(str(name), names)}; the programs are {', '.join(names)}",
+                )
+            ]
+        )
     problems: list[Problem] = []
     program = _load_checked(book, path, problems)
     if problems or program is None:
@@ -344,28 +427,38 @@ def _required_rules(program: Program, book: Rulebook) -> list[Rule]:
             continue
         when = {"any": [{"unanswered": q} for q in questions]}
         unknown = "unknown" if catalogue()[questions[0]].kind in ("answer", "enum") else None
-        answered = copy.deepcopy(book.baseline.get("participant", {})).get(questions[0].split(".")[0], {}).get(questions[0].split(".")[1])
-        meta = RuleFile.model_validate({
-            "id": f"missing-information.required-by-{program.id}{suffix}",
-            "title": f"Unanswered questions this program requires ({program.id})"[:100],
-            "category": "missing-information",
-            "status": "draft",
-            "severity": req.severity,
-            "applies_to": "participant",
-            "substances": ["all"],
-            "when": when,
-            "summary": f"A question that the program {program.id} requires was left unanswered or answered unsure."[:139],
-            "explanation": " ".join(f"{req.reason} An unanswered question is never read as no; the evidence lists each one.".split()),
-            "clinician_action": "Review each unanswered question with the participant and complete the intake before the session, then screen it again.",
-            "participant_text": "Some questions this programme asks were left open or answered unsure. You can answer them with your facilitator.",
-            "limitations": [f"Generated from the program {program.id} {program.meta.version}: it checks that the questions were answered, not what the answers mean (other rules read them)."],
-            "references": references,
-            "written": program.meta.written,
-            "examples": [
-                {"name": f"{questions[0]} unanswered", "expect": "flag", "participant": _nested(questions[0], unknown)},
-                {"name": f"{questions[0]} answered", "expect": "no-flag", "participant": _nested(questions[0], answered)},
-            ],
-        })
+        answered = (
+            copy.deepcopy(book.baseline.get("participant", {}))
+            .get(questions[0].split(".")[0], {})
+            .get(questions[0].split(".")[1])
+        )
+        meta = RuleFile.model_validate(
+            {
+                "id": f"missing-information.required-by-{program.id}{suffix}",
+                "title": f"Unanswered questions this program requires ({program.id})"[:100],
+                "category": "missing-information",
+                "status": "draft",
+                "severity": req.severity,
+                "applies_to": "participant",
+                "substances": ["all"],
+                "when": when,
+                "summary": f"A question that the program {program.id} requires was left unanswered or answered unsure."[:139],
+                "explanation": " ".join(
+                    f"{req.reason} An unanswered question is never read as no; the evidence lists each one.".split()
+                ),
+                "clinician_action": "Review each unanswered question with the participant and complete the intake before the session, then screen it again.",
+                "participant_text": "Some questions this programme asks were left open or answered unsure. You can answer them with your facilitator.",
+                "limitations": [
+                    f"Generated from the program {program.id} {program.meta.version}: it checks that the questions were answered, not what the answers mean (other rules read them)."
+                ],
+                "references": references,
+                "written": program.meta.written,
+                "examples": [
+                    {"name": f"{questions[0]} unanswered", "expect": "flag", "participant": _nested(questions[0], unknown)},
+                    {"name": f"{questions[0]} answered", "expect": "no-flag", "participant": _nested(questions[0], answered)},
+                ],
+            }
+        )
         condition = conditions.parse(when)
         duo_only = bool(suffix)
         rules.append(Rule(meta, condition, rulebook_module._guarded(meta, condition, duo_only), program.path, {}))
@@ -386,10 +479,18 @@ def compile_program(book: Rulebook, program: Program) -> Rulebook:
         if rule.id in meta.disable:
             continue
         if rule.params & changed:
-            again = rulebook_module._load_rule(book.root / rule.path, book.root, book.vocabulary, problems, values, data=rule.template, named=book.named)
+            again = rulebook_module._load_rule(
+                book.root / rule.path, book.root, book.vocabulary, problems, values, data=rule.template, named=book.named
+            )
             if again is None:
                 for name in sorted(rule.params & changed):
-                    problems.append(Problem(program.path, program.line_of.get("parameters"), f"parameters.{name}: rule {rule.id} does not accept this value"))
+                    problems.append(
+                        Problem(
+                            program.path,
+                            program.line_of.get("parameters"),
+                            f"parameters.{name}: rule {rule.id} does not accept this value",
+                        )
+                    )
                 continue
             rule = again
         updates: dict[str, Any] = {}
@@ -427,7 +528,9 @@ def resolve(book: Rulebook, program: str | Program | None) -> tuple[Rulebook, Pr
     if book.program is not None:
         if program is None or (program if isinstance(program, str) else program.id) == book.program.id:
             return book, book.program
-        raise RulebookError([Problem("programs", None, f"this rulebook is already compiled for {book.program.id!r}; pass the base rulebook")])
+        raise RulebookError(
+            [Problem("programs", None, f"this rulebook is already compiled for {book.program.id!r}; pass the base rulebook")]
+        )
     chosen = get_program(book, program)
     return book.derived(("program", chosen.id, chosen.sha256), lambda: compile_program(book, chosen)), chosen
 
@@ -472,7 +575,11 @@ def run_program_examples(book: Rulebook, program: str | Program, engine: str = "
             results.append(ExampleResult(chosen.id, example.name, False, f"{type(error).__name__}: {error}"))
             continue
         found = {f.rule_id: f.severity for f in report.flags if f.participant == "A"}
-        wrong = [f"{rid} expected {sev}, got {found.get(rid, 'no flag')}" for rid, sev in example.flags.items() if found.get(rid) != sev]
+        wrong = [
+            f"{rid} expected {sev}, got {found.get(rid, 'no flag')}"
+            for rid, sev in example.flags.items()
+            if found.get(rid) != sev
+        ]
         wrong += [f"{rid} expected no flag, got {found[rid]}" for rid in example.no_flags if rid in found]
         results.append(ExampleResult(chosen.id, example.name, not wrong, "; ".join(wrong) or "as expected"))
     return results
@@ -480,7 +587,11 @@ def run_program_examples(book: Rulebook, program: str | Program, engine: str = "
 
 def with_enabled(book: Rulebook, rule_ids: frozenset[str]) -> Rulebook:
     """The base rulebook with some program-only rules switched on (to run their own examples)."""
+
     def make() -> Rulebook:
-        rules = [replace(r, meta=r.meta.model_copy(update={"program_only": False})) if r.id in rule_ids else r for r in book.rules]
+        rules = [
+            replace(r, meta=r.meta.model_copy(update={"program_only": False})) if r.id in rule_ids else r for r in book.rules
+        ]
         return replace(book, rules=rules, memo={("programs",): load_programs(book)})
+
     return book.derived(("enabled", rule_ids), make)

@@ -113,7 +113,9 @@ class StrictYamlLoader(yaml.SafeLoader):
             try:
                 hash(key)
             except TypeError:
-                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark) from None
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                ) from None
             if key in out:
                 twice.append((key, key_node.start_mark.line + 1))
             out[key] = self.construct_object(value_node, deep=deep)
@@ -169,7 +171,9 @@ def check_shape(data: Any, where: str, max_depth: int) -> Any:
         if depth > max_depth and isinstance(node, (dict, list)):
             shown = path if len(path) <= 6 else (*path[:6], "...")
             dotted = ".".join(str(p) for p in shown) or "(top level)"
-            raise IntakeError([Problem(where, None, f"{dotted}: nested more than {max_depth} levels deep; an intake is far flatter")])
+            raise IntakeError(
+                [Problem(where, None, f"{dotted}: nested more than {max_depth} levels deep; an intake is far flatter")]
+            )
         if isinstance(node, _Twice):
             for key, line in node.twice:
                 dotted = ".".join(str(p) for p in (*path, key))

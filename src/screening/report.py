@@ -19,8 +19,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from . import display
 
 __all__ = [
-    "NOTICE", "Flag", "Finding", "EvidenceItem", "MissingItem", "Report", "RulebookInfo", "ProgramInfo", "Summary",
-    "render_text", "report_schema", "intake_sha256", "compute_report_id",
+    "NOTICE",
+    "Flag",
+    "Finding",
+    "EvidenceItem",
+    "MissingItem",
+    "Report",
+    "RulebookInfo",
+    "ProgramInfo",
+    "Summary",
+    "render_text",
+    "report_schema",
+    "intake_sha256",
+    "compute_report_id",
 ]
 
 NOTICE = (
@@ -41,7 +52,9 @@ class EvidenceItem(_Model):
     field: str = Field(description="The intake field, as a dotted path.")
     question: str = Field(description="The question as asked.")
     answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
-    line: str | None = Field(default=None, description="For a medication: the line or lines as written, without the class the rule read.")
+    line: str | None = Field(
+        default=None, description="For a medication: the line or lines as written, without the class the rule read."
+    )
 
 
 class Reference(_Model):
@@ -58,11 +71,13 @@ class Flag(_Model):
     participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
     participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
     scope: Literal["participant", "pair", "session"] = Field(
-        default="participant", description="The rule's applies_to: a session rule fires for each participant but is one finding.")
+        default="participant", description="The rule's applies_to: a session rule fires for each participant but is one finding."
+    )
     summary: str
     participant_text: str = Field(default="", description="The rule's sentence addressed to the participant.")
     participant_copy: Literal["shown", "on-request"] = Field(
-        default="shown", description="'on-request': left out of the participant's printable copy unless asked for.")
+        default="shown", description="'on-request': left out of the participant's printable copy unless asked for."
+    )
     explanation: str
     evidence: list[EvidenceItem]
     clinician_action: str
@@ -109,8 +124,12 @@ class Finding(_Model):
     participant_text: str
     participant_copy: Literal["shown", "on-request"]
     evidence: list[EvidenceItem]
-    rests_on: list[str] = Field(description="Ids of the participant findings a pair finding builds on (their answers are shown there).")
-    rules: list[CoveredRule] = Field(description="Every flag this finding covers, the main rule first; lower thresholds follow it.")
+    rests_on: list[str] = Field(
+        description="Ids of the participant findings a pair finding builds on (their answers are shown there)."
+    )
+    rules: list[CoveredRule] = Field(
+        description="Every flag this finding covers, the main rule first; lower thresholds follow it."
+    )
 
 
 class SummaryLine(_Model):
@@ -139,7 +158,9 @@ class RulebookInfo(_Model):
 
 
 class ProgramInfo(_Model):
-    id: str = Field(description="The program whose parameters, severities and required questions applied ('default': the rulebook as written).")
+    id: str = Field(
+        description="The program whose parameters, severities and required questions applied ('default': the rulebook as written)."
+    )
     version: str
     sha256: str = Field(description="sha256 of the program file, so a report traces to the exact program.")
 
@@ -153,20 +174,25 @@ class SessionInfo(_Model):
 class Report(_Model):
     notice: str = Field(description="Fixed: the screening supports a clinician and decides nothing.")
     view: str = Field(description="'clinician' (everything) or 'participant:<id>' (that participant's own view).")
-    report_id: str = Field(description=(
-        "sha256 (hex) over the clinician report's compact JSON with this field and `engine` empty: the same intake, "
-        "rulebook, program, library version and reference date always give the same id, on either engine, and any "
-        "change gives another. "
-        "A participant's view keeps the id of the clinician report it is drawn from."
-    ))
-    intake_sha256: str = Field(description=(
-        "sha256 (hex) over the compact JSON of the validated intake (defaults filled in), so a report traces to "
-        "the exact answers screened without holding them."
-    ))
+    report_id: str = Field(
+        description=(
+            "sha256 (hex) over the clinician report's compact JSON with this field and `engine` empty: the same intake, "
+            "rulebook, program, library version and reference date always give the same id, on either engine, and any "
+            "change gives another. "
+            "A participant's view keeps the id of the clinician report it is drawn from."
+        )
+    )
+    intake_sha256: str = Field(
+        description=(
+            "sha256 (hex) over the compact JSON of the validated intake (defaults filled in), so a report traces to "
+            "the exact answers screened without holding them."
+        )
+    )
     library_version: str
     engine: str = Field(description="Which engine evaluated the rules: durable_rules or python.")
     engine_notice: str | None = Field(
-        default=None, description="Why the reference evaluator ran alone, without the cross-check, when engine 'auto' could not use durable_rules."
+        default=None,
+        description="Why the reference evaluator ran alone, without the cross-check, when engine 'auto' could not use durable_rules.",
     )
     rulebook: RulebookInfo
     program: ProgramInfo
@@ -177,7 +203,9 @@ class Report(_Model):
     counts: dict[Severity, int]
     summary: Summary | None = Field(default=None, description="What needs attention, in a few lines (built from the findings).")
     findings: list[Finding] | None = Field(
-        default=None, description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).")
+        default=None,
+        description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).",
+    )
 
     @model_validator(mode="after")
     def _derive(self) -> Report:
@@ -204,14 +232,21 @@ class Report(_Model):
         participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
-        flags = [f for f in self.flags if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)]
+        flags = [
+            f
+            for f in self.flags
+            if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)
+        ]
         missing = [m for m in self.missing_information if m.participant == participant]
-        return _rebuilt(self, {
-            "view": f"participant:{participant}",
-            "participants": [participant],
-            "flags": flags,
-            "missing_information": missing,
-        })
+        return _rebuilt(
+            self,
+            {
+                "view": f"participant:{participant}",
+                "participants": [participant],
+                "flags": flags,
+                "missing_information": missing,
+            },
+        )
 
     def to_json(self, indent: int | None = 2) -> str:
         """Stable JSON: fields in schema order, flags in a fixed order.
@@ -257,8 +292,9 @@ def _rebuilt(report: Report, update: dict) -> Report:
     missing = update.get("missing_information", report.missing_information)
     participants = update.get("participants", report.participants)
     found = build(flags, missing, participants)
-    return report.model_copy(update={
-        **update, "counts": _counts(flags), "findings": found, "summary": summarise(found, participants, len(flags))})
+    return report.model_copy(
+        update={**update, "counts": _counts(flags), "findings": found, "summary": summarise(found, participants, len(flags))}
+    )
 
 
 def _counts(flags: list[Flag]) -> dict[str, int]:
@@ -310,14 +346,22 @@ def whose(subject: str, participants: list[str] | None = None) -> str:
 def session_line(report: Report) -> str:
     substance = SUBSTANCE_NAMES.get(report.session.substance, report.session.substance.capitalize())
     people = ", ".join(report.participants)
-    return (f"{substance}, {report.session.format} session; participant{'s' if len(report.participants) > 1 else ''} {people}; "
-            f"medication timing is counted up to {report.session.reference_date}")
+    return (
+        f"{substance}, {report.session.format} session; participant{'s' if len(report.participants) > 1 else ''} {people}; "
+        f"medication timing is counted up to {report.session.reference_date}"
+    )
 
 
 def _wrap(text: str, indent: str, later: str | None = None) -> str:
     # long words (URLs) stay whole, so a terminal can still open them
-    return textwrap.fill(" ".join(text.split()), width=96, initial_indent=indent, subsequent_indent=later if later is not None else indent,
-                         break_long_words=False, break_on_hyphens=False)
+    return textwrap.fill(
+        " ".join(text.split()),
+        width=96,
+        initial_indent=indent,
+        subsequent_indent=later if later is not None else indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def _summary_lines(report: Report) -> list[str]:
@@ -326,8 +370,10 @@ def _summary_lines(report: Report) -> list[str]:
     total = sum(counts.values())
     if not total:
         return ["No rule matched. A clinician still reviews the whole intake."]
-    out = [f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, {counts['info']} info) "
-           f"from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."]
+    out = [
+        f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, {counts['info']} info) "
+        f"from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."
+    ]
     for group in summary.groups:
         out.append(group.heading)
         for line in group.lines:
@@ -342,14 +388,20 @@ def render_text(report: Report) -> str:
     """
     if report.view.startswith("participant:"):
         return render_participant_text(report)
-    out = [f"Screening report for the clinician: {session_line(report)}",
-           f"Program: {report.program.id} {report.program.version}", ""]
+    out = [
+        f"Screening report for the clinician: {session_line(report)}",
+        f"Program: {report.program.id} {report.program.version}",
+        "",
+    ]
     out += _summary_lines(report)
     out += ["", _wrap(report.notice, "")]
     for n, finding in enumerate(report.findings, 1):
         shown = {(e.participant, e.field) for f in report.findings if f.id in finding.rests_on for e in f.evidence}
-        out += ["", f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
-                _wrap(finding.summary, "   ")]
+        out += [
+            "",
+            f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
+            _wrap(finding.summary, "   "),
+        ]
         for ref in finding.rests_on:
             title = next((f.title for f in report.findings if f.id == ref), ref)
             out.append(_wrap(f"Builds on: {title} ({whose(ref.split(':', 1)[0])}, above)", "   "))
@@ -369,7 +421,9 @@ def render_text(report: Report) -> str:
             out.append("   Sources:")
             out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
         reviews = {f.rule_id: f.review for f in report.flags}
-        rules = ", ".join(f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules))
+        rules = ", ".join(
+            f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
+        )
         out.append(f"   Rules: {rules}; {finding.rule_status}")
     if report.engine_notice:
         out += ["", _wrap("Engine: " + report.engine_notice, "")]
@@ -380,10 +434,15 @@ def render_text(report: Report) -> str:
 
 def record_line(report: Report) -> str:
     extra = [f"{name} {getattr(report, name)}" for name in ("report_id", "intake_sha256") if getattr(report, name, None)]
-    return "; ".join([
-        f"Program {report.program.id} {report.program.version}",
-        f"rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...)",
-        f"engine {report.engine}", f"screening {report.library_version}", *extra])
+    return "; ".join(
+        [
+            f"Program {report.program.id} {report.program.version}",
+            f"rulebook {report.rulebook.version} ({report.rulebook.rules} rules, sha256 {report.rulebook.sha256[:16]}...)",
+            f"engine {report.engine}",
+            f"screening {report.library_version}",
+            *extra,
+        ]
+    )
 
 
 PARTICIPANT_INTRO = (
@@ -409,8 +468,11 @@ def participant_points(report: Report, include_private: bool = False) -> tuple[l
             seen.add(finding.participant_text)
             points.append(finding)
     in_points = {(e.participant, e.field) for f in points for e in f.evidence if e.answer in ("unknown", None)}
-    missing = [m for m in report.missing_information if (m.participant, m.field) not in in_points
-               and (include_private or m.field.split(".")[0] != "relationship")]
+    missing = [
+        m
+        for m in report.missing_information
+        if (m.participant, m.field) not in in_points and (include_private or m.field.split(".")[0] != "relationship")
+    ]
     return points, missing
 
 
@@ -424,7 +486,9 @@ def render_participant_text(report: Report, include_private: bool = False) -> st
         out.append("To talk through with your facilitator:")
         out += [_wrap("- " + f.participant_text, "  ", "    ") for f in points]
     else:
-        out.append("None of the screening's points came up in your answers. Your facilitator will still go through the intake with you.")
+        out.append(
+            "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
+        )
     if missing:
         out += ["", "Questions left open, which you can answer with your facilitator:"]
         out += [_wrap("- " + m.question, "  ", "    ") for m in missing]

@@ -36,11 +36,24 @@ class FlagChange:
         def brief(record: DecisionRecord | None):
             if record is None:
                 return None
-            return {"decision_id": record.decision_id, "outcome": record.outcome, "reviewer": record.reviewer,
-                    "decided_at": record.decided_at.isoformat(), "reason": record.reason_display}
-        return {"rule_id": self.rule_id, "participant": self.participant, "status": self.status,
-                "severity": self.severity, "old_severity": self.old_severity, "changes": list(self.changes),
-                "decided_earlier": brief(self.carried), "reopened_decision": brief(self.reopened)}
+            return {
+                "decision_id": record.decision_id,
+                "outcome": record.outcome,
+                "reviewer": record.reviewer,
+                "decided_at": record.decided_at.isoformat(),
+                "reason": record.reason_display,
+            }
+
+        return {
+            "rule_id": self.rule_id,
+            "participant": self.participant,
+            "status": self.status,
+            "severity": self.severity,
+            "old_severity": self.old_severity,
+            "changes": list(self.changes),
+            "decided_earlier": brief(self.carried),
+            "reopened_decision": brief(self.reopened),
+        }
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,11 @@ class ReportDiff:
         return [c for c in self.changes if c.status == status]
 
     def as_dict(self) -> dict:
-        return {"old_report_id": self.old_report_id, "new_report_id": self.new_report_id,
-                "flags": [c.as_dict() for c in self.changes]}
+        return {
+            "old_report_id": self.old_report_id,
+            "new_report_id": self.new_report_id,
+            "flags": [c.as_dict() for c in self.changes],
+        }
 
 
 def _evidence(flag: Flag) -> frozenset:
@@ -67,8 +83,10 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
         if report.view != "clinician":
             raise ScreeningError("a re-screening compares clinician reports, not a participant's view")
     if sorted(old.participants) != sorted(new.participants):
-        raise ScreeningError("the two reports are not about the same participants "
-                             f"({', '.join(old.participants)} and {', '.join(new.participants)})")
+        raise ScreeningError(
+            "the two reports are not about the same participants "
+            f"({', '.join(old.participants)} and {', '.join(new.participants)})"
+        )
     standing = effective_decisions([d for d in decisions if d.report_id == old.report_id])
     before = {(f.rule_id, f.participant): f for f in old.flags}
     after = {(f.rule_id, f.participant): f for f in new.flags}
@@ -78,15 +96,30 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
         if previous is None:
             changes.append(FlagChange(*key, status="new", severity=flag.severity))
             continue
-        moved = tuple(name for name, differs in (("severity", previous.severity != flag.severity),
-                                                 ("evidence", _evidence(previous) != _evidence(flag))) if differs)
+        moved = tuple(
+            name
+            for name, differs in (
+                ("severity", previous.severity != flag.severity),
+                ("evidence", _evidence(previous) != _evidence(flag)),
+            )
+            if differs
+        )
         decided = standing.get(key)
         if moved:
-            changes.append(FlagChange(*key, status="changed", severity=flag.severity, old_severity=previous.severity,
-                                      changes=moved, reopened=decided))
+            changes.append(
+                FlagChange(
+                    *key,
+                    status="changed",
+                    severity=flag.severity,
+                    old_severity=previous.severity,
+                    changes=moved,
+                    reopened=decided,
+                )
+            )
         else:
-            changes.append(FlagChange(*key, status="unchanged", severity=flag.severity, old_severity=previous.severity,
-                                      carried=decided))
+            changes.append(
+                FlagChange(*key, status="unchanged", severity=flag.severity, old_severity=previous.severity, carried=decided)
+            )
     for key, flag in before.items():
         if key not in after:
             changes.append(FlagChange(*key, status="gone", severity=flag.severity, old_severity=flag.severity))
@@ -109,8 +142,11 @@ def render_diff_text(diff: ReportDiff) -> str:
             if change.reopened:
                 line += f"; re-opened (was {change.reopened.outcome} by {change.reopened.reviewer} on {change.reopened.decided_at.date()})"
         if change.status == "unchanged":
-            line += (f": decided earlier, {change.carried.outcome} by {change.carried.reviewer} on {change.carried.decided_at.date()}"
-                     if change.carried else ": no decision yet")
+            line += (
+                f": decided earlier, {change.carried.outcome} by {change.carried.reviewer} on {change.carried.decided_at.date()}"
+                if change.carried
+                else ": no decision yet"
+            )
         out.append(line)
     if not diff.changes:
         out.append("Neither report has flags.")

@@ -26,8 +26,17 @@ if TYPE_CHECKING:  # the rulebook imports this module
     from .rulebook import Rule, Rulebook
 
 __all__ = [
-    "CHECKLIST", "DECISIONS", "REVIEWS_FILE", "ReviewRecord", "ReviewState",
-    "content", "content_hash", "read_records", "state_of", "new_record", "append",
+    "CHECKLIST",
+    "DECISIONS",
+    "REVIEWS_FILE",
+    "ReviewRecord",
+    "ReviewState",
+    "content",
+    "content_hash",
+    "read_records",
+    "state_of",
+    "new_record",
+    "append",
     "unverified_items",
 ]
 
@@ -107,7 +116,9 @@ def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> li
                 problems.append(Problem(REVIEWS_FILE, number, f"{where}: {item['msg']}"))
             continue
         if record.rule_id not in known_ids:
-            problems.append(Problem(REVIEWS_FILE, number, f"a review of {record.rule_id!r}, which is not a rule in this rulebook"))
+            problems.append(
+                Problem(REVIEWS_FILE, number, f"a review of {record.rule_id!r}, which is not a rule in this rulebook")
+            )
         records.append(record)
     return records
 
@@ -158,8 +169,15 @@ def _state(book: Rulebook, rule: Rule) -> ReviewState:
 
 
 def new_record(
-    rule: Rule, *, reviewer: str, role: str, decision: str, comments: str,
-    checklist: dict[str, str], date: dt.date, today: dt.date | None = None,
+    rule: Rule,
+    *,
+    reviewer: str,
+    role: str,
+    decision: str,
+    comments: str,
+    checklist: dict[str, str],
+    date: dt.date,
+    today: dt.date | None = None,
 ) -> ReviewRecord:
     """A validated record; raises ValueError naming what is missing or inconsistent."""
     problems = []
@@ -178,14 +196,23 @@ def new_record(
             problems.append("an approval answers every checklist item; missing: " + ", ".join(unanswered))
         refused = [k for k, v in checklist.items() if v == "no"]
         if refused:
-            problems.append("an approval with checklist item(s) answered 'no' (" + ", ".join(refused) + "): request changes instead")
+            problems.append(
+                "an approval with checklist item(s) answered 'no' (" + ", ".join(refused) + "): request changes instead"
+            )
     elif not comments.strip():
         problems.append(f"a decision of {decision!r} needs --comment saying what to change")
     if problems:
         raise ValueError("; ".join(problems))
     return ReviewRecord(
-        rule_id=rule.id, rule_sha256=content_hash(rule), reviewer=reviewer.strip(), role=role.strip(),
-        date=date, decision=decision, comments=comments.strip(), checklist=checklist, content=content(rule),
+        rule_id=rule.id,
+        rule_sha256=content_hash(rule),
+        reviewer=reviewer.strip(),
+        role=role.strip(),
+        date=date,
+        decision=decision,
+        comments=comments.strip(),
+        checklist=checklist,
+        content=content(rule),
     )
 
 

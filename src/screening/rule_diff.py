@@ -73,8 +73,9 @@ def _git(repo: Path, *args: str) -> str:
 
 def _resolve(repo: Path, prefix: str, since: str) -> str:
     """A commit for ``since``: a git ref, else the last commit whose rulebook.yaml had that version."""
-    found = subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}"],
-                           capture_output=True, text=True)
+    found = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}"], capture_output=True, text=True
+    )
     if found.returncode == 0:
         return found.stdout.strip()
     meta = f"{prefix}rulebook.yaml"
@@ -100,7 +101,7 @@ def _rules_at(repo: Path, prefix: str, commit: str) -> dict[str, dict]:
     names = _git(repo, "ls-tree", "-r", "--name-only", commit, "--", prefix).split("\n")
     found = {}
     for name in names:
-        rel = name[len(prefix):]
+        rel = name[len(prefix) :]
         if not name.endswith(".yaml") or "/" not in rel or rel.startswith(("vocabularies/", "programs/")):
             continue
         data = _load(_git(repo, "show", f"{commit}:{name}"))
@@ -142,9 +143,11 @@ def diff_since(root: Path, since: str) -> tuple[str, list[RuleChange]]:
 
 
 def render(since: str, commit: str, changes: list[RuleChange]) -> str:
-    out = [f"Rules changed since {since} ({commit[:12]}): "
-           f"{sum(c.kind == 'added' for c in changes)} added, {sum(c.kind == 'removed' for c in changes)} removed, "
-           f"{sum(c.kind == 'changed' for c in changes)} changed"]
+    out = [
+        f"Rules changed since {since} ({commit[:12]}): "
+        f"{sum(c.kind == 'added' for c in changes)} added, {sum(c.kind == 'removed' for c in changes)} removed, "
+        f"{sum(c.kind == 'changed' for c in changes)} changed"
+    ]
     for change in changes:
         if change.kind != "changed":
             out.append(f"\n{change.kind}: {change.rule_id}")

@@ -50,21 +50,27 @@ def condition_schema() -> dict[str, Any]:
         _one("is", {**pair, "additionalProperties": scalar}),
         _one("in", {**pair, "additionalProperties": {"type": "array", "items": scalar, "minItems": 1}}),
         *[_one(op, {**pair, "additionalProperties": {"type": "number"}}) for op in conditions.THRESHOLDS],
-        _one("between", {**pair, "additionalProperties": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}}),
+        _one(
+            "between",
+            {**pair, "additionalProperties": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}},
+        ),
         _one("answered", field),
         _one("unanswered", field),
         *[_one(op, medication) for op in conditions.MEDICATION_LEAVES],
-        _one("medications", {
-            "type": "object",
-            "properties": {
-                "count": {"enum": ["drugs", "classes"]},
-                "of": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "at_least": {"type": "integer", "minimum": 1},
-                "within_days": days,
+        _one(
+            "medications",
+            {
+                "type": "object",
+                "properties": {
+                    "count": {"enum": ["drugs", "classes"]},
+                    "of": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                    "at_least": {"type": "integer", "minimum": 1},
+                    "within_days": days,
+                },
+                "required": ["of", "at_least"],
+                "additionalProperties": False,
             },
-            "required": ["of", "at_least"],
-            "additionalProperties": False,
-        }),
+        ),
         _one("use", {"type": "string", "description": "a named condition from rules/conditions.yaml"}),
     ]
     return {"oneOf": options}

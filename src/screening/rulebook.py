@@ -60,7 +60,10 @@ DEFERENTIAL_VERBS = wording.DEFERENTIAL_VERBS
 RULEBOOK_KEYS = frozenset({"version", "title", "maintainers", "statuses"})
 # A participant reads their own copy: no instructions, no verdicts, no clinical shorthand.
 PARTICIPANT_WORDING = [
-    (re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.I), "tells the participant what to do"),
+    (
+        re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.I),
+        "tells the participant what to do",
+    ),
     (re.compile(r"\b(unsafe|dangerous|contraindicat\w*|risky|not allowed|unsuitable|suitable)\b", re.I), "gives a verdict"),
     (re.compile(r"\b(clinician action|mmHg|SSRI|MAOI|CYP\w*|QTc?|washout)\b|\[[A-Z]+\]", re.I), "uses clinical shorthand"),
 ]
@@ -109,9 +112,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
             self._once(value_node)
             key = self.construct_object(key_node, deep=True)
             if key in mapping:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             mapping[key] = self.construct_object(value_node, deep=True)
             mapping.key_lines[key] = key_node.start_mark.line + 1
         return mapping
@@ -160,8 +161,12 @@ class Reference(BaseModel):
     url: str = Field(pattern=r"^https?://\S+$")
     says: str = Field(min_length=10, description="What this source says that the rule rests on, in our words.")
     # Where in the source, how it was read and when: optional so far; `rules check` counts the gaps.
-    locator: str | None = Field(None, min_length=2, description="Section, table or page, e.g. 'OAR 333-333-5050(3)(a)', 'Table 1', 'p. 607'.")
-    kind: Literal["primary", "secondary"] | None = Field(None, description="primary: the document itself; secondary: a reproduction, review or summary of it.")
+    locator: str | None = Field(
+        None, min_length=2, description="Section, table or page, e.g. 'OAR 333-333-5050(3)(a)', 'Table 1', 'p. 607'."
+    )
+    kind: Literal["primary", "secondary"] | None = Field(
+        None, description="primary: the document itself; secondary: a reproduction, review or summary of it."
+    )
     accessed: dt.date | None = Field(None, description="The date the source was read (YYYY-MM-DD).")
 
 
@@ -188,7 +193,9 @@ class RuleFile(BaseModel):
     summary: str = Field(min_length=10, max_length=139)
     explanation: str = Field(min_length=20)
     clinician_action: str = Field(min_length=10)
-    participant_text: str = Field(min_length=10, max_length=240, description="One or two plain sentences addressed to the participant.")
+    participant_text: str = Field(
+        min_length=10, max_length=240, description="One or two plain sentences addressed to the participant."
+    )
     participant_copy: Literal["shown", "on-request"] = "shown"
     limitations: list[str] = Field(min_length=1)
     references: list[Reference] = Field(min_length=1)
@@ -370,7 +377,9 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
     rel = _rel(path, root)
     for cls, spec in classes.items():
         if not re.match(r"^[a-z][a-z0-9_]*$", str(cls)):
-            problems.append(Problem(rel, data["classes"].key_lines.get(cls), f"class id {cls!r}: use lower case letters, digits and _"))
+            problems.append(
+                Problem(rel, data["classes"].key_lines.get(cls), f"class id {cls!r}: use lower case letters, digits and _")
+            )
         if not isinstance(spec, dict) or not spec.get("label") or not spec.get("source"):
             problems.append(Problem(rel, data["classes"].key_lines.get(cls), f"class {cls!r} needs a label and a source"))
     for item in data.get("medications") or []:
@@ -383,7 +392,9 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
             problems.append(Problem(rel, line, f"unknown medication keys: {', '.join(sorted(extra))}"))
         for cls in item["classes"]:
             if cls not in classes:
-                problems.append(Problem(rel, line, f"{item['generic']}: unknown class {cls!r}{conditions._suggest(str(cls), list(classes))}"))
+                problems.append(
+                    Problem(rel, line, f"{item['generic']}: unknown class {cls!r}{conditions._suggest(str(cls), list(classes))}")
+                )
         entries.append(
             MedicationEntry(
                 generic=str(item["generic"]),
@@ -400,32 +411,56 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
 
 
 def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
-    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action,
-             "participant_text": meta.participant_text}
+    texts = {
+        "title": meta.title,
+        "summary": meta.summary,
+        "explanation": meta.explanation,
+        "clinician_action": meta.clinician_action,
+        "participant_text": meta.participant_text,
+    }
     for i, limitation in enumerate(meta.limitations):
         texts[f"limitations[{i}]"] = limitation
     for i, reason in enumerate(meta.override_reasons):
         texts[f"override_reasons[{i}]"] = reason
     for name, what, words in wording.problems(texts):
         problems.append(
-            Problem(rel, lines.get(name.split("[")[0]), f"{name} {what} ({words!r}): "
-                    "rules support a clinician's judgement; say what to consider or review instead")
+            Problem(
+                rel,
+                lines.get(name.split("[")[0]),
+                f"{name} {what} ({words!r}): rules support a clinician's judgement; say what to consider or review instead",
+            )
         )
     participant_text = wording.normalised(meta.participant_text)
     for pattern, what in PARTICIPANT_WORDING:
         hit = pattern.search(participant_text)
         if hit:
-            problems.append(Problem(rel, lines.get("participant_text"), f"participant_text {what} ({hit.group(0)!r}): "
-                                    "say in plain words what will be talked through with the facilitator"))
+            problems.append(
+                Problem(
+                    rel,
+                    lines.get("participant_text"),
+                    f"participant_text {what} ({hit.group(0)!r}): "
+                    "say in plain words what will be talked through with the facilitator",
+                )
+            )
     if not DEFERENTIAL_VERBS.search(wording.normalised(meta.clinician_action)):
-        problems.append(Problem(rel, lines.get("clinician_action"),
-                                "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)"))
+        problems.append(
+            Problem(
+                rel,
+                lines.get("clinician_action"),
+                "clinician_action should suggest what to review (consider, review, discuss, confirm, ...)",
+            )
+        )
 
 
 def _check_directives(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
     """Directive and verdict phrasing with a suggested fix (wording.DIRECTIVES), in every text in
     the rule's own voice; a text the deny-list already refused is reported once, by it."""
-    texts = {"title": meta.title, "summary": meta.summary, "explanation": meta.explanation, "clinician_action": meta.clinician_action}
+    texts = {
+        "title": meta.title,
+        "summary": meta.summary,
+        "explanation": meta.explanation,
+        "clinician_action": meta.clinician_action,
+    }
     texts.update({f"limitations[{i}]": t for i, t in enumerate(meta.limitations)})
     texts.update({f"override_reasons[{i}]": t for i, t in enumerate(meta.override_reasons)})
     texts.update({f"examples[{i}].name": e.name for i, e in enumerate(meta.examples)})
@@ -439,7 +474,19 @@ def _check_directives(meta: RuleFile, rel: str, lines: dict, problems: list[Prob
 
 def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
     """A scaffold's TODOs and a date still to come are not a finished rule."""
-    texts = meta.model_dump(mode="json", include={"title", "participant_text", "summary", "explanation", "clinician_action", "limitations", "references", "examples"})
+    texts = meta.model_dump(
+        mode="json",
+        include={
+            "title",
+            "participant_text",
+            "summary",
+            "explanation",
+            "clinician_action",
+            "limitations",
+            "references",
+            "examples",
+        },
+    )
     for key, value in texts.items():
         if "TODO" in str(value):
             problems.append(Problem(rel, lines.get(key), f"{key} still holds a TODO from the scaffold; write it"))
@@ -515,8 +562,15 @@ def _fill_texts(data: dict, values: dict[str, Any], used: set[str]) -> dict:
     return out
 
 
-def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Problem],
-               values: dict[str, Any] | None = None, data: Any = None, named: dict[str, Any] | None = None) -> Rule | None:
+def _load_rule(
+    path: Path,
+    root: Path,
+    vocabulary: Vocabulary,
+    problems: list[Problem],
+    values: dict[str, Any] | None = None,
+    data: Any = None,
+    named: dict[str, Any] | None = None,
+) -> Rule | None:
     """Read and check one rule file; ``values`` are the parameter values its `when:` and texts read."""
     rel = _rel(path, root)
     values = values or {}
@@ -536,7 +590,13 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
     except KeyError as error:
         name = str(error.args[0])
         where = next((k for k in TEXT_FIELDS if f"${{{name}}}" in str(plain.get(k, ""))), None)
-        problems.append(Problem(rel, lines.get(where), f"{where or 'a text'}: unknown parameter ${{{name}}}{conditions._suggest(name, sorted(values))}; parameters are defined in rules/parameters.yaml"))
+        problems.append(
+            Problem(
+                rel,
+                lines.get(where),
+                f"{where or 'a text'}: unknown parameter ${{{name}}}{conditions._suggest(name, sorted(values))}; parameters are defined in rules/parameters.yaml",
+            )
+        )
         return None
     try:
         meta = RuleFile.model_validate(filled)
@@ -549,7 +609,9 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
             problems.append(Problem(rel, _line_at(data, item["loc"]), f"{where}: {item['msg']}{hint}"))
     try:
         when = parameters_module.substitute(data.get("when"), values, used)
-        condition = conditions.parse(when, pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes), named=named)
+        condition = conditions.parse(
+            when, pair=data.get("applies_to") == "pair", classes=frozenset(vocabulary.classes), named=named
+        )
     except ConditionError as error:
         problems.append(Problem(rel, error.line or lines.get("when"), f"when: {error}"))
         return None
@@ -557,23 +619,47 @@ def _load_rule(path: Path, root: Path, vocabulary: Vocabulary, problems: list[Pr
         return None
     category_folder = path.parent.name
     if category_folder != meta.category:
-        problems.append(Problem(rel, lines.get("category"), f"category {meta.category!r} but the file is in {category_folder}/; move it to rules/{meta.category}/"))
+        problems.append(
+            Problem(
+                rel,
+                lines.get("category"),
+                f"category {meta.category!r} but the file is in {category_folder}/; move it to rules/{meta.category}/",
+            )
+        )
     if meta.status == "reviewed" and not (meta.reviewed and meta.reviewed_by):
         problems.append(Problem(rel, lines.get("status"), "a reviewed rule names reviewed_by and the reviewed date"))
     kinds = {e.expect for e in meta.examples}
     if kinds != {"flag", "no-flag"}:
-        problems.append(Problem(rel, lines.get("examples"), "examples need at least one case that must flag and one that must not (expect: flag / no-flag)"))
+        problems.append(
+            Problem(
+                rel,
+                lines.get("examples"),
+                "examples need at least one case that must flag and one that must not (expect: flag / no-flag)",
+            )
+        )
     _check_wording(meta, rel, lines, problems)
     _check_unfinished(meta, rel, lines, problems)
     _check_directives(meta, rel, lines, problems)
     read = [p for _, p in conditions.fields_read(condition)]
     session_only = bool(read) and all(catalogue()[p].session for p in read)
     if meta.applies_to == "session" and not session_only:
-        problems.append(Problem(rel, lines.get("applies_to"), "applies_to: session reads only session.* fields (the shared plan); "
-                                "use participant for a rule on a person's answers"))
+        problems.append(
+            Problem(
+                rel,
+                lines.get("applies_to"),
+                "applies_to: session reads only session.* fields (the shared plan); "
+                "use participant for a rule on a person's answers",
+            )
+        )
     elif meta.applies_to == "participant" and session_only:
-        problems.append(Problem(rel, lines.get("applies_to"), "this rule reads only the session plan: use applies_to: session, "
-                                "so a duo gets one finding, not one per participant"))
+        problems.append(
+            Problem(
+                rel,
+                lines.get("applies_to"),
+                "this rule reads only the session plan: use applies_to: session, "
+                "so a duo gets one finding, not one per participant",
+            )
+        )
     if meta.applies_to == "pair":
         problem = _pair_shape_problem(condition)
         if problem:
@@ -605,7 +691,9 @@ def _hash(root: Path, files: list[Path]) -> str:
 
 
 def _rule_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs", "interactions"))
+    return sorted(
+        p for p in root.rglob("*.yaml") if p.parent != root and p.parent.name not in ("vocabularies", "programs", "interactions")
+    )
 
 
 def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, "parameters_module.Parameter"]:
@@ -632,11 +720,17 @@ def load(root: str | Path | None = None) -> Rulebook:
         if key not in RULEBOOK_KEYS:
             line = raw_meta.key_lines.get(key) if hasattr(raw_meta, "key_lines") else None
             hint = conditions._suggest(str(key), sorted(RULEBOOK_KEYS))
-            problems.append(Problem("rulebook.yaml", line, f"unknown key {key!r}{hint}; rulebook.yaml holds {', '.join(sorted(RULEBOOK_KEYS))}"))
+            problems.append(
+                Problem(
+                    "rulebook.yaml", line, f"unknown key {key!r}{hint}; rulebook.yaml holds {', '.join(sorted(RULEBOOK_KEYS))}"
+                )
+            )
     baseline_path = root / "baseline.yaml"
     baseline = _plain(_read_yaml(baseline_path, root, problems)) if baseline_path.exists() else None
     if not isinstance(baseline, dict) or set(baseline) != {"session", "participant", "relationship"}:
-        problems.append(Problem("baseline.yaml", None, "baseline.yaml holds the example baseline: session, participant and relationship"))
+        problems.append(
+            Problem("baseline.yaml", None, "baseline.yaml holds the example baseline: session, participant and relationship")
+        )
         baseline = {}
     vocabulary = _load_vocabulary(root, problems)
     params = _load_parameters(root, problems)

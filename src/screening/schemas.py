@@ -61,7 +61,10 @@ def _answers_may_be_null(node: Any) -> None:
 
 
 def _session_format_is(value: str) -> dict[str, Any]:
-    return {"properties": {"session": {"properties": {"format": {"const": value}}, "required": ["format"]}}, "required": ["session"]}
+    return {
+        "properties": {"session": {"properties": {"format": {"const": value}}, "required": ["format"]}},
+        "required": ["session"],
+    }
 
 
 @cache
@@ -73,7 +76,9 @@ def _intake_schema() -> dict[str, Any]:
         {"if": _session_format_is("duo"), "then": {"properties": {"participants": {"minItems": 2}}}},
         {
             "if": _session_format_is("individual"),
-            "then": {"properties": {"participants": {"maxItems": 1, "items": {"properties": {"relationship": {"type": "null"}}}}}},
+            "then": {
+                "properties": {"participants": {"maxItems": 1, "items": {"properties": {"relationship": {"type": "null"}}}}}
+            },
         },
     ]
     defs["Medication"]["allOf"] = [
@@ -88,7 +93,9 @@ def _intake_schema() -> dict[str, Any]:
     if reserved:
         words = "|".join(_case_insensitive(word) for word in reserved)
         defs["Participant"]["properties"]["participant_id"]["not"] = {"pattern": f"^({words})$"}
-    schema["$comment"] = "Checked by the library only (JSON Schema cannot compare two values): " + "; ".join(LIBRARY_ONLY_CHECKS) + "."
+    schema["$comment"] = (
+        "Checked by the library only (JSON Schema cannot compare two values): " + "; ".join(LIBRARY_ONLY_CHECKS) + "."
+    )
     return with_header(schema, "intake")
 
 

@@ -194,14 +194,20 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
         question = spec.question if spec else "Medications and other substances taken now or recently"
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
         line = _medication_line(values[item.pid], answer) if item.field == "medications" else None
-        evidence.append(_construct(EvidenceItem, {"participant": item.pid, "field": item.field, "question": question, "answer": answer,
-                                                  "line": line}))
-    return _construct(Flag, {
-        **_rule_texts(book, rule),
-        "participant": "pair" if firing.other else firing.pid,
-        "participants": sorted({e.participant for e in evidence} | {firing.pid}),
-        "evidence": evidence,
-    })
+        evidence.append(
+            _construct(
+                EvidenceItem, {"participant": item.pid, "field": item.field, "question": question, "answer": answer, "line": line}
+            )
+        )
+    return _construct(
+        Flag,
+        {
+            **_rule_texts(book, rule),
+            "participant": "pair" if firing.other else firing.pid,
+            "participants": sorted({e.participant for e in evidence} | {firing.pid}),
+            "evidence": evidence,
+        },
+    )
 
 
 def _medication_line(values: conditions.Values, answer: Any) -> str | None:
@@ -289,8 +295,13 @@ def screen(
         key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), f.category, f.rule_id),
     )
     missing = [
-        MissingItem(participant=pid, field=path, question=catalogue()[path].question, needed_by=list(readers[path]),
-                    severity=_most_serious(book, readers[path]))
+        MissingItem(
+            participant=pid,
+            field=path,
+            question=catalogue()[path].question,
+            needed_by=list(readers[path]),
+            severity=_most_serious(book, readers[path]),
+        )
         for pid, v in values.items()
         for path in v.notes["intake.unanswered_questions"]
     ]

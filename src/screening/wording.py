@@ -16,21 +16,95 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["FORBIDDEN_WORDING", "DEFERENTIAL_VERBS", "normalised", "without_quotations", "problems", "QUOTING_ALLOWED",
-           "DIRECTIVES", "directive_problems"]
+__all__ = [
+    "FORBIDDEN_WORDING",
+    "DEFERENTIAL_VERBS",
+    "normalised",
+    "without_quotations",
+    "problems",
+    "QUOTING_ALLOWED",
+    "DIRECTIVES",
+    "directive_problems",
+]
 
 # Cyrillic and Greek letters that are drawn like Latin ones (the confusables a reader cannot tell apart).
-_LOOKALIKES = str.maketrans({
-    # Cyrillic
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
-    "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l",
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T",
-    "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J", "Ԁ": "D", "Ԛ": "Q", "Ԝ": "W", "Һ": "H", "Ӏ": "I",
-    # Greek
-    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
-    "υ": "u", "χ": "x", "ω": "w", "ς": "c", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K",
-    "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-})
+_LOOKALIKES = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "ѕ": "s",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "һ": "h",
+        "ӏ": "l",
+        "А": "A",
+        "В": "B",
+        "Е": "E",
+        "К": "K",
+        "М": "M",
+        "Н": "H",
+        "О": "O",
+        "Р": "P",
+        "С": "C",
+        "Т": "T",
+        "У": "Y",
+        "Х": "X",
+        "Ѕ": "S",
+        "І": "I",
+        "Ј": "J",
+        "Ԁ": "D",
+        "Ԛ": "Q",
+        "Ԝ": "W",
+        "Һ": "H",
+        "Ӏ": "I",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "γ": "y",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "ω": "w",
+        "ς": "c",
+        "Α": "A",
+        "Β": "B",
+        "Ε": "E",
+        "Ζ": "Z",
+        "Η": "H",
+        "Ι": "I",
+        "Κ": "K",
+        "Μ": "M",
+        "Ν": "N",
+        "Ο": "O",
+        "Ρ": "P",
+        "Τ": "T",
+        "Υ": "Y",
+        "Χ": "X",
+    }
+)
 _INVISIBLE = {"Cf", "Cc", "Mn"}  # format characters (soft hyphen, zero-width...), controls, combining marks
 
 
@@ -53,25 +127,37 @@ def without_quotations(text: str) -> str:
 
 _ADVERB = r"(?:completely |perfectly |entirely |generally |probably |likely |definitely |now |still )?"
 FORBIDDEN_WORDING = [
-    (re.compile(
-        rf"\b(?:is|are|be|being|been|as|seems?|considered|deemed|appears?|remains?|looks?|judged|found) {_ADVERB}safe\b"
-        r"|\bsafe (?:to|for|enough)\b|\bsafely\b|\brisk-? ?free\b|\b(?:no|zero) risk\b(?! factors?)",
-        re.I), "declares something safe"),
-    (re.compile(
-        r"\b(?:in)?eligib(?:le|ility)\b|\bcleared\b|\bclear(?:ed)? (?:to|for) (?:proceed|go|dose|dosing|take part|participate|the session)\b"
-        r"|\bapprove[ds]?\b|\bfit (?:to|for)\b|\b(?:good|suitable|ideal|poor|unsuitable|appropriate|strong|excellent) candidate\b"
-        r"|\b(?:un)?suitable (?:for|to) (?:the session|a session|dosing|treatment|therapy|psilocybin|mdma|ketamine|lsd|ayahuasca|dmt)\b"
-        r"|\bgreen[- ]light\b|\bgood to go\b|\ball[- ]clear\b|\bok(?:ay)? to (?:proceed|go|dose|take part|participate)\b"
-        r"|\bno contraindications?\b|\bnot contraindicated\b|\bpasse[ds] (?:the )?screening\b|\bscreened (?:in|out)\b"
-        r"|\bno (?:concerns|issues|problems|red flags) (?:found|identified|detected)\b",
-        re.I), "declares eligibility"),
-    (re.compile(
-        r"\bdo not (?:proceed|dose|administer|enrol|enroll|include|allow|treat|accept)\b|\bmust not\b|\bmust\b|\bshall\b"
-        r"|\b(?:exclude|disqualify|refuse|reject)\b|\bdose as planned\b|\bproceed (?:as planned|with (?:the session|dosing|the dose|treatment))\b"
-        r"|\b(?:can|may|should) (?:safely )?(?:proceed|go ahead|be dosed)\b|\bgo ahead\b"
-        r"|\bshould not (?:take part|participate|proceed|be dosed|receive|be given)\b|\bnot (?:allowed|permitted) to\b"
-        r"|\bcancel the session\b",
-        re.I), "gives a directive"),
+    (
+        re.compile(
+            rf"\b(?:is|are|be|being|been|as|seems?|considered|deemed|appears?|remains?|looks?|judged|found) {_ADVERB}safe\b"
+            r"|\bsafe (?:to|for|enough)\b|\bsafely\b|\brisk-? ?free\b|\b(?:no|zero) risk\b(?! factors?)",
+            re.I,
+        ),
+        "declares something safe",
+    ),
+    (
+        re.compile(
+            r"\b(?:in)?eligib(?:le|ility)\b|\bcleared\b|\bclear(?:ed)? (?:to|for) (?:proceed|go|dose|dosing|take part|participate|the session)\b"
+            r"|\bapprove[ds]?\b|\bfit (?:to|for)\b|\b(?:good|suitable|ideal|poor|unsuitable|appropriate|strong|excellent) candidate\b"
+            r"|\b(?:un)?suitable (?:for|to) (?:the session|a session|dosing|treatment|therapy|psilocybin|mdma|ketamine|lsd|ayahuasca|dmt)\b"
+            r"|\bgreen[- ]light\b|\bgood to go\b|\ball[- ]clear\b|\bok(?:ay)? to (?:proceed|go|dose|take part|participate)\b"
+            r"|\bno contraindications?\b|\bnot contraindicated\b|\bpasse[ds] (?:the )?screening\b|\bscreened (?:in|out)\b"
+            r"|\bno (?:concerns|issues|problems|red flags) (?:found|identified|detected)\b",
+            re.I,
+        ),
+        "declares eligibility",
+    ),
+    (
+        re.compile(
+            r"\bdo not (?:proceed|dose|administer|enrol|enroll|include|allow|treat|accept)\b|\bmust not\b|\bmust\b|\bshall\b"
+            r"|\b(?:exclude|disqualify|refuse|reject)\b|\bdose as planned\b|\bproceed (?:as planned|with (?:the session|dosing|the dose|treatment))\b"
+            r"|\b(?:can|may|should) (?:safely )?(?:proceed|go ahead|be dosed)\b|\bgo ahead\b"
+            r"|\bshould not (?:take part|participate|proceed|be dosed|receive|be given)\b|\bnot (?:allowed|permitted) to\b"
+            r"|\bcancel the session\b",
+            re.I,
+        ),
+        "gives a directive",
+    ),
 ]
 DEFERENTIAL_VERBS = re.compile(
     r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
@@ -97,6 +183,7 @@ def problems(texts: dict[str, str]) -> list[tuple[str, str, str]]:
                 found.append((name, what, hit.group(0)))
     return found
 
+
 # ---------------------------------------------------------------------------- directives, with a fix (issue 15)
 #
 # Orders and verdicts that reviewers found slipping past the list above ("do not give MDMA",
@@ -107,20 +194,36 @@ _VERB = r"(?:give|giving|use|take|combine|start|offer|dose|administer|prescribe|
 
 # (pattern, what it does, how to say it instead)
 DIRECTIVES = [
-    (re.compile(rf"\bdo(?:es)? not {_VERB}\b|\bdon'?t {_VERB}\b", re.I), "gives an order",
-     "say what the finding means and what to review, e.g. 'review whether to give ... with the prescriber'"),
-    (re.compile(r"\b(?:not |un)suitable\b|\bnot (?:appropriate|a candidate|a good candidate)\b|\binappropriate for\b", re.I),
-     "passes a verdict on the participant",
-     "describe the finding and its risk; suitability is the clinician's judgement"),
-    (re.compile(rf"\bnever {_VERB}\b", re.I), "gives an order",
-     "attribute it to the sources, e.g. 'the sources treat combining X and Y as contraindicated; review ...'"),
-    (re.compile(r"\bshould(?: not|n'?t| never)\b", re.I), "gives an order",
-     "say who advises it and why, e.g. 'the label advises against ...', or what to consider"),
-    (re.compile(r"\bproceed(?:s|ed|ing)?\b|\bgo ahead with the session\b", re.I), "decides whether the session goes on",
-     "leave that decision to the clinician: say what to review before the session"),
-    (re.compile(r"\b(?:is|are) (?:contraindicated|ruled out) for (?:this|the) (?:participant|person|patient)\b", re.I),
-     "passes a verdict on the participant",
-     "say what the sources contraindicate ('the label contraindicates X with Y'), not what the person is"),
+    (
+        re.compile(rf"\bdo(?:es)? not {_VERB}\b|\bdon'?t {_VERB}\b", re.I),
+        "gives an order",
+        "say what the finding means and what to review, e.g. 'review whether to give ... with the prescriber'",
+    ),
+    (
+        re.compile(r"\b(?:not |un)suitable\b|\bnot (?:appropriate|a candidate|a good candidate)\b|\binappropriate for\b", re.I),
+        "passes a verdict on the participant",
+        "describe the finding and its risk; suitability is the clinician's judgement",
+    ),
+    (
+        re.compile(rf"\bnever {_VERB}\b", re.I),
+        "gives an order",
+        "attribute it to the sources, e.g. 'the sources treat combining X and Y as contraindicated; review ...'",
+    ),
+    (
+        re.compile(r"\bshould(?: not|n'?t| never)\b", re.I),
+        "gives an order",
+        "say who advises it and why, e.g. 'the label advises against ...', or what to consider",
+    ),
+    (
+        re.compile(r"\bproceed(?:s|ed|ing)?\b|\bgo ahead with the session\b", re.I),
+        "decides whether the session goes on",
+        "leave that decision to the clinician: say what to review before the session",
+    ),
+    (
+        re.compile(r"\b(?:is|are) (?:contraindicated|ruled out) for (?:this|the) (?:participant|person|patient)\b", re.I),
+        "passes a verdict on the participant",
+        "say what the sources contraindicate ('the label contraindicates X with Y'), not what the person is",
+    ),
 ]
 
 

@@ -59,12 +59,16 @@ class ServiceConfig:
             raise ValueError("the public URL must start with http:// or https://")
 
 
-def outcome(status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[dict] | None = None) -> JSONResponse:
+def outcome(
+    status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[dict] | None = None
+) -> JSONResponse:
     issue: dict[str, Any] = {"severity": "error" if status >= 400 else "information", "code": code, "diagnostics": diagnostics}
     if expression:
         issue["expression"] = [expression]
     headers = {"WWW-Authenticate": 'Bearer realm="cds-services"'} if status == 401 else None
-    return JSONResponse({"resourceType": "OperationOutcome", "issue": [issue] + (extra or [])}, status, headers=headers, media_type=FHIR_JSON)
+    return JSONResponse(
+        {"resourceType": "OperationOutcome", "issue": [issue] + (extra or [])}, status, headers=headers, media_type=FHIR_JSON
+    )
 
 
 def service_rulebook(config: ServiceConfig):
@@ -110,7 +114,11 @@ def create_app(
     async def lifespan(app: FastAPI):
         client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(config.fhir_timeout), follow_redirects=False)
         state["client"] = client
-        state["auth"] = None if config.insecure_no_auth else Authenticator(config.trusted_issuers, client, max_lifetime=config.max_token_lifetime, replay=shared)
+        state["auth"] = (
+            None
+            if config.insecure_no_auth
+            else Authenticator(config.trusted_issuers, client, max_lifetime=config.max_token_lifetime, replay=shared)
+        )
         if config.insecure_no_auth:
             log.warning("AUTHENTICATION IS OFF (--insecure-no-auth): any caller can screen; for local trials only")
         # one screening at start: the engine's rulesets are compiled before the first request
@@ -209,7 +217,15 @@ def create_app(
                 reasons[patient] = reason
         missing = [p for p, r in chosen.items() if r is None]
         if missing:
-            issues = [{"severity": "error", "code": "not-found", "diagnostics": f"{p}: {reasons[p]}", "expression": [f"QuestionnaireResponse?subject={p}"]} for p in missing]
+            issues = [
+                {
+                    "severity": "error",
+                    "code": "not-found",
+                    "diagnostics": f"{p}: {reasons[p]}",
+                    "expression": [f"QuestionnaireResponse?subject={p}"],
+                }
+                for p in missing
+            ]
             first = issues.pop(0)
             return outcome(412, "not-found", first["diagnostics"], first["expression"][0], issues)
         resource, patients = intake_resource(hook, chosen)
@@ -225,22 +241,26 @@ def create_app(
             return outcome(500, "exception", str(error).splitlines()[0])
         if decisions is not None and hasattr(decisions, "add_report"):
             decisions.add_report(report, book)  # its digest (no answers), so feedback can bind to it
-        result = make_cards(report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}")
+        result = make_cards(
+            report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}"
+        )
         report_id = getattr(report, "report_id", None)
-        cards_seen.remember([
-            CardRecord(
-                uuid=card["uuid"],
-                service_id=service_id,
-                hook_instance=hook.hook_instance,
-                rule_id=card["extension"]["invalid.screening.flag"]["rule_id"],
-                participant=card["extension"]["invalid.screening.flag"]["participant"],
-                patients=tuple(card["extension"]["invalid.screening.flag"]["patients"]),
-                override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
-                report_id=report_id,
-                rulebook_sha256=report.rulebook.sha256,
-            )
-            for card in result
-        ])
+        cards_seen.remember(
+            [
+                CardRecord(
+                    uuid=card["uuid"],
+                    service_id=service_id,
+                    hook_instance=hook.hook_instance,
+                    rule_id=card["extension"]["invalid.screening.flag"]["rule_id"],
+                    participant=card["extension"]["invalid.screening.flag"]["participant"],
+                    patients=tuple(card["extension"]["invalid.screening.flag"]["patients"]),
+                    override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
+                    report_id=report_id,
+                    rulebook_sha256=report.rulebook.sha256,
+                )
+                for card in result
+            ]
+        )
         about = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
             "engine": report.engine,
@@ -264,7 +284,13 @@ def create_app(
             said = f"{len(entries)} feedback entries validated and kept"
         else:
             said = f"{len(entries)} feedback entries validated; not kept (this service has no decisions store)"
-        return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "information", "code": "informational", "diagnostics": said}]}, media_type=FHIR_JSON)
+        return JSONResponse(
+            {
+                "resourceType": "OperationOutcome",
+                "issue": [{"severity": "information", "code": "informational", "diagnostics": said}],
+            },
+            media_type=FHIR_JSON,
+        )
 
     return app
 

@@ -32,7 +32,13 @@ def _request(intake: dict) -> dict:
     for index, (patient, entry) in enumerate(zip(PATIENTS, bundle["entry"])):
         response = copy.deepcopy(entry["resource"])
         response.update(id=f"intake-{index + 1}", subject={"reference": patient}, authored="2027-01-02T10:00:00Z")
-        entries.append({"fullUrl": f"https://ehr.example.org/fhir/QuestionnaireResponse/intake-{index + 1}", "resource": response, "search": {"mode": "match"}})
+        entries.append(
+            {
+                "fullUrl": f"https://ehr.example.org/fhir/QuestionnaireResponse/intake-{index + 1}",
+                "resource": response,
+                "search": {"mode": "match"},
+            }
+        )
     appointment = {
         "resourceType": "Appointment",
         "id": "duo-session-1",

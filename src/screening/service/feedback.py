@@ -130,7 +130,9 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
         if not isinstance(entry.get("card"), str):
             raise _invalid(f"{where}.card is required: the uuid of the card acted on", f"{where}.card")
         if card is None or card.service_id != service_id:
-            raise HookError(404, "not-found", f"{where}.card: this service issued no such card (or it has expired)", f"{where}.card")
+            raise HookError(
+                404, "not-found", f"{where}.card: this service issued no such card (or it has expired)", f"{where}.card"
+            )
         outcome = entry.get("outcome")
         if outcome not in ("accepted", "overridden"):
             raise _invalid(f"{where}.outcome must be 'accepted' or 'overridden'", f"{where}.outcome")
@@ -142,31 +144,41 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
             if outcome != "overridden":
                 raise _invalid(f"{where}.overrideReason is only given with outcome 'overridden'", f"{where}.overrideReason")
             if not isinstance(reason, Mapping) or not (reason.get("reason") or reason.get("userComment")):
-                raise _invalid(f"{where}.overrideReason needs a reason (a Coding from the card) or a userComment", f"{where}.overrideReason")
+                raise _invalid(
+                    f"{where}.overrideReason needs a reason (a Coding from the card) or a userComment", f"{where}.overrideReason"
+                )
             chosen = reason.get("reason")
             if chosen is not None:
                 pair = (chosen.get("system"), chosen.get("code")) if isinstance(chosen, Mapping) else None
                 if pair not in card.override_reasons:
-                    raise _invalid(f"{where}.overrideReason.reason is not one of the card's overrideReasons", f"{where}.overrideReason.reason")
+                    raise _invalid(
+                        f"{where}.overrideReason.reason is not one of the card's overrideReasons",
+                        f"{where}.overrideReason.reason",
+                    )
                 coding = {"system": pair[0], "code": pair[1]}
                 if isinstance(chosen.get("display"), str):
                     coding["display"] = chosen["display"]
             comment = reason.get("userComment")
             if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
-                raise _invalid(f"{where}.overrideReason.userComment must be text of at most {MAX_COMMENT} characters", f"{where}.overrideReason.userComment")
-        out.append(FeedbackRecord(
-            card_uuid=card.uuid,
-            service_id=service_id,
-            hook_instance=card.hook_instance,
-            report_id=card.report_id,
-            rule_id=card.rule_id,
-            participant=card.participant,
-            patients=card.patients,
-            rulebook_sha256=card.rulebook_sha256,
-            outcome=outcome,
-            override_reason=coding,
-            user_comment=comment,
-            outcome_time=_timestamp(entry.get("outcomeTimestamp"), where),
-            received_time=received,
-        ))
+                raise _invalid(
+                    f"{where}.overrideReason.userComment must be text of at most {MAX_COMMENT} characters",
+                    f"{where}.overrideReason.userComment",
+                )
+        out.append(
+            FeedbackRecord(
+                card_uuid=card.uuid,
+                service_id=service_id,
+                hook_instance=card.hook_instance,
+                report_id=card.report_id,
+                rule_id=card.rule_id,
+                participant=card.participant,
+                patients=card.patients,
+                rulebook_sha256=card.rulebook_sha256,
+                outcome=outcome,
+                override_reason=coding,
+                user_comment=comment,
+                outcome_time=_timestamp(entry.get("outcomeTimestamp"), where),
+                received_time=received,
+            )
+        )
     return out

@@ -40,7 +40,9 @@ async def _search(client: httpx.AsyncClient, server: str, patient: str, token: s
     return found, "the FHIR server holds no completed intake response"
 
 
-async def fetch_responses(client: httpx.AsyncClient, server: str, patients: list[str], token: str | None) -> dict[str, tuple[list[dict[str, Any]], str]]:
+async def fetch_responses(
+    client: httpx.AsyncClient, server: str, patients: list[str], token: str | None
+) -> dict[str, tuple[list[dict[str, Any]], str]]:
     """patient -> (the intake responses the FHIR server returned, what to say when none fits)."""
     results = await asyncio.gather(*(_search(client, server, p, token) for p in patients))
     return dict(zip(patients, results))

@@ -20,7 +20,17 @@ from typing import Any
 
 from ..fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
 
-__all__ = ["HookError", "Service", "SERVICES", "HookRequest", "parse_request", "responses_in", "pick_response", "intake_resource", "search_path"]
+__all__ = [
+    "HookError",
+    "Service",
+    "SERVICES",
+    "HookRequest",
+    "parse_request",
+    "responses_in",
+    "pick_response",
+    "intake_resource",
+    "search_path",
+]
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _STATUSES = ",".join(ACCEPTED_STATUSES)
@@ -48,7 +58,13 @@ class Service:
     prefetch: dict[str, str]
 
     def discovery(self) -> dict[str, Any]:
-        return {"hook": self.hook, "id": self.id, "title": self.title, "description": self.description, "prefetch": dict(self.prefetch)}
+        return {
+            "hook": self.hook,
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "prefetch": dict(self.prefetch),
+        }
 
 
 _INTAKE_TEMPLATE = search_path("Patient/{{context.patientId}}")
@@ -114,7 +130,9 @@ def _appointment_patients(context: Mapping[str, Any]) -> tuple[str, ...]:
     appointments = [e.get("resource") for e in entries or [] if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)]
     appointments = [a for a in appointments if a.get("resourceType") == "Appointment"]
     if len(appointments) != 1:
-        raise _bad(f"context.appointments: one Appointment per request is screened, found {len(appointments)}", "context.appointments")
+        raise _bad(
+            f"context.appointments: one Appointment per request is screened, found {len(appointments)}", "context.appointments"
+        )
     found: list[str] = []
     for index, participant in enumerate(appointments[0].get("participant") or []):
         actor = participant.get("actor") if isinstance(participant, Mapping) else None
@@ -122,13 +140,21 @@ def _appointment_patients(context: Mapping[str, Any]) -> tuple[str, ...]:
         if isinstance(reference, str) and reference.split("/_history/")[0].rstrip("/").split("/")[-2:-1] == ["Patient"]:
             ref = _patient_ref(reference)
             if ref is None:
-                raise _bad(f"Appointment.participant[{index}].actor.reference is not a valid Patient reference", f"Appointment.participant[{index}]")
+                raise _bad(
+                    f"Appointment.participant[{index}].actor.reference is not a valid Patient reference",
+                    f"Appointment.participant[{index}]",
+                )
             if ref not in found:
                 found.append(ref)
     if not found:
         raise _bad("the Appointment has no Patient participant", "Appointment.participant")
     if len(found) > 2:
-        raise HookError(422, "not-supported", f"the Appointment has {len(found)} Patient participants; one (individual) or two (duo) are screened", "Appointment.participant")
+        raise HookError(
+            422,
+            "not-supported",
+            f"the Appointment has {len(found)} Patient participants; one (individual) or two (duo) are screened",
+            "Appointment.participant",
+        )
     return tuple(found)
 
 
@@ -221,10 +247,20 @@ def pick_response(patient: str, candidates: list[dict[str, Any]]) -> dict[str, A
         return mine[0] if mine else None
     dated = [r for r in mine if isinstance(r.get("authored"), str)]
     if len(dated) != len(mine):
-        raise HookError(422, "multiple-matches", f"{patient} has {len(mine)} completed intake responses and not all have an 'authored' date; which one is current cannot be told", "QuestionnaireResponse.authored")
+        raise HookError(
+            422,
+            "multiple-matches",
+            f"{patient} has {len(mine)} completed intake responses and not all have an 'authored' date; which one is current cannot be told",
+            "QuestionnaireResponse.authored",
+        )
     dated.sort(key=lambda r: r["authored"], reverse=True)
     if dated[0]["authored"] == dated[1]["authored"]:
-        raise HookError(422, "multiple-matches", f"{patient} has two completed intake responses authored at the same time; which one is current cannot be told", "QuestionnaireResponse.authored")
+        raise HookError(
+            422,
+            "multiple-matches",
+            f"{patient} has two completed intake responses authored at the same time; which one is current cannot be told",
+            "QuestionnaireResponse.authored",
+        )
     return dated[0]
 
 
@@ -257,16 +293,26 @@ def intake_resource(request: HookRequest, responses: Mapping[str, dict[str, Any]
         if declared != wanted:
             if request.service.hook == "patient-view" and declared == "duo":
                 raise HookError(
-                    412, "not-found",
+                    412,
+                    "not-found",
                     f"the intake of {patient} is for a duo session: it is screened on appointment-book, where the "
                     "Appointment names both people; patient-view shows one person's own individual screening",
                     "QuestionnaireResponse",
                 )
             where = "the Appointment names two patients" if wanted == "duo" else "the Appointment names one patient"
-            raise HookError(422, "invalid", f"{where}, but the intake of {patient} answers session.format with {declared or 'nothing'}", "session.format")
+            raise HookError(
+                422,
+                "invalid",
+                f"{where}, but the intake of {patient} answers session.format with {declared or 'nothing'}",
+                "session.format",
+            )
         pid = _answer(response, "participant_id")
         if isinstance(pid, str):
             mapping[pid] = patient
     if len(request.patients) == 1:
         return responses[request.patients[0]], mapping
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": responses[p]} for p in request.patients]}, mapping
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": responses[p]} for p in request.patients],
+    }, mapping

@@ -50,12 +50,27 @@ def app_from_env():
     return _app(_load(os.environ[CONFIG_ENV]))
 
 
-def serve(config: ServiceConfig, host: str = "127.0.0.1", port: int = 8080, workers: int = 1, access_log: bool = True,
-          ssl_certfile: str | None = None, ssl_keyfile: str | None = None) -> None:
+def serve(
+    config: ServiceConfig,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    workers: int = 1,
+    access_log: bool = True,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+) -> None:
     """Run until interrupted. The access log holds method, path and status, never a body."""
     config.check()
-    common = dict(host=host, port=port, access_log=access_log, limit_concurrency=1000, timeout_keep_alive=5, server_header=False,
-                  ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    common = dict(
+        host=host,
+        port=port,
+        access_log=access_log,
+        limit_concurrency=1000,
+        timeout_keep_alive=5,
+        server_header=False,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+    )
     if workers <= 1:
         uvicorn.run(_app(config), **common)
         return

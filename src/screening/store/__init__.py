@@ -89,7 +89,9 @@ class Store:
         self.lock_timeout = lock_timeout
         self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
         if self.dialect not in ("sqlite", "postgresql"):
-            raise StoreError(f"unsupported store URL scheme {self.dialect!r}; use a file path, sqlite:///PATH or postgresql://...")
+            raise StoreError(
+                f"unsupported store URL scheme {self.dialect!r}; use a file path, sqlite:///PATH or postgresql://..."
+            )
         # Writers in this process queue here first, handing over at once; the database's own
         # lock (SQLite's busy wait polls and sleeps) then only sorts out other processes.
         self._write_lock = threading.Lock()
@@ -131,8 +133,10 @@ class Store:
     def _lock(self, conn: Connection) -> None:
         """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""
         if self.dialect == "postgresql":
-            conn.execute(text("SELECT set_config('lock_timeout', :ms, true), pg_advisory_xact_lock(7412500118)"),
-                         {"ms": f"{int(self.lock_timeout * 1000)}ms"})
+            conn.execute(
+                text("SELECT set_config('lock_timeout', :ms, true), pg_advisory_xact_lock(7412500118)"),
+                {"ms": f"{int(self.lock_timeout * 1000)}ms"},
+            )
 
     def _reading(self) -> Connection:
         return self.engine.connect().execution_options(screening_read=True)
@@ -158,8 +162,10 @@ class Store:
         sqlstate = getattr(orig, "sqlstate", None) or ""
         where = self.url.split("@")[-1] if self.dialect == "postgresql" else self.url.removeprefix("sqlite:///")
         if "locked" in message or "busy" in message or sqlstate in ("55P03", "40P01", "57014"):
-            return StoreError(f"could not {doing}: the decisions store {where} is locked by another writer "
-                              f"(waited {self.lock_timeout:g} s); nothing was recorded, try again")
+            return StoreError(
+                f"could not {doing}: the decisions store {where} is locked by another writer "
+                f"(waited {self.lock_timeout:g} s); nothing was recorded, try again"
+            )
         if "disk is full" in message or "database or disk is full" in message or sqlstate.startswith("53"):
             return StoreError(f"could not {doing}: no space left for the decisions store {where}; nothing was recorded")
         if "readonly" in message or "read-only" in message or "permission" in message:
@@ -177,13 +183,18 @@ class Store:
             schema.metadata.create_all(conn, tables=[schema.schema_version])
             done = set(conn.execute(select(schema.schema_version.c.version)).scalars())
             if done and max(done) > schema.LATEST:
-                raise StoreError(f"the store is at schema version {max(done)}, newer than this screening "
-                                 f"understands ({schema.LATEST}); upgrade screening")
+                raise StoreError(
+                    f"the store is at schema version {max(done)}, newer than this screening "
+                    f"understands ({schema.LATEST}); upgrade screening"
+                )
             for number, description, apply in schema.MIGRATIONS:
                 if number not in done:
                     apply(conn)
-                    conn.execute(insert(schema.schema_version).values(
-                        version=number, description=description, applied_at=_iso(dt.datetime.now(dt.UTC))))
+                    conn.execute(
+                        insert(schema.schema_version).values(
+                            version=number, description=description, applied_at=_iso(dt.datetime.now(dt.UTC))
+                        )
+                    )
 
     def schema_version(self) -> int:
         with self._reading() as conn:
@@ -201,33 +212,48 @@ class Store:
 
             parsed = parse_intake(intake)
             if intake_sha256(parsed) != digest.intake_sha256:
-                raise DecisionError([Problem("intake", None, "this intake is not the one the report was made from (intake_sha256 differs)")])
+                raise DecisionError(
+                    [Problem("intake", None, "this intake is not the one the report was made from (intake_sha256 differs)")]
+                )
             kept = parsed.model_dump_json()
         try:
             with self.engine.begin() as conn:
                 self._lock(conn)
-                existing = conn.execute(select(schema.reports.c.digest_sha256).where(
-                    schema.reports.c.report_id == digest.report_id)).scalar_one_or_none()
+                existing = conn.execute(
+                    select(schema.reports.c.digest_sha256).where(schema.reports.c.report_id == digest.report_id)
+                ).scalar_one_or_none()
                 if existing is None:
-                    conn.execute(insert(schema.reports).values(
-                        report_id=digest.report_id, intake_sha256=digest.intake_sha256,
-                        digest=canonical_json(digest.model_dump(mode="json")).decode("utf-8"),
-                        digest_sha256=digest.sha256(), stored_at=_iso(dt.datetime.now(dt.UTC)), intake=kept))
+                    conn.execute(
+                        insert(schema.reports).values(
+                            report_id=digest.report_id,
+                            intake_sha256=digest.intake_sha256,
+                            digest=canonical_json(digest.model_dump(mode="json")).decode("utf-8"),
+                            digest_sha256=digest.sha256(),
+                            stored_at=_iso(dt.datetime.now(dt.UTC)),
+                            intake=kept,
+                        )
+                    )
                 elif existing != digest.sha256():
-                    raise StoreError(f"report {digest.report_id[:12]} is already stored with a different digest; nothing was recorded")
+                    raise StoreError(
+                        f"report {digest.report_id[:12]} is already stored with a different digest; nothing was recorded"
+                    )
         except SQLAlchemyError as error:
             raise self._error(error, "store the report") from None
         return digest
 
     def report(self, report_id: str) -> ReportDigest | None:
         with self._reading() as conn:
-            row = conn.execute(select(schema.reports.c.digest).where(schema.reports.c.report_id == report_id)).scalar_one_or_none()
+            row = conn.execute(
+                select(schema.reports.c.digest).where(schema.reports.c.report_id == report_id)
+            ).scalar_one_or_none()
         return None if row is None else ReportDigest.model_validate_json(row)
 
     def stored_intake(self, report_id: str) -> str | None:
         """The intake answers kept with a report, when the caller asked for that (else None)."""
         with self._reading() as conn:
-            return conn.execute(select(schema.reports.c.intake).where(schema.reports.c.report_id == report_id)).scalar_one_or_none()
+            return conn.execute(
+                select(schema.reports.c.intake).where(schema.reports.c.report_id == report_id)
+            ).scalar_one_or_none()
 
     # ------------------------------------------------------------------ decisions
 
@@ -251,33 +277,51 @@ class Store:
             earlier = self._record_by_id(conn, decision.corrects)
             if earlier is None or earlier.report_id != decision.report_id or earlier.flag_key != decision.flag_key:
                 raise DecisionError([Problem("corrects", None, "not an earlier decision on this flag of this report")])
-        head = conn.execute(select(schema.decisions.c.seq, schema.decisions.c.record_hash)
-                            .order_by(schema.decisions.c.seq.desc()).limit(1)).one_or_none()
+        head = conn.execute(
+            select(schema.decisions.c.seq, schema.decisions.c.record_hash).order_by(schema.decisions.c.seq.desc()).limit(1)
+        ).one_or_none()
         seq, prev = (head.seq + 1, head.record_hash) if head else (1, GENESIS)
         fields = decision.model_dump(mode="json")
-        fields.update(decided_at=_iso(decision.decided_at), decision_id=str(uuid.uuid4()), seq=seq,
-                      recorded_at=_iso(dt.datetime.now(dt.UTC)), reason_display=reason_display,
-                      report_digest=digest_sha256, prev_hash=prev)
+        fields.update(
+            decided_at=_iso(decision.decided_at),
+            decision_id=str(uuid.uuid4()),
+            seq=seq,
+            recorded_at=_iso(dt.datetime.now(dt.UTC)),
+            reason_display=reason_display,
+            report_digest=digest_sha256,
+            prev_hash=prev,
+        )
         record_hash = _hash_record(fields)
-        conn.execute(insert(schema.decisions).values(
-            seq=seq, decision_id=fields["decision_id"], report_id=decision.report_id,
-            record=canonical_json(fields).decode("utf-8"), prev_hash=prev, record_hash=record_hash))
+        conn.execute(
+            insert(schema.decisions).values(
+                seq=seq,
+                decision_id=fields["decision_id"],
+                report_id=decision.report_id,
+                record=canonical_json(fields).decode("utf-8"),
+                prev_hash=prev,
+                record_hash=record_hash,
+            )
+        )
         return DecisionRecord(**fields, record_hash=record_hash)
 
     def _digest(self, conn: Connection, report_id: str) -> tuple[ReportDigest, str]:
         if report_id not in self._digests:
-            row = conn.execute(select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(
-                schema.reports.c.report_id == report_id)).one_or_none()
+            row = conn.execute(
+                select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(schema.reports.c.report_id == report_id)
+            ).one_or_none()
             if row is None:
-                raise DecisionError([Problem("report_id", None, f"report {report_id[:12]} is not in the store; add the report first")])
+                raise DecisionError(
+                    [Problem("report_id", None, f"report {report_id[:12]} is not in the store; add the report first")]
+                )
             if len(self._digests) > 10_000:
                 self._digests.clear()
             self._digests[report_id] = (ReportDigest.model_validate_json(row.digest), row.digest_sha256)
         return self._digests[report_id]
 
     def _record_by_id(self, conn: Connection, decision_id: str) -> DecisionRecord | None:
-        row = conn.execute(select(schema.decisions.c.record, schema.decisions.c.record_hash).where(
-            schema.decisions.c.decision_id == decision_id)).one_or_none()
+        row = conn.execute(
+            select(schema.decisions.c.record, schema.decisions.c.record_hash).where(schema.decisions.c.decision_id == decision_id)
+        ).one_or_none()
         return None if row is None else DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
 
     def _records(self, where=None) -> Iterator[DecisionRecord]:
@@ -305,12 +349,12 @@ class Store:
         visible = {f.key for f in digest.flags if f.visible_to(view)}
         return [r for r in records if r.flag_key in visible]
 
-    def audit_log(self, *, report_id: str | None = None, reviewer: str | None = None,
-                  since: dt.datetime | None = None) -> list[DecisionRecord]:
+    def audit_log(
+        self, *, report_id: str | None = None, reviewer: str | None = None, since: dt.datetime | None = None
+    ) -> list[DecisionRecord]:
         """The decisions in the order they were recorded, optionally for one report or reviewer or since a time."""
         records = self._records(schema.decisions.c.report_id == report_id if report_id else None)
-        return [r for r in records if (reviewer is None or r.reviewer == reviewer)
-                and (since is None or r.recorded_at >= since)]
+        return [r for r in records if (reviewer is None or r.reviewer == reviewer) and (since is None or r.recorded_at >= since)]
 
     # ------------------------------------------------------------------ verification
 
@@ -324,8 +368,9 @@ class Store:
         decided: set[str] = set()
         try:
             with self._reading() as conn:
-                for row in conn.execute(select(schema.reports.c.report_id, schema.reports.c.digest,
-                                               schema.reports.c.digest_sha256)):
+                for row in conn.execute(
+                    select(schema.reports.c.report_id, schema.reports.c.digest, schema.reports.c.digest_sha256)
+                ):
                     actual = ReportDigest.model_validate_json(row.digest).sha256()
                     if actual != row.digest_sha256 or json.loads(row.digest)["report_id"] != row.report_id:
                         problems.append(f"report {row.report_id[:12]}: its stored digest was edited")
@@ -347,7 +392,11 @@ class Store:
                         problems.append(f"{label}: does not follow the record before it (a record was removed or inserted)")
                     if _hash_record(fields) != row.record_hash:
                         problems.append(f"{label}: its content does not match its hash (edited)")
-                    if fields.get("seq") != row.seq or fields.get("decision_id") != row.decision_id or fields.get("report_id") != row.report_id:
+                    if (
+                        fields.get("seq") != row.seq
+                        or fields.get("decision_id") != row.decision_id
+                        or fields.get("report_id") != row.report_id
+                    ):
                         problems.append(f"{label}: its columns do not match its hashed content (edited)")
                     if digests.get(row.report_id) != fields.get("report_digest"):
                         problems.append(f"{label}: the report it is about is missing or was edited")

@@ -32,9 +32,17 @@ def decision_from_feedback(entry: Any, reviewer: str):
         reason_text = None if coding.get("code") else (entry.user_comment or "overridden in the EHR without a reason")
     else:
         outcome, reason, reason_text = entry.outcome, None, None  # refused by Decision with the field named
-    return make_decision(report_id=entry.report_id or "", rule_id=entry.rule_id, participant=entry.participant,
-                         outcome=outcome, reason=reason, reason_text=reason_text, reviewer=reviewer,
-                         note=entry.user_comment, decided_at=entry.outcome_time)
+    return make_decision(
+        report_id=entry.report_id or "",
+        rule_id=entry.rule_id,
+        participant=entry.participant,
+        outcome=outcome,
+        reason=reason,
+        reason_text=reason_text,
+        reviewer=reviewer,
+        note=entry.user_comment,
+        decided_at=entry.outcome_time,
+    )
 
 
 class StoreFeedbackSink:

@@ -13,14 +13,16 @@ from sqlalchemy import BigInteger, Column, Connection, ForeignKey, Index, Intege
 metadata = MetaData()
 
 schema_version = Table(
-    "screening_schema_version", metadata,
+    "screening_schema_version",
+    metadata,
     Column("version", Integer, primary_key=True, autoincrement=False),
     Column("description", Text, nullable=False),
     Column("applied_at", String(40), nullable=False),
 )
 
 reports = Table(
-    "screening_reports", metadata,
+    "screening_reports",
+    metadata,
     Column("report_id", String(64), primary_key=True),
     Column("intake_sha256", String(64), nullable=False),
     Column("digest", Text, nullable=False),  # ReportDigest as canonical JSON: ids, hashes, flags; no answers
@@ -30,7 +32,8 @@ reports = Table(
 )
 
 decisions = Table(
-    "screening_decisions", metadata,
+    "screening_decisions",
+    metadata,
     Column("seq", BigInteger, primary_key=True, autoincrement=False),  # 1, 2, 3 ... with no gaps
     Column("decision_id", String(36), nullable=False, unique=True),
     Column("report_id", String(64), ForeignKey("screening_reports.report_id"), nullable=False),
