@@ -228,3 +228,41 @@ def test_rule_file_mistakes_are_messages_with_a_line(tmp_path, capsys, edit, mes
     assert main(["rules", "check", "--rules", str(root), str(path)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def _walk(node):
+    """Every mapping inside a rule's ``when:`` tree."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_every_new_language_feature_is_used_by_a_shipped_rule():
+    """The rule format documents these; each is exercised by at least one real rule, not only by tests."""
+    import yaml
+
+    used: dict[str, list[str]] = {"class list": [], "count": [], "two-sided window": [], "between": [], "named condition": []}
+    named = yaml.safe_load((default_rules_dir() / "conditions.yaml").read_text())
+    for path in sorted(default_rules_dir().glob("*/*.yaml")):
+        rule = yaml.safe_load(path.read_text())
+        if not isinstance(rule, dict) or "when" not in rule:
+            continue
+        uses = [node["use"] for node in _walk(rule["when"]) if "use" in node]
+        for node in [*_walk(rule["when"]), *(n for name in uses for n in _walk(named[name]["when"]))]:
+            taking = node.get("taking")
+            if isinstance(taking, dict) and isinstance(taking.get("class"), list):
+                used["class list"].append(rule["id"])
+            for body in (taking, node.get("medications")):
+                if isinstance(body, dict) and "after_days" in body:
+                    used["two-sided window"].append(rule["id"])
+            if isinstance(node.get("medications"), dict) and "at_least" in node["medications"]:
+                used["count"].append(rule["id"])
+            if "between" in node:
+                used["between"].append(rule["id"])
+            if "use" in node:
+                used["named condition"].append(rule["id"])
+    assert all(used.values()), {feature: ids for feature, ids in used.items() if not ids}
