@@ -214,7 +214,7 @@ def test_a_broken_named_condition_file_names_file_and_line(tmp_path):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (("written: 2026-11-22", "written: 2026-13-40"), "recent-heart-attack-or-stroke.yaml:33: not a valid date"),
+        (("written: 2026-11-22", "written: 2026-13-40"), "recent-heart-attack-or-stroke.yaml:39: not a valid date"),
         (("written: 2026-11-22", "written: 2999-01-01"), "written: 2999-01-01 is in the future"),
         (("physical.heart_attack_last_6_months: 'yes'", "physical.heart_attack_last_6_months: [yes]"), "is not an answer"),
     ],

@@ -416,7 +416,7 @@ def _reference_marks(ref: Any) -> str:
     parts = [f"at {_cell(ref.locator)}" if ref.locator else "no locator given"]
     parts.append(ref.kind or "primary or secondary not marked")
     parts.append(f"read {ref.accessed.isoformat()}" if ref.accessed else "no access date")
-    if urlparse(ref.url).path in ("", "/"):
+    if urlparse(ref.url).path in ("", "/") and not urlparse(ref.url).query:  # ?p=1550 is an article
         parts.append("the link is a home page, not the article")
     return " (" + "; ".join(parts) + ")"
 
