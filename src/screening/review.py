@@ -61,7 +61,7 @@ _NOT_CONTENT = ("status", "reviewed_by", "reviewed", "written")
 
 # Limitation wording that marks something a reviewer must confirm before signing off.
 UNVERIFIED_MARKERS = re.compile(
-    r"\[S\]|\[NF\]|secondary|re-check|by analogy|unverified|not verified|could not (?:be )?(?:verified|confirmed|found)|not confirmed",
+    r"\[R\]|\[S\]|\[NF\]|secondary|re-check|by analogy|unverified|not verified|could not (?:be )?(?:verified|confirmed|found)|not confirmed",
     re.IGNORECASE,
 )
 
