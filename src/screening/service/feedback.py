@@ -16,14 +16,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .hooks import HookError
 
-__all__ = ["CardRecord", "FeedbackRecord", "CardLog", "MemoryCardLog", "FeedbackSink", "parse_feedback"]
+__all__ = ["CardRecord", "FeedbackRecord", "FeedbackOutcome", "CardLog", "MemoryCardLog", "FeedbackSink", "parse_feedback"]
 
 MAX_ENTRIES = 100
 MAX_COMMENT = 2000
+
+FeedbackOutcome = Literal["accepted", "overridden"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class FeedbackRecord:
     participant: str
     patients: tuple[str, ...]
     rulebook_sha256: str
-    outcome: str  # accepted | overridden
+    outcome: FeedbackOutcome
     override_reason: dict[str, str] | None  # the Coding chosen, when one was
     user_comment: str | None
     outcome_time: dt.datetime
@@ -106,7 +108,7 @@ def _timestamp(value: Any, where: str) -> dt.datetime:
     if not isinstance(value, str):
         raise _invalid(f"{where}: outcomeTimestamp is required (an ISO 8601 time in UTC)", where)
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(value)  # "Z" included (Python 3.11+)
     except ValueError:
         raise _invalid(f"{where}: outcomeTimestamp is not an ISO 8601 time", where) from None
     if parsed.tzinfo is None:
