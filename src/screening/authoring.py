@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,7 @@ def _any_nodes(condition: Condition) -> list[Branch]:
     return own + [n for item in condition.items for n in _any_nodes(item)]
 
 
-def _holds(condition: Condition, sides: dict) -> bool:
+def _holds(condition: Condition, sides: Mapping[str | None, conditions.Values]) -> bool:
     return conditions.evaluate(condition, sides)
 
 
@@ -200,7 +201,7 @@ def overlaps(book: Rulebook, checks: list[ExampleCheck]) -> dict[str, list[str]]
 # ---------------------------------------------------------------------------- explain
 
 
-def trace(condition: Condition, sides: dict, depth: int = 0) -> list[str]:
+def trace(condition: Condition, sides: Mapping[str | None, conditions.Values], depth: int = 0) -> list[str]:
     """Each part of a condition with whether it holds, indented like the rule's ``when:``."""
     mark = "yes" if conditions.evaluate(condition, sides) else "no "
     pad = "  " * depth
@@ -312,7 +313,11 @@ def _reads_any(condition: Condition, classes: set[str]) -> bool:
 
 
 def _classes_of(leaf: Leaf) -> tuple[str, ...]:
-    return leaf.field[1] if leaf.op == conditions.COUNT else (leaf.field,)
+    field: object = leaf.field  # a count's field is (what, classes), though conditions.Leaf declares str
+    if leaf.op == conditions.COUNT and isinstance(field, tuple):
+        classes: tuple[str, ...] = field[1]
+        return classes
+    return (str(field),)
 
 
 def explain_examples(book: Rulebook, rules: list[Rule]) -> dict[tuple[str, str], list[str]]:
