@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -313,11 +314,11 @@ def _reads_any(condition: Condition, classes: set[str]) -> bool:
 
 
 def _classes_of(leaf: Leaf) -> tuple[str, ...]:
-    field: object = leaf.field  # a count's field is (what, classes), though conditions.Leaf declares str
-    if leaf.op == conditions.COUNT and isinstance(field, tuple):
-        classes: tuple[str, ...] = field[1]
+    if leaf.op == conditions.COUNT:
+        # conditions.Leaf declares field a str; a count's is (what, classes)
+        _, classes = cast("tuple[str, tuple[str, ...]]", leaf.field)
         return classes
-    return (str(field),)
+    return (leaf.field,)
 
 
 def explain_examples(book: Rulebook, rules: list[Rule]) -> dict[tuple[str, str], list[str]]:

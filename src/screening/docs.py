@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
 
 from pydantic import BaseModel
@@ -93,10 +93,8 @@ def _class_label(book: Rulebook | None, cls: str) -> str:
 
 
 def _count_phrase(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
-    field: object = leaf.field  # a count's field is (what, classes), though conditions.Leaf declares str
-    if not isinstance(field, tuple):
-        raise TypeError(f"not a medication count: {leaf}")
-    (what, classes), (least, after, within) = field, leaf.value
+    # conditions.Leaf declares field a str; a count's is (what, classes)
+    (what, classes), (least, after, within) = cast("tuple[str, tuple[str, ...]]", leaf.field), leaf.value
     labels = _choices([_class_label(book, c) for c in classes])
     if after:
         window = f"with the last dose between {after} and {within} days before the session"

@@ -126,7 +126,7 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
             ("severity", previous.severity != flag.severity),
             ("evidence", _evidence(previous) != _evidence(flag)),
         )
-        moved = tuple(name for name, differs in compared if differs)
+        moved: tuple[Changed, ...] = tuple(name for name, differs in compared if differs)
         decided = standing.get(key)
         if moved:
             changes.append(

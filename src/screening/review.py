@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -63,6 +63,15 @@ CHECKLIST: dict[ChecklistItem, str] = {
 if tuple(CHECKLIST) != get_args(ChecklistItem):  # the texts and the type name the same items, in order
     raise AssertionError("review.CHECKLIST and review.ChecklistItem differ")
 ChecklistAnswer = Literal["yes", "no", "n/a"]
+
+
+def _is_item(key: str) -> TypeGuard[ChecklistItem]:
+    return key in CHECKLIST
+
+
+def _is_answer(value: str) -> TypeGuard[ChecklistAnswer]:
+    return value in get_args(ChecklistAnswer)
+
 
 # Rule-file fields that are bookkeeping, not content a reviewer signs off.
 _NOT_CONTENT = ("status", "reviewed_by", "reviewed", "written")
@@ -195,10 +204,10 @@ def new_record(
     today = today or dt.date.today()
     if date > today:
         problems.append(f"--date {date} is in the future")
-    unknown = sorted(set(checklist) - set(CHECKLIST))
+    unknown = sorted(k for k in checklist if not _is_item(k))
     if unknown:
         problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(CHECKLIST)}")
-    bad = sorted(k for k, v in checklist.items() if v not in ("yes", "no", "n/a"))
+    bad = sorted(k for k, v in checklist.items() if not _is_answer(v))
     if bad:
         problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
     if decision == "approved":
@@ -214,6 +223,10 @@ def new_record(
         problems.append(f"a decision of {decision!r} needs --comment saying what to change")
     if problems:
         raise ValueError("; ".join(problems))
+    answers: dict[ChecklistItem, ChecklistAnswer] = {}
+    for key, value in checklist.items():
+        if _is_item(key) and _is_answer(value):  # all of them, checked above
+            answers[key] = value
     return ReviewRecord(
         rule_id=rule.id,
         rule_sha256=content_hash(rule),
@@ -222,7 +235,7 @@ def new_record(
         date=date,
         decision=decision,
         comments=comments.strip(),
-        checklist=checklist,
+        checklist=answers,
         content=content(rule),
     )
 

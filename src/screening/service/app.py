@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -27,7 +28,7 @@ from ..errors import EngineError, IntakeError, ScreeningError
 from ..fhir import intake_from_fhir
 from ..screener import screen
 from .auth import Authenticator, AuthError
-from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, parse_feedback
+from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
 from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in
 
@@ -268,7 +269,7 @@ def create_app(
             return outcome(500, "exception", "the screening could not be completed; no cards are returned (it fails closed)")
         except ScreeningError as error:  # e.g. an optional extra missing: a message without data
             return outcome(500, "exception", str(error).splitlines()[0])
-        if decisions is not None and hasattr(decisions, "add_report"):
+        if isinstance(decisions, ReportKeeper):
             decisions.add_report(report, book)  # its digest (no answers), so feedback can bind to it
         result = make_cards(
             report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}"
@@ -311,6 +312,8 @@ def create_app(
 def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rulebook_sha256: str) -> CardRecord:
     """What is remembered of an issued card, to check feedback on it (no answers)."""
     flag = card["extension"][RULE_EXTENSION]
+    if "patients" not in flag:  # cards() names them whenever it is given patients, as here
+        raise ValueError("a card without its FHIR patients")
     return CardRecord(
         uuid=card["uuid"],
         service_id=service_id,
@@ -330,7 +333,7 @@ def _jsonable(value: object) -> object:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if hasattr(value, "model_dump"):
+    if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
