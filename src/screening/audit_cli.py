@@ -14,9 +14,14 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ScreeningError
 from .report import Report, compute_report_id
+
+if TYPE_CHECKING:
+    from .decisions import DecisionRecord
+    from .store import Store
 
 COMMANDS = ("decide", "audit", "diff")
 STORE_HELP = "a SQLite file or sqlite:///PATH, or postgresql://USER:PASSWORD@HOST:PORT/DB (default: $SCREENING_STORE or ./screening-decisions.sqlite)"
@@ -41,7 +46,7 @@ CSV_FIELDS = [
 ]
 
 
-def add_parsers(sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     decide = sub.add_parser("decide", help="record a clinician's decision on one flag of a report")
     decide.add_argument("report", help="the clinician report (JSON from `screening screen --format json`)")
     decide.add_argument("--flag", required=True, metavar="RULE_ID", help="the flag's rule id")
@@ -99,13 +104,13 @@ def read_report(path: str) -> Report:
     return report
 
 
-def _store(args):
+def _store(args: argparse.Namespace) -> Store:
     from .store import open_store
 
     return open_store(args.store)
 
 
-def _decide(args) -> int:
+def _decide(args: argparse.Namespace) -> int:
     from .decisions import make_decision
 
     report = read_report(args.report)
@@ -140,7 +145,7 @@ def _decide(args) -> int:
     return 0
 
 
-def _records(args, store):
+def _records(args: argparse.Namespace, store: Store) -> list[DecisionRecord]:
     if args.view != "clinician":
         if not args.report:
             raise ScreeningError("--view: a participant's view needs --report REPORT_ID")
@@ -150,7 +155,7 @@ def _records(args, store):
     return [r for r in records if args.reviewer is None or r.reviewer == args.reviewer]
 
 
-def _audit(args) -> int:
+def _audit(args: argparse.Namespace) -> int:
     with _store(args) as store:
         if args.audit_command == "verify":
             result = store.verify(head=args.head)
@@ -183,11 +188,11 @@ def _audit(args) -> int:
     return 0
 
 
-def _diff(args) -> int:
+def _diff(args: argparse.Namespace) -> int:
     from .rescreen import diff_reports, render_diff_text
 
     old, new = read_report(args.old), read_report(args.new)
-    decisions = []
+    decisions: list[DecisionRecord] = []
     if args.store or os.environ.get("SCREENING_STORE") or Path("screening-decisions.sqlite").exists():
         with _store(args) as store:
             decisions = store.decisions_for(old.report_id)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -172,7 +174,7 @@ def _any_nodes(condition: Condition) -> list[Branch]:
     return own + [n for item in condition.items for n in _any_nodes(item)]
 
 
-def _holds(condition: Condition, sides: dict) -> bool:
+def _holds(condition: Condition, sides: Mapping[str | None, conditions.Values]) -> bool:
     return conditions.evaluate(condition, sides)
 
 
@@ -200,7 +202,7 @@ def overlaps(book: Rulebook, checks: list[ExampleCheck]) -> dict[str, list[str]]
 # ---------------------------------------------------------------------------- explain
 
 
-def trace(condition: Condition, sides: dict, depth: int = 0) -> list[str]:
+def trace(condition: Condition, sides: Mapping[str | None, conditions.Values], depth: int = 0) -> list[str]:
     """Each part of a condition with whether it holds, indented like the rule's ``when:``."""
     mark = "yes" if conditions.evaluate(condition, sides) else "no "
     pad = "  " * depth
@@ -312,7 +314,11 @@ def _reads_any(condition: Condition, classes: set[str]) -> bool:
 
 
 def _classes_of(leaf: Leaf) -> tuple[str, ...]:
-    return leaf.field[1] if leaf.op == conditions.COUNT else (leaf.field,)
+    if leaf.op == conditions.COUNT:
+        # conditions.Leaf declares field a str; a count's is (what, classes)
+        _, classes = cast("tuple[str, tuple[str, ...]]", leaf.field)
+        return classes
+    return (leaf.field,)
 
 
 def explain_examples(book: Rulebook, rules: list[Rule]) -> dict[tuple[str, str], list[str]]:

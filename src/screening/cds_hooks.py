@@ -16,19 +16,35 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Final, Literal, NotRequired, Required, TypedDict
 
 from . import display
 from .fhir import BASE_URL
-from .report import Finding, Report, plain
+from .report import CoveredRule, Finding, Report, Severity, plain
 
-__all__ = ["cards", "render_cds_hooks", "card_uuid", "DEFAULT_OVERRIDE_REASONS", "OVERRIDE_SYSTEM", "RULE_EXTENSION"]
+if TYPE_CHECKING:
+    from .rulebook import Rulebook
+
+__all__ = [
+    "cards",
+    "render_cds_hooks",
+    "card_uuid",
+    "Card",
+    "CardSource",
+    "CardLink",
+    "Coding",
+    "FlagExtension",
+    "CardExtension",
+    "DEFAULT_OVERRIDE_REASONS",
+    "OVERRIDE_SYSTEM",
+    "RULE_EXTENSION",
+]
 
 OVERRIDE_SYSTEM = f"{BASE_URL}/CodeSystem/override-reason"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"{BASE_URL}/cds-hooks/card")
 MAX_SUMMARY = 139  # CDS Hooks: "<140 characters"
 # CDS Hooks reserves ``extension`` for custom data, named in reverse-domain notation.
-RULE_EXTENSION = "invalid.screening.flag"
+RULE_EXTENSION: Final = "invalid.screening.flag"
 
 DEFAULT_OVERRIDE_REASONS = (
     "Reviewed with participant; risk accepted by clinician",
@@ -36,6 +52,55 @@ DEFAULT_OVERRIDE_REASONS = (
     "Addressed in the session plan",
     "Not relevant for this participant or session",
 )
+
+
+class Coding(TypedDict):
+    """An override reason offered on a card (a FHIR Coding)."""
+
+    system: str
+    code: str
+    display: str
+
+
+class CardSource(TypedDict, total=False):
+    label: Required[str]
+    url: str
+
+
+class CardLink(TypedDict):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"]
+
+
+class FlagExtension(TypedDict):
+    """The stable key of the rule behind a card, under :data:`RULE_EXTENSION`."""
+
+    rule_id: str
+    participant: str
+    finding: str
+    covers: list[str]
+    severity: Severity
+    rulebook_sha256: str
+    program: str
+    patients: NotRequired[list[str]]  # the FHIR patients, when the caller gave them
+
+
+# The extension's key is reverse-domain notation, not an identifier: the functional form.
+CardExtension = TypedDict("CardExtension", {"invalid.screening.flag": FlagExtension})
+
+
+class Card(TypedDict):
+    """One CDS Hooks 2.0 card as :func:`cards` makes it (no ``suggestions``)."""
+
+    uuid: str
+    summary: str
+    indicator: Severity
+    detail: str
+    source: CardSource
+    overrideReasons: list[Coding]
+    extension: CardExtension
+    links: NotRequired[list[CardLink]]
 
 
 def card_uuid(
@@ -64,7 +129,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "reason"
 
 
-def _override_reasons(rule_id: str, rulebook=None) -> list[dict[str, str]]:
+def _override_reasons(rule_id: str, rulebook: Rulebook | None = None) -> list[Coding]:
     reasons: tuple[str, ...] | list[str] = ()
     if rulebook is not None:
         try:
@@ -100,8 +165,14 @@ def _summary(finding: Finding) -> str:
 _md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
+def _findings(report: Report) -> list[Finding]:
+    if report.findings is None:  # the report's validator always fills them
+        raise ValueError("the report has no findings")
+    return report.findings
+
+
 def _detail(report: Report, finding: Finding, program: str) -> str:
-    by_id = {f.id: f for f in report.findings}
+    by_id = {f.id: f for f in _findings(report)}
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
     if finding.rests_on:
@@ -128,12 +199,12 @@ def _detail(report: Report, finding: Finding, program: str) -> str:
 
 def cards(
     report: Report,
-    rulebook=None,
+    rulebook: Rulebook | None = None,
     *,
     hook_instance: str | None = None,
     patients: Mapping[str, str] | None = None,
-    rule_url: Callable[[Any], str] | None = None,
-) -> list[dict]:
+    rule_url: Callable[[CoveredRule], str] | None = None,
+) -> list[Card]:
     """One CDS Hooks card per finding, in the summary's order (session, participants, pair).
 
     ``rulebook``: where each rule's override reasons are read; defaults to the shipped one when
@@ -150,14 +221,14 @@ def cards(
     program = report.program
     scope = None if program.id == "default" else f"{program.id}\n{program.sha256}"
     shown = f"{program.id} {program.version}"
-    out = []
+    out: list[Card] = []
     patients = patients or {}
-    for finding in report.findings:
+    for finding in _findings(report):
         main = finding.rules[0] if finding.rules else None
         main_id = main.rule_id if main else finding.id
         source = finding.references[0] if finding.references else None
         about = sorted({patients.get(p, p) for p in finding.participants})
-        card = {
+        card: Card = {
             "uuid": card_uuid(main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
             "summary": _summary(finding),
             "indicator": finding.severity,
@@ -186,6 +257,6 @@ def cards(
     return out
 
 
-def render_cds_hooks(report: Report, rulebook=None) -> str:
+def render_cds_hooks(report: Report, rulebook: Rulebook | None = None) -> str:
     """The CDS Hooks response body: ``{"cards": [...]}`` as JSON."""
     return json.dumps({"cards": cards(report, rulebook)}, indent=2, ensure_ascii=False) + "\n"

@@ -20,8 +20,8 @@ from . import __version__
 from . import engine as engine_module
 from .engine import FallbackEngineWarning
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
-from .report import render_text, report_schema
-from .rulebook import SEVERITY_ORDER, load
+from .report import Report, render_text, report_schema
+from .rulebook import SEVERITY_ORDER, Rulebook, load
 
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
 ENGINES = list(engine_module.ENGINE_NAMES)
@@ -222,7 +222,7 @@ def _engine_usable(engine: str) -> bool:
     return True
 
 
-def _rendered(report, args: argparse.Namespace) -> str:
+def _rendered(report: Report, args: argparse.Namespace) -> str:
     if args.format == "json":
         return report.to_json() + "\n"
     if args.format == "html":
@@ -291,7 +291,7 @@ def _screen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _load_for(args: argparse.Namespace, targets: list[str]):
+def _load_for(args: argparse.Namespace, targets: list[str]) -> Rulebook:
     """The rulebook; when files are named, only their problems are reported."""
     from pathlib import Path
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlparse
+
+from pydantic import BaseModel
 
 from . import conditions, interactions, review
 from .conditions import Branch, Condition, Leaf
@@ -19,6 +21,9 @@ from .fields import catalogue
 from .interactions import SUBSTANCES
 from .report import NOTICE, Flag, MissingItem, Report
 from .rulebook import CATEGORIES, SEVERITIES, SEVERITY_ORDER, STATUSES, Example, Rule, Rulebook
+
+if TYPE_CHECKING:
+    from .programs import Program
 
 __all__ = ["build", "render", "phrase_condition"]
 
@@ -88,7 +93,8 @@ def _class_label(book: Rulebook | None, cls: str) -> str:
 
 
 def _count_phrase(leaf: Leaf, negate: bool, book: Rulebook | None) -> str:
-    (what, classes), (least, after, within) = leaf.field, leaf.value
+    # conditions.Leaf declares field a str; a count's is (what, classes)
+    (what, classes), (least, after, within) = cast("tuple[str, tuple[str, ...]]", leaf.field), leaf.value
     labels = _choices([_class_label(book, c) for c in classes])
     if after:
         window = f"with the last dose between {after} and {within} days before the session"
@@ -303,8 +309,10 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         out += ["Only considered when " + " and ".join(guards) + ".", ""]
     if m.applies_to == "pair":
         out += [
-            "This rule reads both participants' private answers. It is checked both ways round: "
-            "'one participant' is each of the two in turn, 'the other participant' is the other one.",
+            (
+                "This rule reads both participants' private answers. It is checked both ways round: "
+                "'one participant' is each of the two in turn, 'the other participant' is the other one."
+            ),
             "",
         ]
     out += [phrase_condition(rule.condition, book), ""]
@@ -336,8 +344,10 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         out += [
             "## Related rules",
             "",
-            "Rules that also flag on this rule's flag examples, or on whose flag examples this rule also flags "
-            "(the same finding at another severity, window or breadth). Read them together:",
+            (
+                "Rules that also flag on this rule's flag examples, or on whose flag examples this rule also flags "
+                "(the same finding at another severity, window or breadth). Read them together:"
+            ),
             "",
         ]
         out += [
@@ -439,23 +449,27 @@ def _ordered(rules: list[Rule]) -> list[Rule]:
 def _index(book: Rulebook) -> str:
     rules = _ordered(book.rules)
     states = {rule.id: review.state_of(book, rule) for rule in rules}
-    tally = defaultdict(int)
+    tally: defaultdict[str, int] = defaultdict(int)
     for state in states.values():
         tally[state.label] += 1
     out = [GENERATED, "# Screening rules", ""]
     out += [
-        f"Rulebook version {book.version}: {len(book.rules)} rules "
-        f"({sum(1 for r in book.rules if r.meta.status == 'draft')} draft, "
-        f"{sum(1 for r in book.rules if r.meta.status == 'reviewed')} reviewed, "
-        f"{sum(1 for r in book.rules if r.meta.status == 'deprecated')} deprecated).",
+        (
+            f"Rulebook version {book.version}: {len(book.rules)} rules "
+            f"({sum(1 for r in book.rules if r.meta.status == 'draft')} draft, "
+            f"{sum(1 for r in book.rules if r.meta.status == 'reviewed')} reviewed, "
+            f"{sum(1 for r in book.rules if r.meta.status == 'deprecated')} deprecated)."
+        ),
         "Clinical review of the current content: "
         + ", ".join(f"{label} {tally[label]}" for label in review.STATES.values())
         + ".",
         "",
-        "Each rule raises a flag for a clinician to review; no rule decides anything, and no flag does not "
-        "mean a session is without risk. See [how to read a report](how-to-read-a-report.md), the "
-        "[medication vocabulary and interaction matrix](medications.md), the [traceability table](traceability.md), the [intake fields rules read](fields.md), "
-        "the [review checklist](review-checklist.md) and the [unverified items to sign off](unverified.md).",
+        (
+            "Each rule raises a flag for a clinician to review; no rule decides anything, and no flag does not "
+            "mean a session is without risk. See [how to read a report](how-to-read-a-report.md), the "
+            "[medication vocabulary and interaction matrix](medications.md), the [traceability table](traceability.md), the [intake fields rules read](fields.md), "
+            "the [review checklist](review-checklist.md) and the [unverified items to sign off](unverified.md)."
+        ),
         "",
         "Severity:",
         "",
@@ -465,9 +479,11 @@ def _index(book: Rulebook) -> str:
         "",
         *[f"- **{s}**: {text}" for s, text in STATUSES.items()],
         "",
-        "Review (from `rules/reviews.jsonl`, written by `screening rules review`): a review covers the rule's "
-        "content hash (logic, severity, texts, sources, examples). **changed since review** means the rule changed "
-        "after its last approval, so that approval no longer counts.",
+        (
+            "Review (from `rules/reviews.jsonl`, written by `screening rules review`): a review covers the rule's "
+            "content hash (logic, severity, texts, sources, examples). **changed since review** means the rule changed "
+            "after its last approval, so that approval no longer counts."
+        ),
         "",
         "Marks in limitations and references:",
         "",
@@ -518,9 +534,11 @@ def _unverified(book: Rulebook) -> str:
     """Every limitation that marks something to confirm, rule by rule, for sign-off."""
     out = [GENERATED, "# Unverified items to sign off", "", "[All rules](index.md)", ""]
     out += [
-        "Each item is a limitation that marks something not confirmed in a primary source: read in a secondary "
-        "copy ([S]), not found ([NF]), recalled ([R]), applied by analogy, or to re-check. A reviewer confirms or "
-        "corrects each one before approving the rule (checklist item `thresholds`, see the [review checklist](review-checklist.md)).",
+        (
+            "Each item is a limitation that marks something not confirmed in a primary source: read in a secondary "
+            "copy ([S]), not found ([NF]), recalled ([R]), applied by analogy, or to re-check. A reviewer confirms or "
+            "corrects each one before approving the rule (checklist item `thresholds`, see the [review checklist](review-checklist.md))."
+        ),
         "",
     ]
     count = 0
@@ -556,15 +574,19 @@ def _review_checklist() -> str:
         "Decisions: " + ", ".join(f"**{d}**" for d in review.DECISIONS) + ". An approval answers every item yes (or n/a); "
         "any 'no' is a request for changes. A request for changes or a rejection says what to change.",
         "",
-        "The record is appended to `rules/reviews.jsonl` with the rule's content hash and the content itself. "
-        "The hash covers the logic (`when`, substances, who it applies to), the severity, every text, the "
-        "references and the examples; it leaves out the status and dates. When any of these changes, the rule "
-        "shows as **changed since review** in `screening rules check`, on these pages and in every report's flags, "
-        "and `screening rules review RULE_ID` shows what changed since the approval. "
-        "`screening docs diff --since REF` lists every rule whose logic, severity, text or examples changed since a git ref or rulebook version.",
+        (
+            "The record is appended to `rules/reviews.jsonl` with the rule's content hash and the content itself. "
+            "The hash covers the logic (`when`, substances, who it applies to), the severity, every text, the "
+            "references and the examples; it leaves out the status and dates. When any of these changes, the rule "
+            "shows as **changed since review** in `screening rules check`, on these pages and in every report's flags, "
+            "and `screening rules review RULE_ID` shows what changed since the approval. "
+            "`screening docs diff --since REF` lists every rule whose logic, severity, text or examples changed since a git ref or rulebook version."
+        ),
         "",
-        "What a medication class contains lives in the vocabulary (`medications.md`), which is reviewed as a whole: "
-        "a change there does not change a rule's hash.",
+        (
+            "What a medication class contains lives in the vocabulary (`medications.md`), which is reviewed as a whole: "
+            "a change there does not change a rule's hash."
+        ),
         "",
         "## The checklist",
         "",
@@ -589,20 +611,24 @@ def _medications(book: Rulebook) -> str:
     active = [r for r in book.rules if r.meta.status != "deprecated"]
     out = [GENERATED, "# Medication vocabulary and interaction matrix", "", "[All rules](index.md)", ""]
     out += [
-        "How medications written on an intake are read: case, punctuation and dose text are ignored; several "
-        'drugs on one line ("Zoloft and lithium", "sertraline/bupropion") are each read; a close '
-        "misspelling is matched but reported as unconfirmed; a name not in the vocabulary is reported as "
-        "unrecognised (and its interactions are not checked). Source: `rules/vocabularies/medications.yaml`.",
+        (
+            "How medications written on an intake are read: case, punctuation and dose text are ignored; several "
+            'drugs on one line ("Zoloft and lithium", "sertraline/bupropion") are each read; a close '
+            "misspelling is matched but reported as unconfirmed; a name not in the vocabulary is reported as "
+            "unrecognised (and its interactions are not checked). Source: `rules/vocabularies/medications.yaml`."
+        ),
         "",
         "## Interaction matrix",
         "",
-        "Every medication class is decided for every substance (`rules/interactions/decisions.yaml`; a test "
-        "fails on a blank cell). A severity is the highest among the rules that check whether that class is "
-        "being taken, for that substance. Otherwise the cell records why there is no rule: **via** another "
-        "class that every medication of this class also carries and a rule reads; **none known**: a source "
-        "reviewed the pair and rates or reports it below anything worth a flag; **no source**: no source read "
-        "for this project describes an interaction either way. Neither of the last two means the combination "
-        "is without risk; the grounds are listed below the table.",
+        (
+            "Every medication class is decided for every substance (`rules/interactions/decisions.yaml`; a test "
+            "fails on a blank cell). A severity is the highest among the rules that check whether that class is "
+            "being taken, for that substance. Otherwise the cell records why there is no rule: **via** another "
+            "class that every medication of this class also carries and a rule reads; **none known**: a source "
+            "reviewed the pair and rates or reports it below anything worth a flag; **no source**: no source read "
+            "for this project describes an interaction either way. Neither of the last two means the combination "
+            "is without risk; the grounds are listed below the table."
+        ),
         "",
     ]
     substances = list(SUBSTANCES)
@@ -682,10 +708,12 @@ def _tripsit_section(book: Rulebook) -> list[str]:
         "",
         "## TripSit's pairs and the least each raises",
         "",
-        f"From `rules/interactions/tripsit-pairs.yaml` ([{_cell(data['source']['title'])}]({data['source']['url']})); "
-        "harm-reduction ratings for recreational co-use, not trial evidence. Ayahuasca is read as TripSit's MAOI "
-        "row together with its DMT row. `tests/test_tripsit_pairs.py` screens every name below, as people write "
-        "it, with its substance on both engines and checks the highest medication flag is at least the level shown.",
+        (
+            f"From `rules/interactions/tripsit-pairs.yaml` ([{_cell(data['source']['title'])}]({data['source']['url']})); "
+            "harm-reduction ratings for recreational co-use, not trial evidence. Ayahuasca is read as TripSit's MAOI "
+            "row together with its DMT row. `tests/test_tripsit_pairs.py` screens every name below, as people write "
+            "it, with its substance on both engines and checks the highest medication flag is at least the level shown."
+        ),
         "",
         "| Substance | TripSit | Partner | Written as (tested) | Least flag |",
         "|---|---|---|---|---|",
@@ -723,8 +751,10 @@ def _traceability(book: Rulebook) -> str:
         "",
         "## Rules, their examples and the tests that run them",
         "",
-        "Every example is run by `tests/test_rule_examples.py::test_rule_example` (one case per example and "
-        "engine, named `<engine>-<rule id>/<example name>`) and by `screening rules test <rule id>`.",
+        (
+            "Every example is run by `tests/test_rule_examples.py::test_rule_example` (one case per example and "
+            "engine, named `<engine>-<rule id>/<example name>`) and by `screening rules test <rule id>`."
+        ),
         "",
         "| Rule | Rule file | Raises the flag | Does not raise the flag |",
         "|---|---|---|---|",
@@ -752,35 +782,45 @@ REPORT_TEXT = {
 }
 
 
-def _field_rows(model: type, texts: dict[str, str]) -> list[str]:
+def _field_rows(model: type[BaseModel], texts: dict[str, str]) -> list[str]:
     return [f"| `{name}` | {_cell(texts.get(name) or info.description or '')} |" for name, info in model.model_fields.items()]
 
 
 def _how_to_read() -> str:
     out = [GENERATED, "# How to read a screening report", "", "[All rules](index.md)", ""]
     out += [
-        "A report is produced for one intake (one person, or two people taking part together as a duo). "
-        "It lists **findings**: each is a prompt for a clinician to review something, with the answers that "
-        "raised it, why it matters, what to consider and the sources. The screening decides nothing.",
+        (
+            "A report is produced for one intake (one person, or two people taking part together as a duo). "
+            "It lists **findings**: each is a prompt for a clinician to review something, with the answers that "
+            "raised it, why it matters, what to consider and the sources. The screening decides nothing."
+        ),
         "",
         "## Summary first",
         "",
-        "Every rendering (text, HTML, CDS Hooks cards, and the JSON `summary` block) starts with the findings "
-        "grouped by whose they are: the **session plan**, **each participant**, then **the pair**; most serious "
-        "first in each group, one line per finding with the first point to review. The details follow.",
+        (
+            "Every rendering (text, HTML, CDS Hooks cards, and the JSON `summary` block) starts with the findings "
+            "grouped by whose they are: the **session plan**, **each participant**, then **the pair**; most serious "
+            "first in each group, one line per finding with the first point to review. The details follow."
+        ),
         "",
         "## Findings and flags",
         "",
-        "A **flag** is one rule matching for one participant (the JSON keeps them all, under `flags`). A **finding** "
-        "is what a clinician reads, one per fact (under `findings`); each finding lists the flags it covers:",
+        (
+            "A **flag** is one rule matching for one participant (the JSON keeps them all, under `flags`). A **finding** "
+            "is what a clinician reads, one per fact (under `findings`); each finding lists the flags it covers:"
+        ),
         "",
         "- a rule about the session plan (`applies_to: session`) is one finding for the session, not one per participant;",
         "- a relationship rule both partners matched (no agreement on touch, say) is one finding for the pair, with both answers;",
-        "- rules resting on the same answers (two blood-pressure thresholds on one reading, two rules on one medication line) "
-        "are one finding, led by the most serious; the others are named under *Also covers*;",
+        (
+            "- rules resting on the same answers (two blood-pressure thresholds on one reading, two rules on one medication line) "
+            "are one finding, led by the most serious; the others are named under *Also covers*;"
+        ),
         "- a pair finding that repeats a participant's answer links that participant's finding (*Builds on*) instead;",
-        "- a finding raised only by unanswered questions has a title starting **Not answered:**; every other unanswered "
-        "question appears once, in the participant's *Not answered* finding, graded by the most serious rule that reads it.",
+        (
+            "- a finding raised only by unanswered questions has a title starting **Not answered:**; every other unanswered "
+            "question appears once, in the participant's *Not answered* finding, graded by the most serious rule that reads it."
+        ),
         "",
         "## The notice",
         "",
@@ -788,9 +828,11 @@ def _how_to_read() -> str:
         "",
         f"> {NOTICE}",
         "",
-        "**No flag is not a clearance.** A report with no flags says that no rule matched the answers given. "
-        "The rules cover only what the intake asks and what the cited sources describe; answers are self-reported; "
-        "a clinician still reviews the whole intake.",
+        (
+            "**No flag is not a clearance.** A report with no flags says that no rule matched the answers given. "
+            "The rules cover only what the intake asks and what the cited sources describe; answers are self-reported; "
+            "a clinician still reviews the whole intake."
+        ),
         "",
         "## Severity",
         "",
@@ -800,27 +842,33 @@ def _how_to_read() -> str:
         "",
         "## Unknown answers",
         "",
-        "Each yes/no question can also be answered 'unknown' (not answered, or unsure). Unknown is never read as "
-        "no: rules that need the answer either flag the unknown answer themselves, or the question is listed "
-        "under *missing information*.",
+        (
+            "Each yes/no question can also be answered 'unknown' (not answered, or unsure). Unknown is never read as "
+            "no: rules that need the answer either flag the unknown answer themselves, or the question is listed "
+            "under *missing information*."
+        ),
         "",
         "## Views",
         "",
         "- **clinician** (the default): everything, for both participants of a duo.",
-        "- **participant:<id>**: what one participant may see: only flags and missing information that rest on "
-        "their own answers alone. In a duo, each person answers some questions privately about the other "
-        "(fear, pressure, conflict...); a flag that rests on the other person's private answers is left out of "
-        "this view so that it is never shown to the other person. Rendered as text or HTML, this view is "
-        "addressed to the participant: each rule's plain participant sentence, what will be talked through with "
-        "the facilitator, no sources, limitations or clinician notes; relationship, violence and harm points are "
-        "left off the printed copy unless asked for (`--include-private`).",
+        (
+            "- **participant:<id>**: what one participant may see: only flags and missing information that rest on "
+            "their own answers alone. In a duo, each person answers some questions privately about the other "
+            "(fear, pressure, conflict...); a flag that rests on the other person's private answers is left out of "
+            "this view so that it is never shown to the other person. Rendered as text or HTML, this view is "
+            "addressed to the participant: each rule's plain participant sentence, what will be talked through with "
+            "the facilitator, no sources, limitations or clinician notes; relationship, violence and harm points are "
+            "left off the printed copy unless asked for (`--include-private`)."
+        ),
         "",
         "## The printable record",
         "",
-        "`screening screen FILE --format html [--paper a4|letter]` (or `screening.html_report.render_html(report)`) "
-        "writes one self-contained page that prints with page numbers and a record footer: when it was printed, the "
-        "report and intake identifiers where the report has them, the program, the rulebook version and sha256, "
-        "the engine and the library version.",
+        (
+            "`screening screen FILE --format html [--paper a4|letter]` (or `screening.html_report.render_html(report)`) "
+            "writes one self-contained page that prints with page numbers and a record footer: when it was printed, the "
+            "report and intake identifiers where the report has them, the program, the rulebook version and sha256, "
+            "the engine and the library version."
+        ),
         "",
         "## Report fields",
         "",
@@ -858,9 +906,11 @@ def _how_to_read() -> str:
 def _fields() -> str:
     out = [GENERATED, "# Intake fields a rule can read", "", "[All rules](index.md)", ""]
     out += [
-        "Write these dotted names in a rule's `when:` (in a pair rule, prefix participant fields with `self.` or "
-        "`other.`). Kinds: **answer** is yes / no / unknown; **choice** is one of the listed values; **number** is "
-        "empty when not given; **count** is computed by the screening and always known.",
+        (
+            "Write these dotted names in a rule's `when:` (in a pair rule, prefix participant fields with `self.` or "
+            "`other.`). Kinds: **answer** is yes / no / unknown; **choice** is one of the listed values; **number** is "
+            "empty when not given; **count** is computed by the screening and always known."
+        ),
         "",
         "| Field | Kind | Values | Question as asked | Note |",
         "|---|---|---|---|---|",
@@ -914,13 +964,13 @@ def build(book: Rulebook, out: str | Path) -> list[str]:
 # ---------------------------------------------------------------------------- programs
 
 
-def _programs(book: Rulebook) -> list:
+def _programs(book: Rulebook) -> list[Program]:
     from .programs import load_programs
 
     return [p for p in load_programs(book).values() if p.path != "(built in)"]
 
 
-def _source(program, key: str | None) -> str:
+def _source(program: Program, key: str | None) -> str:
     if key is None:
         return ""
     ref = program.meta.sources[key]
@@ -932,7 +982,7 @@ def _rule_link(book: Rulebook, rule_id: str) -> str:
     return f"[{_cell(rule.meta.title)}](../{rule.meta.category}/{rule_id}.md) (`{rule_id}`)"
 
 
-def _program_page(book: Rulebook, program) -> str:
+def _program_page(book: Rulebook, program: Program) -> str:
     from .programs import compile_program
 
     m = program.meta
@@ -971,9 +1021,9 @@ def _program_page(book: Rulebook, program) -> str:
         out.append("")
     if m.severity:
         out += ["## Severity changes", "", "| Rule | Base severity | This program | Reason | Source |", "|---|---|---|---|---|"]
-        for rule_id, change in m.severity.items():
+        for rule_id, moved in m.severity.items():
             out.append(
-                f"| {_rule_link(book, rule_id)} | {book.rule(rule_id).meta.severity} | **{change.to}** | {_cell(change.reason)} | {_source(program, change.source)} |"
+                f"| {_rule_link(book, rule_id)} | {book.rule(rule_id).meta.severity} | **{moved.to}** | {_cell(moved.reason)} | {_source(program, moved.source)} |"
             )
         out.append("")
     for section, title in (
@@ -992,8 +1042,10 @@ def _program_page(book: Rulebook, program) -> str:
         out += [
             "## Questions that must be answered",
             "",
-            f"An unanswered one (or 'unsure') raises a **{r.severity}** flag "
-            f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Sources: {', '.join(_source(program, k) for k in r.sources)}.",
+            (
+                f"An unanswered one (or 'unsure') raises a **{r.severity}** flag "
+                f"(`missing-information.required-by-{m.id}`). {_cell(r.reason)} Sources: {', '.join(_source(program, k) for k in r.sources)}."
+            ),
             "",
         ]
         out += [f"- `{q}`: {_cell(catalogue()[q].question)}" for q in r.questions] + [""]
@@ -1055,7 +1107,7 @@ def _programs_traceability(book: Rulebook) -> list[str]:
     out = ["## Programs: each change and its source", "", "| Program | Change | Source |", "|---|---|---|"]
     for p in programs:
         m = p.meta
-        rows = [(f"parameter `{n}` = {c.value}", c.source) for n, c in m.parameters.items()]
+        rows: list[tuple[str, str | None]] = [(f"parameter `{n}` = {c.value}", c.source) for n, c in m.parameters.items()]
         rows += [(f"`{rid}` → {c.to}", c.source) for rid, c in m.severity.items()]
         rows += [(f"`{rid}` off", c.source) for rid, c in m.disable.items()]
         rows += [(f"`{rid}` on", c.source) for rid, c in m.enable.items()]

@@ -24,10 +24,10 @@ import datetime as dt
 import json
 import sys
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -36,6 +36,11 @@ from .errors import IntakeError, Problem, ScreeningError
 from .fields import FOLLOW_UPS, PARTICIPANT_GROUPS, _kind_of
 from .intake import Intake
 from .report import Report
+
+if TYPE_CHECKING:
+    from .engine import EngineName
+    from .programs import Program
+    from .rulebook import Rulebook
 
 __all__ = [
     "BASE_URL",
@@ -289,7 +294,9 @@ def _questionnaire_json(base: str) -> str:
     return json.dumps(resource)
 
 
-def questionnaire(program: Any = None, rulebook: Any = None, *, base: str | None = None) -> dict[str, Any]:
+def questionnaire(
+    program: str | Program | None = None, rulebook: Rulebook | None = None, *, base: str | None = None
+) -> dict[str, Any]:
     """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
 
     For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
@@ -440,7 +447,7 @@ def _validate_fhir(resource: dict[str, Any], where: str) -> None:
     try:
         parse(resource)
     except Exception as error:  # noqa: BLE001 - pydantic v1 or v2 ValidationError, by fhir.resources version
-        errors = getattr(error, "errors", None)
+        errors: Callable[[], list[dict[str, Any]]] | None = getattr(error, "errors", None)  # pydantic v1 and v2 alike
         problems = []
         if callable(errors):
             for item in errors()[:20]:
@@ -673,11 +680,20 @@ def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date |
     return parse_intake({"session": session, "participants": participants}, today=today)
 
 
-def screen_fhir(resource: Any, *, base: str | None = None, **options: Any) -> Report:
-    """Screen a FHIR QuestionnaireResponse or duo Bundle; options as for :func:`screening.screen`."""
+def screen_fhir(
+    resource: Any,
+    *,
+    base: str | None = None,
+    rulebook: Rulebook | None = None,
+    engine: EngineName = "auto",
+    today: dt.date | None = None,
+    program: str | Program | None = None,
+) -> Report:
+    """Screen a FHIR QuestionnaireResponse or duo Bundle; the options as for :func:`screening.screen`."""
     from .screener import screen
 
-    return screen(intake_from_fhir(resource, base=base, today=options.get("today")), **options)
+    intake = intake_from_fhir(resource, base=base, today=today)
+    return screen(intake, rulebook=rulebook, engine=engine, today=today, program=program)
 
 
 def is_fhir(data: Any) -> bool:

@@ -18,6 +18,7 @@ from .report import (
     PARTICIPANT_PRIVATE,
     Finding,
     Report,
+    Summary,
     answer_text,
     participant_points,
     plain,
@@ -84,9 +85,21 @@ def _sev(severity: str) -> _Markup:
     return _el("span", severity.upper(), class_=f"sev {severity}")
 
 
+def _findings(report: Report) -> list[Finding]:
+    if report.findings is None:  # the report's validator always fills them
+        raise ValueError("the report has no findings")
+    return report.findings
+
+
+def _summary(report: Report) -> Summary:
+    if report.summary is None:  # the report's validator always fills it
+        raise ValueError("the report has no summary")
+    return report.summary
+
+
 def _summary_table(report: Report) -> _Markup:
     rows = []
-    for group in report.summary.groups:
+    for group in _summary(report).groups:
         rows.append(_el("tr", _el("th", group.heading, scope="rowgroup", colspan="3")))
         for line in group.lines:
             rows.append(
@@ -111,7 +124,7 @@ def _anchor(finding_id: str) -> str:
 
 
 def _finding(report: Report, finding: Finding, n: int) -> _Markup:
-    by_id = {f.id: f for f in report.findings}
+    by_id = {f.id: f for f in _findings(report)}
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
     parts = [
@@ -215,7 +228,8 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
     footer, margin = _record(report, printed)
     if report.view.startswith("participant:"):
         return _participant_page(report, include_private, footer, margin, paper)
-    counts = report.summary.counts
+    summary = _summary(report)
+    counts = summary.counts
     total = sum(counts.values())
     body = [
         _el("header", _el("h1", "Screening report for the clinician"), _el("p", session_line(report), class_="meta")),
@@ -225,14 +239,14 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
             _el(
                 "p",
                 f"{total} finding{'s' if total != 1 else ''}: {counts['critical']} critical, {counts['warning']} warning, "
-                f"{counts['info']} info (from {report.summary.flags} rule flags).",
+                f"{counts['info']} info (from {summary.flags} rule flags).",
             )
             if total
             else _el("p", "No rule matched. A clinician still reviews the whole intake."),
             _summary_table(report) if total else None,
             _el("p", report.notice, class_="notice"),
             _el("h2", "Findings in full", id="details") if total else None,
-            _join(_finding(report, f, n) for n, f in enumerate(report.findings, 1)),
+            _join(_finding(report, f, n) for n, f in enumerate(_findings(report), 1)),
         ),
         footer,
     ]

@@ -10,15 +10,41 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
-from .decisions import DecisionRecord, effective_decisions
+from .decisions import DecisionRecord, Outcome, effective_decisions
 from .errors import ScreeningError
-from .report import Flag, Report
+from .report import Flag, Report, Severity
 
-__all__ = ["FlagChange", "ReportDiff", "diff_reports", "render_diff_text"]
+__all__ = ["FlagChange", "ReportDiff", "diff_reports", "render_diff_text", "FlagChangeDict", "ReportDiffDict", "DecidedDict"]
 
 Status = Literal["new", "gone", "changed", "unchanged"]
+Changed = Literal["severity", "evidence"]
+
+
+class DecidedDict(TypedDict):
+    decision_id: str
+    outcome: Outcome
+    reviewer: str
+    decided_at: str
+    reason: str | None
+
+
+class FlagChangeDict(TypedDict):
+    rule_id: str
+    participant: str
+    status: Status
+    severity: Severity
+    old_severity: Severity | None
+    changes: list[Changed]
+    decided_earlier: DecidedDict | None
+    reopened_decision: DecidedDict | None
+
+
+class ReportDiffDict(TypedDict):
+    old_report_id: str
+    new_report_id: str
+    flags: list[FlagChangeDict]
 
 
 @dataclass(frozen=True)
@@ -26,14 +52,14 @@ class FlagChange:
     rule_id: str
     participant: str
     status: Status
-    severity: str  # the new severity (the old one for a gone flag)
-    old_severity: str | None = None
-    changes: tuple[str, ...] = ()  # 'severity', 'evidence'
+    severity: Severity  # the new severity (the old one for a gone flag)
+    old_severity: Severity | None = None
+    changes: tuple[Changed, ...] = ()
     carried: DecisionRecord | None = None  # the earlier decision that still stands
     reopened: DecisionRecord | None = None  # the earlier decision that no longer stands
 
-    def as_dict(self) -> dict:
-        def brief(record: DecisionRecord | None):
+    def as_dict(self) -> FlagChangeDict:
+        def brief(record: DecisionRecord | None) -> DecidedDict | None:
             if record is None:
                 return None
             return {
@@ -65,7 +91,7 @@ class ReportDiff:
     def with_status(self, status: Status) -> list[FlagChange]:
         return [c for c in self.changes if c.status == status]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> ReportDiffDict:
         return {
             "old_report_id": self.old_report_id,
             "new_report_id": self.new_report_id,
@@ -73,7 +99,7 @@ class ReportDiff:
         }
 
 
-def _evidence(flag: Flag) -> frozenset:
+def _evidence(flag: Flag) -> frozenset[tuple[str, str, str]]:
     return frozenset((e.participant, e.field, str(e.answer)) for e in flag.evidence)
 
 
@@ -90,20 +116,17 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
     standing = effective_decisions([d for d in decisions if d.report_id == old.report_id])
     before = {(f.rule_id, f.participant): f for f in old.flags}
     after = {(f.rule_id, f.participant): f for f in new.flags}
-    changes = []
+    changes: list[FlagChange] = []
     for key, flag in after.items():
         previous = before.get(key)
         if previous is None:
             changes.append(FlagChange(*key, status="new", severity=flag.severity))
             continue
-        moved = tuple(
-            name
-            for name, differs in (
-                ("severity", previous.severity != flag.severity),
-                ("evidence", _evidence(previous) != _evidence(flag)),
-            )
-            if differs
+        compared: tuple[tuple[Changed, bool], ...] = (
+            ("severity", previous.severity != flag.severity),
+            ("evidence", _evidence(previous) != _evidence(flag)),
         )
+        moved: tuple[Changed, ...] = tuple(name for name, differs in compared if differs)
         decided = standing.get(key)
         if moved:
             changes.append(

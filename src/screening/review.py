@@ -16,7 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeGuard, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -28,6 +28,10 @@ if TYPE_CHECKING:  # the rulebook imports this module
 __all__ = [
     "CHECKLIST",
     "DECISIONS",
+    "ReviewDecision",
+    "ChecklistItem",
+    "ChecklistAnswer",
+    "ReviewStateName",
     "REVIEWS_FILE",
     "ReviewRecord",
     "ReviewState",
@@ -41,10 +45,12 @@ __all__ = [
 ]
 
 REVIEWS_FILE = "reviews.jsonl"
-DECISIONS = ("approved", "changes-requested", "rejected")
+ReviewDecision = Literal["approved", "changes-requested", "rejected"]
+DECISIONS: tuple[ReviewDecision, ...] = get_args(ReviewDecision)
 
 # What a reviewer confirms before approving a rule. The ids are what `--check ID=yes` names.
-CHECKLIST = {
+ChecklistItem = Literal["logic", "severity", "sources", "thresholds", "wording", "examples", "limitations", "related"]
+CHECKLIST: dict[ChecklistItem, str] = {
     "logic": "The plain-language 'what it checks' matches the clinical criterion the sources state, including what happens when a question is unanswered (unanswered is flagged or listed, never read as 'no').",
     "severity": "The severity fits what the sources say (critical only where the sources treat the finding as a reason not to hold a session).",
     "sources": "Each reference was opened at its locator (section, table or page) and says what the rule says it says; secondary copies are marked [S].",
@@ -54,7 +60,18 @@ CHECKLIST = {
     "limitations": "The limitations say what the rule cannot see (self-report, missing questions, vocabulary gaps) and nothing important is left out.",
     "related": "Rules that overlap this one (the same finding at another severity or window) were read together and do not contradict it.",
 }
+if tuple(CHECKLIST) != get_args(ChecklistItem):  # the texts and the type name the same items, in order
+    raise AssertionError("review.CHECKLIST and review.ChecklistItem differ")
 ChecklistAnswer = Literal["yes", "no", "n/a"]
+
+
+def _is_item(key: str) -> TypeGuard[ChecklistItem]:
+    return key in CHECKLIST
+
+
+def _is_answer(value: str) -> TypeGuard[ChecklistAnswer]:
+    return value in get_args(ChecklistAnswer)
+
 
 # Rule-file fields that are bookkeeping, not content a reviewer signs off.
 _NOT_CONTENT = ("status", "reviewed_by", "reviewed", "written")
@@ -73,9 +90,9 @@ class ReviewRecord(BaseModel):
     reviewer: str = Field(min_length=2)
     role: str = Field(min_length=2, description="e.g. psychiatrist, clinical pharmacist")
     date: dt.date
-    decision: Literal[DECISIONS]  # type: ignore[valid-type]
+    decision: ReviewDecision
     comments: str = ""
-    checklist: dict[Literal[tuple(CHECKLIST)], ChecklistAnswer] = Field(default_factory=dict)  # type: ignore[misc]
+    checklist: dict[ChecklistItem, ChecklistAnswer] = Field(default_factory=dict)
     content: dict[str, Any] = Field(description="The rule's content as reviewed, to show what changed since.")
 
 
@@ -127,7 +144,7 @@ def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> li
 class ReviewState:
     """Where a rule stands: ``state`` is one of the STATES keys."""
 
-    state: str
+    state: ReviewStateName
     current_sha256: str
     last: ReviewRecord | None  # the latest record for this rule, whatever its hash
     approval: ReviewRecord | None  # the latest approval, whatever its hash
@@ -137,7 +154,9 @@ class ReviewState:
         return STATES[self.state]
 
 
-STATES = {
+ReviewStateName = Literal["not-reviewed", "approved", "changed-since-review", "changes-requested", "rejected"]
+
+STATES: dict[ReviewStateName, str] = {
     "not-reviewed": "not reviewed",
     "approved": "approved",
     "changed-since-review": "changed since review",
@@ -159,6 +178,7 @@ def _state(book: Rulebook, rule: Rule) -> ReviewState:
     approvals = [r for r in mine if r.decision == "approved"]
     approval = approvals[-1] if approvals else None
     on_current = [r for r in mine if r.rule_sha256 == current]
+    state: ReviewStateName
     if on_current:
         state = on_current[-1].decision
     elif approval is not None:
@@ -173,21 +193,21 @@ def new_record(
     *,
     reviewer: str,
     role: str,
-    decision: str,
+    decision: ReviewDecision,
     comments: str,
     checklist: dict[str, str],
     date: dt.date,
     today: dt.date | None = None,
 ) -> ReviewRecord:
     """A validated record; raises ValueError naming what is missing or inconsistent."""
-    problems = []
+    problems: list[str] = []
     today = today or dt.date.today()
     if date > today:
         problems.append(f"--date {date} is in the future")
-    unknown = sorted(set(checklist) - set(CHECKLIST))
+    unknown = sorted(k for k in checklist if not _is_item(k))
     if unknown:
         problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(CHECKLIST)}")
-    bad = sorted(k for k, v in checklist.items() if v not in ("yes", "no", "n/a"))
+    bad = sorted(k for k, v in checklist.items() if not _is_answer(v))
     if bad:
         problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
     if decision == "approved":
@@ -203,6 +223,10 @@ def new_record(
         problems.append(f"a decision of {decision!r} needs --comment saying what to change")
     if problems:
         raise ValueError("; ".join(problems))
+    answers: dict[ChecklistItem, ChecklistAnswer] = {}
+    for key, value in checklist.items():
+        if _is_item(key) and _is_answer(value):  # all of them, checked above
+            answers[key] = value
     return ReviewRecord(
         rule_id=rule.id,
         rule_sha256=content_hash(rule),
@@ -211,7 +235,7 @@ def new_record(
         date=date,
         decision=decision,
         comments=comments.strip(),
-        checklist=checklist,
+        checklist=answers,
         content=content(rule),
     )
 

@@ -12,16 +12,18 @@ import difflib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from .errors import Problem, RulebookError
 
-__all__ = ["PARTS", "compare", "RuleChange", "diff_since", "render"]
+__all__ = ["PARTS", "Part", "compare", "RuleChange", "diff_since", "render"]
+
+Part = Literal["logic", "severity", "text", "sources", "examples"]
 
 # Each part a reviewer reads, and the rule-file fields it is made of.
-PARTS = {
+PARTS: dict[Part, tuple[str, ...]] = {
     "logic": ("when", "named_conditions", "applies_to", "substances", "category"),
     "severity": ("severity",),
     "text": ("title", "summary", "explanation", "clinician_action", "limitations", "override_reasons"),
@@ -45,9 +47,9 @@ def _dump(value: Any) -> list[str]:
     return yaml.safe_dump(_normal(value), sort_keys=False, allow_unicode=True, width=100).splitlines()
 
 
-def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[str]]:
+def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[Part, list[str]]:
     """For each part that differs: a unified diff of its fields (old -> new)."""
-    changes = {}
+    changes: dict[Part, list[str]] = {}
     for part, keys in PARTS.items():
         before = {k: old[k] for k in keys if old.get(k) not in (None, [], "")}
         after = {k: new[k] for k in keys if new.get(k) not in (None, [], "")}
@@ -60,12 +62,12 @@ def compare(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[str]]:
 @dataclass(frozen=True)
 class RuleChange:
     rule_id: str
-    kind: str  # "added" | "removed" | "changed"
-    parts: dict[str, list[str]]
+    kind: Literal["added", "removed", "changed"]
+    parts: dict[Part, list[str]]
 
 
 def _git(repo: Path, *args: str) -> str:
-    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RulebookError([Problem(str(repo), None, f"git {' '.join(args[:2])}: {result.stderr.strip() or 'failed'}")])
     return result.stdout
@@ -74,7 +76,10 @@ def _git(repo: Path, *args: str) -> str:
 def _resolve(repo: Path, prefix: str, since: str) -> str:
     """A commit for ``since``: a git ref, else the last commit whose rulebook.yaml had that version."""
     found = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}"], capture_output=True, text=True
+        ["git", "-C", str(repo), "rev-parse", "--verify", "--quiet", f"{since}^{{commit}}"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if found.returncode == 0:
         return found.stdout.strip()
@@ -97,7 +102,7 @@ def _load(text: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("id"), str) else None
 
 
-def _rules_at(repo: Path, prefix: str, commit: str) -> dict[str, dict]:
+def _rules_at(repo: Path, prefix: str, commit: str) -> dict[str, dict[str, Any]]:
     names = _git(repo, "ls-tree", "-r", "--name-only", commit, "--", prefix).split("\n")
     found = {}
     for name in names:
@@ -110,7 +115,7 @@ def _rules_at(repo: Path, prefix: str, commit: str) -> dict[str, dict]:
     return found
 
 
-def _rules_now(root: Path) -> dict[str, dict]:
+def _rules_now(root: Path) -> dict[str, dict[str, Any]]:
     found = {}
     for path in sorted(root.rglob("*.yaml")):
         rel = path.relative_to(root).as_posix()
@@ -129,7 +134,7 @@ def diff_since(root: Path, since: str) -> tuple[str, list[RuleChange]]:
     prefix = root.relative_to(top).as_posix() + "/"
     commit = _resolve(top, prefix, since)
     old, new = _rules_at(top, prefix, commit), _rules_now(root)
-    changes = []
+    changes: list[RuleChange] = []
     for rule_id in sorted(set(old) | set(new)):
         if rule_id not in old:
             changes.append(RuleChange(rule_id, "added", {}))
@@ -144,9 +149,11 @@ def diff_since(root: Path, since: str) -> tuple[str, list[RuleChange]]:
 
 def render(since: str, commit: str, changes: list[RuleChange]) -> str:
     out = [
-        f"Rules changed since {since} ({commit[:12]}): "
-        f"{sum(c.kind == 'added' for c in changes)} added, {sum(c.kind == 'removed' for c in changes)} removed, "
-        f"{sum(c.kind == 'changed' for c in changes)} changed"
+        (
+            f"Rules changed since {since} ({commit[:12]}): "
+            f"{sum(c.kind == 'added' for c in changes)} added, {sum(c.kind == 'removed' for c in changes)} removed, "
+            f"{sum(c.kind == 'changed' for c in changes)} changed"
+        )
     ]
     for change in changes:
         if change.kind != "changed":

@@ -9,24 +9,31 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
+from ..cds_hooks import RULE_EXTENSION, Card
 from ..cds_hooks import cards as make_cards
+from ..engine import EngineName
 from ..errors import EngineError, IntakeError, ScreeningError
 from ..fhir import intake_from_fhir
 from ..screener import screen
 from .auth import Authenticator, AuthError
-from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, parse_feedback
+from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
 from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in
+
+if TYPE_CHECKING:
+    from ..rulebook import Rulebook
 
 __all__ = ["ServiceConfig", "create_app", "REPORT_EXTENSION"]
 
@@ -42,7 +49,7 @@ class ServiceConfig:
     public_url: str = "http://127.0.0.1:8080"
     trusted_issuers: dict[str, str] = field(default_factory=dict)  # iss -> JWK Set URL
     insecure_no_auth: bool = False
-    engine: str = "auto"
+    engine: EngineName = "auto"
     program: str | None = None
     rules: str | None = None
     today: dt.date | None = None
@@ -59,10 +66,27 @@ class ServiceConfig:
             raise ValueError("the public URL must start with http:// or https://")
 
 
+class Issue(TypedDict):
+    """One OperationOutcome issue: names fields and resources, never an answer."""
+
+    severity: Literal["error", "information"]
+    code: str
+    diagnostics: str
+    expression: NotRequired[list[str]]
+
+
+@dataclass
+class _Running:
+    """What the app's lifespan sets up: the HTTP client, and the authenticator unless auth is off."""
+
+    client: httpx.AsyncClient | None = None
+    auth: Authenticator | None = None
+
+
 def outcome(
-    status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[dict] | None = None
+    status: int, code: str, diagnostics: str, expression: str | None = None, extra: list[Issue] | None = None
 ) -> JSONResponse:
-    issue: dict[str, Any] = {"severity": "error" if status >= 400 else "information", "code": code, "diagnostics": diagnostics}
+    issue: Issue = {"severity": "error" if status >= 400 else "information", "code": code, "diagnostics": diagnostics}
     if expression:
         issue["expression"] = [expression]
     headers = {"WWW-Authenticate": 'Bearer realm="cds-services"'} if status == 401 else None
@@ -71,7 +95,7 @@ def outcome(
     )
 
 
-def service_rulebook(config: ServiceConfig):
+def service_rulebook(config: ServiceConfig) -> Rulebook:
     """The rulebook compiled for the configured program (the default program when none)."""
     from ..programs import resolve
     from ..rulebook import default, load
@@ -97,7 +121,6 @@ def create_app(
     config = config or ServiceConfig()
     config.check()
     book = service_rulebook(config)
-    options: dict[str, Any] = {"rulebook": book, "engine": config.engine, "today": config.today}
     base = config.public_url.rstrip("/")
     shared = None
     if config.state_path:
@@ -108,13 +131,13 @@ def create_app(
     from ..docs import render
 
     pages = {path.rsplit("/", 1)[-1].removesuffix(".md"): text for path, text in render(book).items() if "/" in path}
-    state: dict[str, Any] = {}
+    state = _Running()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(config.fhir_timeout), follow_redirects=False)
-        state["client"] = client
-        state["auth"] = (
+        state.client = client
+        state.auth = (
             None
             if config.insecure_no_auth
             else Authenticator(config.trusted_issuers, client, max_lifetime=config.max_token_lifetime, replay=shared)
@@ -136,15 +159,16 @@ def create_app(
     )
 
     async def authenticate(request: Request, *audiences: str) -> None:
-        if state.get("auth") is None:
+        if state.auth is None:
             return
-        await state["auth"].verify(request.headers.get("authorization"), [base + a for a in audiences])
+        await state.auth.verify(request.headers.get("authorization"), [base + a for a in audiences])
 
     async def body_of(request: Request) -> Any:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > config.max_body_bytes:
             raise HookError(413, "too-costly", f"the request body is larger than {config.max_body_bytes:,} bytes")
-        chunks, size = [], 0
+        chunks: list[bytes] = []
+        size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > config.max_body_bytes:
@@ -158,51 +182,52 @@ def create_app(
             raise HookError(400, "structure", "the request body is not valid JSON") from None
 
     @app.exception_handler(HookError)
-    async def _hook_error(request: Request, error: HookError):
+    async def _hook_error(request: Request, error: HookError) -> JSONResponse:
         return outcome(error.status, error.code, error.diagnostics, error.expression)
 
     @app.exception_handler(AuthError)
-    async def _auth_error(request: Request, error: AuthError):
+    async def _auth_error(request: Request, error: AuthError) -> JSONResponse:
         return outcome(401, "login", f"not authenticated: {error}")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, error: StarletteHTTPException):
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         code = {404: "not-found", 405: "not-supported"}.get(error.status_code, "processing")
         return outcome(error.status_code, code, "no such endpoint" if error.status_code == 404 else str(error.detail))
 
     @app.middleware("http")
-    async def _unexpected(request: Request, call_next):
+    async def _unexpected(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         # Caught here, not re-raised: the server would log the exception's text, which may hold data.
         try:
             return await call_next(request)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - every failure: a 500 without the exception's text
             log.error("unexpected %s while answering %s", type(error).__name__, request.url.path)  # the type only
             return outcome(500, "exception", "the service failed; no cards are returned")
 
-    @app.get("/cds-services")
-    async def discovery(request: Request):
+    # response_model=None: the bodies are built here, FastAPI does not read a model from the annotation
+    @app.get("/cds-services", response_model=None)
+    async def discovery(request: Request) -> dict[str, list[dict[str, Any]]]:
         await authenticate(request, "/cds-services")
         return {"services": [s.discovery() for s in SERVICES.values()]}
 
-    @app.get("/healthz", include_in_schema=False)
-    async def health():
+    @app.get("/healthz", include_in_schema=False, response_model=None)
+    async def health() -> dict[str, object]:
         return {"status": "ok", "rulebook": {"version": book.version, "sha256": book.sha256}, "auth": not config.insecure_no_auth}
 
     @app.get("/rules/{rule_id}", response_class=PlainTextResponse)
-    async def rule_page(rule_id: str):
+    async def rule_page(rule_id: str) -> Response:
         """A rule's documentation page (Markdown), linked from each card: not patient data, so open."""
         if rule_id not in pages:
             raise HookError(404, "not-found", "no rule with this id in the service's rulebook")
         return Response(pages[rule_id], media_type="text/markdown; charset=utf-8")
 
-    @app.post("/cds-services/{service_id}")
-    async def call(service_id: str, request: Request):
+    @app.post("/cds-services/{service_id}", response_model=None)
+    async def call(service_id: str, request: Request) -> JSONResponse | dict[str, object]:
         service = SERVICES.get(service_id)
         if service is None:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         await authenticate(request, f"/cds-services/{service_id}")
         hook = parse_request(await body_of(request), service)
-        candidates: dict[str, list[dict]] = {p: [] for p in hook.patients}
+        candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
         for value in hook.prefetch.values():
             for response in responses_in(value):
                 for patient in hook.patients:
@@ -211,57 +236,47 @@ def create_app(
         missing = [p for p, r in chosen.items() if r is None]
         reasons = {p: "the prefetch holds no completed intake response and the request gives no fhirServer" for p in missing}
         if missing and hook.fhir_server:
-            fetched = await fetch_responses(state["client"], hook.fhir_server, missing, hook.fhir_token)
+            if state.client is None:
+                raise RuntimeError("the app's lifespan has not started")  # a 500, as any unexpected failure
+            fetched = await fetch_responses(state.client, hook.fhir_server, missing, hook.fhir_token)
             for patient, (found, reason) in fetched.items():
                 chosen[patient] = pick_response(patient, found)
                 reasons[patient] = reason
-        missing = [p for p, r in chosen.items() if r is None]
+        responses = {p: r for p, r in chosen.items() if r is not None}
+        missing = [p for p in chosen if p not in responses]
         if missing:
-            issues = [
+            first, *others = missing
+            issues: list[Issue] = [
                 {
                     "severity": "error",
                     "code": "not-found",
                     "diagnostics": f"{p}: {reasons[p]}",
                     "expression": [f"QuestionnaireResponse?subject={p}"],
                 }
-                for p in missing
+                for p in others
             ]
-            first = issues.pop(0)
-            return outcome(412, "not-found", first["diagnostics"], first["expression"][0], issues)
-        resource, patients = intake_resource(hook, chosen)
+            return outcome(412, "not-found", f"{first}: {reasons[first]}", f"QuestionnaireResponse?subject={first}", issues)
+        resource, patients = intake_resource(hook, responses)
         try:
-            report = screen(intake_from_fhir(resource, today=config.today), **options)
+            report = screen(
+                intake_from_fhir(resource, today=config.today), rulebook=book, engine=config.engine, today=config.today
+            )
         except IntakeError as error:
-            problems = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
+            problems: list[Issue] = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
             return JSONResponse({"resourceType": "OperationOutcome", "issue": problems}, 422, media_type=FHIR_JSON)
         except EngineError:
             log.error("the engine failed on %s; no cards returned", service_id)
             return outcome(500, "exception", "the screening could not be completed; no cards are returned (it fails closed)")
         except ScreeningError as error:  # e.g. an optional extra missing: a message without data
             return outcome(500, "exception", str(error).splitlines()[0])
-        if decisions is not None and hasattr(decisions, "add_report"):
+        if isinstance(decisions, ReportKeeper):
             decisions.add_report(report, book)  # its digest (no answers), so feedback can bind to it
         result = make_cards(
             report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}"
         )
-        report_id = getattr(report, "report_id", None)
-        cards_seen.remember(
-            [
-                CardRecord(
-                    uuid=card["uuid"],
-                    service_id=service_id,
-                    hook_instance=hook.hook_instance,
-                    rule_id=card["extension"]["invalid.screening.flag"]["rule_id"],
-                    participant=card["extension"]["invalid.screening.flag"]["participant"],
-                    patients=tuple(card["extension"]["invalid.screening.flag"]["patients"]),
-                    override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
-                    report_id=report_id,
-                    rulebook_sha256=report.rulebook.sha256,
-                )
-                for card in result
-            ]
-        )
-        about = {
+        report_id = report.report_id
+        cards_seen.remember([_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256) for card in result])
+        about: dict[str, object] = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
             "engine": report.engine,
             "library_version": report.library_version,
@@ -269,12 +284,11 @@ def create_app(
             "notice": report.notice,
         }
         about["program"] = report.program  # the program's id, version and sha256
-        if report_id is not None:
-            about["report_id"] = report_id
+        about["report_id"] = report_id
         return {"cards": result, "extension": {REPORT_EXTENSION: _jsonable(about)}}
 
     @app.post("/cds-services/{service_id}/feedback")
-    async def feedback(service_id: str, request: Request):
+    async def feedback(service_id: str, request: Request) -> JSONResponse:
         if service_id not in SERVICES:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         await authenticate(request, f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback")
@@ -295,13 +309,31 @@ def create_app(
     return app
 
 
-def _jsonable(value: Any) -> Any:
+def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rulebook_sha256: str) -> CardRecord:
+    """What is remembered of an issued card, to check feedback on it (no answers)."""
+    flag = card["extension"][RULE_EXTENSION]
+    if "patients" not in flag:  # cards() names them whenever it is given patients, as here
+        raise ValueError("a card without its FHIR patients")
+    return CardRecord(
+        uuid=card["uuid"],
+        service_id=service_id,
+        hook_instance=hook_instance,
+        rule_id=flag["rule_id"],
+        participant=flag["participant"],
+        patients=tuple(flag["patients"]),
+        override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
+        report_id=report_id,
+        rulebook_sha256=rulebook_sha256,
+    )
+
+
+def _jsonable(value: object) -> object:
     """Models (the program) as JSON, by their own dump."""
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    if hasattr(value, "model_dump"):
+    if isinstance(value, BaseModel):
         return value.model_dump(mode="json")
     if value is None or isinstance(value, (str, int, float, bool)):
         return value

@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import jwt
 
-__all__ = ["AuthError", "Authenticator", "MemoryReplay", "ALGORITHMS"]
+__all__ = ["AuthError", "Authenticator", "MemoryReplay", "ReplayCache", "ALGORITHMS"]
 
 # CDS Hooks: never "none", never a shared-secret (HMAC) algorithm.
 ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
@@ -25,6 +25,12 @@ ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES
 
 class AuthError(Exception):
     """The request is not authenticated (HTTP 401); the message is safe to return."""
+
+
+class ReplayCache(Protocol):
+    """Where token ids are remembered: False when this issuer's ``jti`` was seen before."""
+
+    def first_use(self, iss: str, jti: str, exp: float) -> bool: ...
 
 
 class MemoryReplay:
@@ -48,7 +54,7 @@ class MemoryReplay:
 
 @dataclass
 class _KeySet:
-    keys: dict[str, Any] = field(default_factory=dict)
+    keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     fetched: float = 0.0
 
 
@@ -68,7 +74,7 @@ class Authenticator:
         max_lifetime: float = 600,
         jwks_ttl: float = 300,
         refetch_after: float = 10,
-        replay=None,
+        replay: ReplayCache | None = None,
     ):
         self.issuers = dict(issuers)
         self.client = client
@@ -87,7 +93,7 @@ class Authenticator:
         self._sets[iss] = found
         return found
 
-    async def _key(self, iss: str, kid: str) -> Any:
+    async def _key(self, iss: str, kid: str) -> jwt.PyJWK:
         now = time.monotonic()
         keys = self._sets.get(iss)
         if keys is None or now - keys.fetched > self.jwks_ttl:

@@ -13,6 +13,7 @@ import copy
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -26,7 +27,7 @@ HOOK_INSTANCE = "6f1c2b9e-3d4a-4c8e-9a57-2b1f0e7d6c11"
 PATIENTS = ("Patient/duo-partner-1", "Patient/duo-partner-2")
 
 
-def _request(intake: dict) -> dict:
+def _request(intake: dict[str, Any]) -> dict[str, Any]:
     bundle = response_from_intake(intake)
     entries = []
     for index, (patient, entry) in enumerate(zip(PATIENTS, bundle["entry"])):
@@ -73,12 +74,15 @@ def build(root: Path) -> dict[str, str]:
         discovery = client.get("/cds-services").json()
         answer = client.post("/cds-services/screening-appointment", json=request)
         answer.raise_for_status()
-    dump = lambda data: json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     return {
-        "discovery.json": dump(discovery),
-        "duo-appointment-book-request.json": dump(request),
-        "duo-appointment-book-response.json": dump(answer.json()),
+        "discovery.json": _dump(discovery),
+        "duo-appointment-book-request.json": _dump(request),
+        "duo-appointment-book-response.json": _dump(answer.json()),
     }
+
+
+def _dump(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

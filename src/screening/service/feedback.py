@@ -16,14 +16,29 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from .hooks import HookError
 
-__all__ = ["CardRecord", "FeedbackRecord", "CardLog", "MemoryCardLog", "FeedbackSink", "parse_feedback"]
+if TYPE_CHECKING:
+    from ..report import Report
+    from ..rulebook import Rulebook
+
+__all__ = [
+    "CardRecord",
+    "FeedbackRecord",
+    "FeedbackOutcome",
+    "CardLog",
+    "MemoryCardLog",
+    "FeedbackSink",
+    "ReportKeeper",
+    "parse_feedback",
+]
 
 MAX_ENTRIES = 100
 MAX_COMMENT = 2000
+
+FeedbackOutcome = Literal["accepted", "overridden"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,7 @@ class FeedbackRecord:
     participant: str
     patients: tuple[str, ...]
     rulebook_sha256: str
-    outcome: str  # accepted | overridden
+    outcome: FeedbackOutcome
     override_reason: dict[str, str] | None  # the Coding chosen, when one was
     user_comment: str | None
     outcome_time: dt.datetime
@@ -67,6 +82,14 @@ class CardLog(Protocol):
 
 class FeedbackSink(Protocol):
     def record(self, entries: list[FeedbackRecord]) -> None: ...
+
+
+@runtime_checkable
+class ReportKeeper(Protocol):
+    """A sink that also keeps each report the cards came from (the decisions store does), so
+    feedback can be bound to it."""
+
+    def add_report(self, report: Report, rulebook: Rulebook | None = None) -> None: ...
 
 
 class MemoryCardLog:
@@ -106,7 +129,7 @@ def _timestamp(value: Any, where: str) -> dt.datetime:
     if not isinstance(value, str):
         raise _invalid(f"{where}: outcomeTimestamp is required (an ISO 8601 time in UTC)", where)
     try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = dt.datetime.fromisoformat(value)  # "Z" included (Python 3.11+)
     except ValueError:
         raise _invalid(f"{where}: outcomeTimestamp is not an ISO 8601 time", where) from None
     if parsed.tzinfo is None:
@@ -139,7 +162,8 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
         if entry.get("acceptedSuggestions"):
             raise _invalid(f"{where}.acceptedSuggestions: the card has no suggestions to accept", f"{where}.acceptedSuggestions")
         reason = entry.get("overrideReason")
-        coding, comment = None, None
+        coding: dict[str, str] | None = None
+        comment: str | None = None
         if reason is not None:
             if outcome != "overridden":
                 raise _invalid(f"{where}.overrideReason is only given with outcome 'overridden'", f"{where}.overrideReason")
@@ -150,12 +174,13 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
             chosen = reason.get("reason")
             if chosen is not None:
                 pair = (chosen.get("system"), chosen.get("code")) if isinstance(chosen, Mapping) else None
-                if pair not in card.override_reasons:
+                offered = next((o for o in card.override_reasons if o == pair), None)
+                if offered is None:
                     raise _invalid(
                         f"{where}.overrideReason.reason is not one of the card's overrideReasons",
                         f"{where}.overrideReason.reason",
                     )
-                coding = {"system": pair[0], "code": pair[1]}
+                coding = {"system": offered[0], "code": offered[1]}
                 if isinstance(chosen.get("display"), str):
                     coding["display"] = chosen["display"]
             comment = reason.get("userComment")

@@ -16,12 +16,13 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ..fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
 
 __all__ = [
     "HookError",
+    "HookName",
     "Service",
     "SERVICES",
     "HookRequest",
@@ -31,6 +32,8 @@ __all__ = [
     "intake_resource",
     "search_path",
 ]
+
+HookName = Literal["appointment-book", "patient-view"]  # the CDS Hooks this service answers
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _STATUSES = ",".join(ACCEPTED_STATUSES)
@@ -52,7 +55,7 @@ def search_path(patient_ref: str) -> str:
 @dataclass(frozen=True)
 class Service:
     id: str
-    hook: str
+    hook: HookName
     title: str
     description: str
     prefetch: dict[str, str]
@@ -127,8 +130,10 @@ def _appointment_patients(context: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(bundle, Mapping) or bundle.get("resourceType") != "Bundle":
         raise _bad("context.appointments must be a FHIR Bundle of the Appointments being booked", "context.appointments")
     entries = bundle.get("entry")
-    appointments = [e.get("resource") for e in entries or [] if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)]
-    appointments = [a for a in appointments if a.get("resourceType") == "Appointment"]
+    resources: list[Mapping[str, Any]] = [
+        e["resource"] for e in entries or [] if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)
+    ]
+    appointments = [a for a in resources if a.get("resourceType") == "Appointment"]
     if len(appointments) != 1:
         raise _bad(
             f"context.appointments: one Appointment per request is screened, found {len(appointments)}", "context.appointments"
@@ -165,10 +170,10 @@ def parse_request(body: Any, service: Service) -> HookRequest:
     if body.get("hook") != service.hook:
         raise _bad(f"hook: this service answers '{service.hook}'", "hook")
     instance = body.get("hookInstance")
+    if not isinstance(instance, str):
+        raise _bad("hookInstance must be a UUID string", "hookInstance")
     try:
-        uuid.UUID(str(instance))
-        if not isinstance(instance, str):
-            raise ValueError
+        uuid.UUID(instance)
     except ValueError:
         raise _bad("hookInstance must be a UUID string", "hookInstance") from None
     context = body.get("context")

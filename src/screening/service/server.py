@@ -12,14 +12,29 @@ import json
 import os
 import shutil
 import tempfile
+from typing import TypedDict
 
 import uvicorn
+from fastapi import FastAPI
 
 from .app import ServiceConfig, create_app
 
 __all__ = ["serve", "app_from_env", "CONFIG_ENV"]
 
 CONFIG_ENV = "SCREENING_SERVICE_CONFIG"
+
+
+class _ServerOptions(TypedDict):
+    """The uvicorn.run options one process and several workers share."""
+
+    host: str
+    port: int
+    access_log: bool
+    limit_concurrency: int
+    timeout_keep_alive: int
+    server_header: bool
+    ssl_certfile: str | None
+    ssl_keyfile: str | None
 
 
 def _dump(config: ServiceConfig) -> str:
@@ -34,7 +49,7 @@ def _load(text: str) -> ServiceConfig:
     return ServiceConfig(**data)
 
 
-def _app(config: ServiceConfig):
+def _app(config: ServiceConfig) -> FastAPI:
     """The app, with its feedback kept in the decisions store when one is configured."""
     decisions = None
     if config.store:
@@ -45,7 +60,7 @@ def _app(config: ServiceConfig):
     return create_app(config, decisions=decisions)
 
 
-def app_from_env():
+def app_from_env() -> FastAPI:
     """The app factory each worker calls."""
     return _app(_load(os.environ[CONFIG_ENV]))
 
@@ -61,16 +76,16 @@ def serve(
 ) -> None:
     """Run until interrupted. The access log holds method, path and status, never a body."""
     config.check()
-    common = dict(
-        host=host,
-        port=port,
-        access_log=access_log,
-        limit_concurrency=1000,
-        timeout_keep_alive=5,
-        server_header=False,
-        ssl_certfile=ssl_certfile,
-        ssl_keyfile=ssl_keyfile,
-    )
+    common: _ServerOptions = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "limit_concurrency": 1000,
+        "timeout_keep_alive": 5,
+        "server_header": False,
+        "ssl_certfile": ssl_certfile,
+        "ssl_keyfile": ssl_keyfile,
+    }
     if workers <= 1:
         uvicorn.run(_app(config), **common)
         return

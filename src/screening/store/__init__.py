@@ -19,16 +19,18 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
 
 try:
-    from sqlalchemy import create_engine, event, func, insert, select, text
+    from sqlalchemy import ColumnElement, create_engine, event, func, insert, select, text
     from sqlalchemy.engine import Connection, Engine
-    from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 except ImportError as error:  # pragma: no cover - exercised without the extra
     from ..errors import ScreeningError
 
@@ -41,6 +43,10 @@ from ..decisions import Decision, DecisionError, DecisionRecord, ReportDigest, c
 from ..errors import Problem, ScreeningError
 from ..report import Report
 from . import schema
+
+if TYPE_CHECKING:
+    from ..intake import Intake
+    from ..rulebook import Rulebook
 
 __all__ = ["Store", "StoreError", "open_store", "default_url", "VerifyResult", "GENESIS"]
 
@@ -69,7 +75,7 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _hash_record(record: dict) -> str:
+def _hash_record(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(record)).hexdigest()
 
 
@@ -114,7 +120,7 @@ class Store:
             timeout_ms = int(self.lock_timeout * 1000)
 
             @event.listens_for(engine, "connect")
-            def _sqlite_connect(dbapi, _record):  # our own BEGIN, so the write lock is taken first
+            def _sqlite_connect(dbapi: sqlite3.Connection, _record: object) -> None:  # our own BEGIN: the write lock first
                 dbapi.isolation_level = None
                 cursor = dbapi.cursor()
                 cursor.execute("PRAGMA journal_mode=WAL")
@@ -124,7 +130,7 @@ class Store:
                 cursor.close()
 
             @event.listens_for(engine, "begin")
-            def _sqlite_begin(conn):  # readers do not queue behind writers
+            def _sqlite_begin(conn: Connection) -> None:  # readers do not queue behind writers
                 conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("screening_read") else "BEGIN IMMEDIATE")
 
             return engine
@@ -149,10 +155,10 @@ class Store:
     def close(self) -> None:
         self._dispose()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def _error(self, error: Exception, doing: str) -> StoreError:
@@ -198,11 +204,18 @@ class Store:
 
     def schema_version(self) -> int:
         with self._reading() as conn:
-            return conn.execute(select(func.max(schema.schema_version.c.version))).scalar_one()
+            version: int = conn.execute(select(func.max(schema.schema_version.c.version))).scalar_one()
+        return version
 
     # ------------------------------------------------------------------ reports
 
-    def add_report(self, report: Report | ReportDigest, *, rulebook=None, intake=None) -> ReportDigest:
+    def add_report(
+        self,
+        report: Report | ReportDigest,
+        *,
+        rulebook: Rulebook | None = None,
+        intake: Intake | Mapping[str, Any] | None = None,
+    ) -> ReportDigest:
         """Keep a report's digest (idempotent). ``intake=`` also keeps the answers: only on request."""
         digest = report if isinstance(report, ReportDigest) else digest_report(report, rulebook)
         kept = None
@@ -251,9 +264,10 @@ class Store:
     def stored_intake(self, report_id: str) -> str | None:
         """The intake answers kept with a report, when the caller asked for that (else None)."""
         with self._reading() as conn:
-            return conn.execute(
+            kept: str | None = conn.execute(
                 select(schema.reports.c.intake).where(schema.reports.c.report_id == report_id)
             ).scalar_one_or_none()
+        return kept
 
     # ------------------------------------------------------------------ decisions
 
@@ -324,7 +338,7 @@ class Store:
         ).one_or_none()
         return None if row is None else DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
 
-    def _records(self, where=None) -> Iterator[DecisionRecord]:
+    def _records(self, where: ColumnElement[bool] | None = None) -> Iterator[DecisionRecord]:
         query = select(schema.decisions.c.record, schema.decisions.c.record_hash).order_by(schema.decisions.c.seq)
         if where is not None:
             query = query.where(where)
@@ -412,7 +426,7 @@ class Store:
         return VerifyResult(ok=not problems, records=count, head=prev, problems=problems)
 
 
-def open_store(url: str | None = None, **options) -> Store:
+def open_store(url: str | None = None, *, lock_timeout: float = 30.0) -> Store:
     """Open (and create or migrate) a store: a file path or ``sqlite:///PATH``, or ``postgresql://...``;
     default ``$SCREENING_STORE`` or ``screening-decisions.sqlite`` here."""
-    return Store(url, **options)
+    return Store(url, lock_timeout=lock_timeout)

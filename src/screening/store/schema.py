@@ -43,21 +43,33 @@ decisions = Table(
     Index("screening_decisions_by_report", "report_id"),
 )
 
-_APPEND_ONLY_SQLITE = [
-    "CREATE TRIGGER screening_decisions_no_update BEFORE UPDATE ON screening_decisions "
-    "BEGIN SELECT RAISE(ABORT, 'screening_decisions is append-only'); END",
-    "CREATE TRIGGER screening_decisions_no_delete BEFORE DELETE ON screening_decisions "
-    "BEGIN SELECT RAISE(ABORT, 'screening_decisions is append-only'); END",
-    "CREATE TRIGGER screening_reports_no_update BEFORE UPDATE ON screening_reports "
-    "BEGIN SELECT RAISE(ABORT, 'screening_reports is append-only'); END",
+_APPEND_ONLY_SQLITE: list[str] = [
+    (
+        "CREATE TRIGGER screening_decisions_no_update BEFORE UPDATE ON screening_decisions "
+        "BEGIN SELECT RAISE(ABORT, 'screening_decisions is append-only'); END"
+    ),
+    (
+        "CREATE TRIGGER screening_decisions_no_delete BEFORE DELETE ON screening_decisions "
+        "BEGIN SELECT RAISE(ABORT, 'screening_decisions is append-only'); END"
+    ),
+    (
+        "CREATE TRIGGER screening_reports_no_update BEFORE UPDATE ON screening_reports "
+        "BEGIN SELECT RAISE(ABORT, 'screening_reports is append-only'); END"
+    ),
 ]
-_APPEND_ONLY_POSTGRESQL = [
-    "CREATE FUNCTION screening_append_only() RETURNS trigger LANGUAGE plpgsql AS "
-    "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$",
-    "CREATE TRIGGER screening_decisions_append_only BEFORE UPDATE OR DELETE ON screening_decisions "
-    "FOR EACH ROW EXECUTE FUNCTION screening_append_only()",
-    "CREATE TRIGGER screening_reports_append_only BEFORE UPDATE ON screening_reports "
-    "FOR EACH ROW EXECUTE FUNCTION screening_append_only()",
+_APPEND_ONLY_POSTGRESQL: list[str] = [
+    (
+        "CREATE FUNCTION screening_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$"
+    ),
+    (
+        "CREATE TRIGGER screening_decisions_append_only BEFORE UPDATE OR DELETE ON screening_decisions "
+        "FOR EACH ROW EXECUTE FUNCTION screening_append_only()"
+    ),
+    (
+        "CREATE TRIGGER screening_reports_append_only BEFORE UPDATE ON screening_reports "
+        "FOR EACH ROW EXECUTE FUNCTION screening_append_only()"
+    ),
 ]
 
 
