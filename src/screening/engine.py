@@ -82,9 +82,32 @@ def _number(value: float) -> str:
     return text if "." in text else text + ".0"
 
 
+# One encoder, built once: json.dumps with keyword arguments builds a new one per call. NaN and
+# infinities raise (a fact never holds them); the output is json.dumps' default spelling.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False).encode
+
+
 def fact_text(fact: dict[str, Any]) -> str:
     """One fact as JSON that durable_rules parses exactly: strings and integers as json writes
     them, floats in fixed-point notation, nothing else (a fact has no lists, bools or nulls)."""
+    for value in fact.values():
+        kind = type(value)
+        if kind is str or kind is int:
+            continue
+        if kind is float and _plain_float(value):
+            continue  # json writes it as repr() does: fixed-point digits, as _number would
+        return _fact_text_slowly(fact)
+    return _encode(fact)
+
+
+def _plain_float(value: float) -> bool:
+    """A float whose repr() is already fixed-point (no exponent, not inf or nan)."""
+    text = repr(value)
+    return "e" not in text and "n" not in text
+
+
+def _fact_text_slowly(fact: dict[str, Any]) -> str:
+    """fact_text, value by value: floats through _number, wrong types raised as TypeError."""
     parts = []
     for key, value in fact.items():
         if isinstance(value, bool) or value is None:
@@ -92,10 +115,10 @@ def fact_text(fact: dict[str, Any]) -> str:
         if isinstance(value, float):
             text = _number(value)
         elif isinstance(value, (int, str)):
-            text = json.dumps(value, ensure_ascii=False)
+            text = _encode(value)
         else:
             raise TypeError(f"fact field {key} holds a {type(value).__name__}")
-        parts.append(json.dumps(key) + ": " + text)
+        parts.append(_encode(key) + ": " + text)
     return "{" + ", ".join(parts) + "}"
 
 
