@@ -11,8 +11,10 @@ frames straight from the engine's action queue (``ScreeningHost.assert_facts``),
 facts are encoded as JSON once per screening, not once per ruleset.
 
 Rules are partitioned by (substance, format) so the substance and duo guards need no engine
-test, and each partition is split into rulesets that stay under the engine's limit of 64
-alpha tests matching one fact (checked when rules compile, not discovered as error 303).
+test. Each partition is packed into as few rulesets as the engine's limits allow (usually
+one), in groups below a test that always holds, so that no fact can take the engine's stack
+of 64 alpha nodes past its limit: the host rebuilds the engine's network in Python and bounds
+the stack before it creates a ruleset (``_Network``), so error 303 is never met at run time.
 
 ``PythonEngine`` evaluates the same conditions directly (:func:`conditions.evaluate`). It is
 the reference in differential tests and the fallback where durable_rules does not import
@@ -32,8 +34,8 @@ import uuid
 import warnings
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from typing import Any, Literal, Protocol
+from functools import cache, partial
+from typing import Any, Callable, Literal, Protocol
 
 from . import conditions
 from .conditions import Branch, Condition, Values
@@ -252,17 +254,6 @@ def _rule_cost(definition: dict) -> int:
     return sum(_alpha_cost(next(iter(p.values())))[1] for p in definition["all"])
 
 
-def _tests(expr: Any) -> set[str]:
-    """The distinct alpha tests in a pattern (each leaf test, as canonical JSON)."""
-    if isinstance(expr, dict) and len(expr) == 1 and next(iter(expr)) in ("$and", "$or"):
-        return set().union(*(_tests(item) for item in next(iter(expr.values()))))
-    return {json.dumps(expr, sort_keys=True)}
-
-
-def _rule_tests(definition: dict) -> set[str]:
-    return set().union(*(_tests(next(iter(p.values()))) for p in definition["all"]))
-
-
 def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> list[Problem]:
     """Rules too complex for durable_rules (more alpha tests than one ruleset allows), with
     file and line; pure Python, so `screening rules check` can run it without the engine."""
@@ -281,6 +272,216 @@ def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> 
                 )
             )
     return problems
+
+
+# ------------------------------------------------------------------ the engine's stack, bounded
+
+
+# durable_rules walks its alpha network depth first with a stack of 64 entries per fact
+# (events.c, handleAlpha: error 303 when full). Popping a node pushes every child the fact
+# matches; an `$or` joins its branches in a "forward" node that each matching branch pushes
+# again; identical tests under one parent share a node (findAlpha), tests against another
+# pattern's field (`{"me": "pid"}`) never do. _Network rebuilds that network in Python, exactly
+# as createAlpha does, to bound the stack height any fact can reach: a ruleset is packed only
+# while the bound stays within STACK_BUDGET, so no intake can reach error 303.
+STACK_BUDGET = 56  # of 64: 8 entries of margin
+GROUP_BUDGET = 40  # the stack one group may take, leaving room for the other groups of its ruleset
+BETA_BUDGET = 200  # rules ending on one node: 256 segfaulted, 257 gave error 108
+NEX_BUDGET = 100  # `$nex` tests under one node: 129 gave error 107
+HASH_BUDGET = 400  # tests under one node: 512 loop for ever
+GROUP_KEY = "grp__{}"  # a field no fact holds: `$nex` on it always holds (see _grouped)
+_TESTS = ("$eq", "$neq", "$lt", "$lte", "$gt", "$gte", "$ex", "$nex")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # strings the engine cannot read as numbers or booleans
+
+
+class _Node:
+    """One alpha node: its test, its children, the rules ending on it, and its peak (the
+    stack height reached below it once popped; None until worked out)."""
+
+    __slots__ = ("betas", "key", "kind", "peak", "shared", "unshared")
+
+    def __init__(self, key: str, kind: str) -> None:
+        self.key = key
+        self.kind = kind  # "$nex", "$eq-text" (equal to a plain string), another test, or "$forward"
+        self.shared: dict[tuple[str, str, str], _Node] = {}  # found again by findAlpha
+        self.unshared: list[_Node] = []  # forward nodes and tests against another pattern
+        self.betas = 0
+        self.peak: int | None = None
+
+    def children(self) -> list[_Node]:
+        return [*self.shared.values(), *self.unshared]
+
+    def pushes(self) -> int:
+        """The most children one fact can push when this node is popped: per field, either
+        its `$nex` tests (the field is absent) or its other tests (present), and of tests for
+        equality with distinct plain strings at most one; the unshared ones always."""
+        nex: dict[str, int] = {}
+        present: dict[str, int] = {}
+        texts: set[str] = set()
+        for child in self.shared.values():
+            if child.kind == "$nex":
+                nex[child.key] = nex.get(child.key, 0) + 1
+            elif child.kind == "$eq-text":
+                texts.add(child.key)
+            else:
+                present[child.key] = present.get(child.key, 0) + 1
+        fields = set(nex) | set(present) | texts
+        return len(self.unshared) + sum(max(nex.get(k, 0), present.get(k, 0) + (k in texts)) for k in fields)
+
+    def within_limits(self) -> bool:
+        nex = sum(child.kind == "$nex" for child in self.shared.values())
+        return self.betas <= BETA_BUDGET and nex <= NEX_BUDGET and len(self.shared) + len(self.unshared) <= HASH_BUDGET
+
+
+class _Network:
+    """One ruleset's alpha network as durable_rules builds it, and the bound on its stack.
+
+    Rules are added one at a time and the last one can be taken out again; a node's peak is
+    worked out again only when a rule passed through it (every ancestor of a changed node is
+    on that rule's path: a shared node has one parent, and unshared nodes are the rule's own)."""
+
+    def __init__(self, definitions: list[dict[str, Any]]) -> None:
+        self.root = _Node("type", "$type")
+        self.undo: list[Callable[[], object]] = []
+        self.touched: list[_Node] = []
+        for definition in definitions:
+            self.add(definition)
+
+    def add(self, definition: dict[str, Any]) -> None:
+        self.undo, self.touched = [], []
+        for pattern in definition["all"]:
+            end = self._pattern(self.root, next(iter(pattern.values())))
+            end.betas += 1
+            self.undo.append(partial(setattr, end, "betas", end.betas - 1))
+
+    def remove_last(self) -> None:
+        """Take the last added rule out again: its nodes and links, in reverse order."""
+        while self.undo:
+            self.undo.pop()()
+        for node in self.touched:
+            node.peak = None
+
+    def fits(self) -> bool:
+        """Whether no fact can take the stack past STACK_BUDGET, and no node past its limits."""
+        for node in self.touched:
+            node.peak = None
+        return self._peak(self.root) <= STACK_BUDGET and all(node.within_limits() for node in self.touched)
+
+    def group_peak(self, group: int) -> int:
+        facts = self.root.shared[("type", "$eq", "str:" + json.dumps(FACT_TYPE))]
+        return self._peak(facts.shared[(GROUP_KEY.format(group), "$nex", "int:1")])
+
+    def _peak(self, node: _Node) -> int:
+        if node.peak is None:
+            children = node.children()
+            pushed = node.pushes()
+            node.peak = max([pushed] + [pushed - 1 + self._peak(child) for child in children]) if children else 0
+        return node.peak
+
+    def _pattern(self, parent: _Node, expr: dict[str, Any]) -> _Node:
+        """The node a pattern ends on, its tests added under ``parent`` as createAlpha does."""
+        self.touched.append(parent)
+        if len(expr) == 1 and "$and" in expr:
+            node = parent
+            for item in expr["$and"]:
+                node = self._pattern(node, item)
+            return node
+        if len(expr) == 1 and "$or" in expr:
+            forward = _Node("$forward", "$forward")  # never shared
+            self.touched.append(forward)
+            for item in expr["$or"]:
+                end = self._pattern(parent, item)
+                end.unshared.append(forward)
+                self.undo.append(end.unshared.pop)
+            return forward
+        return self._test(parent, expr)
+
+    def _test(self, parent: _Node, expr: dict[str, Any]) -> _Node:
+        (op, body), *more = expr.items()
+        if op.startswith("$"):
+            if more or op not in _TESTS or not isinstance(body, dict) or len(body) != 1:
+                raise ValueError(f"the stack bound does not know this test ({op})")
+            ((key, value),) = body.items()
+        elif more:
+            raise ValueError("a compiled test reads one field")
+        else:
+            op, key, value = "$eq", op, body
+        if isinstance(value, dict):  # against another pattern's field: never shared
+            node = _Node(key, op)
+            parent.unshared.append(node)
+            self.undo.append(parent.unshared.pop)
+        else:
+            share = (key, op, type(value).__name__ + ":" + json.dumps(value))
+            if share not in parent.shared:
+                plain_text = op == "$eq" and isinstance(value, str) and _WORD.fullmatch(value) and value not in ("true", "false")
+                parent.shared[share] = _Node(key, "$eq-text" if plain_text else op)
+                self.undo.append(partial(parent.shared.pop, share))
+            node = parent.shared[share]
+        self.touched.append(node)
+        return node
+
+
+# In every ruleset: a start fact that guarantees one action per session (delete_state crashes
+# without one), the acknowledgement of each participant fact, and a sink for every fact.
+_FIXED_RULES: dict[str, dict[str, Any]] = {
+    "$start": {"all": [{"m": {"type": START_TYPE}}], "run": "noop"},
+    ACK_RULE: {"all": [{"p": {"type": FACT_TYPE}}], "run": "noop"},
+    "$sink": {"count": 65535, "all": [{"m": {"$ex": {"type": 1}}}], "run": "noop"},
+}
+
+
+def _grouped(definition: dict[str, Any], group: int) -> dict[str, Any]:
+    """The rule with a test that always holds (no fact has the field) right after each
+    pattern's type test: the rules of one group hang below one node, so the engine's stack
+    holds one group's tests at a time, and many groups share one ruleset."""
+    test = {"$nex": {GROUP_KEY.format(group): 1}}
+    patterns = []
+    for pattern in definition["all"]:
+        ((alias, expr),) = pattern.items()
+        items = expr["$and"] if set(expr) == {"$and"} else [expr]
+        if items[0] != {"type": FACT_TYPE}:
+            raise ValueError("a compiled pattern starts with its type test")
+        patterns.append({alias: {"$and": [items[0], test, *items[1:]]}})
+    return {**definition, "all": patterns}
+
+
+def _pack(chosen: list[tuple[int, dict[str, Any]]], rules: list[Rule]) -> list[dict[str, dict[str, Any]]]:
+    """The chosen rules in as few rulesets as the engine's limits allow (one assert_facts call
+    per ruleset per screening): a rule joins the current group while the bounds hold, else a
+    new group of the same ruleset, else a new ruleset."""
+    packed: list[dict[str, dict[str, Any]]] = []
+    current: dict[str, dict[str, Any]] = {}
+    network = _Network(list(_FIXED_RULES.values()))
+    group, members = 0, 0
+    for index, definition in chosen:
+        for attempt in ("this group", "a new group", "a new ruleset"):
+            if attempt == "a new group":
+                if not members:
+                    continue
+                group, members = group + 1, 0
+            elif attempt == "a new ruleset":
+                if not current:
+                    raise RulebookError([_too_complex(rules[index])])
+                packed.append(current)
+                current, network, group, members = {}, _Network(list(_FIXED_RULES.values())), 0, 0
+            grouped = _grouped(definition, group)
+            network.add(grouped)
+            if network.fits() and network.group_peak(group) <= GROUP_BUDGET:
+                current[f"r{index}"] = grouped
+                members += 1
+                break
+            network.remove_last()
+    if current or not packed:
+        packed.append(current)
+    return packed
+
+
+def _too_complex(rule: Rule) -> Problem:
+    return Problem(
+        rule.path,
+        rule.line_of.get("when"),
+        "compiles to more engine tests than one ruleset allows (durable_rules fails past 64); split it into simpler rules",
+    )
 
 
 class _Host:
@@ -359,25 +560,10 @@ class DurableEngine:
         key = (substance, is_duo)
         if key not in self._partitions:
             chosen = [(i, d) for i, (rule, d) in enumerate(zip(self.rules, self._definitions)) if rule.applies(substance, is_duo)]
-            # Pack rules into as few rulesets as the limit allows: each ruleset holds at most
-            # ALPHA_BUDGET distinct tests (one assert_facts call per ruleset per screening).
-            groups: list[dict] = []
-            budget = ALPHA_BUDGET - 2  # the $start and $sink tests
-            used: set[str] = set()
-            for index, definition in chosen:
-                tests = _rule_tests(definition)
-                if not groups or len(used | tests) > budget:
-                    groups.append({})
-                    used = set()
-                groups[-1][f"r{index}"] = definition
-                used |= tests
             names = []
-            for group in groups or [{}]:
+            for packed in _pack(chosen, self.rules):
                 name = f"screening-{next(self._serial)}"
-                group["$start"] = {"all": [{"m": {"type": START_TYPE}}], "run": "noop"}
-                group[ACK_RULE] = {"all": [{"p": {"type": FACT_TYPE}}], "run": "noop"}
-                group["$sink"] = {"count": 65535, "all": [{"m": {"$ex": {"type": 1}}}], "run": "noop"}
-                self._host.set_rulesets({name: copy.deepcopy(group)})
+                self._host.set_rulesets({name: copy.deepcopy({**packed, **_FIXED_RULES})})
                 names.append(name)
             self._partitions[key] = names
         return self._partitions[key]
