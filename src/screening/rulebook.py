@@ -10,7 +10,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import os
+import pickle
 import re
+import sys
+import time
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -770,5 +774,110 @@ def load(root: str | Path | None = None) -> Rulebook:
 
 @cache
 def default() -> Rulebook:
-    """The shipped rulebook, loaded once per process."""
-    return load()
+    """The shipped rulebook, loaded once per process (from the validated-rulebook cache when
+    it holds this exact rulebook, see :func:`load_cached`)."""
+    return load_cached(default_rules_dir())
+
+
+# ---------------------------------------------------------------------------- the validated-rulebook cache
+#
+# Validating the rulebook (YAML, pydantic, wording checks) took most of a cold start. A rulebook
+# that loaded without a problem is kept as a pickle in the user's cache folder, under a key made
+# of everything its validation read: the bytes of every file under the rules folder and its
+# path, the library's own source (so a changed check never trusts an old verdict), the Python,
+# pydantic and PyYAML versions, and today's date (the checks refuse dates in the future). Any
+# doubt - no file, another key, a file not owned by this user or writable by others, an error
+# while reading it, an object that is not this rulebook - and the rulebook is loaded from YAML.
+
+CACHE_ENV = "SCREENING_RULEBOOK_CACHE"  # a folder to keep the cache in, or "off"
+_CACHE_FORMAT = b"screening-rulebook-cache-1"
+
+
+def _cache_folder() -> Path | None:
+    setting = os.environ.get(CACHE_ENV, "")
+    if setting.lower() in ("off", "0", "no", "false"):
+        return None
+    if setting:
+        return Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "screening"
+
+
+def _cache_key(root: Path) -> str:
+    import pydantic
+
+    digest = hashlib.sha256(_CACHE_FORMAT)
+    for part in (str(root.resolve()), sys.version, pydantic.VERSION, yaml.__version__, dt.date.today().isoformat()):
+        digest.update(part.encode() + b"\0")
+    package = Path(__file__).resolve().parent
+    for tree, pattern in ((package, "*.py"), (root, "*")):
+        for path in sorted(p for p in tree.rglob(pattern) if p.is_file()):
+            digest.update(path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_cached(root: str | Path | None = None) -> Rulebook:
+    """:func:`load`, through the validated-rulebook cache: the same Rulebook, validated by the
+    same code from the same bytes, without reading the YAML again."""
+    root = Path(root) if root is not None else default_rules_dir()
+    folder = _cache_folder()
+    if folder is None or not root.is_dir():
+        return load(root)
+    try:
+        key = _cache_key(root)
+    except OSError:
+        return load(root)
+    path = folder / f"rulebook-{key}.pickle"
+    book = _read_cache(path, root)
+    if book is not None:
+        return book
+    book = load(root)
+    _write_cache(folder, path, book)
+    return book
+
+
+def _read_cache(path: Path, root: Path) -> Rulebook | None:
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return None
+            book = pickle.load(file)  # noqa: S301 (our own file, owned by this user, keyed by its inputs)
+    except Exception:  # no cache, or a damaged one: load from YAML
+        return None
+    if not isinstance(book, Rulebook) or book.root != root:
+        return None
+    for rule in book.rules:  # what parsing registers: the counts the durable facts carry
+        for leaf in conditions.walk(rule.condition):
+            if leaf.op == conditions.COUNT:
+                conditions._register(leaf)
+    for name, when in book.named.items():
+        conditions.parse(when, classes=frozenset(book.vocabulary.classes), named=book.named, _using=(name,))
+    return book
+
+
+def _write_cache(folder: Path, path: Path, book: Rulebook) -> None:
+    """Keep the rulebook for the next process; a cache that cannot be written is no error."""
+    memo, book.memo = book.memo, {}
+    active = book.__dict__.pop("active", None)
+    import tempfile
+
+    written = None
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".rulebook-", delete=False) as file:
+            written = Path(file.name)
+            pickle.dump(book, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(written, path)
+        written = None
+        for old in folder.glob("rulebook-*.pickle"):  # older ones (another day, other rules) go
+            if old != path and old.stat().st_mtime < time.time() - 3600:
+                old.unlink(missing_ok=True)
+    except Exception:  # noqa: S110 (a cache that cannot be written is no error)
+        pass
+    finally:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        book.memo = memo
+        if active is not None:
+            book.__dict__["active"] = active
