@@ -26,10 +26,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from screening import facts, rulebook as rulebook_module, screen
+from screening import facts, screen
+from screening import rulebook as rulebook_module
 from screening.batch import _results
 from screening.engine import durable_available, get_engine
-from screening.fields import catalogue
 from screening.screener import _asked, parse_intake
 
 SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
@@ -458,7 +458,7 @@ def main() -> None:
                             for duo in (False, True):
                                 get_engine(big, "durable")._rulesets_for(s, duo)
                         compiled = (time.perf_counter() - t) * 1e3
-                    except Exception as error:  # report which engine limit stopped it
+                    except Exception as error:  # noqa: BLE001 (durable_rules raises bare Exceptions: report which limit stopped it)
                         note = f" (durable failed: {type(error).__name__}: {str(error)[:80]})"
                 usable = [e for e in engines if not (e in ("durable", "cross-check") and note)]
                 times = latency(big, sample, usable)
@@ -484,7 +484,7 @@ def main() -> None:
 
     if "batch" not in skip:
         jobs = os.cpu_count() or 1
-        out(f"| batch (`screen --batch` path, JSON in and out) | engine | jobs | screenings/s |")
+        out("| batch (`screen --batch` path, JSON in and out) | engine | jobs | screenings/s |")
         out("|---|---|---|---|")
         lots = duos * max(1, (4000 if args.quick else 20000) // len(duos))
         for engine in engines:

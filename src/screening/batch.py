@@ -78,7 +78,8 @@ _WORKER: dict[str, Any] = {}
 
 def _init(rules: str | None, engine: EngineName, today: dt.date | None, program: str | None = None) -> None:
     """Build the rulebook (compiled for the program) and engine once per process (also used in-process for jobs=1)."""
-    from . import engine as engine_module, programs, rulebook
+    from . import engine as engine_module
+    from . import programs, rulebook
 
     if multiprocessing.parent_process() is not None:
         # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily

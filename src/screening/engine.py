@@ -26,20 +26,22 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import math
 import os
 import re
 import sys
 import threading
 import uuid
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, partial
-from typing import Any, Callable, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 from . import conditions
 from .conditions import Branch, Condition, Values
-from .errors import EngineError, RulebookError, Problem
+from .errors import EngineError, Problem, RulebookError
 from .facts import FACT_TYPE, to_fact
 from .rulebook import Rule, Rulebook
 
@@ -78,7 +80,7 @@ ACK_RULE = "$ack"  # fires once per participant fact: proof that the engine read
 def _number(value: float) -> str:
     """A float as plain decimal digits: durable_rules' parser silently drops a fact holding a
     number in exponent form (5e-05), and every fact after it in the batch (issue 11)."""
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError("a fact cannot hold a number that is not finite")
     text = format(Decimal(repr(value)), "f")
     return text if "." in text else text + ".0"
@@ -137,7 +139,7 @@ class Engine(Protocol):
     def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]: ...
 
 
-def _ordered_pairs(participants: list[Values]):
+def _ordered_pairs(participants: list[Values]) -> Iterator[tuple[Values, Values]]:
     return itertools.permutations(participants, 2)
 
 
@@ -194,7 +196,7 @@ def durable_unavailable_reason() -> str | None:
     """Why durable_rules cannot be used here, in one line; None when it imports (tried once)."""
     try:
         import durable.engine  # noqa: F401
-    except Exception as error:  # ImportError, or the undefined-symbol error on Python 3.13+
+    except Exception as error:  # noqa: BLE001 (ImportError, the undefined symbol on 3.13+, or whatever else stops it)
         version = ".".join(map(str, sys.version_info[:3]))
         found = "not installed" if isinstance(error, ModuleNotFoundError) else f"does not import ({type(error).__name__})"
         if sys.version_info >= (3, 13):
@@ -222,7 +224,7 @@ def _alpha_cost(expr: Any) -> tuple[int, int]:
     return 1, 1
 
 
-def _pattern(condition: Condition, *extra: dict) -> dict:
+def _pattern(condition: Condition, *extra: dict[str, Any]) -> dict[str, Any]:
     parts = [{"type": FACT_TYPE}, *extra, conditions.to_durable(condition)]
     return {"$and": parts}
 
@@ -238,7 +240,7 @@ def _pair_sides(condition: Condition) -> tuple[Condition | None, Condition | Non
     return join(mine), join(theirs)
 
 
-def compile_rule(rule: Rule, index: int) -> dict:
+def compile_rule(rule: Rule, index: int) -> dict[str, Any]:
     """The durable_rules definition of one rule (without its substance and duo guards)."""
     action = f"flag:{index}"
     if rule.meta.applies_to != "pair":  # participant and session rules read one participant's facts
@@ -250,11 +252,11 @@ def compile_rule(rule: Rule, index: int) -> dict:
     return {"all": [{"me": me}, {"peer": peer}], "run": action}
 
 
-def _rule_cost(definition: dict) -> int:
+def _rule_cost(definition: dict[str, Any]) -> int:
     return sum(_alpha_cost(next(iter(p.values())))[1] for p in definition["all"])
 
 
-def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> list[Problem]:
+def limit_problems(rules: list[Rule], definitions: list[dict[str, Any]] | None = None) -> list[Problem]:
     """Rules too complex for durable_rules (more alpha tests than one ruleset allows), with
     file and line; pure Python, so `screening rules check` can run it without the engine."""
     if definitions is None:
@@ -484,26 +486,51 @@ def _too_complex(rule: Rule) -> Problem:
     )
 
 
+Frame: TypeAlias = dict[str, Any]  # a triggered rule's facts by pattern alias: {"p": {...}}
+FrameReader: TypeAlias = Callable[[str], list[tuple[str, Frame]] | None]
+
+
+class _ScreeningHost(Protocol):
+    """What the engine uses of its durable_rules Host (durable_rules has no type information)."""
+
+    def set_rulesets(self, ruleset_definitions: dict[str, Any]) -> None: ...
+
+    def get_ruleset(self, ruleset_name: str) -> Any: ...
+
+    def assert_facts(
+        self, ruleset_name: str, facts: str | list[dict[str, Any]], complete: None = None, read_known: FrameReader | None = None
+    ) -> list[tuple[str, Frame]]: ...
+
+    def delete_state(self, ruleset_name: str, sid: str | None = None) -> None: ...
+
+
 class _Host:
     """A durable_rules Host subclass, created lazily so importing screening never needs it."""
 
     @staticmethod
-    def create():
+    def create() -> _ScreeningHost:
         from durable import engine as durable_engine
 
         native = durable_engine.durable_rules_engine
 
-        def noop(c) -> None:
+        def noop(c: object) -> None:
             pass
 
-        class ScreeningHost(durable_engine.Host):
+        # durable_rules ships no type information: its Host is Any to mypy
+        class ScreeningHost(durable_engine.Host):  # type: ignore[misc]
             def _run(self) -> None:  # the dispatcher threads race with callers and segfault
                 pass
 
-            def get_action(self, action_name: str):
+            def get_action(self, action_name: str) -> Callable[[object], None]:
                 return noop  # never called: assert_facts below reads the triggered rules itself
 
-            def assert_facts(self, ruleset_name, facts, complete=None, read_known=None):
+            def assert_facts(
+                self,
+                ruleset_name: str,
+                facts: str | list[dict[str, Any]],
+                complete: None = None,
+                read_known: FrameReader | None = None,
+            ) -> list[tuple[str, Frame]]:
                 """Assert facts (a list, or the list already encoded as JSON); return
                 [(rule name, frame)] for every rule they trigger. ``read_known`` may read a
                 message without decoding it (None when it does not know it: then JSON).
@@ -519,7 +546,7 @@ class _Host:
                 # raises on a message not handled or only observed; 0 when nothing is pending
                 state_handle = rules._handle_result(native.assert_facts(rules._handle, text), facts)
                 result = native.start_action_for_state(rules._handle, state_handle)
-                fired: list[tuple[str, Any]] = []
+                fired: list[tuple[str, Frame]] = []
                 if not result:
                     return fired
                 state, message = result[0], result[1]
@@ -620,13 +647,13 @@ class DurableEngine:
                 try:
                     triggered = self._host.assert_facts(ruleset, batch, read_known=read_known)
                     fired.update(self._firings(triggered, sid, pids))
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 (durable_rules raises bare Exceptions: each fails closed)
                     # durable's exception text quotes the whole fact batch: never pass it on
                     raise EngineError(f"the rule engine failed ({_describe(error)}); no result was produced") from None
                 finally:
                     try:
                         self._host.delete_state(ruleset, sid)
-                    except Exception:
+                    except Exception:  # noqa: BLE001, S110 (the screening's own error, if any, is the one raised)
                         pass
             return fired
 
@@ -652,7 +679,7 @@ class CrossCheckedEngine:
 
     name = "durable_rules, cross-checked"
 
-    def __init__(self, durable: "DurableEngine", reference: PythonEngine):
+    def __init__(self, durable: DurableEngine, reference: PythonEngine):
         self.durable = durable
         self.reference = reference
 
@@ -667,14 +694,14 @@ class CrossCheckedEngine:
         return found
 
 
-def _frame_reader(texts: list[tuple[str, str]], sid: str):
+def _frame_reader(texts: list[tuple[str, str]], sid: str) -> FrameReader:
     """Read a triggered rule's message without decoding its JSON, when it is exactly
     ``{"<rule>":{"p":<fact>}}`` or ``{"<rule>":{"me":<fact>,"peer":<fact>}}`` for facts this
     screening asserted (durable_rules returns each stored fact's text as it was sent). A fact's
     text holds the screening's sid, so an exact match is also the same-session check. Decoding
     each frame cost most of fire() when many rules matched; anything else is decoded as before.
     """
-    known: dict[str, dict] = {}
+    known: dict[str, Frame] = {}
     for i, (pid, text) in enumerate(texts):
         known['{"p":' + text + "}}"] = {"p": {"pid": pid, "sid": sid}}
         for j, (other, other_text) in enumerate(texts):
@@ -684,7 +711,7 @@ def _frame_reader(texts: list[tuple[str, str]], sid: str):
                     "peer": {"pid": other, "sid": sid},
                 }
 
-    def read(message: str) -> list[tuple[str, dict]] | None:
+    def read(message: str) -> list[tuple[str, Frame]] | None:
         end = message.find('":', 2)
         if not message.startswith('{"') or end < 0:
             return None
@@ -719,7 +746,7 @@ def resolve_engine_name(name: str) -> str:
     return name
 
 
-def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
+def get_engine(rulebook: Rulebook, name: EngineName | str = "auto") -> Engine:
     """The engine for a rulebook, built once per process: 'auto' (the default: the cross-check
     where durable_rules imports, the reference evaluator alone elsewhere), 'cross-check'
     (both, and they must agree), 'durable' or 'python' (one engine alone)."""
@@ -735,18 +762,23 @@ def _build(rulebook: Rulebook, name: str) -> Engine:
     if name in ("durable", "cross-check") and not durable_available():
         raise EngineError(f"{durable_unavailable_reason()}; use engine='python'")
     if name == "python":
-        return _cached(rulebook, "python", lambda: PythonEngine(rulebook))
-    durable = _cached(rulebook, "durable", lambda: DurableEngine(rulebook))
+        return _cached(rulebook, "python", PythonEngine, lambda: PythonEngine(rulebook))
+    durable = _cached(rulebook, "durable", DurableEngine, lambda: DurableEngine(rulebook))
     if name == "durable":
         return durable
-    reference = _cached(rulebook, "python", lambda: PythonEngine(rulebook))
-    return CrossCheckedEngine(durable, reference)  # type: ignore[arg-type]
+    reference = _cached(rulebook, "python", PythonEngine, lambda: PythonEngine(rulebook))
+    return CrossCheckedEngine(durable, reference)
 
 
-def _cached(rulebook: Rulebook, name: str, make):
+_E = TypeVar("_E", PythonEngine, DurableEngine)
+
+
+def _cached(rulebook: Rulebook, name: Literal["durable", "python"], kind: type[_E], make: Callable[[], _E]) -> _E:
     """One engine of each kind per rulebook, shared by the cross-check and the single modes
     (the caller holds _ENGINES_LOCK)."""
     key = (rulebook.sha256 + str(id(rulebook)), name)
-    if key not in _ENGINES:
-        _ENGINES[key] = make()
-    return _ENGINES[key]
+    engine = _ENGINES.get(key)
+    if not isinstance(engine, kind):
+        engine = make()
+        _ENGINES[key] = engine
+    return engine
