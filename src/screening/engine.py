@@ -23,7 +23,6 @@ the reference in differential tests and the fallback where durable_rules does no
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 import math
@@ -590,7 +589,8 @@ class DurableEngine:
             names = []
             for packed in _pack(chosen, self.rules):
                 name = f"screening-{next(self._serial)}"
-                self._host.set_rulesets({name: copy.deepcopy({**packed, **_FIXED_RULES})})
+                # a deep copy (set_rulesets deletes "run" from what it is given), the quick way: it is JSON
+                self._host.set_rulesets({name: json.loads(json.dumps({**packed, **_FIXED_RULES}))})
                 names.append(name)
             self._partitions[key] = names
         return self._partitions[key]
