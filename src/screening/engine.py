@@ -431,6 +431,20 @@ _FIXED_RULES: dict[str, dict[str, Any]] = {
 }
 
 
+def _fields_tested(expr: dict[str, Any]) -> set[str]:
+    """The fact fields a compiled pattern tests (``{"me": "pid"}`` reads the other's pid)."""
+    found: set[str] = set()
+    for op, body in expr.items():
+        if op in ("$and", "$or"):
+            for item in body:
+                found |= _fields_tested(item)
+        elif op.startswith("$"):
+            found |= set(body)
+        else:
+            found.add(op)
+    return found
+
+
 def _grouped(definition: dict[str, Any], group: int) -> dict[str, Any]:
     """The rule with a test that always holds (no fact has the field) right after each
     pattern's type test: the rules of one group hang below one node, so the engine's stack
@@ -575,6 +589,7 @@ class DurableEngine:
         self._check_limits()
         self._host = _Host.create()
         self._partitions: dict[tuple[str, bool], list[str]] = {}
+        self._reads: dict[tuple[str, bool], frozenset[str]] = {}  # the fact fields its rules read
         self._serial = itertools.count()
 
     def _check_limits(self) -> None:
@@ -587,11 +602,16 @@ class DurableEngine:
         if key not in self._partitions:
             chosen = [(i, d) for i, (rule, d) in enumerate(zip(self.rules, self._definitions)) if rule.applies(substance, is_duo)]
             names = []
+            reads = {"type", "pid", "sid"}
             for packed in _pack(chosen, self.rules):
+                for definition in packed.values():
+                    for pattern in definition["all"]:
+                        reads |= _fields_tested(next(iter(pattern.values())))
                 name = f"screening-{next(self._serial)}"
                 # a deep copy (set_rulesets deletes "run" from what it is given), the quick way: it is JSON
                 self._host.set_rulesets({name: json.loads(json.dumps({**packed, **_FIXED_RULES}))})
                 names.append(name)
+            self._reads[key] = frozenset(reads)
             self._partitions[key] = names
         return self._partitions[key]
 
@@ -628,9 +648,11 @@ class DurableEngine:
         return found
 
     def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
-        facts = [to_fact(v) for v in participants]
         with self._lock:
             rulesets = self._rulesets_for(substance, is_duo)
+            # only what the rules read: a field no test reads changes no outcome, costs parsing
+            reads = self._reads[(substance, is_duo)]
+            facts = [{k: v for k, v in to_fact(values).items() if k in reads} for values in participants]
             sid = uuid.uuid4().hex
             fired: set[Firing] = set()
             try:
