@@ -272,7 +272,16 @@ def limit_problems(rules: list[Rule], definitions: list[dict[str, Any]] | None =
                     "split it into simpler rules",
                 )
             )
+        elif not _fits_alone(definition):
+            problems.append(_too_complex(rule))
     return problems
+
+
+def _fits_alone(definition: dict[str, Any]) -> bool:
+    """Whether the rule fits a ruleset of its own (the packing never needs more)."""
+    network = _Network(list(_FIXED_RULES.values()))
+    network.add(_grouped(definition, 0))
+    return network.fits()
 
 
 # ------------------------------------------------------------------ the engine's stack, bounded
@@ -481,7 +490,8 @@ def _pack(chosen: list[tuple[int, dict[str, Any]]], rules: list[Rule]) -> list[d
                 current, network, group, members = {}, _Network(list(_FIXED_RULES.values())), 0, 0
             grouped = _grouped(definition, group)
             network.add(grouped)
-            if network.fits() and network.group_peak(group) <= GROUP_BUDGET:
+            # GROUP_BUDGET leaves room for more groups; a rule alone in its group may take more
+            if network.fits() and (not members or network.group_peak(group) <= GROUP_BUDGET):
                 current[f"r{index}"] = grouped
                 members += 1
                 break
