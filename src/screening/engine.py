@@ -621,7 +621,8 @@ class DurableEngine:
                 # a deep copy (set_rulesets deletes "run" from what it is given), the quick way: it is JSON
                 self._host.set_rulesets({name: json.loads(json.dumps({**packed, **_FIXED_RULES}))})
                 names.append(name)
-            self._reads[key] = frozenset(reads)
+            # the fields a fact carries; never a group's field, which no fact may hold
+            self._reads[key] = frozenset(k for k in reads if not k.startswith(GROUP_KEY.format("")))
             self._partitions[key] = names
         return self._partitions[key]
 
