@@ -596,6 +596,8 @@ class DurableEngine:
         self.rulebook_sha = rulebook.sha256
         self._lock = threading.Lock()
         self._definitions = [compile_rule(rule, i) for i, rule in enumerate(self.rules)]
+        # each flag rule's name in the engine -> (rule id, whether it is a pair rule)
+        self._flags = {f"r{i}": (rule.id, rule.meta.applies_to == "pair") for i, rule in enumerate(self.rules)}
         self._check_limits()
         self._host = _Host.create()
         self._partitions: dict[tuple[str, bool], list[str]] = {}
@@ -634,26 +636,26 @@ class DurableEngine:
         started = False
         acknowledged: set[str] = set()
         for name, frame in triggered:
-            if name == "$start":
-                started = True
-                continue
-            if name == ACK_RULE:
+            flag = self._flags.get(name)
+            if flag is not None:
+                rule_id, pair = flag
+                if pair:
+                    me, peer = frame["me"], frame["peer"]
+                    if me["sid"] != sid or peer["sid"] != sid:
+                        raise _EngineFault("a frame from another session")
+                    found.append(Firing(rule_id, me["pid"], peer["pid"]))
+                else:
+                    if frame["p"]["sid"] != sid:
+                        raise _EngineFault("a frame from another session")
+                    found.append(Firing(rule_id, frame["p"]["pid"]))
+            elif name == ACK_RULE:
                 if frame["p"]["sid"] != sid:
                     raise _EngineFault("a frame from another session")
                 acknowledged.add(frame["p"]["pid"])
-                continue
-            if not name.startswith("r"):  # $sink
-                continue
-            rule = self.rules[int(name[1:])]
-            if rule.meta.applies_to == "pair":
-                me, peer = frame["me"], frame["peer"]
-                if me["sid"] != sid or peer["sid"] != sid:
-                    raise _EngineFault("a frame from another session")
-                found.append(Firing(rule.id, me["pid"], peer["pid"]))
+            elif name == "$start":
+                started = True
             else:
-                if frame["p"]["sid"] != sid:
-                    raise _EngineFault("a frame from another session")
-                found.append(Firing(rule.id, frame["p"]["pid"]))
+                raise _EngineFault("a frame from a rule the host does not know")
         if not started or acknowledged != pids:
             raise _EngineFault("the engine did not confirm that it read every fact")
         return found
