@@ -13,9 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from screening import screen  # noqa: E402
-from screening.engine import durable_available  # noqa: E402
-from strategies import TODAY, random_intake  # noqa: E402
+from strategies import TODAY, random_intake
+
+from screening import screen
+from screening.engine import durable_available
 
 
 def rss_mb() -> float:

@@ -23,11 +23,12 @@ import os
 import signal
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeAlias
 
 from .errors import EngineError, ScreeningError
 from .report import Report
@@ -38,6 +39,17 @@ if TYPE_CHECKING:
 __all__ = ["screen_many", "BatchError", "CHUNK"]
 
 CHUNK = 64  # intakes per task: large enough to hide inter-process overhead, small enough to stream
+ErrorKind: TypeAlias = Literal["intake", "blank", "engine"]
+
+
+class Line(NamedTuple):
+    """One output record of the JSON path, worked out in the worker so that the parent never
+    parses a report again: its text, "report" or the error kind, and the report's highest
+    severity (SEVERITY_ORDER; -1 without flags or for an error)."""
+
+    text: str
+    kind: Literal["report", "intake", "blank", "engine"]
+    top: int = -1
 
 
 @dataclass(frozen=True)
@@ -48,7 +60,7 @@ class BatchError:
 
     line: int
     error: str
-    kind: str = "intake"
+    kind: ErrorKind = "intake"
 
     def to_dict(self) -> dict[str, Any]:
         return {"line": self.line, "error": self.error, "kind": self.kind}
@@ -59,12 +71,15 @@ class BatchError:
 
 # ------------------------------------------------------------------------- worker side
 
+Item: TypeAlias = Mapping[str, Any] | str | bytes
+Result: TypeAlias = Report | BatchError | Line
 _WORKER: dict[str, Any] = {}
 
 
-def _init(rules: str | None, engine: str, today: dt.date | None, program: str | None = None) -> None:
+def _init(rules: str | None, engine: EngineName, today: dt.date | None, program: str | None = None) -> None:
     """Build the rulebook (compiled for the program) and engine once per process (also used in-process for jobs=1)."""
-    from . import engine as engine_module, programs, rulebook
+    from . import engine as engine_module
+    from . import programs, rulebook
 
     if multiprocessing.parent_process() is not None:
         # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily
@@ -76,12 +91,16 @@ def _init(rules: str | None, engine: str, today: dt.date | None, program: str | 
     _WORKER.update(book=book, engine=engine, today=today)
 
 
-def _one(number: int, item: Any, as_json: bool) -> Any:
+def _error(error: BatchError, as_json: bool) -> Result:
+    return Line(error.to_json(), error.kind) if as_json else error
+
+
+def _one(number: int, item: Item, as_json: bool) -> Result:
+    from .rulebook import SEVERITY_ORDER
     from .screener import parse_intake, parse_intake_text, screen
 
     if isinstance(item, (str, bytes)) and not item.strip():
-        blank = BatchError(number, "a blank line: no intake to screen", "blank")
-        return blank.to_json() if as_json else blank
+        return _error(BatchError(number, "a blank line: no intake to screen", "blank"), as_json)
     try:
         if isinstance(item, (str, bytes)):
             raw = item.encode("utf-8") if isinstance(item, str) else item
@@ -90,31 +109,34 @@ def _one(number: int, item: Any, as_json: bool) -> Any:
             intake = parse_intake(item, f"item {number}", today=_WORKER["today"])
         report = screen(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
     except EngineError as error:
-        result: Any = BatchError(number, str(error), "engine")
-        return result.to_json() if as_json else result
+        return _error(BatchError(number, str(error), "engine"), as_json)
     except ScreeningError as error:
-        result = BatchError(number, str(error))
-        return result.to_json() if as_json else result
-    except Exception as error:  # anything else still fails closed for this line only
-        result = BatchError(number, f"screening failed ({type(error).__name__}); no report was produced", "engine")
-        return result.to_json() if as_json else result
-    return f'{{"line": {number}, "report": {report.to_json(indent=None)}}}' if as_json else report
+        return _error(BatchError(number, str(error)), as_json)
+    except Exception as error:  # anything else still fails closed for this line only  # noqa: BLE001
+        return _error(BatchError(number, f"screening failed ({type(error).__name__}); no report was produced", "engine"), as_json)
+    if not as_json:
+        return report
+    top = max((SEVERITY_ORDER[flag.severity] for flag in report.flags), default=-1)
+    return Line(f'{{"line": {number}, "report": {report.to_json(indent=None)}}}', "report", top)
 
 
-def _chunk(items: list[tuple[int, Any]], as_json: bool) -> list[Any]:
+def _chunk(items: list[tuple[int, Item]], as_json: bool) -> list[Result]:
     return [_one(number, item, as_json) for number, item in items]
 
 
 # ------------------------------------------------------------------------- parent side
 
+_Args: TypeAlias = tuple[str | None, "EngineName", dt.date | None, str | None]
+_Pending: TypeAlias = collections.deque[tuple[list[tuple[int, Item]], "Future[list[Result]]"]]
 
-def _numbered(items: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+
+def _numbered(items: Iterable[Item]) -> Iterator[tuple[int, Item]]:
     """Number the inputs from 1 (a blank line too: it gets a record saying so)."""
     return enumerate(items, 1)
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[tuple[int, Any]]]:
-    chunk: list[tuple[int, Any]] = []
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[tuple[int, Item]]]:
+    chunk: list[tuple[int, Item]] = []
     for pair in _numbered(items):
         chunk.append(pair)
         if len(chunk) == size:
@@ -124,24 +146,26 @@ def _chunks(items: Iterable[Any], size: int) -> Iterator[list[tuple[int, Any]]]:
         yield chunk
 
 
-def _pool(jobs: int, args: tuple) -> ProcessPoolExecutor:
+def _pool(jobs: int, args: _Args) -> ProcessPoolExecutor:
     # fork starts workers in milliseconds; the initializer discards any inherited engine.
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=args)
 
 
 def _results(
-    items: Iterable[Any],
+    items: Iterable[Item],
     jobs: int | None,
     rules: str | Path | None,
-    engine: str,
+    engine: EngineName,
     today: dt.date | None,
     as_json: bool,
     chunk: int = CHUNK,
     program: str | None = None,
-) -> Iterator[Any]:
+) -> Iterator[Result]:
+    """One result per item, in input order: Line records when ``as_json``, else a Report or a
+    BatchError. Workers keep their engines; the parent keeps a bounded window of chunks."""
     jobs = bounded_jobs(jobs)
-    args = (str(rules) if rules else None, engine, today, program)
+    args: _Args = (str(rules) if rules else None, engine, today, program)
     if program:  # an unknown or broken program fails here, before any worker starts
         from . import programs, rulebook
 
@@ -153,7 +177,7 @@ def _results(
         return
 
     window = jobs * 4
-    pending: collections.deque = collections.deque()
+    pending: _Pending = collections.deque()
     source = _chunks(items, chunk)
     pool = _pool(jobs, args)
     try:
@@ -171,7 +195,15 @@ def _results(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _collect(part, future, pool, pending, jobs, args, as_json):
+def _collect(
+    part: list[tuple[int, Item]],
+    future: Future[list[Result]],
+    pool: ProcessPoolExecutor,
+    pending: _Pending,
+    jobs: int,
+    args: _Args,
+    as_json: bool,
+) -> tuple[list[Result], ProcessPoolExecutor]:
     """A chunk's results; if its worker died, error records for its lines and a fresh pool."""
     try:
         return future.result(), pool
@@ -182,14 +214,13 @@ def _collect(part, future, pool, pending, jobs, args, as_json):
         # the chunks still queued were lost with the pool: send them again, in order
         for i, (queued, _) in enumerate(list(pending)):
             pending[i] = (queued, pool.submit(_chunk, queued, as_json))
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 (the chunk's lines fail closed, the batch goes on)
         why = type(error).__name__
     return [_failed(number, why, as_json) for number, _ in part], pool
 
 
-def _failed(number: int, why: str, as_json: bool) -> Any:
-    error = BatchError(number, f"the screening process failed ({why}); no report was produced", "engine")
-    return error.to_json() if as_json else error
+def _failed(number: int, why: str, as_json: bool) -> Result:
+    return _error(BatchError(number, f"the screening process failed ({why}); no report was produced", "engine"), as_json)
 
 
 def bounded_jobs(jobs: int | None) -> int:
@@ -220,7 +251,10 @@ def screen_many(
     process). ``rules`` is a rules folder instead of the shipped rulebook; ``program`` a
     program in its programs/ folder. Errors carry the item's 1-based number.
     """
-    return _results(intakes, jobs, rules, engine, today, as_json=False, program=program)
+    for result in _results(intakes, jobs, rules, engine, today, as_json=False, program=program):
+        if isinstance(result, Line):  # never: as_json is off
+            raise TypeError("a JSON record where a report was expected")
+        yield result
 
 
 class _Progress:
@@ -275,17 +309,14 @@ def run_cli(args: Any) -> int:
     interrupted = False
     try:
         for line in _results(source, args.jobs, args.rules, args.engine, args.today, as_json=True, program=args.program):
+            if not isinstance(line, Line):  # never: as_json is on
+                raise TypeError("a report where a JSON record was expected")
             counts["lines"] += 1
-            if line.startswith('{"line": ') and '"report": ' in line[:30]:
-                counts["reports"] += 1
-                if threshold is not None:
-                    severities = {f["severity"] for f in json.loads(line)["report"]["flags"]}
-                    flagged += any(SEVERITY_ORDER[s] >= threshold for s in severities)
-                progress.step(False)
-            else:
-                counts[json.loads(line)["kind"]] += 1
-                progress.step(True)
-            sys.stdout.write(line + "\n")
+            counts["reports" if line.kind == "report" else line.kind] += 1
+            if threshold is not None and line.top >= threshold:
+                flagged += 1
+            progress.step(line.kind != "report")
+            sys.stdout.write(line.text + "\n")
     except KeyboardInterrupt:
         interrupted = True
     except OSError as error:  # a folder given as the batch file, a read error mid-way

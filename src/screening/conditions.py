@@ -38,8 +38,9 @@ A differential test holds the two together.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, TypeAlias
 
 from .fields import FieldSpec, catalogue
 
@@ -80,14 +81,16 @@ class ConditionError(ValueError):
 @dataclass(frozen=True)
 class Leaf:
     op: str  # one of LEAVES
-    field: str  # dotted path; for medication leaves the class id
-    value: Any = None  # a value, a tuple of values, a number, or within_days
+    # A dotted path; for medication leaves the class id; for a count, its CountOf. Typed Any
+    # because readers elsewhere index it by its op (count_of() reads a count's parts typed).
+    field: Any
+    value: Any = None  # a value, a tuple of values, a number, or within_days; a count's CountWindow
     side: str | None = None  # "self" / "other" in pair rules, else None
 
     def __str__(self) -> str:
         prefix = f"{self.side}." if self.side else ""
         if self.op == COUNT:
-            (what, classes), (least, after, within) = self.field, self.value
+            what, classes, least, after, within = count_of(self)
             lower = f"{after} to " if after else ""
             return f"at least {least} {what} of {', '.join(classes)} within {lower}{within} days"
         if self.op in MEDICATION_LEAVES:
@@ -100,7 +103,7 @@ class Leaf:
 @dataclass(frozen=True)
 class Branch:
     op: str  # "all" | "any" | "not"
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
 
 
 Condition = Leaf | Branch
@@ -182,7 +185,7 @@ def _value_for(spec: FieldSpec, value: Any, line: int | None) -> Any:
     return value
 
 
-def _single(node: Mapping, op: str, line: int | None) -> tuple[Any, Any]:
+def _single(node: Mapping[str, Any], op: str, line: int | None) -> tuple[Any, Any]:
     body = node[op]
     if not isinstance(body, Mapping) or len(body) != 1:
         raise ConditionError(f"'{op}' takes exactly one 'field: value' pair", _line(body) or line)
@@ -255,7 +258,7 @@ def parse(
     return Leaf(op, spec.path, _value_for(spec, value, line), side)
 
 
-def _days(body: Mapping, key: str, line: int | None, default: int = 0) -> int:
+def _days(body: Mapping[str, Any], key: str, line: int | None, default: int = 0) -> int:
     days = body.get(key, default)
     if isinstance(days, bool) or not isinstance(days, int) or days < 0:
         raise ConditionError(f"'{key}' is a whole number of days, 0 or more; got {days!r}", line)
@@ -314,15 +317,23 @@ def _count_leaf(body: Any, line: int | None, classes: frozenset[str] | None) -> 
 
 # Every count a parsed rule reads, by its fact key: the durable facts carry each one (facts.py).
 COUNTS: dict[str, tuple[str, tuple[str, ...], int, int]] = {}
+CountOf: TypeAlias = tuple[str, tuple[str, ...]]  # a count leaf's field: ("drugs" or "classes", its classes)
+CountWindow: TypeAlias = tuple[int, int, int]  # its value: (at least, after_days, within_days)
+
+
+def count_of(leaf: Leaf) -> tuple[str, tuple[str, ...], int, int, int]:
+    """A count leaf's parts: what it counts, of which classes, at least how many, the window."""
+    (what, classes), (least, after, within) = leaf.field, leaf.value
+    return what, classes, least, after, within
 
 
 def count_key(leaf: Leaf) -> str:
-    (what, classes), (_, after, within) = leaf.field, leaf.value
+    what, classes, _, after, within = count_of(leaf)
     return f"n{what}__{'_'.join(classes)}__{after}_{within}"
 
 
 def _register(leaf: Leaf) -> Leaf:
-    (what, classes), (_, after, within) = leaf.field, leaf.value
+    what, classes, _, after, within = count_of(leaf)
     COUNTS.setdefault(count_key(leaf), (what, classes, after, within))
     return leaf
 
@@ -349,12 +360,12 @@ def sides_read(condition: Condition) -> set[str]:
 
 def _counted(leaf: Leaf, values: Values) -> list[Dose]:
     """The listed drugs a count leaf counts: of its classes, dosed inside its window."""
-    (_, classes), (_, after, within) = leaf.field, leaf.value
+    _, classes, _, after, within = count_of(leaf)
     return [d for d in values.doses if after <= d.days <= within and d.classes & set(classes)]
 
 
 def _count_holds(leaf: Leaf, values: Values) -> bool:
-    (what, classes), (least, _, _) = leaf.field, leaf.value
+    what, classes, least, _, _ = count_of(leaf)
     counted = _counted(leaf, values)
     if what == "drugs":
         return len({d.generic for d in counted}) >= least
@@ -376,17 +387,19 @@ def _leaf_holds(leaf: Leaf, values: Values) -> bool:
     if leaf.op == "unanswered":
         return answer is None or answer == "unknown"
     if leaf.op == "is":
-        return answer == leaf.value and answer is not None
+        return bool(answer == leaf.value) and answer is not None
     if leaf.op == "in":
-        return answer in leaf.value
+        return bool(answer in leaf.value)
     if answer is None:
         return False
-    return {
-        "at_least": answer >= leaf.value,
-        "above": answer > leaf.value,
-        "below": answer < leaf.value,
-        "at_most": answer <= leaf.value,
-    }[leaf.op]
+    return bool(
+        {
+            "at_least": answer >= leaf.value,
+            "above": answer > leaf.value,
+            "below": answer < leaf.value,
+            "at_most": answer <= leaf.value,
+        }[leaf.op]
+    )
 
 
 def _pick(leaf: Leaf, sides: Mapping[str | None, Values]) -> Values:
@@ -462,18 +475,18 @@ def _key(leaf: Leaf) -> str:
         return f"med__{leaf.field}"
     if leaf.op == "stopped_on_own":
         return f"selfstop__{leaf.field}"
-    return leaf.field.replace(".", "__")
+    return str(leaf.field).replace(".", "__")
 
 
-def _or(items: list[dict]) -> dict:
+def _or(items: list[dict[str, Any]]) -> dict[str, Any]:
     return items[0] if len(items) == 1 else {"$or": items}
 
 
-def _and(items: list[dict]) -> dict:
+def _and(items: list[dict[str, Any]]) -> dict[str, Any]:
     return items[0] if len(items) == 1 else {"$and": items}
 
 
-def _answer_test(key: str, value: str, negate: bool) -> dict:
+def _answer_test(key: str, value: str, negate: bool) -> dict[str, Any]:
     """Tri-state in sparse facts: 'yes' and 'unknown' stored, 'no' absent."""
     if value == "no":
         return {"$ex": {key: 1}} if negate else {"$nex": {key: 1}}
@@ -483,7 +496,7 @@ def _answer_test(key: str, value: str, negate: bool) -> dict:
     return {"$or": [{"$nex": {key: 1}}, {key: other}]}
 
 
-def _leaf_to_durable(leaf: Leaf, negate: bool) -> dict:
+def _leaf_to_durable(leaf: Leaf, negate: bool) -> dict[str, Any]:
     if leaf.op == COUNT:  # every registered count is in every fact, 0 included
         least = leaf.value[0]
         return {"$lt": {count_key(leaf): least}} if negate else {"$gte": {count_key(leaf): least}}
@@ -517,7 +530,7 @@ def _leaf_to_durable(leaf: Leaf, negate: bool) -> dict:
     return {op: {key: leaf.value}}
 
 
-def to_durable(condition: Condition, negate: bool = False) -> dict:
+def to_durable(condition: Condition, negate: bool = False) -> dict[str, Any]:
     """A durable_rules pattern expression (no 'type' test; the engine adds it first)."""
     if isinstance(condition, Leaf):
         return _leaf_to_durable(condition, negate)
@@ -566,12 +579,13 @@ def _source(condition: Condition, sides: dict[str | None, str], constants: list[
     return "(" + joiner.join(_source(item, sides, constants) for item in condition.items) + ")"
 
 
-def compile_conditions(named: Sequence[tuple[str, Condition]], pair: bool = False):
+def compile_conditions(named: Sequence[tuple[str, Condition]], pair: bool = False) -> Callable[..., list[str]]:
     """Many conditions as one Python function, built once per rulebook: ``fn(values)`` (or
     ``fn(me, other)`` for pair rules) returns the names whose condition holds, in order. The
     same semantics as :func:`evaluate` (a differential test holds them together), without
     walking a tree or calling a function per rule on every screening."""
     constants: list[Any] = []
+    used: tuple[str, ...]
     if pair:
         sides: dict[str | None, str] = {None: "me", "self": "me", "other": "peer"}
         params, used = "me, peer", ("me", "peer")
@@ -587,10 +601,11 @@ def compile_conditions(named: Sequence[tuple[str, Condition]], pair: bool = Fals
     namespace: dict[str, Any] = {"INF": _INFINITY, "C": constants, "HOLDS": _leaf_holds}
     # the source is built from parsed, type-checked trees: names and values only as repr()
     exec(compile("\n".join(lines) + "\n", "<rule conditions>", "exec"), namespace)  # noqa: S102
-    return namespace["rules"]
+    rules: Callable[..., list[str]] = namespace["rules"]
+    return rules
 
 
-def compile_condition(condition: Condition, pair: bool = False):
+def compile_condition(condition: Condition, pair: bool = False) -> Callable[..., bool]:
     """One condition as a function returning True when it holds."""
     rules = compile_conditions([("held", condition)], pair)
     return (lambda me, peer: bool(rules(me, peer))) if pair else (lambda me: bool(rules(me)))

@@ -11,8 +11,10 @@ frames straight from the engine's action queue (``ScreeningHost.assert_facts``),
 facts are encoded as JSON once per screening, not once per ruleset.
 
 Rules are partitioned by (substance, format) so the substance and duo guards need no engine
-test, and each partition is split into rulesets that stay under the engine's limit of 64
-alpha tests matching one fact (checked when rules compile, not discovered as error 303).
+test. Each partition is packed into as few rulesets as the engine's limits allow (usually
+one), in groups below a test that always holds, so that no fact can take the engine's stack
+of 64 alpha nodes past its limit: the host rebuilds the engine's network in Python and bounds
+the stack before it creates a ruleset (``_Network``), so error 303 is never met at run time.
 
 ``PythonEngine`` evaluates the same conditions directly (:func:`conditions.evaluate`). It is
 the reference in differential tests and the fallback where durable_rules does not import
@@ -21,23 +23,24 @@ the reference in differential tests and the fallback where durable_rules does no
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
+import math
 import os
 import re
 import sys
 import threading
 import uuid
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
-from typing import Any, Literal, Protocol
+from functools import cache, partial
+from typing import Any, Literal, Protocol, TypeAlias, TypeVar
 
 from . import conditions
 from .conditions import Branch, Condition, Values
-from .errors import EngineError, RulebookError, Problem
+from .errors import EngineError, Problem, RulebookError
 from .facts import FACT_TYPE, to_fact
 from .rulebook import Rule, Rulebook
 
@@ -76,15 +79,38 @@ ACK_RULE = "$ack"  # fires once per participant fact: proof that the engine read
 def _number(value: float) -> str:
     """A float as plain decimal digits: durable_rules' parser silently drops a fact holding a
     number in exponent form (5e-05), and every fact after it in the batch (issue 11)."""
-    if value != value or value in (float("inf"), float("-inf")):
+    if not math.isfinite(value):
         raise ValueError("a fact cannot hold a number that is not finite")
     text = format(Decimal(repr(value)), "f")
     return text if "." in text else text + ".0"
 
 
+# One encoder, built once: json.dumps with keyword arguments builds a new one per call. NaN and
+# infinities raise (a fact never holds them); the output is json.dumps' default spelling.
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False).encode
+
+
 def fact_text(fact: dict[str, Any]) -> str:
     """One fact as JSON that durable_rules parses exactly: strings and integers as json writes
     them, floats in fixed-point notation, nothing else (a fact has no lists, bools or nulls)."""
+    for value in fact.values():
+        kind = type(value)
+        if kind is str or kind is int:
+            continue
+        if kind is float and _plain_float(value):
+            continue  # json writes it as repr() does: fixed-point digits, as _number would
+        return _fact_text_slowly(fact)
+    return _encode(fact)
+
+
+def _plain_float(value: float) -> bool:
+    """A float whose repr() is already fixed-point (no exponent, not inf or nan)."""
+    text = repr(value)
+    return "e" not in text and "n" not in text
+
+
+def _fact_text_slowly(fact: dict[str, Any]) -> str:
+    """fact_text, value by value: floats through _number, wrong types raised as TypeError."""
     parts = []
     for key, value in fact.items():
         if isinstance(value, bool) or value is None:
@@ -92,10 +118,10 @@ def fact_text(fact: dict[str, Any]) -> str:
         if isinstance(value, float):
             text = _number(value)
         elif isinstance(value, (int, str)):
-            text = json.dumps(value, ensure_ascii=False)
+            text = _encode(value)
         else:
             raise TypeError(f"fact field {key} holds a {type(value).__name__}")
-        parts.append(json.dumps(key) + ": " + text)
+        parts.append(_encode(key) + ": " + text)
     return "{" + ", ".join(parts) + "}"
 
 
@@ -112,7 +138,7 @@ class Engine(Protocol):
     def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]: ...
 
 
-def _ordered_pairs(participants: list[Values]):
+def _ordered_pairs(participants: list[Values]) -> Iterator[tuple[Values, Values]]:
     return itertools.permutations(participants, 2)
 
 
@@ -169,7 +195,7 @@ def durable_unavailable_reason() -> str | None:
     """Why durable_rules cannot be used here, in one line; None when it imports (tried once)."""
     try:
         import durable.engine  # noqa: F401
-    except Exception as error:  # ImportError, or the undefined-symbol error on Python 3.13+
+    except Exception as error:  # noqa: BLE001 (ImportError, the undefined symbol on 3.13+, or whatever else stops it)
         version = ".".join(map(str, sys.version_info[:3]))
         found = "not installed" if isinstance(error, ModuleNotFoundError) else f"does not import ({type(error).__name__})"
         if sys.version_info >= (3, 13):
@@ -197,7 +223,7 @@ def _alpha_cost(expr: Any) -> tuple[int, int]:
     return 1, 1
 
 
-def _pattern(condition: Condition, *extra: dict) -> dict:
+def _pattern(condition: Condition, *extra: dict[str, Any]) -> dict[str, Any]:
     parts = [{"type": FACT_TYPE}, *extra, conditions.to_durable(condition)]
     return {"$and": parts}
 
@@ -213,7 +239,7 @@ def _pair_sides(condition: Condition) -> tuple[Condition | None, Condition | Non
     return join(mine), join(theirs)
 
 
-def compile_rule(rule: Rule, index: int) -> dict:
+def compile_rule(rule: Rule, index: int) -> dict[str, Any]:
     """The durable_rules definition of one rule (without its substance and duo guards)."""
     action = f"flag:{index}"
     if rule.meta.applies_to != "pair":  # participant and session rules read one participant's facts
@@ -225,22 +251,11 @@ def compile_rule(rule: Rule, index: int) -> dict:
     return {"all": [{"me": me}, {"peer": peer}], "run": action}
 
 
-def _rule_cost(definition: dict) -> int:
+def _rule_cost(definition: dict[str, Any]) -> int:
     return sum(_alpha_cost(next(iter(p.values())))[1] for p in definition["all"])
 
 
-def _tests(expr: Any) -> set[str]:
-    """The distinct alpha tests in a pattern (each leaf test, as canonical JSON)."""
-    if isinstance(expr, dict) and len(expr) == 1 and next(iter(expr)) in ("$and", "$or"):
-        return set().union(*(_tests(item) for item in next(iter(expr.values()))))
-    return {json.dumps(expr, sort_keys=True)}
-
-
-def _rule_tests(definition: dict) -> set[str]:
-    return set().union(*(_tests(next(iter(p.values()))) for p in definition["all"]))
-
-
-def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> list[Problem]:
+def limit_problems(rules: list[Rule], definitions: list[dict[str, Any]] | None = None) -> list[Problem]:
     """Rules too complex for durable_rules (more alpha tests than one ruleset allows), with
     file and line; pure Python, so `screening rules check` can run it without the engine."""
     if definitions is None:
@@ -257,29 +272,288 @@ def limit_problems(rules: list[Rule], definitions: list[dict] | None = None) -> 
                     "split it into simpler rules",
                 )
             )
+        elif not _fits_alone(definition):
+            problems.append(_too_complex(rule))
     return problems
+
+
+def _fits_alone(definition: dict[str, Any]) -> bool:
+    """Whether the rule fits a ruleset of its own (the packing never needs more)."""
+    network = _Network(list(_FIXED_RULES.values()))
+    network.add(_grouped(definition, 0))
+    return network.fits()
+
+
+# ------------------------------------------------------------------ the engine's stack, bounded
+
+
+# durable_rules walks its alpha network depth first with a stack of 64 entries per fact
+# (events.c, handleAlpha: error 303 when full). Popping a node pushes every child the fact
+# matches; an `$or` joins its branches in a "forward" node that each matching branch pushes
+# again; identical tests under one parent share a node (findAlpha), tests against another
+# pattern's field (`{"me": "pid"}`) never do. _Network rebuilds that network in Python, exactly
+# as createAlpha does, to bound the stack height any fact can reach: a ruleset is packed only
+# while the bound stays within STACK_BUDGET, so no intake can reach error 303.
+STACK_BUDGET = 56  # of 64: 8 entries of margin
+GROUP_BUDGET = 40  # the stack one group may take, leaving room for the other groups of its ruleset
+BETA_BUDGET = 200  # rules ending on one node: 256 segfaulted, 257 gave error 108
+NEX_BUDGET = 100  # `$nex` tests under one node: 129 gave error 107
+HASH_BUDGET = 400  # tests under one node: 512 loop for ever
+GROUP_KEY = "grp__{}"  # a field no fact holds: `$nex` on it always holds (see _grouped)
+_TESTS = ("$eq", "$neq", "$lt", "$lte", "$gt", "$gte", "$ex", "$nex")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # strings the engine cannot read as numbers or booleans
+
+
+class _Node:
+    """One alpha node: its test, its children, the rules ending on it, and its peak (the
+    stack height reached below it once popped; None until worked out)."""
+
+    __slots__ = ("betas", "key", "kind", "peak", "shared", "unshared")
+
+    def __init__(self, key: str, kind: str) -> None:
+        self.key = key
+        self.kind = kind  # "$nex", "$eq-text" (equal to a plain string), another test, or "$forward"
+        self.shared: dict[tuple[str, str, str], _Node] = {}  # found again by findAlpha
+        self.unshared: list[_Node] = []  # forward nodes and tests against another pattern
+        self.betas = 0
+        self.peak: int | None = None
+
+    def children(self) -> list[_Node]:
+        return [*self.shared.values(), *self.unshared]
+
+    def pushes(self) -> int:
+        """The most children one fact can push when this node is popped: per field, either
+        its `$nex` tests (the field is absent) or its other tests (present), and of tests for
+        equality with distinct plain strings at most one; the unshared ones always."""
+        nex: dict[str, int] = {}
+        present: dict[str, int] = {}
+        texts: set[str] = set()
+        for child in self.shared.values():
+            if child.kind == "$nex":
+                nex[child.key] = nex.get(child.key, 0) + 1
+            elif child.kind == "$eq-text":
+                texts.add(child.key)
+            else:
+                present[child.key] = present.get(child.key, 0) + 1
+        fields = set(nex) | set(present) | texts
+        return len(self.unshared) + sum(max(nex.get(k, 0), present.get(k, 0) + (k in texts)) for k in fields)
+
+    def within_limits(self) -> bool:
+        nex = sum(child.kind == "$nex" for child in self.shared.values())
+        return self.betas <= BETA_BUDGET and nex <= NEX_BUDGET and len(self.shared) + len(self.unshared) <= HASH_BUDGET
+
+
+class _Network:
+    """One ruleset's alpha network as durable_rules builds it, and the bound on its stack.
+
+    Rules are added one at a time and the last one can be taken out again; a node's peak is
+    worked out again only when a rule passed through it (every ancestor of a changed node is
+    on that rule's path: a shared node has one parent, and unshared nodes are the rule's own)."""
+
+    def __init__(self, definitions: list[dict[str, Any]]) -> None:
+        self.root = _Node("type", "$type")
+        self.undo: list[Callable[[], object]] = []
+        self.touched: list[_Node] = []
+        for definition in definitions:
+            self.add(definition)
+
+    def add(self, definition: dict[str, Any]) -> None:
+        self.undo, self.touched = [], []
+        for pattern in definition["all"]:
+            end = self._pattern(self.root, next(iter(pattern.values())))
+            end.betas += 1
+            self.undo.append(partial(setattr, end, "betas", end.betas - 1))
+
+    def remove_last(self) -> None:
+        """Take the last added rule out again: its nodes and links, in reverse order."""
+        while self.undo:
+            self.undo.pop()()
+        for node in self.touched:
+            node.peak = None
+
+    def fits(self) -> bool:
+        """Whether no fact can take the stack past STACK_BUDGET, and no node past its limits."""
+        for node in self.touched:
+            node.peak = None
+        return self._peak(self.root) <= STACK_BUDGET and all(node.within_limits() for node in self.touched)
+
+    def group_peak(self, group: int) -> int:
+        facts = self.root.shared[("type", "$eq", "str:" + json.dumps(FACT_TYPE))]
+        return self._peak(facts.shared[(GROUP_KEY.format(group), "$nex", "int:1")])
+
+    def _peak(self, node: _Node) -> int:
+        if node.peak is None:
+            children = node.children()
+            pushed = node.pushes()
+            node.peak = max([pushed] + [pushed - 1 + self._peak(child) for child in children]) if children else 0
+        return node.peak
+
+    def _pattern(self, parent: _Node, expr: dict[str, Any]) -> _Node:
+        """The node a pattern ends on, its tests added under ``parent`` as createAlpha does."""
+        self.touched.append(parent)
+        if len(expr) == 1 and "$and" in expr:
+            node = parent
+            for item in expr["$and"]:
+                node = self._pattern(node, item)
+            return node
+        if len(expr) == 1 and "$or" in expr:
+            forward = _Node("$forward", "$forward")  # never shared
+            self.touched.append(forward)
+            for item in expr["$or"]:
+                end = self._pattern(parent, item)
+                end.unshared.append(forward)
+                self.undo.append(end.unshared.pop)
+            return forward
+        return self._test(parent, expr)
+
+    def _test(self, parent: _Node, expr: dict[str, Any]) -> _Node:
+        (op, body), *more = expr.items()
+        if op.startswith("$"):
+            if more or op not in _TESTS or not isinstance(body, dict) or len(body) != 1:
+                raise ValueError(f"the stack bound does not know this test ({op})")
+            ((key, value),) = body.items()
+        elif more:
+            raise ValueError("a compiled test reads one field")
+        else:
+            op, key, value = "$eq", op, body
+        if isinstance(value, dict):  # against another pattern's field: never shared
+            node = _Node(key, op)
+            parent.unshared.append(node)
+            self.undo.append(parent.unshared.pop)
+        else:
+            share = (key, op, type(value).__name__ + ":" + json.dumps(value))
+            if share not in parent.shared:
+                plain_text = op == "$eq" and isinstance(value, str) and _WORD.fullmatch(value) and value not in ("true", "false")
+                parent.shared[share] = _Node(key, "$eq-text" if plain_text else op)
+                self.undo.append(partial(parent.shared.pop, share))
+            node = parent.shared[share]
+        self.touched.append(node)
+        return node
+
+
+# In every ruleset: a start fact that guarantees one action per session (delete_state crashes
+# without one), the acknowledgement of each participant fact, and a sink for every fact.
+_FIXED_RULES: dict[str, dict[str, Any]] = {
+    "$start": {"all": [{"m": {"type": START_TYPE}}], "run": "noop"},
+    ACK_RULE: {"all": [{"p": {"type": FACT_TYPE}}], "run": "noop"},
+    "$sink": {"count": 65535, "all": [{"m": {"$ex": {"type": 1}}}], "run": "noop"},
+}
+
+
+def _fields_tested(expr: dict[str, Any]) -> set[str]:
+    """The fact fields a compiled pattern tests (``{"me": "pid"}`` reads the other's pid)."""
+    found: set[str] = set()
+    for op, body in expr.items():
+        if op in ("$and", "$or"):
+            for item in body:
+                found |= _fields_tested(item)
+        elif op.startswith("$"):
+            found |= set(body)
+        else:
+            found.add(op)
+    return found
+
+
+def _grouped(definition: dict[str, Any], group: int) -> dict[str, Any]:
+    """The rule with a test that always holds (no fact has the field) right after each
+    pattern's type test: the rules of one group hang below one node, so the engine's stack
+    holds one group's tests at a time, and many groups share one ruleset."""
+    test = {"$nex": {GROUP_KEY.format(group): 1}}
+    patterns = []
+    for pattern in definition["all"]:
+        ((alias, expr),) = pattern.items()
+        items = expr["$and"] if set(expr) == {"$and"} else [expr]
+        if items[0] != {"type": FACT_TYPE}:
+            raise ValueError("a compiled pattern starts with its type test")
+        patterns.append({alias: {"$and": [items[0], test, *items[1:]]}})
+    return {**definition, "all": patterns}
+
+
+def _pack(chosen: list[tuple[int, dict[str, Any]]], rules: list[Rule]) -> list[dict[str, dict[str, Any]]]:
+    """The chosen rules in as few rulesets as the engine's limits allow (one assert_facts call
+    per ruleset per screening): a rule joins the current group while the bounds hold, else a
+    new group of the same ruleset, else a new ruleset."""
+    packed: list[dict[str, dict[str, Any]]] = []
+    current: dict[str, dict[str, Any]] = {}
+    network = _Network(list(_FIXED_RULES.values()))
+    group, members = 0, 0
+    for index, definition in chosen:
+        for attempt in ("this group", "a new group", "a new ruleset"):
+            if attempt == "a new group":
+                if not members:
+                    continue
+                group, members = group + 1, 0
+            elif attempt == "a new ruleset":
+                if not current:
+                    raise RulebookError([_too_complex(rules[index])])
+                packed.append(current)
+                current, network, group, members = {}, _Network(list(_FIXED_RULES.values())), 0, 0
+            grouped = _grouped(definition, group)
+            network.add(grouped)
+            # GROUP_BUDGET leaves room for more groups; a rule alone in its group may take more
+            if network.fits() and (not members or network.group_peak(group) <= GROUP_BUDGET):
+                current[f"r{index}"] = grouped
+                members += 1
+                break
+            network.remove_last()
+    if current or not packed:
+        packed.append(current)
+    return packed
+
+
+def _too_complex(rule: Rule) -> Problem:
+    return Problem(
+        rule.path,
+        rule.line_of.get("when"),
+        "compiles to more engine tests than one ruleset allows (durable_rules fails past 64); split it into simpler rules",
+    )
+
+
+Frame: TypeAlias = dict[str, Any]  # a triggered rule's facts by pattern alias: {"p": {...}}
+FrameReader: TypeAlias = Callable[[str], list[tuple[str, Frame]] | None]
+
+
+class _ScreeningHost(Protocol):
+    """What the engine uses of its durable_rules Host (durable_rules has no type information)."""
+
+    def set_rulesets(self, ruleset_definitions: dict[str, Any]) -> None: ...
+
+    def get_ruleset(self, ruleset_name: str) -> Any: ...
+
+    def assert_facts(
+        self, ruleset_name: str, facts: str | list[dict[str, Any]], complete: None = None, read_known: FrameReader | None = None
+    ) -> list[tuple[str, Frame]]: ...
+
+    def delete_state(self, ruleset_name: str, sid: str | None = None) -> None: ...
 
 
 class _Host:
     """A durable_rules Host subclass, created lazily so importing screening never needs it."""
 
     @staticmethod
-    def create():
+    def create() -> _ScreeningHost:
         from durable import engine as durable_engine
 
         native = durable_engine.durable_rules_engine
 
-        def noop(c) -> None:
+        def noop(c: object) -> None:
             pass
 
-        class ScreeningHost(durable_engine.Host):
+        # durable_rules ships no type information: its Host is Any to mypy
+        class ScreeningHost(durable_engine.Host):  # type: ignore[misc]
             def _run(self) -> None:  # the dispatcher threads race with callers and segfault
                 pass
 
-            def get_action(self, action_name: str):
+            def get_action(self, action_name: str) -> Callable[[object], None]:
                 return noop  # never called: assert_facts below reads the triggered rules itself
 
-            def assert_facts(self, ruleset_name, facts, complete=None, read_known=None):
+            def assert_facts(
+                self,
+                ruleset_name: str,
+                facts: str | list[dict[str, Any]],
+                complete: None = None,
+                read_known: FrameReader | None = None,
+            ) -> list[tuple[str, Frame]]:
                 """Assert facts (a list, or the list already encoded as JSON); return
                 [(rule name, frame)] for every rule they trigger. ``read_known`` may read a
                 message without decoding it (None when it does not know it: then JSON).
@@ -295,7 +569,7 @@ class _Host:
                 # raises on a message not handled or only observed; 0 when nothing is pending
                 state_handle = rules._handle_result(native.assert_facts(rules._handle, text), facts)
                 result = native.start_action_for_state(rules._handle, state_handle)
-                fired: list[tuple[str, Any]] = []
+                fired: list[tuple[str, Frame]] = []
                 if not result:
                     return fired
                 state, message = result[0], result[1]
@@ -322,9 +596,12 @@ class DurableEngine:
         self.rulebook_sha = rulebook.sha256
         self._lock = threading.Lock()
         self._definitions = [compile_rule(rule, i) for i, rule in enumerate(self.rules)]
+        # each flag rule's name in the engine -> (rule id, whether it is a pair rule)
+        self._flags = {f"r{i}": (rule.id, rule.meta.applies_to == "pair") for i, rule in enumerate(self.rules)}
         self._check_limits()
         self._host = _Host.create()
         self._partitions: dict[tuple[str, bool], list[str]] = {}
+        self._reads: dict[tuple[str, bool], frozenset[str]] = {}  # the fact fields its rules read
         self._serial = itertools.count()
 
     def _check_limits(self) -> None:
@@ -336,26 +613,18 @@ class DurableEngine:
         key = (substance, is_duo)
         if key not in self._partitions:
             chosen = [(i, d) for i, (rule, d) in enumerate(zip(self.rules, self._definitions)) if rule.applies(substance, is_duo)]
-            # Pack rules into as few rulesets as the limit allows: each ruleset holds at most
-            # ALPHA_BUDGET distinct tests (one assert_facts call per ruleset per screening).
-            groups: list[dict] = []
-            budget = ALPHA_BUDGET - 2  # the $start and $sink tests
-            used: set[str] = set()
-            for index, definition in chosen:
-                tests = _rule_tests(definition)
-                if not groups or len(used | tests) > budget:
-                    groups.append({})
-                    used = set()
-                groups[-1][f"r{index}"] = definition
-                used |= tests
             names = []
-            for group in groups or [{}]:
+            reads = {"type", "pid", "sid"}
+            for packed in _pack(chosen, self.rules):
+                for definition in packed.values():
+                    for pattern in definition["all"]:
+                        reads |= _fields_tested(next(iter(pattern.values())))
                 name = f"screening-{next(self._serial)}"
-                group["$start"] = {"all": [{"m": {"type": START_TYPE}}], "run": "noop"}
-                group[ACK_RULE] = {"all": [{"p": {"type": FACT_TYPE}}], "run": "noop"}
-                group["$sink"] = {"count": 65535, "all": [{"m": {"$ex": {"type": 1}}}], "run": "noop"}
-                self._host.set_rulesets({name: copy.deepcopy(group)})
+                # a deep copy (set_rulesets deletes "run" from what it is given), the quick way: it is JSON
+                self._host.set_rulesets({name: json.loads(json.dumps({**packed, **_FIXED_RULES}))})
                 names.append(name)
+            # the fields a fact carries; never a group's field, which no fact may hold
+            self._reads[key] = frozenset(k for k in reads if not k.startswith(GROUP_KEY.format("")))
             self._partitions[key] = names
         return self._partitions[key]
 
@@ -367,34 +636,36 @@ class DurableEngine:
         started = False
         acknowledged: set[str] = set()
         for name, frame in triggered:
-            if name == "$start":
-                started = True
-                continue
-            if name == ACK_RULE:
+            flag = self._flags.get(name)
+            if flag is not None:
+                rule_id, pair = flag
+                if pair:
+                    me, peer = frame["me"], frame["peer"]
+                    if me["sid"] != sid or peer["sid"] != sid:
+                        raise _EngineFault("a frame from another session")
+                    found.append(Firing(rule_id, me["pid"], peer["pid"]))
+                else:
+                    if frame["p"]["sid"] != sid:
+                        raise _EngineFault("a frame from another session")
+                    found.append(Firing(rule_id, frame["p"]["pid"]))
+            elif name == ACK_RULE:
                 if frame["p"]["sid"] != sid:
                     raise _EngineFault("a frame from another session")
                 acknowledged.add(frame["p"]["pid"])
-                continue
-            if not name.startswith("r"):  # $sink
-                continue
-            rule = self.rules[int(name[1:])]
-            if rule.meta.applies_to == "pair":
-                me, peer = frame["me"], frame["peer"]
-                if me["sid"] != sid or peer["sid"] != sid:
-                    raise _EngineFault("a frame from another session")
-                found.append(Firing(rule.id, me["pid"], peer["pid"]))
+            elif name == "$start":
+                started = True
             else:
-                if frame["p"]["sid"] != sid:
-                    raise _EngineFault("a frame from another session")
-                found.append(Firing(rule.id, frame["p"]["pid"]))
+                raise _EngineFault("a frame from a rule the host does not know")
         if not started or acknowledged != pids:
             raise _EngineFault("the engine did not confirm that it read every fact")
         return found
 
     def fire(self, participants: list[Values], substance: str, is_duo: bool) -> set[Firing]:
-        facts = [to_fact(v) for v in participants]
         with self._lock:
             rulesets = self._rulesets_for(substance, is_duo)
+            # only what the rules read: a field no test reads changes no outcome, costs parsing
+            reads = self._reads[(substance, is_duo)]
+            facts = [{k: v for k, v in to_fact(values).items() if k in reads} for values in participants]
             sid = uuid.uuid4().hex
             fired: set[Firing] = set()
             try:
@@ -411,13 +682,13 @@ class DurableEngine:
                 try:
                     triggered = self._host.assert_facts(ruleset, batch, read_known=read_known)
                     fired.update(self._firings(triggered, sid, pids))
-                except Exception as error:
+                except Exception as error:  # noqa: BLE001 (durable_rules raises bare Exceptions: each fails closed)
                     # durable's exception text quotes the whole fact batch: never pass it on
                     raise EngineError(f"the rule engine failed ({_describe(error)}); no result was produced") from None
                 finally:
                     try:
                         self._host.delete_state(ruleset, sid)
-                    except Exception:
+                    except Exception:  # noqa: BLE001, S110 (the screening's own error, if any, is the one raised)
                         pass
             return fired
 
@@ -443,7 +714,7 @@ class CrossCheckedEngine:
 
     name = "durable_rules, cross-checked"
 
-    def __init__(self, durable: "DurableEngine", reference: PythonEngine):
+    def __init__(self, durable: DurableEngine, reference: PythonEngine):
         self.durable = durable
         self.reference = reference
 
@@ -458,14 +729,14 @@ class CrossCheckedEngine:
         return found
 
 
-def _frame_reader(texts: list[tuple[str, str]], sid: str):
+def _frame_reader(texts: list[tuple[str, str]], sid: str) -> FrameReader:
     """Read a triggered rule's message without decoding its JSON, when it is exactly
     ``{"<rule>":{"p":<fact>}}`` or ``{"<rule>":{"me":<fact>,"peer":<fact>}}`` for facts this
     screening asserted (durable_rules returns each stored fact's text as it was sent). A fact's
     text holds the screening's sid, so an exact match is also the same-session check. Decoding
     each frame cost most of fire() when many rules matched; anything else is decoded as before.
     """
-    known: dict[str, dict] = {}
+    known: dict[str, Frame] = {}
     for i, (pid, text) in enumerate(texts):
         known['{"p":' + text + "}}"] = {"p": {"pid": pid, "sid": sid}}
         for j, (other, other_text) in enumerate(texts):
@@ -475,7 +746,7 @@ def _frame_reader(texts: list[tuple[str, str]], sid: str):
                     "peer": {"pid": other, "sid": sid},
                 }
 
-    def read(message: str) -> list[tuple[str, dict]] | None:
+    def read(message: str) -> list[tuple[str, Frame]] | None:
         end = message.find('":', 2)
         if not message.startswith('{"') or end < 0:
             return None
@@ -510,7 +781,7 @@ def resolve_engine_name(name: str) -> str:
     return name
 
 
-def get_engine(rulebook: Rulebook, name: str = "auto") -> Engine:
+def get_engine(rulebook: Rulebook, name: EngineName | str = "auto") -> Engine:
     """The engine for a rulebook, built once per process: 'auto' (the default: the cross-check
     where durable_rules imports, the reference evaluator alone elsewhere), 'cross-check'
     (both, and they must agree), 'durable' or 'python' (one engine alone)."""
@@ -526,18 +797,23 @@ def _build(rulebook: Rulebook, name: str) -> Engine:
     if name in ("durable", "cross-check") and not durable_available():
         raise EngineError(f"{durable_unavailable_reason()}; use engine='python'")
     if name == "python":
-        return _cached(rulebook, "python", lambda: PythonEngine(rulebook))
-    durable = _cached(rulebook, "durable", lambda: DurableEngine(rulebook))
+        return _cached(rulebook, "python", PythonEngine, lambda: PythonEngine(rulebook))
+    durable = _cached(rulebook, "durable", DurableEngine, lambda: DurableEngine(rulebook))
     if name == "durable":
         return durable
-    reference = _cached(rulebook, "python", lambda: PythonEngine(rulebook))
-    return CrossCheckedEngine(durable, reference)  # type: ignore[arg-type]
+    reference = _cached(rulebook, "python", PythonEngine, lambda: PythonEngine(rulebook))
+    return CrossCheckedEngine(durable, reference)
 
 
-def _cached(rulebook: Rulebook, name: str, make):
+_E = TypeVar("_E", PythonEngine, DurableEngine)
+
+
+def _cached(rulebook: Rulebook, name: Literal["durable", "python"], kind: type[_E], make: Callable[[], _E]) -> _E:
     """One engine of each kind per rulebook, shared by the cross-check and the single modes
     (the caller holds _ENGINES_LOCK)."""
     key = (rulebook.sha256 + str(id(rulebook)), name)
-    if key not in _ENGINES:
-        _ENGINES[key] = make()
-    return _ENGINES[key]
+    engine = _ENGINES.get(key)
+    if not isinstance(engine, kind):
+        engine = make()
+        _ENGINES[key] = engine
+    return engine

@@ -10,26 +10,32 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import hashlib
+import os
+import pickle
 import re
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from . import conditions, parameters as parameters_module, wording
+from . import conditions, wording
+from . import parameters as parameters_module
 from .conditions import Condition, ConditionError
-from .errors import RulebookError, Problem
+from .errors import Problem, RulebookError
 from .fields import catalogue
 from .intake import Substance
 from .medications import MedicationEntry, Vocabulary
 
 __all__ = ["Rule", "Rulebook", "load", "default_rules_dir", "CATEGORIES"]
 
-CATEGORIES = (
+Category = Literal[
     "psychosis-risk",
     "mood-and-suicide",
     "pregnancy",
@@ -40,7 +46,12 @@ CATEGORIES = (
     "relationship",
     "setting",
     "missing-information",
-)
+]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+# What a rule's `substances:` may name: every substance a session can be planned with, or all.
+SubstanceName = Literal["all", "psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
+if set(get_args(SubstanceName)) != {"all", *(s.value for s in Substance)}:
+    raise RuntimeError("rulebook.SubstanceName and intake.Substance name different substances")
 STATUSES = {
     "draft": "Written from the cited sources and tested with its examples, not yet reviewed by a clinician. It runs.",
     "reviewed": "A named clinician reviewed its logic and text on the date given. It runs.",
@@ -61,11 +72,17 @@ RULEBOOK_KEYS = frozenset({"version", "title", "maintainers", "statuses"})
 # A participant reads their own copy: no instructions, no verdicts, no clinical shorthand.
 PARTICIPANT_WORDING = [
     (
-        re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.I),
+        re.compile(r"\byou (should|need to|have to|cannot|can't|may not)\b|\b(do not|don't|never|stop|avoid)\b", re.IGNORECASE),
         "tells the participant what to do",
     ),
-    (re.compile(r"\b(unsafe|dangerous|contraindicat\w*|risky|not allowed|unsuitable|suitable)\b", re.I), "gives a verdict"),
-    (re.compile(r"\b(clinician action|mmHg|SSRI|MAOI|CYP\w*|QTc?|washout)\b|\[[A-Z]+\]", re.I), "uses clinical shorthand"),
+    (
+        re.compile(r"\b(unsafe|dangerous|contraindicat\w*|risky|not allowed|unsuitable|suitable)\b", re.IGNORECASE),
+        "gives a verdict",
+    ),
+    (
+        re.compile(r"\b(clinician action|mmHg|SSRI|MAOI|CYP\w*|QTc?|washout)\b|\[[A-Z]+\]", re.IGNORECASE),
+        "uses clinical shorthand",
+    ),
 ]
 RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 
@@ -73,28 +90,31 @@ RULE_ID = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$")
 # ---------------------------------------------------------------------------- YAML with line numbers
 
 
-class _LineDict(dict):
+class _LineDict(dict[Any, Any]):
     line: int | None = None
-    key_lines: dict
+    key_lines: dict[Any, int]
 
 
-class _LineList(list):
+class _LineList(list[Any]):
     line: int | None = None
 
 
 # libyaml's parser when PyYAML was built with it: the pure-Python parser made loading the
 # rulebook take about a second, most of a cold start. Construction stays in Python either way.
-_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    _SafeBase = yaml.SafeLoader  # the C loader has the same interface
+else:
+    _SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
+class _LineLoader(_SafeBase):
     """Safe YAML that remembers lines and rejects duplicate keys and aliases.
 
     An alias makes the parser hand over the same node again; refusing the second visit stops
     alias expansion (a 1 KB "billion laughs" file took 10 s and 1.15 GB) at its first step.
     """
 
-    def _once(self, node):
+    def _once(self, node: yaml.Node) -> yaml.Node:
         seen = self.__dict__.setdefault("_seen_nodes", set())
         if id(node) in seen:
             raise yaml.constructor.ConstructorError(
@@ -103,7 +123,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
         seen.add(id(node))
         return node
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> _LineDict:
         mapping = _LineDict()
         mapping.line = node.start_mark.line + 1
         mapping.key_lines = {}
@@ -117,7 +137,7 @@ class _LineLoader(_SafeBase):  # type: ignore[misc, valid-type]
             mapping.key_lines[key] = key_node.start_mark.line + 1
         return mapping
 
-    def construct_sequence(self, node, deep=False):  # type: ignore[override]
+    def construct_sequence(self, node: yaml.SequenceNode, deep: bool = False) -> _LineList:
         seq = _LineList(self.construct_object(self._once(child), deep=True) for child in node.value)
         seq.line = node.start_mark.line + 1
         return seq
@@ -136,7 +156,7 @@ def _plain(data: Any) -> Any:
     return data
 
 
-def _line_at(data: Any, loc: tuple) -> int | None:
+def _line_at(data: Any, loc: tuple[int | str, ...]) -> int | None:
     """The line of the deepest node on a pydantic error location path."""
     line = getattr(data, "line", None)
     node = data
@@ -183,12 +203,12 @@ class RuleFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=RULE_ID.pattern)
     title: str = Field(min_length=5, max_length=100)
-    category: Literal[CATEGORIES]  # type: ignore[valid-type]
+    category: Category
     status: Literal["draft", "reviewed", "deprecated"]
     reviewed_by: str | None = None
     severity: Literal["info", "warning", "critical"]
     applies_to: Literal["participant", "pair", "session"]
-    substances: list[Literal["all", *[s.value for s in Substance]]] = Field(min_length=1)  # type: ignore[misc]
+    substances: list[SubstanceName] = Field(min_length=1)
     when: Any
     summary: str = Field(min_length=10, max_length=139)
     explanation: str = Field(min_length=20)
@@ -265,7 +285,7 @@ class Rulebook:
     vocabulary: Vocabulary
     baseline: dict[str, Any]
     meta: dict[str, Any] = field(default_factory=dict)
-    parameters: dict[str, "parameters_module.Parameter"] = field(default_factory=dict)
+    parameters: dict[str, parameters_module.Parameter] = field(default_factory=dict)
     program: Any = None  # the Program this rulebook was compiled for (None: the base rulebook)
     reviews: list[Any] = field(default_factory=list)  # review.ReviewRecord, in file order
     named: dict[str, Any] = field(default_factory=dict)  # rules/conditions.yaml: name -> when tree
@@ -311,7 +331,7 @@ class Rulebook:
         return {"session": session, "participants": participants}
 
 
-def _merge(base: dict, extra: dict) -> None:
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
     for key, value in extra.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             _merge(base[key], value)
@@ -332,7 +352,7 @@ def default_rules_dir() -> Path:
 
 def _read_yaml(path: Path, root: Path, problems: list[Problem]) -> Any:
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 (safe loader subclass)
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = mark.line + 1 if mark else None
@@ -410,7 +430,7 @@ def _load_vocabulary(root: Path, problems: list[Problem]) -> Vocabulary:
     return vocabulary
 
 
-def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
+def _check_wording(meta: RuleFile, rel: str, lines: dict[str, int], problems: list[Problem]) -> None:
     texts = {
         "title": meta.title,
         "summary": meta.summary,
@@ -452,7 +472,7 @@ def _check_wording(meta: RuleFile, rel: str, lines: dict, problems: list[Problem
         )
 
 
-def _check_directives(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
+def _check_directives(meta: RuleFile, rel: str, lines: dict[str, int], problems: list[Problem]) -> None:
     """Directive and verdict phrasing with a suggested fix (wording.DIRECTIVES), in every text in
     the rule's own voice; a text the deny-list already refused is reported once, by it."""
     texts = {
@@ -472,7 +492,7 @@ def _check_directives(meta: RuleFile, rel: str, lines: dict, problems: list[Prob
             problems.append(Problem(rel, lines.get(name.split("[")[0]), f"{name}: {message}"))
 
 
-def _check_unfinished(meta: RuleFile, rel: str, lines: dict, problems: list[Problem]) -> None:
+def _check_unfinished(meta: RuleFile, rel: str, lines: dict[str, int], problems: list[Problem]) -> None:
     """A scaffold's TODOs and a date still to come are not a finished rule."""
     texts = meta.model_dump(
         mode="json",
@@ -508,7 +528,7 @@ def _load_named(root: Path, vocabulary: Vocabulary, problems: list[Problem]) -> 
     data = _read_yaml(path, root, problems)
     if data is None:
         return {}
-    if not isinstance(data, dict):
+    if not isinstance(data, _LineDict):
         problems.append(Problem(NAMED_FILE, 1, "holds a mapping of NAME: {description, when}"))
         return {}
     named = {}
@@ -551,7 +571,7 @@ def _uses(node: Any, named: dict[str, Any], found: dict[str, Any]) -> dict[str, 
 TEXT_FIELDS = ("title", "summary", "explanation", "clinician_action", "participant_text", "limitations")
 
 
-def _fill_texts(data: dict, values: dict[str, Any], used: set[str]) -> dict:
+def _fill_texts(data: dict[str, Any], values: dict[str, Any], used: set[str]) -> dict[str, Any]:
     """The rule's texts with ${name} filled in from the parameter values."""
     out = dict(data)
     for key in TEXT_FIELDS:
@@ -696,7 +716,7 @@ def _rule_files(root: Path) -> list[Path]:
     )
 
 
-def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, "parameters_module.Parameter"]:
+def _load_parameters(root: Path, problems: list[Problem]) -> dict[str, parameters_module.Parameter]:
     path = root / "parameters.yaml"
     if not path.exists():
         return {}
@@ -718,7 +738,7 @@ def load(root: str | Path | None = None) -> Rulebook:
         meta = {"version": "unknown"}
     for key in meta:
         if key not in RULEBOOK_KEYS:
-            line = raw_meta.key_lines.get(key) if hasattr(raw_meta, "key_lines") else None
+            line = raw_meta.key_lines.get(key) if isinstance(raw_meta, _LineDict) else None
             hint = conditions._suggest(str(key), sorted(RULEBOOK_KEYS))
             problems.append(
                 Problem(
@@ -770,5 +790,110 @@ def load(root: str | Path | None = None) -> Rulebook:
 
 @cache
 def default() -> Rulebook:
-    """The shipped rulebook, loaded once per process."""
-    return load()
+    """The shipped rulebook, loaded once per process (from the validated-rulebook cache when
+    it holds this exact rulebook, see :func:`load_cached`)."""
+    return load_cached(default_rules_dir())
+
+
+# ---------------------------------------------------------------------------- the validated-rulebook cache
+#
+# Validating the rulebook (YAML, pydantic, wording checks) took most of a cold start. A rulebook
+# that loaded without a problem is kept as a pickle in the user's cache folder, under a key made
+# of everything its validation read: the bytes of every file under the rules folder and its
+# path, the library's own source (so a changed check never trusts an old verdict), the Python,
+# pydantic and PyYAML versions, and today's date (the checks refuse dates in the future). Any
+# doubt - no file, another key, a file not owned by this user or writable by others, an error
+# while reading it, an object that is not this rulebook - and the rulebook is loaded from YAML.
+
+CACHE_ENV = "SCREENING_RULEBOOK_CACHE"  # a folder to keep the cache in, or "off"
+_CACHE_FORMAT = b"screening-rulebook-cache-1"
+
+
+def _cache_folder() -> Path | None:
+    setting = os.environ.get(CACHE_ENV, "")
+    if setting.lower() in ("off", "0", "no", "false"):
+        return None
+    if setting:
+        return Path(setting)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "screening"
+
+
+def _cache_key(root: Path) -> str:
+    import pydantic
+
+    digest = hashlib.sha256(_CACHE_FORMAT)
+    for part in (str(root.resolve()), sys.version, pydantic.VERSION, yaml.__version__, dt.date.today().isoformat()):
+        digest.update(part.encode() + b"\0")
+    package = Path(__file__).resolve().parent
+    for tree, pattern in ((package, "*.py"), (root, "*")):
+        for path in sorted(p for p in tree.rglob(pattern) if p.is_file()):
+            digest.update(path.relative_to(tree).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_cached(root: str | Path | None = None) -> Rulebook:
+    """:func:`load`, through the validated-rulebook cache: the same Rulebook, validated by the
+    same code from the same bytes, without reading the YAML again."""
+    root = Path(root) if root is not None else default_rules_dir()
+    folder = _cache_folder()
+    if folder is None or not root.is_dir():
+        return load(root)
+    try:
+        key = _cache_key(root)
+    except OSError:
+        return load(root)
+    path = folder / f"rulebook-{key}.pickle"
+    book = _read_cache(path, root)
+    if book is not None:
+        return book
+    book = load(root)
+    _write_cache(folder, path, book)
+    return book
+
+
+def _read_cache(path: Path, root: Path) -> Rulebook | None:
+    try:
+        with open(path, "rb") as file:
+            info = os.fstat(file.fileno())
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+                return None
+            book = pickle.load(file)
+    except Exception:  # noqa: BLE001 (no cache, or a damaged one: load from YAML)
+        return None
+    if not isinstance(book, Rulebook) or book.root != root:
+        return None
+    for rule in book.rules:  # what parsing registers: the counts the durable facts carry
+        for leaf in conditions.walk(rule.condition):
+            if leaf.op == conditions.COUNT:
+                conditions._register(leaf)
+    for name, when in book.named.items():
+        conditions.parse(when, classes=frozenset(book.vocabulary.classes), named=book.named, _using=(name,))
+    return book
+
+
+def _write_cache(folder: Path, path: Path, book: Rulebook) -> None:
+    """Keep the rulebook for the next process; a cache that cannot be written is no error."""
+    memo, book.memo = book.memo, {}
+    active = book.__dict__.pop("active", None)
+    import tempfile
+
+    written = None
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".rulebook-", delete=False) as file:
+            written = Path(file.name)
+            pickle.dump(book, file, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(written, path)
+        written = None
+        for old in folder.glob("rulebook-*.pickle"):  # older ones (another day, other rules) go
+            if old != path and old.stat().st_mtime < time.time() - 3600:
+                old.unlink(missing_ok=True)
+    except Exception:  # noqa: BLE001, S110 (a cache that cannot be written is no error)
+        pass
+    finally:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        book.memo = memo
+        if active is not None:
+            book.__dict__["active"] = active
