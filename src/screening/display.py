@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 __all__ = ["text", "markdown", "link_target", "is_unsafe"]
 
@@ -20,7 +20,7 @@ __all__ = ["text", "markdown", "link_target", "is_unsafe"]
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Cn"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def is_unsafe(char: str) -> bool:
     """Whether a character could change how the text around it is shown."""
     return char not in "\n" and unicodedata.category(char) in _UNSAFE_CATEGORIES

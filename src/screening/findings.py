@@ -128,6 +128,14 @@ def _sources(flags: list[Flag]) -> list[Reference]:
 def _fixed_texts(flags: list[Flag], not_answered: bool) -> dict[str, Any]:
     """A finding's fields that follow from the flags it covers alone (the main flag first)."""
     main = flags[0]
+    if len(flags) == 1:  # most findings: one flag's own texts
+        limitations = list(dict.fromkeys(main.limitations))
+        rule_status, participant_copy = main.rule_status, main.participant_copy
+    else:
+        # the covered rules' limitations and sources too: what the finding rests on stays traceable
+        limitations = list(dict.fromkeys(t for f in flags for t in f.limitations))
+        rule_status = "draft" if any(f.rule_status == "draft" for f in flags) else main.rule_status
+        participant_copy = "on-request" if any(f.participant_copy == "on-request" for f in flags) else "shown"
     return {
         "severity": main.severity,
         "category": main.category,
@@ -136,12 +144,11 @@ def _fixed_texts(flags: list[Flag], not_answered: bool) -> dict[str, Any]:
         "summary": main.summary,
         "explanation": main.explanation,
         "clinician_action": main.clinician_action,
-        # the covered rules' limitations and sources too: what the finding rests on stays traceable
-        "limitations": list(dict.fromkeys(t for f in flags for t in f.limitations)),
+        "limitations": limitations,
         "references": _sources(flags),
-        "rule_status": "draft" if any(f.rule_status == "draft" for f in flags) else main.rule_status,
+        "rule_status": rule_status,
         "participant_text": main.participant_text,
-        "participant_copy": "on-request" if any(f.participant_copy == "on-request" for f in flags) else "shown",
+        "participant_copy": participant_copy,
     }
 
 

@@ -55,6 +55,9 @@ class _Model(BaseModel):
 _M = TypeVar("_M", bound=BaseModel)
 
 
+_set = object.__setattr__  # pydantic's own __setattr__ refuses: the models are frozen
+
+
 @functools.cache
 def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
     return tuple(cls.model_fields)
@@ -67,10 +70,10 @@ def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _
     ``in_order``: ``values`` has exactly the fields, in their order, and becomes the model's own."""
     obj = cls.__new__(cls)
     fields = values if in_order else {name: values[name] for name in _field_names(cls)}  # serialised in this order
-    object.__setattr__(obj, "__dict__", fields)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", set(fields))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
 
 
@@ -354,7 +357,7 @@ def compute_report_id(report: Report | dict[str, Any] | str) -> str:
     return hashlib.sha256(compact_json(report.model_copy(update=_FOR_ID))).hexdigest()
 
 
-def _rebuilt(report: Report, update: dict) -> Report:
+def _rebuilt(report: Report, update: dict[str, Any]) -> Report:
     from .findings import build, summarise
 
     flags = update.get("flags", report.flags)
@@ -433,15 +436,30 @@ def _wrap(text: str, indent: str, later: str | None = None) -> str:
     )
 
 
+def _findings(report: Report) -> list[Finding]:
+    """A report's findings: never None once it is built (``None`` only asks the validator for them)."""
+    return report.findings if report.findings is not None else []
+
+
+def _summary(report: Report) -> Summary:
+    if report.summary is not None:
+        return report.summary
+    from .findings import summarise
+
+    return summarise(_findings(report), report.participants, len(report.flags))
+
+
 def _summary_lines(report: Report) -> list[str]:
-    summary = report.summary
+    summary = _summary(report)
     counts = summary.counts
     total = sum(counts.values())
     if not total:
         return ["No rule matched. A clinician still reviews the whole intake."]
     out = [
-        f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, {counts['info']} info) "
-        f"from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."
+        (
+            f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, "
+            f"{counts['info']} info) from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."
+        )
     ]
     for group in summary.groups:
         out.append(group.heading)
@@ -464,15 +482,25 @@ def render_text(report: Report) -> str:
     ]
     out += _summary_lines(report)
     out += ["", _wrap(report.notice, "")]
-    for n, finding in enumerate(report.findings, 1):
-        shown = {(e.participant, e.field) for f in report.findings if f.id in finding.rests_on for e in f.evidence}
+    findings = _findings(report)
+    by_id: dict[str, Finding] = {}
+    for f in findings:
+        by_id.setdefault(f.id, f)  # the first with an id, as a search from the top finds it
+    reviews = {f.rule_id: f.review for f in report.flags}
+    for n, finding in enumerate(findings, 1):
+        # the answers of the findings it builds on are shown there (most findings build on none)
+        shown = (
+            {(e.participant, e.field) for f in findings if f.id in finding.rests_on for e in f.evidence}
+            if finding.rests_on
+            else set()
+        )
         out += [
             "",
             f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
             _wrap(finding.summary, "   "),
         ]
         for ref in finding.rests_on:
-            title = next((f.title for f in report.findings if f.id == ref), ref)
+            title = by_id[ref].title if ref in by_id else ref
             out.append(_wrap(f"Builds on: {title} ({whose(ref.split(':', 1)[0])}, above)", "   "))
         evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
         if evidence:
@@ -489,7 +517,6 @@ def render_text(report: Report) -> str:
         if finding.references:
             out.append("   Sources:")
             out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
-        reviews = {f.rule_id: f.review for f in report.flags}
         rules = ", ".join(
             f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
@@ -528,7 +555,7 @@ PARTICIPANT_PRIVATE = (
 def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
     """The findings a participant's own copy shows, and the questions they left open."""
     points, seen = [], set()
-    for finding in report.findings:
+    for finding in _findings(report):
         if finding.category == "missing-information" and finding.id.endswith(":missing"):
             continue
         if finding.participant_copy == "on-request" and not include_private:

@@ -213,9 +213,10 @@ class _Lines:
 def _flag_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
     """A flag's fixed parts, from its rule file, in field order (the per-screening ones None):
     worked out once per rule, not per flag."""
-    from .review import state_of
 
     def make() -> dict[str, Any]:
+        from .review import state_of
+
         texts = {**_texts_of(rule.meta), "review": state_of(book, rule).label}
         return {name: texts.get(name) for name in Flag.model_fields}
 
