@@ -77,7 +77,7 @@ def _init(rules: str | None, engine: str, today: dt.date | None, program: str | 
 
 
 def _one(number: int, item: Any, as_json: bool) -> Any:
-    from .screener import parse_intake, parse_intake_text, screen
+    from .screener import parse_intake, parse_intake_text, screen, screen_json
 
     if isinstance(item, (str, bytes)) and not item.strip():
         blank = BatchError(number, "a blank line: no intake to screen", "blank")
@@ -88,7 +88,9 @@ def _one(number: int, item: Any, as_json: bool) -> Any:
             intake = parse_intake_text(raw, f"line {number}", today=_WORKER["today"])
         else:
             intake = parse_intake(item, f"item {number}", today=_WORKER["today"])
-        report = screen(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
+        # as JSON: the report's text comes from the serialisation its id is computed over
+        run = screen_json if as_json else screen
+        report = run(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
     except EngineError as error:
         result: Any = BatchError(number, str(error), "engine")
         return result.to_json() if as_json else result
@@ -98,7 +100,7 @@ def _one(number: int, item: Any, as_json: bool) -> Any:
     except Exception as error:  # anything else still fails closed for this line only
         result = BatchError(number, f"screening failed ({type(error).__name__}); no report was produced", "engine")
         return result.to_json() if as_json else result
-    return f'{{"line": {number}, "report": {report.to_json(indent=None)}}}' if as_json else report
+    return f'{{"line": {number}, "report": {report}}}' if as_json else report
 
 
 def _chunk(items: list[tuple[int, Any]], as_json: bool) -> list[Any]:

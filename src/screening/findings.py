@@ -76,13 +76,18 @@ def _by_severity(flags: Iterable[Flag]) -> list[Flag]:
 class _Draft:
     """A finding being assembled: its main flag, the flags it covers, whose it is."""
 
+    __slots__ = ("evidence", "flags", "keys", "rests_on", "subject")
+
     def __init__(self, subject: str, flags: list[Flag], evidence: list[EvidenceItem]) -> None:
         self.subject = subject
-        self.flags = _by_severity(flags)
-        unique: dict[tuple[Any, ...], EvidenceItem] = {}
-        for item in evidence:
-            unique.setdefault(_identity(item), item)
-        self.evidence = list(unique.values())
+        self.flags = _by_severity(flags) if len(flags) > 1 else flags
+        if len(evidence) > 1:
+            unique: dict[tuple[Any, ...], EvidenceItem] = {}
+            for item in evidence:
+                unique.setdefault(_identity(item), item)
+            self.evidence = list(unique.values())
+        else:
+            self.evidence = list(evidence)
         self.rests_on: list[str] = []
         self.keys = frozenset(_key(e) for e in self.evidence)
 
@@ -193,11 +198,16 @@ def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
     for draft in sorted(drafts, key=lambda d: -len(d.keys)):
         keys = draft.keys
         into = None
-        if keys:
-            lists = [holding.get((draft.subject, k)) for k in keys]
-            if all(lists):
-                shortest = min(lists, key=len)  # type: ignore[arg-type]  # no None: checked above
-                into = next((merged[i] for i in shortest or () if keys <= merged[i].keys), None)
+        shortest: list[int] | None = None
+        for k in keys:  # the drafts that hold every answer are in each answer's list: walk the shortest
+            held = holding.get((draft.subject, k))
+            if held is None:  # no earlier draft holds this answer
+                shortest = None
+                break
+            if shortest is None or len(held) < len(shortest):
+                shortest = held
+        if shortest is not None:
+            into = next((merged[i] for i in shortest if keys <= merged[i].keys), None)
         if into is None:
             for k in keys:
                 holding.setdefault((draft.subject, k), []).append(len(merged))

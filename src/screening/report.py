@@ -63,6 +63,13 @@ def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
     return tuple(cls.model_fields)
 
 
+@functools.cache
+def _all_set(cls: type[BaseModel]) -> set[str]:
+    """Every field set: one set shared by the models built here. Frozen models never change it in
+    place (``model_copy`` copies it before adding to it)."""
+    return set(cls.model_fields)
+
+
 def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _M:
     """A model from values already known valid (every field given), without validating them
     again: as ``model_construct`` makes it, several times cheaper. Flags, findings and the report
@@ -71,7 +78,7 @@ def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _
     obj = cls.__new__(cls)
     fields = values if in_order else {name: values[name] for name in _field_names(cls)}  # serialised in this order
     _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(fields))
+    _set(obj, "__pydantic_fields_set__", _all_set(cls))
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
