@@ -201,11 +201,10 @@ class _Lines:
     def of(self, values: conditions.Values, answer: Any) -> str | None:
         prefixes = self._prefixes.get(values.pid)
         if prefixes is None:
-            prefixes = self._prefixes[values.pid] = [
-                (f"{written} ({values.class_labels.get(cls, cls)}; ", written)
-                for cls, names in values.medication_names.items()
-                for written in ("; ".join(names),)
-            ]
+            prefixes = self._prefixes[values.pid] = []
+            for cls, names in values.medication_names.items():
+                written = "; ".join(names)
+                prefixes.append((f"{written} ({values.class_labels.get(cls, cls)}; ", written))
         text = str(answer)
         return next((written for prefix, written in prefixes if text.startswith(prefix)), None)
 
@@ -246,10 +245,10 @@ def _firing_order(firing: Firing) -> tuple[str, str, str]:
     return (firing.rule_id, firing.pid, firing.other or "")
 
 
-def _missing(book: Rulebook, path: str, readers: tuple[str, ...]) -> tuple[str, list[str], Severity]:
-    """A missing item's fixed parts for one question: the question, the rules that read it, how serious."""
-    question = catalogue()[path].question
-    return book.derived(("missing", path, readers), lambda: (question, list(readers), _most_serious(book, readers)))
+def _missing(book: Rulebook, path: str, readers: tuple[str, ...]) -> tuple[str, Severity]:
+    """A missing item's fixed parts for one question: the question, and the severity of the most
+    serious rule that reads it (worked out once per rulebook)."""
+    return book.derived(("missing", path, readers), lambda: (catalogue()[path].question, _most_serious(book, readers)))
 
 
 def _book_info(book: Rulebook, chosen: Program) -> tuple[RulebookInfo, ProgramInfo]:
@@ -334,11 +333,17 @@ def _screen(
     missing = []
     for pid, v in values.items():
         for path in v.notes["intake.unanswered_questions"]:
-            question, needed_by, severity = _missing(book, path, readers[path])
+            question, severity = _missing(book, path, readers[path])
             missing.append(
                 built(
                     MissingItem,
-                    {"participant": pid, "field": path, "question": question, "needed_by": list(needed_by), "severity": severity},
+                    {
+                        "participant": pid,
+                        "field": path,
+                        "question": question,
+                        "needed_by": list(readers[path]),
+                        "severity": severity,
+                    },
                     in_order=True,
                 )
             )
