@@ -99,9 +99,17 @@ def _readable_fields() -> tuple[tuple[str, Callable[[dict[str, Any]], tuple[Any,
     out = []
     for group, model in groups:
         names = [name for name in model.model_fields if f"{group}.{name}" in catalogue()]
-        getter = itemgetter(*names) if len(names) > 1 else (lambda d, n=names[0]: (d[n],))
+        getter = itemgetter(*names) if len(names) > 1 else _one_or_none(names)
         out.append((group, getter, tuple(f"{group}.{name}" for name in names)))
     return tuple(out)
+
+
+def _one_or_none(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A getter for a section with one readable answer, or none (``itemgetter`` needs two for a tuple)."""
+    if not names:
+        return lambda answers: ()
+    name = names[0]
+    return lambda answers: (answers[name],)
 
 
 @cache
