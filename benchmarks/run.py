@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/run.py --quick    # smaller corpus and rulebooks, for a smoke check
 
 Prints a Markdown table. Sections: per-screening latency (median, p99) for individuals and
-duos on a seeded realistic corpus and a worst case, for ``screen()`` end to end and for
-``engine.fire()`` alone; scaling with synthetic rulebooks of 100 / 1,000 / 5,000 rules over
+duos on a seeded realistic corpus and a worst case, for ``screen()`` end to end, for
+``screen_json()`` (the screening and its report's compact JSON, as batch output writes it) and
+for ``engine.fire()`` alone; scaling with synthetic rulebooks of 100 / 1,000 / 5,000 rules over
 real intake fields; cold start in a fresh process; batch throughput on all cores; RSS.
 Figures vary between runs and machines (up to ~2x on a shared VM).
 """
@@ -30,7 +31,7 @@ from screening import facts, screen
 from screening import rulebook as rulebook_module
 from screening.batch import _results
 from screening.engine import durable_available, get_engine
-from screening.screener import _asked, parse_intake
+from screening.screener import _asked, parse_intake, screen_json
 
 SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
 TODAY = dt.date(2026, 11, 1)
@@ -148,9 +149,13 @@ def _fire_inputs(book, intake: dict):
     return values, substance, is_duo
 
 
-def latency(book, intakes: list[dict], engines: list[str], rounds: int = 1) -> dict[str, dict[str, list[float]]]:
-    """Per-intake times of screen() and engine.fire(); engines interleaved intake by intake."""
-    times = {e: {"screen": [], "fire": []} for e in engines}
+def latency(
+    book, intakes: list[dict], engines: list[str], rounds: int = 1, json_out: bool = False
+) -> dict[str, dict[str, list[float]]]:
+    """Per-intake times of screen() and engine.fire() (and, with ``json_out``, of screen_json():
+    the screening with its report's compact JSON, as batch output writes it); engines
+    interleaved intake by intake."""
+    times = {e: {"screen": [], "fire": [], "screen_json": []} for e in engines}
     runners = {e: get_engine(book, e) for e in engines}
     inputs = [_fire_inputs(book, i) for i in intakes]
     for e in engines:  # warm each partition once
@@ -165,6 +170,10 @@ def latency(book, intakes: list[dict], engines: list[str], rounds: int = 1) -> d
                 t = time.perf_counter()
                 runners[e].fire(values, substance, is_duo)
                 times[e]["fire"].append(time.perf_counter() - t)
+                if json_out:
+                    t = time.perf_counter()
+                    screen_json(intake, rulebook=book, engine=e, today=TODAY)
+                    times[e]["screen_json"].append(time.perf_counter() - t)
     return times
 
 
@@ -394,9 +403,9 @@ def main() -> None:
             ("duo, worst case", [worst_case(book, True)] * 200),
         ]
         for label, intakes in cases:
-            times = latency(book, intakes, names)
+            times = latency(book, intakes, names, json_out=True)
             floor = _stats(validation_times(intakes))[0]
-            for measure in ("screen", "fire"):
+            for measure in ("screen", "screen_json", "fire"):
                 cells = {e: _stats(times[e][measure]) for e in names}
                 out(
                     f"| {label} | `{measure}()` | {floor:,.0f} | "

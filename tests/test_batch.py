@@ -207,7 +207,7 @@ def test_ctrl_c_ends_without_a_traceback_and_says_the_run_is_incomplete(baseline
         start_new_session=True,
         # a run started in the background (nohup, `&` in a script) inherits SIGINT ignored, and Python
         # then installs no Ctrl-C handler: give the child a terminal's default, as a user's shell would
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (async-signal-safe call only)
     )
     line = (json.dumps(baseline_duo) + "\n").encode()
     process.stdin.write(line * 300)

@@ -10,9 +10,13 @@ as the safer answer).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
+
+from pydantic import BaseModel
 
 from .conditions import COUNTS, Dose, Values
 from .fields import FOLLOW_UPS, PARTICIPANT_GROUPS, catalogue
@@ -34,14 +38,20 @@ def _days_before(reference: dt.date, last: dt.date) -> int:
     return max(0, (reference - last).days)
 
 
-def _medication_values(participant: Participant, vocabulary: Vocabulary, reference: dt.date):
+_Medications = tuple[dict[str, int], dict[str, int], dict[str, list[str]], list[Match], dict[str, list[str]], tuple[Dose, ...]]
+
+
+def _medication_values(participant: Participant, vocabulary: Vocabulary, reference: dt.date) -> _Medications:
+    """Days since the last dose per class (and per class stopped without the prescriber), the
+    names as written per class, every drug read, notes on what could not be read, the doses."""
     taking: dict[str, int] = {}
     stopped_on_own: dict[str, int] = {}
     names: dict[str, list[str]] = {}
     doses: list[Dose] = []
-    matches = []
+    matches: list[Match] = []
     timing_unknown: list[str] = []
-    unrecognised, unconfirmed = [], []
+    unrecognised: list[str] = []
+    unconfirmed: list[str] = []
     for medication in participant.medications:
         line_matches = vocabulary.match_all(medication.name)
         matches.extend(line_matches)
@@ -81,14 +91,31 @@ def _applies(path: str, fields: dict[str, Any]) -> bool:
 
 
 @cache
-def _readable_fields() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """For the session and each participant section: (attribute, dotted path) of every field a
-    rule can read. Worked out once; the fact builder runs on every screening."""
-    groups = [("session", Session), *PARTICIPANT_GROUPS.items()]
-    return tuple(
-        (group, tuple((name, f"{group}.{name}") for name in model.model_fields if f"{group}.{name}" in catalogue()))
-        for group, model in groups
-    )
+def _readable_fields() -> tuple[tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[str, ...]], ...]:
+    """For the session and each participant section: its attribute, a getter of the answers a
+    rule can read (from the section's ``__dict__``) and their dotted paths. Worked out once; the
+    fact builder runs on every screening."""
+    groups: list[tuple[str, type[BaseModel]]] = [("session", Session), *PARTICIPANT_GROUPS.items()]
+    out = []
+    for group, model in groups:
+        names = [name for name in model.model_fields if f"{group}.{name}" in catalogue()]
+        getter = itemgetter(*names) if len(names) > 1 else _one_or_none(names)
+        out.append((group, getter, tuple(f"{group}.{name}" for name in names)))
+    return tuple(out)
+
+
+def _one_or_none(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A getter for a section with one readable answer, or none (``itemgetter`` needs two for a tuple)."""
+    if not names:
+        return lambda answers: ()
+    name = names[0]
+    return lambda answers: (answers[name],)
+
+
+@cache
+def _no_relationship() -> Relationship:
+    """Outside a duo there is no relationship section: every answer unknown."""
+    return Relationship()
 
 
 @lru_cache(maxsize=64)
@@ -96,25 +123,26 @@ def _in_order(asked: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(asked))
 
 
+def _session_fields(session: Session) -> dict[str, Any]:
+    (_, getter, paths), *_ = _readable_fields()
+    return {path: getattr(value, "value", value) for path, value in zip(paths, getter(session.__dict__), strict=True)}
+
+
 def _participant_values(
-    intake: Intake, participant: Participant, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str]
+    session: dict[str, Any], participant: Participant, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str]
 ) -> ParticipantFacts:
-    fields: dict[str, Any] = {}
-    (_, session_fields), *participant_groups = _readable_fields()
-    answers = intake.session.__dict__
-    for name, path in session_fields:
-        value = answers[name]
-        fields[path] = getattr(value, "value", value)
-    for group, group_fields in participant_groups:
+    fields = dict(session)
+    for group, getter, paths in _readable_fields()[1:]:
         section = getattr(participant, group)
         if section is None:  # no relationship section outside a duo: every answer unknown
-            section = Relationship()
-        answers = section.__dict__
-        for name, path in group_fields:
-            fields[path] = answers[name]
+            section = _no_relationship()
+        fields.update(zip(paths, getter(section.__dict__), strict=True))
     taking, stopped_on_own, names, matches, notes, doses = _medication_values(participant, vocabulary, reference)
+    ordered = _in_order(asked)
     notes["intake.unanswered_questions"] = [
-        path for path in _in_order(asked) if fields.get(path, "unknown") in (None, "unknown") and _applies(path, fields)
+        path
+        for path, answer in zip(ordered, map(fields.get, ordered), strict=True)  # None: unanswered (or not asked)
+        if (answer is None or answer == "unknown") and _applies(path, fields)
     ]
     for path, items in notes.items():
         fields[path] = len(items)
@@ -126,7 +154,8 @@ def build(
     intake: Intake, vocabulary: Vocabulary, reference: dt.date, asked: frozenset[str] = frozenset()
 ) -> list[ParticipantFacts]:
     """Values for every participant, in intake order. ``asked``: the questions the rules read."""
-    return [_participant_values(intake, p, vocabulary, reference, asked) for p in intake.participants]
+    session = _session_fields(intake.session)
+    return [_participant_values(session, p, vocabulary, reference, asked) for p in intake.participants]
 
 
 @cache

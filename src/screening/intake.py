@@ -472,7 +472,7 @@ class Intake(_Strict):
         return self
 
     @model_validator(mode="after")
-    def _last_dose_not_after_the_session(self, info: ValidationInfo) -> "Intake":
+    def _last_dose_not_after_the_session(self, info: ValidationInfo) -> Intake:
         session_day = self.session.planned_date or _today(info)
         # the planned date is an answer, so it is not repeated; today is not
         what = "the planned session date" if self.session.planned_date else f"today, {session_day} (no session date is planned)"

@@ -54,7 +54,10 @@ class _Twice(dict):
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = {}
+    out: dict = dict(pairs)
+    if len(out) == len(pairs):  # the common case, at C speed: no key written twice
+        return out
+    out = {}
     twice = []
     for key, value in pairs:
         if key in out:
@@ -159,6 +162,9 @@ def load_yaml(text: str, where: str) -> Any:
 # ---------------------------------------------------------------------------- shape
 
 
+_ANSWER_TYPES = frozenset({str, int, float, bool, type(None), TooLong})
+
+
 def check_shape(data: Any, where: str, max_depth: int) -> Any:
     """Refuse keys written twice (naming each path) and nesting deeper than ``max_depth``.
 
@@ -178,10 +184,13 @@ def check_shape(data: Any, where: str, max_depth: int) -> Any:
             for key, line in node.twice:
                 dotted = ".".join(str(p) for p in (*path, key))
                 problems.append(Problem(where, line, f"{dotted}: the key is written more than once; give each answer once"))
+        # only mappings and lists can be too deep or hold a key twice: a section of plain answers
+        # is recognised by the kinds of its values alone (one pass in C), and not walked
         if isinstance(node, dict):
-            stack.extend((value, (*path, key), depth + 1) for key, value in node.items())
-        elif isinstance(node, list):
-            stack.extend((value, (*path, i), depth + 1) for i, value in enumerate(node))
+            if not set(map(type, node.values())) <= _ANSWER_TYPES:
+                stack.extend((value, (*path, key), depth + 1) for key, value in node.items() if isinstance(value, (dict, list)))
+        elif isinstance(node, list) and not set(map(type, node)) <= _ANSWER_TYPES:
+            stack.extend((value, (*path, i), depth + 1) for i, value in enumerate(node) if isinstance(value, (dict, list)))
     if problems:
         raise IntakeError(sorted(problems, key=lambda p: (p.line or 0, p.message)))
     return data

@@ -12,18 +12,18 @@ import warnings
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from . import conditions, facts, reading
+from . import conditions, facts, findings, reading
 from . import engine as engine_module
 from . import rulebook as rulebook_module
 from .engine import EngineName, FallbackEngineWarning, Firing, get_engine
-from .errors import IntakeError, Problem
+from .errors import EngineError, IntakeError, Problem
 from .fields import catalogue
 from .intake import Intake
-from .programs import resolve
+from .programs import Program, resolve
 from .report import (
     NOTICE,
     EvidenceItem,
@@ -34,15 +34,15 @@ from .report import (
     Report,
     RulebookInfo,
     SessionInfo,
+    Severity,
     _counts,
-    compute_report_id,
+    built,
+    identified,
     intake_sha256,
 )
 from .rulebook import SEVERITY_ORDER, Rule, Rulebook, RuleFile
 
-_Model = TypeVar("_Model", bound=BaseModel)
-
-__all__ = ["screen", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
+__all__ = ["screen", "screen_json", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
 
 MAX_INTAKE_BYTES = 1_000_000
 MAX_INTAKE_DEPTH = 8  # mappings and lists inside each other; a real intake has 5
@@ -141,7 +141,7 @@ def _fallback_notice() -> str | None:
     return notice
 
 
-def _most_serious(book: Rulebook, rule_ids: tuple[str, ...]) -> str:
+def _most_serious(book: Rulebook, rule_ids: tuple[str, ...]) -> Severity:
     return max((book.rule(r).meta.severity for r in rule_ids), key=SEVERITY_ORDER.__getitem__, default="info")
 
 
@@ -151,25 +151,9 @@ def _library_version() -> str:
     return __version__
 
 
-@functools.cache
-def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
-    return tuple(cls.model_fields)
-
-
-def _construct(cls: type[_Model], values: dict[str, Any]) -> _Model:
-    """A pydantic model from values already known valid, as ``model_construct`` makes it but
-    without its per-field default handling (every field is given): several times cheaper, and
-    flags are built by the dozen on every screening."""
-    obj = cls.__new__(cls)
-    values = {name: values[name] for name in _field_names(cls)}  # serialised in this order
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
-
-
-def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule: Rule, verified: bool) -> Flag:
+def _flag(
+    book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule: Rule, verified: bool, lines: _Lines
+) -> Flag:
     """A flag: its rule's fixed texts (prepared once per rule) plus whose it is and the evidence.
     Built without re-validation: every part comes from validated rules and intakes (a test
     validates a sample all the same). ``verified``: the reference evaluator found the rule
@@ -180,73 +164,101 @@ def _flag(book: Rulebook, firing: Firing, values: dict[str, conditions.Values], 
     else:
         sides = {None: values[firing.pid], "self": values[firing.pid], "other": values[firing.other]}
     if not verified and not conditions.evaluate(rule.condition, sides):
-        from .errors import EngineError
-
         raise EngineError(f"the engine fired {rule.id} but its condition does not hold; no result was produced")
     evidence = []
     seen = set()
+    questions = catalogue()
     for item in conditions.explain(rule.condition, sides):
         key = (item.pid, item.field, item.answer)
         if key in seen:  # the same answer read twice is shown once
             continue
         seen.add(key)
-        spec = catalogue().get(item.field)
+        spec = questions.get(item.field)
         question = spec.question if spec else "Medications and other substances taken now or recently"
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
-        line = _medication_line(values[item.pid], answer) if item.field == "medications" else None
+        line = lines.of(values[item.pid], answer) if item.field == "medications" else None
         evidence.append(
-            _construct(
-                EvidenceItem, {"participant": item.pid, "field": item.field, "question": question, "answer": answer, "line": line}
+            built(
+                EvidenceItem,
+                {"participant": item.pid, "field": item.field, "question": question, "answer": answer, "line": line},
+                in_order=True,
             )
         )
-    return _construct(
-        Flag,
-        {
-            **_rule_texts(book, rule),
-            "participant": "pair" if firing.other else firing.pid,
-            "participants": sorted({e.participant for e in evidence} | {firing.pid}),
-            "evidence": evidence,
-        },
-    )
+    flag = dict(_flag_texts(book, rule))
+    flag["participant"] = "pair" if firing.other else firing.pid
+    flag["participants"] = sorted({e.participant for e in evidence} | {firing.pid})
+    flag["evidence"] = evidence
+    return built(Flag, flag, in_order=True)
 
 
-def _medication_line(values: conditions.Values, answer: Any) -> str | None:
-    """The line(s) as written behind a medication answer, so two rules on one line are one finding."""
-    for cls, names in values.medication_names.items():
-        written = "; ".join(names)
-        if str(answer).startswith(f"{written} ({values.class_labels.get(cls, cls)}; "):
-            return written
-    return None
+class _Lines:
+    """The line(s) as written behind a medication answer, so two rules on one line are one finding;
+    each participant's class prefixes worked out once per screening, not once per evidence item."""
+
+    def __init__(self) -> None:
+        self._prefixes: dict[str, list[tuple[str, str]]] = {}
+
+    def of(self, values: conditions.Values, answer: Any) -> str | None:
+        prefixes = self._prefixes.get(values.pid)
+        if prefixes is None:
+            prefixes = self._prefixes[values.pid] = []
+            for cls, names in values.medication_names.items():
+                written = "; ".join(names)
+                prefixes.append((f"{written} ({values.class_labels.get(cls, cls)}; ", written))
+        text = str(answer)
+        return next((written for prefix, written in prefixes if text.startswith(prefix)), None)
 
 
-def _rule_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
-    """A flag's fixed parts, from its rule file: worked out once per rule, not per flag."""
-    from .review import state_of
+def _flag_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
+    """A flag's fixed parts, from its rule file, in field order (the per-screening ones None):
+    worked out once per rule, not per flag."""
 
-    return book.derived(("texts", rule.id), lambda: {**_texts_of(rule.meta), "review": state_of(book, rule).label})
+    def make() -> dict[str, Any]:
+        from .review import state_of
+
+        texts = {**_texts_of(rule.meta), "review": state_of(book, rule).label}
+        return {name: texts.get(name) for name in Flag.model_fields}
+
+    return book.derived(("flag-texts", rule.id), make)
 
 
 def _texts_of(meta: RuleFile) -> dict[str, Any]:
-    return dict(
-        rule_id=meta.id,
-        title=meta.title,
-        category=meta.category,
-        severity=meta.severity,
-        scope=meta.applies_to,
-        summary=meta.summary,
-        participant_text=" ".join(meta.participant_text.split()),
+    return {
+        "rule_id": meta.id,
+        "title": meta.title,
+        "category": meta.category,
+        "severity": meta.severity,
+        "scope": meta.applies_to,
+        "summary": meta.summary,
+        "participant_text": " ".join(meta.participant_text.split()),
         # relationship answers are private by nature: never on a printed copy unless asked for
-        participant_copy="on-request" if meta.category == "relationship" else meta.participant_copy,
-        explanation=" ".join(meta.explanation.split()),
-        clinician_action=" ".join(meta.clinician_action.split()),
-        limitations=[" ".join(text.split()) for text in meta.limitations],
-        references=[Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-        rule_status=meta.status,
-    )
+        "participant_copy": "on-request" if meta.category == "relationship" else meta.participant_copy,
+        "explanation": " ".join(meta.explanation.split()),
+        "clinician_action": " ".join(meta.clinician_action.split()),
+        "limitations": [" ".join(text.split()) for text in meta.limitations],
+        "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+        "rule_status": meta.status,
+    }
 
 
 def _firing_order(firing: Firing) -> tuple[str, str, str]:
     return (firing.rule_id, firing.pid, firing.other or "")
+
+
+def _missing(book: Rulebook, path: str, readers: tuple[str, ...]) -> tuple[str, Severity]:
+    """A missing item's fixed parts for one question: the question, and the severity of the most
+    serious rule that reads it (worked out once per rulebook)."""
+    return book.derived(("missing", path, readers), lambda: (catalogue()[path].question, _most_serious(book, readers)))
+
+
+def _book_info(book: Rulebook, chosen: Program) -> tuple[RulebookInfo, ProgramInfo]:
+    return book.derived(
+        ("report-info", chosen.id, chosen.sha256),
+        lambda: (
+            RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
+            ProgramInfo(**chosen.info()),
+        ),
+    )
 
 
 def screen(
@@ -267,6 +279,29 @@ def screen(
     date (for reproducible reports). ``program`` names a program in ``rules/programs/``
     (default: 'default', the rulebook as written); it is compiled once per rulebook and cached.
     """
+    return _screen(intake, rulebook, engine, today, program)[0]
+
+
+def screen_json(
+    intake: Intake | Mapping[str, Any],
+    *,
+    rulebook: Rulebook | None = None,
+    engine: EngineName = "auto",
+    today: dt.date | None = None,
+    program: Any = None,
+) -> str:
+    """:func:`screen`, returning the report's compact JSON (``report.to_json(indent=None)``):
+    for batch output, from the serialisation its id is computed over, not a second one."""
+    return _screen(intake, rulebook, engine, today, program)[1].decode("utf-8")
+
+
+def _screen(
+    intake: Intake | Mapping[str, Any],
+    rulebook: Rulebook | None,
+    engine: EngineName,
+    today: dt.date | None,
+    program: Any,
+) -> tuple[Report, bytes]:
     parsed = parse_intake(intake, today=today)
     book, chosen = resolve(rulebook or rulebook_module.default(), program)
     runner = get_engine(book, engine)
@@ -281,8 +316,9 @@ def screen(
     verified = runner.name != "durable_rules"  # the reference evaluator ran: each firing holds
 
     flags: dict[tuple[str, str], Flag] = {}
+    lines = _Lines()
     for firing in sorted(firings, key=_firing_order):
-        flag = _flag(book, firing, values, book.rule(firing.rule_id), verified)
+        flag = _flag(book, firing, values, book.rule(firing.rule_id), verified, lines)
         key = (flag.rule_id, flag.participant)
         if key in flags:  # a pair rule that holds both ways round: one flag, both answers
             merged = list(dict.fromkeys(flags[key].evidence + flag.evidence))
@@ -294,31 +330,44 @@ def screen(
         flags.values(),
         key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), f.category, f.rule_id),
     )
-    missing = [
-        MissingItem(
-            participant=pid,
-            field=path,
-            question=catalogue()[path].question,
-            needed_by=list(readers[path]),
-            severity=_most_serious(book, readers[path]),
-        )
-        for pid, v in values.items()
-        for path in v.notes["intake.unanswered_questions"]
-    ]
-    report = Report(
-        notice=NOTICE,
-        view="clinician",
-        report_id="",
-        intake_sha256=intake_sha256(parsed),
-        library_version=_library_version(),
-        engine=runner.name,
-        engine_notice=notice,
-        rulebook=RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
-        program=ProgramInfo(**chosen.info()),
-        session=SessionInfo(substance=substance, format=parsed.session.format, reference_date=reference),
-        participants=list(values),
-        flags=ordered,
-        missing_information=missing,
-        counts=_counts(ordered),
-    )
-    return report.model_copy(update={"report_id": compute_report_id(report)})
+    missing = []
+    for pid, v in values.items():
+        for path in v.notes["intake.unanswered_questions"]:
+            question, severity = _missing(book, path, readers[path])
+            missing.append(
+                built(
+                    MissingItem,
+                    {
+                        "participant": pid,
+                        "field": path,
+                        "question": question,
+                        "needed_by": list(readers[path]),
+                        "severity": severity,
+                    },
+                    in_order=True,
+                )
+            )
+    participants = list(values)
+    found = findings.build(ordered, missing, participants)
+    rulebook_info, program_info = _book_info(book, chosen)
+    fields: dict[str, Any] = {
+        "notice": NOTICE,
+        "view": "clinician",
+        "report_id": "",
+        "intake_sha256": intake_sha256(parsed),
+        "library_version": _library_version(),
+        "engine": runner.name,
+        "engine_notice": notice,
+        "rulebook": rulebook_info,
+        "program": program_info,
+        "session": built(
+            SessionInfo, {"substance": substance, "format": parsed.session.format, "reference_date": reference}, in_order=True
+        ),
+        "participants": participants,
+        "flags": ordered,
+        "missing_information": missing,
+        "counts": _counts(ordered),
+        "summary": findings.summarise(found, participants, len(ordered)),
+        "findings": found,
+    }
+    return identified(fields)
