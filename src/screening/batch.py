@@ -97,7 +97,7 @@ def _error(error: BatchError, as_json: bool) -> Result:
 
 def _one(number: int, item: Item, as_json: bool) -> Result:
     from .rulebook import SEVERITY_ORDER
-    from .screener import parse_intake, parse_intake_text, screen
+    from .screener import _screen, parse_intake, parse_intake_text
 
     if isinstance(item, (str, bytes)) and not item.strip():
         return _error(BatchError(number, "a blank line: no intake to screen", "blank"), as_json)
@@ -107,7 +107,8 @@ def _one(number: int, item: Item, as_json: bool) -> Result:
             intake = parse_intake_text(raw, f"line {number}", today=_WORKER["today"])
         else:
             intake = parse_intake(item, f"item {number}", today=_WORKER["today"])
-        report = screen(intake, rulebook=_WORKER["book"], engine=_WORKER["engine"], today=_WORKER["today"])
+        # the report and its compact JSON from one serialisation (the one its id is computed over)
+        report, text = _screen(intake, _WORKER["book"], _WORKER["engine"], _WORKER["today"], None)
     except EngineError as error:
         return _error(BatchError(number, str(error), "engine"), as_json)
     except ScreeningError as error:
@@ -117,7 +118,7 @@ def _one(number: int, item: Item, as_json: bool) -> Result:
     if not as_json:
         return report
     top = max((SEVERITY_ORDER[flag.severity] for flag in report.flags), default=-1)
-    return Line(f'{{"line": {number}, "report": {report.to_json(indent=None)}}}', "report", top)
+    return Line(f'{{"line": {number}, "report": {text.decode("utf-8")}}}', "report", top)
 
 
 def _chunk(items: list[tuple[int, Item]], as_json: bool) -> list[Result]:
