@@ -334,7 +334,10 @@ def cold_start(rules: str | None, engine: str, runs: int, cache: bool = True) ->
     """Median phase times inside a fresh process, and the median wall time of the whole process.
     With ``cache``, the validated-rulebook cache is filled first (as after any earlier run);
     without, every process validates the rulebook from YAML."""
-    env = dict(os.environ)
+    # as an installed wheel runs: its bytecode compiled (pip compiles it at install; a tree with
+    # PYTHONDONTWRITEBYTECODE set would otherwise compile every module in every process)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([sys.executable, "-c", "import screening.cli, screening.batch"], capture_output=True, env=env, check=True)
     if not cache:
         env[rulebook_module.CACHE_ENV] = "off"
     else:
