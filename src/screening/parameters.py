@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from .conditions import ConditionError, _suggest
 
@@ -40,7 +41,12 @@ def check_value(param: Parameter, value: Any) -> str | None:
     return None
 
 
-def parse_parameters(data: Any, problems: list, rel: str, problem_type: type) -> dict[str, Parameter]:
+_P = TypeVar("_P")
+
+
+def parse_parameters(
+    data: Any, problems: list[_P], rel: str, problem_type: Callable[[str, int | None, str], _P]
+) -> dict[str, Parameter]:
     """Read the ``parameters:`` mapping of rules/parameters.yaml; problems carry file and line."""
     if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping):
         problems.append(
@@ -107,7 +113,8 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
                 )
             used.add(name)
             return values[name]
-        copied = type(node)() if type(node) is not dict else {}
+        # The node's own class: the rulebook loader's dict subclass carries the YAML lines.
+        copied: Any = type(node)() if type(node) is not dict else {}
         for attr in ("line", "key_lines"):
             if hasattr(node, attr):
                 setattr(copied, attr, getattr(node, attr))
@@ -115,10 +122,10 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
             copied[key] = substitute(value, values, used)
         return copied
     if isinstance(node, list):
-        copied = type(node)(substitute(v, values, used) for v in node)
+        copied_list: Any = type(node)(substitute(v, values, used) for v in node)  # a list subclass with a line
         if hasattr(node, "line"):
-            copied.line = node.line
-        return copied
+            copied_list.line = node.line
+        return copied_list
     return node
 
 
@@ -129,7 +136,7 @@ def _show(value: Any) -> str:
 def fill_text(text: str, values: Mapping[str, Any], used: set[str] | None = None) -> str:
     """``${name}`` in a rule's text replaced by the parameter's value (KeyError for an unknown name)."""
 
-    def one(match: re.Match) -> str:
+    def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if used is not None:
             used.add(name)
