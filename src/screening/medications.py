@@ -226,8 +226,8 @@ class Vocabulary:
     entries: list[MedicationEntry]
     _index: dict[str, MedicationEntry] = field(default_factory=dict, repr=False)
     _longest: int = field(default=1, repr=False)
-    _seen: dict[str, "Match"] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
-    _seen_lines: dict[str, tuple["Match", ...]] = field(default_factory=dict, repr=False, compare=False)
+    _seen: dict[str, Match] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
+    _seen_lines: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._conflicts: list[tuple[str, str, str]] = []
@@ -298,6 +298,7 @@ class Vocabulary:
         or of single words (unconfirmed), and what is left over as unrecognised."""
         if not words:
             return []
+
         def text(run: list[tuple[str, int, int]]) -> str:
             return written[run[0][1] : run[-1][2]]  # the run as written
 

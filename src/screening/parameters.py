@@ -9,8 +9,8 @@ program (:mod:`screening.programs`) sets other values; the rule is then compiled
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .conditions import ConditionError, _suggest
@@ -70,7 +70,7 @@ def parse_parameters(
                 filter(
                     None,
                     [
-                        f"unknown keys {', '.join(sorted(map(str, extra)))}{_suggest(str(sorted(extra)[0]), ['type', 'default', 'unit', 'description'])}"
+                        f"unknown keys {', '.join(sorted(map(str, extra)))}{_suggest(str(min(extra)), ['type', 'default', 'unit', 'description'])}"
                         if extra
                         else "",
                         f"missing {', '.join(sorted(missing))}" if missing else "",

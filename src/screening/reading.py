@@ -155,7 +155,7 @@ StrictYamlLoader.add_constructor("tag:yaml.org,2002:map", StrictYamlLoader.const
 def load_yaml(text: str, where: str) -> Any:
     """YAML read as written (see the module docstring)."""
     try:
-        return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 (safe loader subclass)
+        return yaml.load(text, Loader=StrictYamlLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         why = getattr(error, "problem", None) or "cannot be read"

@@ -40,7 +40,8 @@ def run_example(book: Rulebook, rule: Rule, example: Example, engine: EngineName
         # dates are checked against the examples' own day, so the examples do not expire
         intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}", today=EXAMPLE_DATE)
         report = screen(intake, rulebook=book, engine=engine, today=EXAMPLE_DATE)
-    except Exception as error:  # an example that does not even screen is a failure to show
+    # Any error, not only ScreeningError: an example that does not even screen is a failure to show, not a crash.
+    except Exception as error:  # noqa: BLE001
         return ExampleResult(rule.id, example.name, example.expect, False, f"{type(error).__name__}: {error}")
     hits = [f for f in report.flags if f.rule_id == rule.id and f.participant == _target(rule)]
     flagged = bool(hits)
