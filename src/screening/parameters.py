@@ -122,9 +122,10 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
             copied[key] = substitute(value, values, used)
         return copied
     if isinstance(node, list):
-        copied_list: Any = type(node)(substitute(v, values, used) for v in node)  # a list subclass with a line
-        if hasattr(node, "line"):
-            copied_list.line = node.line
+        copied_list = type(node)(substitute(v, values, used) for v in node)  # a list subclass with a line
+        for attr in ("line",):
+            if hasattr(node, attr):
+                setattr(copied_list, attr, getattr(node, attr))
         return copied_list
     return node
 

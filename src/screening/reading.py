@@ -21,6 +21,7 @@ from collections.abc import Generator, Hashable
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 
 from .errors import IntakeError, Problem
 
@@ -102,9 +103,9 @@ class StrictYamlLoader(yaml.SafeLoader):
         # The pure-Python loader's marks are yaml.error.Mark (the C loader's are another class).
         mark = event.start_mark if event is not None and isinstance(event.start_mark, yaml.error.Mark) else None
         if isinstance(event, yaml.events.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted in an intake", mark)
+            raise ComposerError(None, None, "YAML aliases are not accepted in an intake", mark)
         if getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(None, None, "YAML anchors are not accepted in an intake", mark)
+            raise ComposerError(None, None, "YAML anchors are not accepted in an intake", mark)
         return super().compose_node(parent, index)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
