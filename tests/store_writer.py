@@ -13,7 +13,8 @@ from screening.store import open_store
 
 
 def main(url: str, report_path: str, name: str, count: int) -> None:
-    report = Report.model_validate_json(open(report_path).read())
+    with open(report_path) as file:
+        report = Report.model_validate_json(file.read())
     with open_store(url) as store:
         store.add_report(report)
         i = 0

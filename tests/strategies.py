@@ -184,9 +184,12 @@ def build_intake(c: _Choices, duo: bool | None = None) -> dict:
                 continue
             person[group] = _section(c, model, person.get(group, {}), rate)
         physical = person["physical"]
-        if physical.get("systolic_bp") is not None and physical.get("diastolic_bp") is not None:
-            if physical["systolic_bp"] <= physical["diastolic_bp"]:
-                physical["diastolic_bp"] = None
+        if (
+            physical.get("systolic_bp") is not None
+            and physical.get("diastolic_bp") is not None
+            and physical["systolic_bp"] <= physical["diastolic_bp"]
+        ):
+            physical["diastolic_bp"] = None
         person["medications"] = [_medication(c, planned) for _ in range(c.pick((0, 0, 1, 2, 4)))]
         people.append(person)
     return {"session": session, "participants": people}

@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -24,7 +23,7 @@ from screening.rulebook import default_rules_dir
 from screening.screener import MAX_INTAKE_BYTES, parse_intake, read_intake
 
 MARKER = "Qx7MarkerZebra"
-FORBIDDEN = re.compile(r"\b(eligible|eligibility|cleared|approved|safe)\b", re.I)
+FORBIDDEN = re.compile(r"\b(eligible|eligibility|cleared|approved|safe)\b", re.IGNORECASE)
 
 
 def _valid(book) -> dict:
@@ -279,7 +278,7 @@ def rules_copy(tmp_path):
 
 def _rules_check(folder, capsys) -> tuple[int, str]:
     code = main(["rules", "check", "--rules", str(folder)])
-    out, err = capsys.readouterr()
+    _out, err = capsys.readouterr()
     assert "Traceback" not in err
     return code, err
 

@@ -7,11 +7,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ENGINES, ROOT
 
 from screening import BatchError, screen, screen_many
 from screening.cli import main
-
-from conftest import ENGINES, ROOT
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -140,7 +139,7 @@ def _batch(args, stdin=None, timeout=120):
 
 def test_a_blank_line_gets_its_own_record_so_output_n_is_input_n(baseline_individual):
     line = json.dumps(baseline_individual)
-    done = _batch(["--batch", "-", "--jobs", "1", "--engine", "python"], "\n".join([line, "", "  ", line]) + "\n")
+    done = _batch(["--batch", "-", "--jobs", "1", "--engine", "python"], f"{line}\n\n  \n{line}\n")
     records = [json.loads(r) for r in done.stdout.splitlines()]
     assert done.returncode == 0, done.stderr
     assert [r["line"] for r in records[:-1]] == [1, 2, 3, 4]

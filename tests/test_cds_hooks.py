@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 import yaml
-
 from conftest import EXAMPLES
+
 from screening import screen
 from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS, RULE_EXTENSION, card_uuid, cards, render_cds_hooks
 from screening.cli import main

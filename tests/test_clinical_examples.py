@@ -11,10 +11,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import ENGINES
 
 from screening import screen
-
-from conftest import ENGINES
 
 TODAY = dt.date(2026, 12, 1)
 

@@ -3,20 +3,18 @@ by one: no crash, no cross-talk between screenings, and no per-screening state l
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
-
-import os
-import signal
-import time
+from strategies import TODAY, random_intake
 
 from screening import rulebook, screen
 from screening.engine import durable_available, get_engine
-
-from strategies import TODAY, random_intake
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 THREADS = 8
@@ -103,7 +101,7 @@ def test_a_child_forked_while_other_threads_screen_can_screen_itself():
             os.close(write)
             deadline = time.monotonic() + 30
             while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
+                done, _status = os.waitpid(pid, os.WNOHANG)
                 if done or time.monotonic() > deadline:
                     break
                 time.sleep(0.01)

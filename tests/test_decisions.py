@@ -19,7 +19,7 @@ def report():
 
 def _fields(report, **extra):
     flag = report.flags[0]
-    return dict(report_id=report.report_id, rule_id=flag.rule_id, participant=flag.participant, reviewer="dr.kim") | extra
+    return {"report_id": report.report_id, "rule_id": flag.rule_id, "participant": flag.participant, "reviewer": "dr.kim"} | extra
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,6 @@
 import shutil
 from pathlib import Path
 
-import pytest
-
 from screening import conditions, docs, rulebook
 from screening.cli import main
 
@@ -158,10 +156,11 @@ def test_report_guide_says_no_flag_is_not_a_clearance(book):
 def test_rule_readme_operator_examples_parse(book):
     """The operator table in rules/README.md stays true to the language."""
     import re
+
     import yaml
 
     readme = (ROOT / "rules" / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", readme, flags=re.M)
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|", readme, flags=re.MULTILINE)
     assert {op for op, _ in rows} >= set(conditions.LEAVES) | set(conditions.BRANCHES)
     for op, example in rows:
         if op in ("all", "any"):

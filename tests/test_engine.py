@@ -6,15 +6,14 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import ENGINES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screening import EngineError, screen
-from screening.engine import DurableEngine, durable_available
+from screening.engine import durable_available
 from screening.fields import catalogue
 from screening.intake import Substance
-
-from conftest import ENGINES
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 
@@ -53,7 +52,7 @@ def intakes(draw, book):
             {
                 "name": draw(st.sampled_from(MEDICATION_NAMES)),
                 "status": draw(st.sampled_from(["current", "stopped", "unknown"])),
-                **({"last_taken": str(dt.date(2026, 12, 1) - dt.timedelta(days=draw(st.integers(0, 60))))}),
+                "last_taken": str(dt.date(2026, 12, 1) - dt.timedelta(days=draw(st.integers(0, 60)))),
             }
             for _ in range(draw(st.integers(0, 2)))
         ]
@@ -192,9 +191,9 @@ def test_flags_built_without_revalidation_are_valid_all_the_same(book):
     generated screenings validates as a whole report, and round-trips to the same JSON."""
     import random
 
-    from screening.report import Report
-
     from strategies import TODAY, random_intake
+
+    from screening.report import Report
 
     rng = random.Random(77)
     for _ in range(200):

@@ -9,10 +9,9 @@ person, or a new rule that fires where it should not, changes a set and fails he
 from __future__ import annotations
 
 import pytest
+from conftest import ENGINES, EXAMPLES
 
 from screening import read_intake, screen
-
-from conftest import ENGINES, EXAMPLES
 
 CASES = EXAMPLES / "cases"
 

@@ -17,15 +17,14 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import TODAY, intakes, random_intake
 
 from screening import IntakeError, ScreeningError, screen
 from screening.batch import screen_many
 from screening.cli import main
 
-from strategies import TODAY, intakes, random_intake
-
 EXIT_CODES = {0, 1, 2, 3, 4}
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 
 
 def _paths(node, prefix=()):

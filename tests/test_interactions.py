@@ -15,11 +15,10 @@ import datetime as dt
 
 import pytest
 import yaml
+from conftest import ENGINES
 
 from screening import rulebook, screen
 from screening.conditions import walk
-
-from conftest import ENGINES
 
 SESSION_DATE = dt.date(2026, 12, 1)  # the baseline's planned date; washout is counted to it
 SUBSTANCES = ("psilocybin", "lsd", "dmt", "mdma", "ayahuasca", "ketamine")

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import ENGINES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screening import screen
-
-from conftest import ENGINES
 
 
 @pytest.fixture(scope="module")

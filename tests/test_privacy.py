@@ -8,12 +8,11 @@ import random
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from strategies import TODAY, duos, random_intake
 
 from screening import IntakeError, screen
 from screening.engine import durable_available
 from screening.report import render_text
-
-from strategies import TODAY, duos, random_intake
 
 ENGINES = ["python"] + (["durable"] if durable_available() else [])
 

@@ -6,27 +6,27 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import random
+import itertools
 import json
+import random
 import re
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import TODAY, intakes, random_intake
 
 from screening import facts, rulebook, screen
-from screening.conditions import Branch, Leaf, walk
+from screening.conditions import Leaf, walk
 from screening.engine import durable_available, get_engine
 from screening.fields import catalogue
 from screening.intake import Intake
 from screening.report import NOTICE, Report, render_text
 from screening.screener import _asked, parse_intake
 
-from strategies import TODAY, intakes, random_intake
-
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
-SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 
 BOOK = rulebook.default()
 FRESH_BOOK = rulebook.load()  # the same files loaded again: a second, independent Rulebook
@@ -234,7 +234,7 @@ def _safer_to_riskier(path: str) -> dict[str, tuple]:
     spec = catalogue()[path]
     if path in ENUM_ORDER:
         order = ENUM_ORDER[path]
-        return {"riskier": tuple(zip(order, order[1:])), "unknown": tuple((v, "unknown") for v in order)}
+        return {"riskier": tuple(itertools.pairwise(order)), "unknown": tuple((v, "unknown") for v in order)}
     if spec.kind != "answer":
         return {}
     safe, risky = ("yes", "no") if path in PROTECTIVE else ("no", "yes")
@@ -400,7 +400,7 @@ def test_the_one_sided_fear_rule_is_the_documented_exception(baseline_duo):
 
 # ---------------------------------------------------------------------------- reports
 
-FORBIDDEN = re.compile(r"\b(eligible|eligibility|cleared|approved|safe)\b", re.I)
+FORBIDDEN = re.compile(r"\b(eligible|eligibility|cleared|approved|safe)\b", re.IGNORECASE)
 # Uses of "safe" that decide nothing: the intake's own question, quoted as evidence, and advice on
 # where to talk with a participant.
 ALLOWED_SAFE = ("Do you feel safe with the other participant?", "in a safe setting")

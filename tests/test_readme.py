@@ -6,7 +6,7 @@ from conftest import ROOT
 
 
 def commands():
-    return re.findall(r"```(?:bash|sh)\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)
+    return re.findall(r"```(?:bash|sh)\n(.*?)\n```", (ROOT / "README.md").read_text(), re.DOTALL)
 
 
 def test_readme_has_a_main_command_and_a_test_command():

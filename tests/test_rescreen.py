@@ -66,7 +66,7 @@ def test_a_rescreening_lists_new_gone_and_changed_flags_and_carries_forward_the_
 def test_a_corrected_decision_carries_forward_as_corrected(store):
     old = screen(DUO, today=TODAY)
     store.add_report(old)
-    key = dict(report_id=old.report_id, rule_id=FACILITATOR_A[0], participant="A", reviewer="dr.kim")
+    key = {"report_id": old.report_id, "rule_id": FACILITATOR_A[0], "participant": "A", "reviewer": "dr.kim"}
     first = store.record_decision(make_decision(**key, outcome="noted"))
     store.record_decision(make_decision(**key, outcome="addressed", note="second facilitator booked", corrects=first.decision_id))
     carried = diff_reports(old, _rescreened(), store.decisions_for(old.report_id))

@@ -3,11 +3,10 @@
 from pathlib import Path
 
 import pytest
+from conftest import ENGINES
 
 from screening import rulebook
 from screening.rule_examples import run_example
-
-from conftest import ENGINES
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = rulebook.default()

@@ -16,13 +16,12 @@ import sys
 
 import pytest
 import yaml
+from conftest import EXAMPLES
 
 from screening import IntakeError, screen
 from screening.cli import main
 from screening.fhir import MAX_FHIR_DEPTH, response_from_intake
 from screening.screener import MAX_INTAKE_DEPTH, parse_intake, parse_intake_text
-
-from conftest import EXAMPLES
 
 TODAY = dt.date(2026, 12, 1)
 MARKER = "Zq9Marker"

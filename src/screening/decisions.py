@@ -14,13 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .cds_hooks import DEFAULT_OVERRIDE_REASONS, _slug
 from .errors import Problem, ScreeningError
 from .report import Report
+
+if TYPE_CHECKING:
+    from .rulebook import Rulebook
 
 __all__ = [
     "Decision",
@@ -47,7 +50,7 @@ class DecisionError(ScreeningError):
         super().__init__("invalid decision:\n" + "\n".join(f"  {p}" for p in problems))
 
 
-def canonical_json(data) -> bytes:
+def canonical_json(data: Any) -> bytes:
     """The byte form that is hashed: sorted keys, no spaces, UTF-8."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -115,7 +118,7 @@ class DecisionRecord(Decision):
     record_hash: str
 
 
-def make_decision(**fields) -> Decision:
+def make_decision(**fields: Any) -> Decision:
     """Build a :class:`Decision`, turning pydantic's errors into a :class:`DecisionError` naming fields."""
     try:
         return Decision(**fields)
@@ -206,7 +209,7 @@ class ReportDigest(BaseModel):
         )
 
 
-def digest_report(report: Report, rulebook=None) -> ReportDigest:
+def digest_report(report: Report, rulebook: Rulebook | None = None) -> ReportDigest:
     """The store's digest of a clinician report (override reasons read from the rulebook it was made with)."""
     if report.view != "clinician":
         raise DecisionError([Problem("view", None, "decisions are recorded on the clinician report, not a participant's view")])

@@ -10,7 +10,7 @@ as the safer answer).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from operator import itemgetter
@@ -91,7 +91,7 @@ def _applies(path: str, fields: dict[str, Any]) -> bool:
 
 
 @cache
-def _readable_fields() -> tuple[tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[str, ...]], ...]:
+def _readable_fields() -> tuple[tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]], tuple[str, ...]], ...]:
     """For the session and each participant section: its attribute, a getter of the answers a
     rule can read (from the section's ``__dict__``) and their dotted paths. Worked out once; the
     fact builder runs on every screening."""
@@ -104,7 +104,7 @@ def _readable_fields() -> tuple[tuple[str, Callable[[dict[str, Any]], tuple[Any,
     return tuple(out)
 
 
-def _one_or_none(names: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+def _one_or_none(names: list[str]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
     """A getter for a section with one readable answer, or none (``itemgetter`` needs two for a tuple)."""
     if not names:
         return lambda answers: ()

@@ -9,6 +9,7 @@ for all of them or for none.
 
 from __future__ import annotations
 
+import enum
 import typing
 from dataclasses import dataclass
 from functools import cache
@@ -79,7 +80,7 @@ def _kind_of(annotation: object) -> tuple[str, tuple[str, ...]]:
             return _kind_of(real[0])
     if annotation in (int, float):
         return "number", ()
-    if isinstance(annotation, type) and issubclass(annotation, intake.Enum):
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
         return "enum", tuple(member.value for member in annotation)
     return "other", ()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import conditions
-from .errors import RulebookError
+from .errors import Problem, RulebookError
 from .intake import Substance
 from .rulebook import _plain, _read_yaml
 
@@ -41,7 +41,7 @@ def _read(path: Path) -> dict[str, Any]:
     """The file read as strictly as a rule file (duplicate keys and aliases are errors)."""
     if not path.exists():
         return {}
-    problems: list = []
+    problems: list[Problem] = []
     data = _read_yaml(path, path.parent.parent, problems)
     if problems:
         raise RulebookError(problems)
@@ -69,11 +69,11 @@ def readers(book: Any) -> dict[tuple[str, str], tuple[str, ...]]:
     return {key: tuple(sorted(ids)) for key, ids in found.items()}
 
 
-def _explicit(book: Any) -> tuple[dict[tuple[str, str], tuple[str, dict]], list[str]]:
+def _explicit(book: Any) -> tuple[dict[tuple[str, str], tuple[str, dict[str, Any]]], list[str]]:
     """Decisions as written: (class, substance) -> (the key it was written under, the decision)."""
     data = _read(decisions_file(book))
     sources = data.get("sources") or {}
-    out: dict[tuple[str, str], tuple[str, dict]] = {}
+    out: dict[tuple[str, str], tuple[str, dict[str, Any]]] = {}
     errors: list[str] = []
     for cls, by_key in (data.get("decisions") or {}).items():
         if cls not in book.vocabulary.classes:

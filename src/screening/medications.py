@@ -12,9 +12,10 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = ["Vocabulary", "MedicationEntry", "Match", "normalise"]
 
@@ -174,7 +175,10 @@ FUZZY_CUTOFF = 0.84
 _TOKEN = re.compile(r"\d+[^\W_]*(?:-[^\W_]+)*-[^\W\d_][^\W_]*(?:-[^\W_]+)*|[^\W_]+(?:['’.][^\W_]+)*")
 
 
-def _remembered(cache: dict, written: str, read: Any) -> Any:
+_T = TypeVar("_T")
+
+
+def _remembered(cache: dict[str, _T], written: str, read: Callable[[str], _T]) -> _T:
     """``read(written)``, remembered: the same names recur across intakes and fuzzy matching
     is slow. Bounded, so odd free text cannot grow it without limit."""
     found = cache.get(written)
@@ -222,8 +226,8 @@ class Vocabulary:
     entries: list[MedicationEntry]
     _index: dict[str, MedicationEntry] = field(default_factory=dict, repr=False)
     _longest: int = field(default=1, repr=False)
-    _seen: dict[str, "Match"] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
-    _seen_lines: dict[str, tuple["Match", ...]] = field(default_factory=dict, repr=False, compare=False)
+    _seen: dict[str, Match] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
+    _seen_lines: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._conflicts: list[tuple[str, str, str]] = []
@@ -254,7 +258,8 @@ class Vocabulary:
         "Nardil Prozac" or "Nardil then Prozac" are two drugs. Words that name no known drug are
         matched approximately (unconfirmed) or returned as unrecognised, with the text as written.
         """
-        return list(_remembered(self._seen_lines, written, self._match_line))
+        found = _remembered(self._seen_lines, written, self._match_line)
+        return list(found)
 
     def _match_line(self, written: str) -> tuple[Match, ...]:
         words: list[tuple[str, int, int]] = []  # (normalised word, start, end in the written line)
@@ -293,7 +298,10 @@ class Vocabulary:
         or of single words (unconfirmed), and what is left over as unrecognised."""
         if not words:
             return []
-        text = lambda run: written[run[0][1] : run[-1][2]]  # noqa: E731 - the run as written
+
+        def text(run: list[tuple[str, int, int]]) -> str:
+            return written[run[0][1] : run[-1][2]]  # the run as written
+
         close = difflib.get_close_matches(" ".join(w for w, _, _ in words), self._index.keys(), n=1, cutoff=FUZZY_CUTOFF)
         if close:
             return [Match(text(words), "unconfirmed", self._index[close[0]], close[0])]

@@ -9,8 +9,9 @@ program (:mod:`screening.programs`) sets other values; the rule is then compiled
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, TypeVar
 
 from .conditions import ConditionError, _suggest
 
@@ -40,7 +41,12 @@ def check_value(param: Parameter, value: Any) -> str | None:
     return None
 
 
-def parse_parameters(data: Any, problems: list, rel: str, problem_type: type) -> dict[str, Parameter]:
+_P = TypeVar("_P")
+
+
+def parse_parameters(
+    data: Any, problems: list[_P], rel: str, problem_type: Callable[[str, int | None, str], _P]
+) -> dict[str, Parameter]:
     """Read the ``parameters:`` mapping of rules/parameters.yaml; problems carry file and line."""
     if not isinstance(data, Mapping) or not isinstance(data.get("parameters"), Mapping):
         problems.append(
@@ -64,7 +70,7 @@ def parse_parameters(data: Any, problems: list, rel: str, problem_type: type) ->
                 filter(
                     None,
                     [
-                        f"unknown keys {', '.join(sorted(map(str, extra)))}{_suggest(str(sorted(extra)[0]), ['type', 'default', 'unit', 'description'])}"
+                        f"unknown keys {', '.join(sorted(map(str, extra)))}{_suggest(str(min(extra)), ['type', 'default', 'unit', 'description'])}"
                         if extra
                         else "",
                         f"missing {', '.join(sorted(missing))}" if missing else "",
@@ -107,7 +113,8 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
                 )
             used.add(name)
             return values[name]
-        copied = type(node)() if type(node) is not dict else {}
+        # The node's own class: the rulebook loader's dict subclass carries the YAML lines.
+        copied: Any = type(node)() if type(node) is not dict else {}
         for attr in ("line", "key_lines"):
             if hasattr(node, attr):
                 setattr(copied, attr, getattr(node, attr))
@@ -115,10 +122,11 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
             copied[key] = substitute(value, values, used)
         return copied
     if isinstance(node, list):
-        copied = type(node)(substitute(v, values, used) for v in node)
-        if hasattr(node, "line"):
-            copied.line = node.line
-        return copied
+        copied_list = type(node)(substitute(v, values, used) for v in node)  # a list subclass with a line
+        for attr in ("line",):
+            if hasattr(node, attr):
+                setattr(copied_list, attr, getattr(node, attr))
+        return copied_list
     return node
 
 
@@ -129,7 +137,7 @@ def _show(value: Any) -> str:
 def fill_text(text: str, values: Mapping[str, Any], used: set[str] | None = None) -> str:
     """``${name}`` in a rule's text replaced by the parameter's value (KeyError for an unknown name)."""
 
-    def one(match: re.Match) -> str:
+    def one(match: re.Match[str]) -> str:
         name = match.group(1)
         if used is not None:
             used.add(name)

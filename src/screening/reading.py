@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Generator, Hashable
 from typing import Any
 
 import yaml
+from yaml.composer import ComposerError
 
 from .errors import IntakeError, Problem
 
@@ -47,18 +49,18 @@ def _integer(text: str, base: int = 10) -> int | TooLong:
     return int(text, base)
 
 
-class _Twice(dict):
+class _Twice(dict[Any, Any]):
     """A mapping in which some keys were written more than once (and where)."""
 
     twice: list[tuple[Any, int | None]]
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict:
-    out: dict = dict(pairs)
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = dict(pairs)
     if len(out) == len(pairs):  # the common case, at C speed: no key written twice
         return out
     out = {}
-    twice = []
+    twice: list[tuple[Any, int | None]] = []
     for key, value in pairs:
         if key in out:
             twice.append((key, None))
@@ -96,21 +98,21 @@ _CORE_SCALARS = [
 class StrictYamlLoader(yaml.SafeLoader):
     """Safe YAML, YAML 1.2 core scalars, no anchors or aliases, duplicate keys recorded."""
 
-    yaml_implicit_resolvers: dict = {}
-
-    def compose_node(self, parent, index):  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event: yaml.Event | None = self.peek_event()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
+        # The pure-Python loader's marks are yaml.error.Mark (the C loader's are another class).
+        mark = event.start_mark if event is not None and isinstance(event.start_mark, yaml.error.Mark) else None
         if isinstance(event, yaml.events.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "YAML aliases are not accepted in an intake", event.start_mark)
+            raise ComposerError(None, None, "YAML aliases are not accepted in an intake", mark)
         if getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(None, None, "YAML anchors are not accepted in an intake", event.start_mark)
+            raise ComposerError(None, None, "YAML anchors are not accepted in an intake", mark)
         return super().compose_node(parent, index)
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep)
-        out: dict = {}
-        twice = []
+        out: dict[Hashable, Any] = {}
+        twice: list[tuple[Any, int | None]] = []
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=deep)
             try:
@@ -127,10 +129,11 @@ class StrictYamlLoader(yaml.SafeLoader):
             out.twice = twice
         return out
 
-    def construct_yaml_map(self, node):  # type: ignore[override]
+    def construct_yaml_map(self, node: yaml.MappingNode) -> Generator[dict[Hashable, Any], None, None]:
         yield self.construct_mapping(node, deep=True)
 
-    def construct_yaml_int(self, node):  # type: ignore[override]
+    # The stubs say int; an over-long integer becomes a TooLong marker that the reader reports.
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int | TooLong:  # type: ignore[override]
         text = self.construct_scalar(node)
         if text.startswith("0o"):
             return _integer(text[2:], 8)
@@ -141,6 +144,9 @@ class StrictYamlLoader(yaml.SafeLoader):
         return _integer(text)
 
 
+# Only the YAML 1.2 core resolvers, none inherited from SafeLoader's YAML 1.1 set (set here, outside the class,
+# because the stubs declare it an instance variable and ruff would want a ClassVar).
+StrictYamlLoader.yaml_implicit_resolvers = {}
 for _tag, _pattern, _first in _CORE_SCALARS:
     StrictYamlLoader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", StrictYamlLoader.construct_yaml_int)
@@ -150,7 +156,7 @@ StrictYamlLoader.add_constructor("tag:yaml.org,2002:map", StrictYamlLoader.const
 def load_yaml(text: str, where: str) -> Any:
     """YAML read as written (see the module docstring)."""
     try:
-        return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 (safe loader subclass)
+        return yaml.load(text, Loader=StrictYamlLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         why = getattr(error, "problem", None) or "cannot be read"
@@ -171,7 +177,7 @@ def check_shape(data: Any, where: str, max_depth: int) -> Any:
     Walks without recursion, so depth is measured rather than discovered by a crash.
     """
     problems: list[Problem] = []
-    stack: list[tuple[Any, tuple, int]] = [(data, (), 1)]
+    stack: list[tuple[Any, tuple[Any, ...], int]] = [(data, (), 1)]
     while stack:
         node, path, depth = stack.pop()
         if depth > max_depth and isinstance(node, (dict, list)):

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .rulebook import Example, Rule, Rulebook
 from .screener import parse_intake, screen
+
+if TYPE_CHECKING:
+    from .engine import EngineName
 
 __all__ = ["ExampleResult", "run_examples"]
 
@@ -31,12 +35,13 @@ def _target(rule: Rule) -> str:
     return "pair" if rule.meta.applies_to == "pair" else "A"
 
 
-def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "auto") -> ExampleResult:
+def run_example(book: Rulebook, rule: Rule, example: Example, engine: EngineName = "auto") -> ExampleResult:
     try:
         # dates are checked against the examples' own day, so the examples do not expire
         intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example {example.name!r}", today=EXAMPLE_DATE)
         report = screen(intake, rulebook=book, engine=engine, today=EXAMPLE_DATE)
-    except Exception as error:  # an example that does not even screen is a failure to show
+    # Any error, not only ScreeningError: an example that does not even screen is a failure to show, not a crash.
+    except Exception as error:  # noqa: BLE001
         return ExampleResult(rule.id, example.name, example.expect, False, f"{type(error).__name__}: {error}")
     hits = [f for f in report.flags if f.rule_id == rule.id and f.participant == _target(rule)]
     flagged = bool(hits)
@@ -48,7 +53,7 @@ def run_example(book: Rulebook, rule: Rule, example: Example, engine: str = "aut
     return ExampleResult(rule.id, example.name, example.expect, passed, detail)
 
 
-def run_examples(book: Rulebook, engine: str = "auto", rule_ids: set[str] | None = None) -> list[ExampleResult]:
+def run_examples(book: Rulebook, engine: EngineName = "auto", rule_ids: set[str] | None = None) -> list[ExampleResult]:
     """Every rule's examples; a rule that runs only under a program is tested switched on."""
     from .programs import with_enabled
 

@@ -22,7 +22,7 @@ def _field_names() -> list[str]:
     return names + sides
 
 
-def _one(op: str, body: dict) -> dict:
+def _one(op: str, body: dict[str, Any]) -> dict[str, Any]:
     return {"type": "object", "properties": {op: body}, "required": [op], "additionalProperties": False}
 
 

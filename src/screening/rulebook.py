@@ -162,7 +162,7 @@ def _line_at(data: Any, loc: tuple[int | str, ...]) -> int | None:
     node = data
     for part in loc:
         if isinstance(node, dict) and part in node:
-            line = node.key_lines.get(part, line) if hasattr(node, "key_lines") else line
+            line = getattr(node, "key_lines", {}).get(part, line)
             node = node[part]
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]

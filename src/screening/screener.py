@@ -89,8 +89,9 @@ def parse_intake(data: Any, where: str = "intake", *, today: dt.date | None = No
     if not isinstance(data, (Mapping, Intake)):
         raise IntakeError([Problem(where, None, "an intake is a mapping with 'session' and 'participants'")])
     today = today or dt.date.today()
-    if _validated.get((id(data), today)) is data:  # this very object came from here: frozen, checked
-        return data
+    seen = _validated.get((id(data), today))
+    if seen is not None and seen is data:  # this very object came from here: frozen, checked
+        return seen
     try:
         parsed = Intake.model_validate(data, context={"today": today})
     except ValidationError as error:

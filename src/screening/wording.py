@@ -131,7 +131,7 @@ FORBIDDEN_WORDING = [
         re.compile(
             rf"\b(?:is|are|be|being|been|as|seems?|considered|deemed|appears?|remains?|looks?|judged|found) {_ADVERB}safe\b"
             r"|\bsafe (?:to|for|enough)\b|\bsafely\b|\brisk-? ?free\b|\b(?:no|zero) risk\b(?! factors?)",
-            re.I,
+            re.IGNORECASE,
         ),
         "declares something safe",
     ),
@@ -143,7 +143,7 @@ FORBIDDEN_WORDING = [
             r"|\bgreen[- ]light\b|\bgood to go\b|\ball[- ]clear\b|\bok(?:ay)? to (?:proceed|go|dose|take part|participate)\b"
             r"|\bno contraindications?\b|\bnot contraindicated\b|\bpasse[ds] (?:the )?screening\b|\bscreened (?:in|out)\b"
             r"|\bno (?:concerns|issues|problems|red flags) (?:found|identified|detected)\b",
-            re.I,
+            re.IGNORECASE,
         ),
         "declares eligibility",
     ),
@@ -154,14 +154,14 @@ FORBIDDEN_WORDING = [
             r"|\b(?:can|may|should) (?:safely )?(?:proceed|go ahead|be dosed)\b|\bgo ahead\b"
             r"|\bshould not (?:take part|participate|proceed|be dosed|receive|be given)\b|\bnot (?:allowed|permitted) to\b"
             r"|\bcancel the session\b",
-            re.I,
+            re.IGNORECASE,
         ),
         "gives a directive",
     ),
 ]
 DEFERENTIAL_VERBS = re.compile(
     r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
-    re.I,
+    re.IGNORECASE,
 )
 # The texts in which a source may be quoted as written (inside double quotation marks).
 QUOTING_ALLOWED = frozenset({"explanation", "limitations"})
@@ -195,32 +195,36 @@ _VERB = r"(?:give|giving|use|take|combine|start|offer|dose|administer|prescribe|
 # (pattern, what it does, how to say it instead)
 DIRECTIVES = [
     (
-        re.compile(rf"\bdo(?:es)? not {_VERB}\b|\bdon'?t {_VERB}\b", re.I),
+        re.compile(rf"\bdo(?:es)? not {_VERB}\b|\bdon'?t {_VERB}\b", re.IGNORECASE),
         "gives an order",
         "say what the finding means and what to review, e.g. 'review whether to give ... with the prescriber'",
     ),
     (
-        re.compile(r"\b(?:not |un)suitable\b|\bnot (?:appropriate|a candidate|a good candidate)\b|\binappropriate for\b", re.I),
+        re.compile(
+            r"\b(?:not |un)suitable\b|\bnot (?:appropriate|a candidate|a good candidate)\b|\binappropriate for\b", re.IGNORECASE
+        ),
         "passes a verdict on the participant",
         "describe the finding and its risk; suitability is the clinician's judgement",
     ),
     (
-        re.compile(rf"\bnever {_VERB}\b", re.I),
+        re.compile(rf"\bnever {_VERB}\b", re.IGNORECASE),
         "gives an order",
         "attribute it to the sources, e.g. 'the sources treat combining X and Y as contraindicated; review ...'",
     ),
     (
-        re.compile(r"\bshould(?: not|n'?t| never)\b", re.I),
+        re.compile(r"\bshould(?: not|n'?t| never)\b", re.IGNORECASE),
         "gives an order",
         "say who advises it and why, e.g. 'the label advises against ...', or what to consider",
     ),
     (
-        re.compile(r"\bproceed(?:s|ed|ing)?\b|\bgo ahead with the session\b", re.I),
+        re.compile(r"\bproceed(?:s|ed|ing)?\b|\bgo ahead with the session\b", re.IGNORECASE),
         "decides whether the session goes on",
         "leave that decision to the clinician: say what to review before the session",
     ),
     (
-        re.compile(r"\b(?:is|are) (?:contraindicated|ruled out) for (?:this|the) (?:participant|person|patient)\b", re.I),
+        re.compile(
+            r"\b(?:is|are) (?:contraindicated|ruled out) for (?:this|the) (?:participant|person|patient)\b", re.IGNORECASE
+        ),
         "passes a verdict on the participant",
         "say what the sources contraindicate ('the label contraindicates X with Y'), not what the person is",
     ),
