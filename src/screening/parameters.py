@@ -123,9 +123,8 @@ def substitute(node: Any, values: Mapping[str, Any], used: set[str]) -> Any:
         return copied
     if isinstance(node, list):
         copied_list = type(node)(substitute(v, values, used) for v in node)  # a list subclass with a line
-        for attr in ("line",):
-            if hasattr(node, attr):
-                setattr(copied_list, attr, getattr(node, attr))
+        if hasattr(node, "line"):
+            setattr(copied_list, "line", node.line)  # noqa: B010 (the list type declares no line attribute)
         return copied_list
     return node
 
