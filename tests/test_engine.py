@@ -201,3 +201,21 @@ def test_flags_built_without_revalidation_are_valid_all_the_same(book):
         again = Report.model_validate(report.model_dump())
         assert again == report
         assert Report.model_validate_json(report.to_json()).to_json() == report.to_json()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_fact_limited_to_what_the_rules_read_is_the_whole_fact_filtered(book, data):
+    """to_fact(values, reads) builds only the fields some rule tests: exactly the whole fact
+    with every other field dropped (the engine then parses less, and decides the same)."""
+    from screening import facts
+    from screening.screener import _asked, parse_intake
+
+    intake = parse_intake(data.draw(intakes(book)), today=dt.date(2026, 12, 1))
+    reference = intake.session.planned_date or dt.date(2026, 12, 1)
+    asked, _ = _asked(book, intake.session.substance.value, intake.is_duo)
+    whole_keys = {k for pf in facts.build(intake, book.vocabulary, reference, asked) for k in facts.to_fact(pf.values)}
+    reads = frozenset(data.draw(st.sets(st.sampled_from(sorted(whole_keys)))) | {"type", "pid"})
+    for pf in facts.build(intake, book.vocabulary, reference, asked):
+        whole = facts.to_fact(pf.values)
+        assert facts.to_fact(pf.values, reads) == {k: v for k, v in whole.items() if k in reads}

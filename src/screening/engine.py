@@ -93,14 +93,16 @@ _encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=F
 def fact_text(fact: dict[str, Any]) -> str:
     """One fact as JSON that durable_rules parses exactly: strings and integers as json writes
     them, floats in fixed-point notation, nothing else (a fact has no lists, bools or nulls)."""
-    for value in fact.values():
-        kind = type(value)
-        if kind is str or kind is int:
-            continue
-        if kind is float and _plain_float(value):
-            continue  # json writes it as repr() does: fixed-point digits, as _number would
-        return _fact_text_slowly(fact)
-    return _encode(fact)
+    kinds = set(map(type, fact.values()))  # one pass in C: most facts hold text and integers alone
+    if kinds <= _TEXT_AND_INTEGERS or (
+        kinds <= _PLAIN_KINDS and all(_plain_float(v) for v in fact.values() if type(v) is float)
+    ):  # json writes a plain float as repr() does: fixed-point digits, as _number would
+        return _encode(fact)
+    return _fact_text_slowly(fact)
+
+
+_TEXT_AND_INTEGERS = frozenset({str, int})
+_PLAIN_KINDS = frozenset({str, int, float})
 
 
 def _plain_float(value: float) -> bool:
@@ -665,11 +667,11 @@ class DurableEngine:
             rulesets = self._rulesets_for(substance, is_duo)
             # only what the rules read: a field no test reads changes no outcome, costs parsing
             reads = self._reads[(substance, is_duo)]
-            facts = [{k: v for k, v in to_fact(values).items() if k in reads} for values in participants]
+            facts = [to_fact(values, reads) for values in participants]
             sid = uuid.uuid4().hex
             fired: set[Firing] = set()
             try:
-                texts = [(f["pid"], fact_text(dict(f, sid=sid))) for f in facts]
+                texts = [(f["pid"], fact_text({**f, "sid": sid})) for f in facts]
             except (TypeError, ValueError) as error:
                 raise EngineError(
                     f"the facts could not be encoded for the rule engine ({error}); no result was produced"

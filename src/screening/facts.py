@@ -163,20 +163,35 @@ def _fact_keys() -> dict[str, tuple[str, bool]]:
     return {path: (spec.key, spec.kind == "answer") for path, spec in catalogue().items()}
 
 
-def to_fact(values: Values) -> dict[str, Any]:
-    """The sparse durable_rules fact: 'no' answers and unanswered numbers are left out."""
+@cache
+def _fact_plan(reads: frozenset[str] | None) -> tuple[tuple[tuple[str, str, bool], ...], tuple[tuple[str, Any], ...]]:
+    """The answers and counts a fact carries: every one, or (``reads``) only those some rule
+    tests, worked out once per set of rules rather than filtered field by field per screening."""
+    answers = tuple((path, key, is_answer) for path, (key, is_answer) in _fact_keys().items() if reads is None or key in reads)
+    counts = tuple((key, spec) for key, spec in COUNTS.items() if reads is None or key in reads)
+    return answers, counts
+
+
+def to_fact(values: Values, reads: frozenset[str] | None = None) -> dict[str, Any]:
+    """The sparse durable_rules fact: 'no' answers and unanswered numbers are left out, and with
+    ``reads`` every field no rule tests (it changes no outcome, and costs the engine parsing)."""
     fact: dict[str, Any] = {"type": FACT_TYPE, "pid": values.pid}
-    keys = _fact_keys()
-    for path, value in values.fields.items():
-        key, is_answer = keys[path]
+    answers, counts = _fact_plan(reads)
+    fields = values.fields
+    for path, key, is_answer in answers:
+        value = fields.get(path)
         if value is None or (is_answer and value == "no"):
             continue
         fact[key] = value
     for cls, days in values.taking.items():
-        fact[f"med__{cls}"] = days
+        key = f"med__{cls}"
+        if reads is None or key in reads:
+            fact[key] = days
     for cls, days in values.stopped_on_own.items():
-        fact[f"selfstop__{cls}"] = days
-    for key, spec in COUNTS.items():
+        key = f"selfstop__{cls}"
+        if reads is None or key in reads:
+            fact[key] = days
+    for key, spec in counts:
         fact[key] = _count(spec, values.doses)
     return fact
 
