@@ -32,6 +32,7 @@ PIECES = st.sampled_from(
         "@",
         "x@y.org",
         "www.",
+        "awww.x",
         "WwW.",
         "http://",
         "mailto:",

@@ -171,8 +171,8 @@ def _findings(report: Report) -> list[Finding]:
     return report.findings
 
 
-def _detail(report: Report, finding: Finding, program: str) -> str:
-    by_id = {f.id: f for f in _findings(report)}
+def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], program: str) -> str:
+    """A card's detail; ``by_id``: the report's findings by id (built once per report, not per card)."""
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
     if finding.rests_on:
@@ -223,6 +223,7 @@ def cards(
     shown = f"{program.id} {program.version}"
     out: list[Card] = []
     patients = patients or {}
+    by_id = {f.id: f for f in _findings(report)}
     for finding in _findings(report):
         main = finding.rules[0] if finding.rules else None
         main_id = main.rule_id if main else finding.id
@@ -232,7 +233,7 @@ def cards(
             "uuid": card_uuid(main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
             "summary": _summary(finding),
             "indicator": finding.severity,
-            "detail": _detail(report, finding, shown),
+            "detail": _detail(report, finding, by_id, shown),
             "source": {"label": display.text(source.title), "url": source.url}
             if source
             else {"label": "screening rulebook " + report.rulebook.version},
