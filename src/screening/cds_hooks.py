@@ -223,8 +223,9 @@ def cards(
     shown = f"{program.id} {program.version}"
     out: list[Card] = []
     patients = patients or {}
-    by_id = {f.id: f for f in _findings(report)}
-    for finding in _findings(report):
+    found = _findings(report)
+    by_id = {f.id: f for f in found}
+    for finding in found:
         main = finding.rules[0] if finding.rules else None
         main_id = main.rule_id if main else finding.id
         source = finding.references[0] if finding.references else None

@@ -163,7 +163,7 @@ def _fact_keys() -> dict[str, tuple[str, bool]]:
     return {path: (spec.key, spec.kind == "answer") for path, spec in catalogue().items()}
 
 
-@cache
+@lru_cache(maxsize=256)  # one entry per (substance, format) of each rulebook and program in use
 def _fact_plan(reads: frozenset[str] | None) -> tuple[tuple[tuple[str, str, bool], ...], tuple[tuple[str, Any], ...]]:
     """The answers and counts a fact carries: every one, or (``reads``) only those some rule
     tests, worked out once per set of rules rather than filtered field by field per screening."""
