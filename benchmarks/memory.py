@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from strategies import TODAY, random_intake
 
 from screening import screen
-from screening.engine import durable_available
+from screening.engines.engine import durable_available
 
 
 def rss_mb() -> float:

@@ -27,11 +27,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from screening import facts, screen
-from screening import rulebook as rulebook_module
-from screening.batch import _results
-from screening.engine import durable_available, get_engine
-from screening.screener import _asked, parse_intake, screen_json
+from screening import screen
+from screening.engines import facts
+from screening.engines.engine import durable_available, get_engine
+from screening.pipeline.batch import _results
+from screening.pipeline.screener import _asked, parse_intake, screen_json
+from screening.rulebook import loading as rulebook_module
 
 SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
 TODAY = dt.date(2026, 11, 1)
@@ -197,7 +198,7 @@ def program_latency(book, intakes: list[dict], engines: list[str], programs: lis
 
 def validation_times(intakes: list[dict]) -> list[float]:
     """The floor: validating each intake with pydantic, as screen() does first (seconds)."""
-    from screening.intake import Intake
+    from screening.intake.models import Intake
 
     times = []
     for intake in intakes:
@@ -314,8 +315,9 @@ COLD = r"""
 import time, json, sys
 t0 = time.perf_counter()
 import screening
-from screening import rulebook, screen
-from screening.engine import get_engine
+from screening import screen
+from screening.rulebook import loading as rulebook
+from screening.engines.engine import get_engine
 t1 = time.perf_counter()
 book = rulebook.load(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1] else rulebook.default()
 t2 = time.perf_counter()
@@ -337,7 +339,12 @@ def cold_start(rules: str | None, engine: str, runs: int, cache: bool = True) ->
     # as an installed wheel runs: its bytecode compiled (pip compiles it at install; a tree with
     # PYTHONDONTWRITEBYTECODE set would otherwise compile every module in every process)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    subprocess.run([sys.executable, "-c", "import screening.cli, screening.batch"], capture_output=True, env=env, check=True)
+    subprocess.run(
+        [sys.executable, "-c", "import screening.cli.commands, screening.pipeline.batch"],
+        capture_output=True,
+        env=env,
+        check=True,
+    )
     if not cache:
         env[rulebook_module.CACHE_ENV] = "off"
     else:
@@ -421,7 +428,7 @@ def main() -> None:
         rows.clear()
 
     if "programs" not in skip:
-        from screening.programs import compile_program, load_programs, resolve
+        from screening.rulebook.programs import compile_program, load_programs, resolve
 
         fresh = rulebook_module.load(args.rules) if args.rules else rulebook_module.load()
         t = time.perf_counter()

@@ -161,8 +161,8 @@ def run(workers: int, requests: int, clients: int, key, kid: str, jwks_url: str,
 def breakdown(body: bytes, repeat: int = 50) -> dict[str, float]:
     """Median ms of each step of one duo call, in this process: where a request's time goes."""
     from screening import screen
-    from screening.cds_hooks import cards
-    from screening.fhir import _validate_fhir, intake_from_fhir
+    from screening.interop.cds_hooks import cards
+    from screening.interop.fhir import _validate_fhir, intake_from_fhir
     from screening.service.hooks import responses_in
 
     def median_ms(step) -> float:

@@ -23,10 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from screening import screen
-from screening.decisions import make_decision
-from screening.report import compute_report_id, intake_sha256
-from screening.screener import parse_intake
-from screening.store import open_store
+from screening.decisions.model import make_decision
+from screening.decisions.store import open_store
+from screening.pipeline.screener import parse_intake
+from screening.report.model import compute_report_id, intake_sha256
 
 
 def _decision(report, i, name):

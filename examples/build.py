@@ -22,8 +22,9 @@ def _json(resource: Any) -> bytes:
 
 def files() -> dict[str, bytes]:
     """Each generated example: its path under examples/ and its exact bytes."""
-    from screening import fhir, read_intake, screen
-    from screening.cds_hooks import render_cds_hooks
+    from screening import read_intake, screen
+    from screening.interop import fhir
+    from screening.interop.cds_hooks import render_cds_hooks
 
     duo = read_intake(HERE / "duo-mdma.yaml")
     bundle = fhir.response_from_intake(duo)

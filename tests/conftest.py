@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from screening import rulebook
-from screening.engine import durable_available
+from screening.engines.engine import durable_available
+from screening.rulebook import loading as rulebook
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

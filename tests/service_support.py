@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from screening.fhir import QUESTIONNAIRE_URL, response_from_intake
+from screening.interop.fhir import QUESTIONNAIRE_URL, response_from_intake
 
 ISSUER = "https://ehr.test.invalid"
 

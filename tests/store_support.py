@@ -50,7 +50,7 @@ def store_url(request, tmp_path):
 
 @pytest.fixture
 def store(store_url):
-    from screening.store import open_store
+    from screening.decisions.store import open_store
 
     with open_store(store_url) as opened:
         yield opened

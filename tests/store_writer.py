@@ -7,9 +7,9 @@ Prints each decision's id after its transaction committed, one per line, flushed
 
 import sys
 
-from screening.decisions import make_decision
-from screening.report import Report
-from screening.store import open_store
+from screening.decisions.model import make_decision
+from screening.decisions.store import open_store
+from screening.report.model import Report
 
 
 def main(url: str, report_path: str, name: str, count: int) -> None:

@@ -17,9 +17,9 @@ import typing
 import annotated_types
 from hypothesis import strategies as st
 
-from screening import rulebook
-from screening.fields import PARTICIPANT_GROUPS
-from screening.intake import Session, Substance
+from screening.intake.fields import PARTICIPANT_GROUPS
+from screening.intake.models import Session, Substance
+from screening.rulebook import loading as rulebook
 
 ANSWERS = ("yes", "no", "unknown")
 PLANNED = dt.date(2026, 12, 1)

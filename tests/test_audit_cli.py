@@ -12,7 +12,7 @@ from conftest import EXAMPLES, ROOT
 from store_support import TODAY, drop_append_only_guards, raw_sql, store_url  # noqa: F401 (fixture)
 
 from screening import screen
-from screening.cli import main
+from screening.cli.commands import main
 
 BP = "cardiovascular.blood-pressure-140-90-mdma"
 
@@ -222,14 +222,16 @@ def test_the_commands_run_as_a_real_process(tmp_path):
 
 def test_the_core_never_imports_the_store_and_a_missing_extra_says_what_to_install(tmp_path):
     check = (
-        "import sys, screening, screening.cli; from screening.cli import main; "
+        "import sys, screening, screening.cli.commands; from screening.cli.commands import main; "
         "main(['screen', sys.argv[1], '--format', 'json']); "
-        "assert not [m for m in sys.modules if m.startswith(('sqlalchemy', 'psycopg', 'screening.store'))], 'store imported'"
+        "assert not [m for m in sys.modules if m.startswith(('sqlalchemy', 'psycopg', 'screening.decisions.store'))], 'store imported'"
     )
     result = subprocess.run(
         [sys.executable, "-c", check, str(EXAMPLES / "duo-mdma.yaml")], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    blocked = "import sys; sys.modules['sqlalchemy'] = None; from screening.cli import main; sys.exit(main(['audit', 'list']))"
+    blocked = (
+        "import sys; sys.modules['sqlalchemy'] = None; from screening.cli.commands import main; sys.exit(main(['audit', 'list']))"
+    )
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "pip install 'screening[store]'" in result.stderr and "Traceback" not in result.stderr

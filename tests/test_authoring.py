@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from screening import conditions
-from screening.cli import main
-from screening.rulebook import default_rules_dir
+from screening.cli.commands import main
+from screening.rulebook import conditions
+from screening.rulebook.loading import default_rules_dir
 
 RULE_FILE = "cardiovascular/recent-heart-attack-or-stroke.yaml"
 

@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from screening import IntakeError
-from screening.cli import main
-from screening.fields import PARTICIPANT_GROUPS
-from screening.intake import Session
-from screening.rulebook import default_rules_dir
-from screening.screener import MAX_INTAKE_BYTES, parse_intake, read_intake
+from screening.cli.commands import main
+from screening.intake.fields import PARTICIPANT_GROUPS
+from screening.intake.models import Session
+from screening.pipeline.screener import MAX_INTAKE_BYTES, parse_intake, read_intake
+from screening.rulebook.loading import default_rules_dir
 
 MARKER = "Qx7MarkerZebra"
 FORBIDDEN = re.compile(r"\b(eligible|eligibility|cleared|approved|safe)\b", re.IGNORECASE)

@@ -10,7 +10,7 @@ import pytest
 from conftest import ENGINES, ROOT
 
 from screening import BatchError, screen, screen_many
-from screening.cli import main
+from screening.cli.commands import main
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -156,7 +156,7 @@ def test_batch_refuses_what_it_cannot_honour(flag, baseline_individual):
 
 
 def test_jobs_beyond_the_machine_are_capped(baseline_individual):
-    from screening.batch import bounded_jobs
+    from screening.pipeline.batch import bounded_jobs
 
     assert bounded_jobs(48) <= (__import__("os").cpu_count() or 1)
     done = _batch(["--batch", "-", "--jobs", "48", "--engine", "python"], json.dumps(baseline_individual))
@@ -177,7 +177,7 @@ def test_an_engine_failure_in_a_batch_exits_4_and_says_which_line(tmp_path, base
         "def broken(self, *args):\n"
         "    raise engine.EngineError('the two engines disagree on x.y')\n"
         "engine.PythonEngine.fire = broken\n"
-        "from screening.cli import main\n"
+        "from screening.cli.commands import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     done = subprocess.run(

@@ -8,9 +8,9 @@ import yaml
 from conftest import EXAMPLES
 
 from screening import screen
-from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS, RULE_EXTENSION, card_uuid, cards, render_cds_hooks
-from screening.cli import main
-from screening.rulebook import load
+from screening.cli.commands import main
+from screening.interop.cds_hooks import DEFAULT_OVERRIDE_REASONS, RULE_EXTENSION, card_uuid, cards, render_cds_hooks
+from screening.rulebook.loading import load
 
 INDICATORS = {"info", "warning", "critical"}
 CARD_FIELDS = {

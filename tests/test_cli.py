@@ -7,7 +7,7 @@ import sys
 import pytest
 from conftest import EXAMPLES
 
-from screening.cli import main
+from screening.cli.commands import main
 
 
 def run(*args):
@@ -64,7 +64,7 @@ def test_usage_errors_exit_2():
 def test_a_broken_rulebook_exits_2_with_file_and_line(tmp_path):
     import shutil
 
-    from screening.rulebook import default_rules_dir
+    from screening.rulebook.loading import default_rules_dir
 
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)
@@ -100,7 +100,7 @@ def test_rules_check_rejects_a_rule_too_complex_for_the_engine(tmp_path):
     """durable_rules fails at run time past 64 tests on one fact; the check says so up front."""
     import shutil
 
-    from screening.rulebook import default_rules_dir
+    from screening.rulebook.loading import default_rules_dir
 
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)

@@ -10,11 +10,11 @@ import pytest
 from conftest import EXAMPLES, ROOT
 
 import screening
-from screening import engine as engine_module
-from screening import screener
-from screening.cli import main
+from screening.cli.commands import main
+from screening.engines import engine as engine_module
+from screening.pipeline import screener
 
-NO_DURABLE = "import sys; sys.modules['durable'] = None; from screening.cli import main; sys.exit(main(sys.argv[1:]))"
+NO_DURABLE = "import sys; sys.modules['durable'] = None; from screening.cli.commands import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run(*args, stdin=None, code=None):

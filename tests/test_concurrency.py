@@ -13,8 +13,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 from strategies import TODAY, random_intake
 
-from screening import rulebook, screen
-from screening.engine import durable_available, get_engine
+from screening import screen
+from screening.engines.engine import durable_available, get_engine
+from screening.rulebook import loading as rulebook
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 THREADS = 8

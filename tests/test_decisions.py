@@ -8,8 +8,8 @@ from conftest import EXAMPLES
 from store_support import TODAY
 
 from screening import screen
-from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS
-from screening.decisions import DecisionError, digest_report, effective_decisions, make_decision
+from screening.decisions.model import DecisionError, digest_report, effective_decisions, make_decision
+from screening.interop.cds_hooks import DEFAULT_OVERRIDE_REASONS
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_an_override_reason_must_be_one_of_the_rules_own(report, book):
     assert DEFAULT_OVERRIDE_REASONS[2] not in own
     with pytest.raises(DecisionError, match="reason: not one of the override reasons"):
         digest.check(general)
-    from screening.cds_hooks import _slug
+    from screening.interop.cds_hooks import _slug
 
     fits = make_decision(
         **_fields(report, rule_id=flag.rule_id, participant=flag.participant, outcome="overridden", reason=_slug(own[0]))
@@ -110,7 +110,7 @@ def test_the_report_digest_holds_no_answers(report):
 
 
 def test_the_standing_decision_is_the_latest_not_corrected():
-    from screening.decisions import DecisionRecord
+    from screening.decisions.model import DecisionRecord
 
     def record(seq, outcome, corrects=None, key=("r", "A")):
         return DecisionRecord(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screening import display
+from screening.report import display
 
 
 def _word_by_word(value: object) -> str:
@@ -77,7 +77,7 @@ def test_markdown_writes_what_escaping_every_word_writes(value):
 
 
 def test_markdown_of_the_rulebook_texts_is_unchanged():
-    from screening import rulebook
+    from screening.rulebook import loading as rulebook
 
     for rule in rulebook.default().active:
         meta = rule.meta

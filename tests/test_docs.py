@@ -3,8 +3,10 @@
 import shutil
 from pathlib import Path
 
-from screening import conditions, docs, rulebook
-from screening.cli import main
+from screening.authoring import docs
+from screening.cli.commands import main
+from screening.rulebook import conditions
+from screening.rulebook import loading as rulebook
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = ROOT / "docs" / "rules"

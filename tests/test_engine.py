@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screening import EngineError, screen
-from screening.engine import durable_available
-from screening.fields import catalogue
-from screening.intake import Substance
+from screening.engines.engine import durable_available
+from screening.intake.fields import catalogue
+from screening.intake.models import Substance
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 
@@ -105,7 +105,7 @@ def test_many_threads_get_exactly_their_own_results(book):
 
 @needs_durable
 def test_an_error_inside_the_engine_fails_the_screening_closed(book, baseline_individual, monkeypatch):
-    from screening.engine import get_engine
+    from screening.engines.engine import get_engine
 
     engine = get_engine(book, "durable")
 
@@ -172,7 +172,7 @@ def test_the_riskiest_intakes_stay_within_the_engine_limits(book, answer):
 
 
 def test_a_frame_is_read_without_decoding_only_when_it_is_exactly_this_screenings_fact():
-    from screening.engine import _frame_reader
+    from screening.engines.engine import _frame_reader
 
     a = '{"type": "p", "pid": "A", "sid": "s1"}'
     b = '{"type": "p", "pid": "B", "sid": "s1"}'
@@ -193,7 +193,7 @@ def test_flags_built_without_revalidation_are_valid_all_the_same(book):
 
     from strategies import TODAY, random_intake
 
-    from screening.report import Report
+    from screening.report.model import Report
 
     rng = random.Random(77)
     for _ in range(200):
@@ -208,8 +208,8 @@ def test_flags_built_without_revalidation_are_valid_all_the_same(book):
 def test_a_fact_limited_to_what_the_rules_read_is_the_whole_fact_filtered(book, data):
     """to_fact(values, reads) builds only the fields some rule tests: exactly the whole fact
     with every other field dropped (the engine then parses less, and decides the same)."""
-    from screening import facts
-    from screening.screener import _asked, parse_intake
+    from screening.engines import facts
+    from screening.pipeline.screener import _asked, parse_intake
 
     intake = parse_intake(data.draw(intakes(book)), today=dt.date(2026, 12, 1))
     reference = intake.session.planned_date or dt.date(2026, 12, 1)

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from screening import engine as engine_module
-from screening import rulebook
-from screening.engine import STACK_BUDGET, durable_available
+from screening.engines import engine as engine_module
+from screening.engines.engine import STACK_BUDGET, durable_available
+from screening.rulebook import loading as rulebook
 
 pytestmark = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 

@@ -11,9 +11,10 @@ import sys
 
 import pytest
 
-from screening import EngineError, rulebook, screen
-from screening import engine as engine_module
-from screening.engine import DurableEngine, durable_available, fact_text, get_engine
+from screening import EngineError, screen
+from screening.engines import engine as engine_module
+from screening.engines.engine import DurableEngine, durable_available, fact_text, get_engine
+from screening.rulebook import loading as rulebook
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 
@@ -95,8 +96,8 @@ def test_a_host_that_reports_nothing_fails_closed(monkeypatch, baseline_individu
 def _values(book, intake):
     import datetime as dt
 
-    from screening import facts
-    from screening.screener import parse_intake
+    from screening.engines import facts
+    from screening.pipeline.screener import parse_intake
 
     parsed = parse_intake(intake)
     return facts.build(parsed, book.vocabulary, dt.date(2026, 12, 1))[0].values
@@ -149,7 +150,7 @@ def test_an_engine_failure_exits_4_with_nothing_on_stdout(tmp_path):
         "def disagree(self, *args):\n"
         "    raise engine.EngineError('the two engines disagree on psychosis.x')\n"
         "engine.CrossCheckedEngine.fire = disagree\n"
-        "from screening.cli import main\n"
+        "from screening.cli.commands import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     from conftest import EXAMPLES

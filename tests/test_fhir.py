@@ -14,10 +14,11 @@ import pytest
 import yaml
 from conftest import EXAMPLES
 
-from screening import fhir, screen
-from screening.cli import main
+from screening import screen
+from screening.cli.commands import main
 from screening.errors import IntakeError
-from screening.fields import catalogue
+from screening.intake.fields import catalogue
+from screening.interop import fhir
 
 fhir_resources = pytest.importorskip("fhir.resources")
 
@@ -259,7 +260,7 @@ def test_round_trip_through_a_filled_questionnaire_response_gives_the_same_flags
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.name)
 def test_response_from_intake_round_trips_the_examples_exactly(path):
-    from screening.screener import parse_intake
+    from screening.pipeline.screener import parse_intake
 
     intake = parse_intake(load_example(path))
     resource = fhir.response_from_intake(intake)
@@ -400,7 +401,7 @@ def test_without_the_fhir_extra_the_error_says_what_to_install(response, monkeyp
 
 
 def test_cli_converts_an_intake_to_a_response_bundle_and_back(capsys):
-    from screening.screener import read_intake
+    from screening.pipeline.screener import read_intake
 
     assert main(["fhir", "response", str(EXAMPLES / "duo-mdma.yaml")]) == 0
     bundle = json.loads(capsys.readouterr().out)

@@ -8,9 +8,10 @@ import json
 import pytest
 from test_fhir import _find, fill_intake, items_by_link
 
-from screening import __version__, fhir, screen
-from screening.cli import main
+from screening import __version__, screen
+from screening.cli.commands import main
 from screening.errors import IntakeError
+from screening.interop import fhir
 
 pytest.importorskip("fhir.resources")
 from fhir.resources.R4B.bundle import Bundle

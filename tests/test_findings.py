@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from strategies import duos, intakes
 
 from screening import read_intake, render_text, screen
-from screening.findings import UNANSWERED_RULE
+from screening.report.findings import UNANSWERED_RULE
 
 TODAY = dt.date(2026, 12, 1)
 FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])
@@ -211,7 +211,7 @@ def test_the_text_report_uses_no_internal_shorthand():
 
 
 def test_json_has_the_summary_block_and_round_trips():
-    from screening.report import Report
+    from screening.report.model import Report
 
     report = report_of("duo-mdma")
     again = Report.model_validate_json(report.to_json())
@@ -222,7 +222,7 @@ def test_json_has_the_summary_block_and_round_trips():
 
 
 def test_a_report_built_without_findings_derives_them_from_its_flags():
-    from screening.report import Report
+    from screening.report.model import Report
 
     report = report_of("duo-mdma")
     bare = report.model_dump(mode="json")

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from strategies import TODAY, intakes, random_intake
 
 from screening import IntakeError, ScreeningError, screen
-from screening.batch import screen_many
-from screening.cli import main
+from screening.cli.commands import main
+from screening.pipeline.batch import screen_many
 
 EXIT_CODES = {0, 1, 2, 3, 4}
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}

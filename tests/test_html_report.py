@@ -19,8 +19,8 @@ import pytest
 from conftest import EXAMPLES
 
 from screening import read_intake, screen
-from screening.cli import main
-from screening.html_report import render_html
+from screening.cli.commands import main
+from screening.report.html import render_html
 
 TODAY = dt.date(2026, 12, 1)
 PRINTED = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)

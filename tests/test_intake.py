@@ -3,7 +3,7 @@
 import pytest
 
 from screening import IntakeError, parse_intake
-from screening.intake import Intake
+from screening.intake.models import Intake
 
 
 def problems(data):

@@ -10,7 +10,8 @@ import shutil
 import pytest
 import yaml
 
-from screening import interactions, rulebook
+from screening.rulebook import interactions
+from screening.rulebook import loading as rulebook
 
 
 def test_the_shipped_matrix_has_no_undecided_or_contradicted_cell(book):

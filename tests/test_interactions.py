@@ -17,8 +17,9 @@ import pytest
 import yaml
 from conftest import ENGINES
 
-from screening import rulebook, screen
-from screening.conditions import walk
+from screening import screen
+from screening.rulebook import loading as rulebook
+from screening.rulebook.conditions import walk
 
 SESSION_DATE = dt.date(2026, 12, 1)  # the baseline's planned date; washout is counted to it
 SUBSTANCES = ("psilocybin", "lsd", "dmt", "mdma", "ayahuasca", "ketamine")

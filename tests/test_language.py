@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screening import RulebookError, load_rulebook, screen
-from screening.cli import main
-from screening.conditions import ConditionError, parse
-from screening.engine import durable_available
-from screening.rulebook import default_rules_dir
+from screening.cli.commands import main
+from screening.engines.engine import durable_available
+from screening.rulebook.conditions import ConditionError, parse
+from screening.rulebook.loading import default_rules_dir
 
 DATE = dt.date(2026, 12, 1)
 CLASSES = frozenset({"ssri", "snri", "tramadol", "triptan", "serotonergic_supplement", "fluoxetine_long_half_life", "lithium"})
@@ -186,7 +186,7 @@ def test_the_serotonergic_rule_names_every_counted_drug(book, baseline_individua
 
 
 def test_editing_a_named_condition_changes_every_rule_that_uses_it(tmp_path):
-    from screening.review import content_hash
+    from screening.rulebook.review import content_hash
 
     root = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), root)

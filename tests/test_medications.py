@@ -2,7 +2,7 @@
 
 import pytest
 
-from screening import rulebook
+from screening.rulebook import loading as rulebook
 
 VOCABULARY = rulebook.default().vocabulary
 NAMES = [(entry.generic, name) for entry in VOCABULARY.entries for name in (entry.generic, *entry.brands, *entry.aliases)]

@@ -8,10 +8,10 @@ from pathlib import Path
 from conftest import EXAMPLES, ROOT
 
 import screening
-from screening.rulebook import default_rules_dir, load
+from screening.rulebook.loading import default_rules_dir, load
 
 SCREEN_EXAMPLE = (
-    "import sys, screening; from screening.rulebook import default_rules_dir;"
+    "import sys, screening; from screening.rulebook.loading import default_rules_dir;"
     "r = screening.screen(screening.read_intake(sys.argv[1]));"
     "print(default_rules_dir()); print(r.rulebook.sha256); print(len(r.flags))"
 )

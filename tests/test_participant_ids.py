@@ -12,9 +12,9 @@ import json
 import pytest
 
 from screening import IntakeError, screen
-from screening.cli import main
-from screening.intake import RESERVED_PARTICIPANT_IDS
-from screening.screener import parse_intake
+from screening.cli.commands import main
+from screening.intake.models import RESERVED_PARTICIPANT_IDS
+from screening.pipeline.screener import parse_intake
 
 
 @pytest.mark.parametrize("reserved", sorted(RESERVED_PARTICIPANT_IDS) + ["Clinician", "PAIR", "Self"])

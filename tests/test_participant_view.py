@@ -17,8 +17,8 @@ import pytest
 from conftest import EXAMPLES
 
 from screening import read_intake, render_text, screen
-from screening.report import render_participant_text
-from screening.rulebook import FORBIDDEN_WORDING, PARTICIPANT_WORDING
+from screening.report.model import render_participant_text
+from screening.rulebook.loading import FORBIDDEN_WORDING, PARTICIPANT_WORDING
 
 TODAY = dt.date(2026, 12, 1)
 FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])
@@ -92,7 +92,7 @@ def test_the_cli_participant_view_with_private_points(tmp_path):
 
 
 def test_rules_check_rejects_a_directive_participant_text(tmp_path):
-    from screening.rulebook import default_rules_dir
+    from screening.rulebook.loading import default_rules_dir
 
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)
@@ -116,7 +116,7 @@ def test_rules_check_rejects_a_directive_participant_text(tmp_path):
 
 
 def test_rules_check_rejects_a_session_rule_that_reads_a_persons_answer(tmp_path):
-    from screening.rulebook import default_rules_dir
+    from screening.rulebook.loading import default_rules_dir
 
     rules = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), rules)

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from strategies import TODAY, duos, random_intake
 
 from screening import IntakeError, screen
-from screening.engine import durable_available
-from screening.report import render_text
+from screening.engines.engine import durable_available
+from screening.report.model import render_text
 
 ENGINES = ["python"] + (["durable"] if durable_available() else [])
 

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from strategies import intakes
 
 from screening import RulebookError, ScreeningError, load_rulebook, screen
-from screening.programs import load_programs, resolve, run_program_examples
-from screening.rule_examples import EXAMPLE_DATE
+from screening.authoring.examples import EXAMPLE_DATE
+from screening.authoring.examples import run_program_examples
+from screening.rulebook.programs import load_programs, resolve
 
 PROGRAMS = ["default", "oregon-ops", "colorado-nmp", "clinical-trial", "practice"]
 
@@ -154,7 +155,7 @@ def test_every_program_example_passes(book, program, engine):
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_every_rule_example_passes_under_every_program_where_its_parameters_are_the_defaults(book, program):
     """A rule's examples hold for the parameter defaults; under a program that keeps them, they still pass."""
-    from screening.rule_examples import run_example
+    from screening.authoring.examples import run_example
 
     compiled, chosen = resolve(book, program)
     changed = {n for n, c in chosen.meta.parameters.items() if c.value != book.parameters[n].default}
@@ -175,7 +176,7 @@ def test_default_reports_equal_todays_apart_from_the_program(book, tmp_path):
     bare = load_rulebook(tmp_path / "rules")
     assert bare.sha256 == book.sha256  # programs are not part of the rulebook's identity
     for path in sorted((ROOT / "examples").rglob("*.y*ml")) + sorted((ROOT / "examples").glob("*.json")):
-        from screening.fhir import read_intake_file
+        from screening.interop.fhir import read_intake_file
 
         try:
             intake = read_intake_file(path)
@@ -241,7 +242,7 @@ def _broken(tmp_path, text: str, name: str = "oregon-ops"):
 
 
 def _problems(book) -> list[str]:
-    from screening.programs import program_problems
+    from screening.rulebook.programs import program_problems
 
     return [str(p) for p in program_problems(book)]
 
@@ -369,7 +370,7 @@ def _items(items):
 
 
 def test_the_oregon_questionnaire_asks_the_form_questions_word_for_word(book):
-    from screening import fhir
+    from screening.interop import fhir
 
     base = {i["linkId"]: i for i in _items(fhir.questionnaire()["item"])}
     oregon_q = fhir.questionnaire("oregon-ops")
@@ -390,7 +391,7 @@ def test_the_oregon_questionnaire_asks_the_form_questions_word_for_word(book):
 
 def test_a_response_to_a_program_questionnaire_is_screened_under_that_program(book):
     pytest.importorskip("fhir.resources")
-    from screening import fhir
+    from screening.interop import fhir
 
     intake = _intake(book, participant=AGE_20)
     response = fhir.response_from_intake(intake)
@@ -400,7 +401,7 @@ def test_a_response_to_a_program_questionnaire_is_screened_under_that_program(bo
 
 
 def test_cds_cards_carry_the_program(book):
-    from screening.cds_hooks import card_uuid, cards
+    from screening.interop.cds_hooks import card_uuid, cards
 
     intake = _intake(book, participant=AGE_20)
     default = screen(intake, today=EXAMPLE_DATE)

@@ -17,13 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import TODAY, intakes, random_intake
 
-from screening import facts, rulebook, screen
-from screening.conditions import Leaf, walk
-from screening.engine import durable_available, get_engine
-from screening.fields import catalogue
-from screening.intake import Intake
-from screening.report import NOTICE, Report, render_text
-from screening.screener import _asked, parse_intake
+from screening import screen
+from screening.engines import facts
+from screening.engines.engine import durable_available, get_engine
+from screening.intake.fields import catalogue
+from screening.intake.models import Intake
+from screening.pipeline.screener import _asked, parse_intake
+from screening.report.model import NOTICE, Report, render_text
+from screening.rulebook import loading as rulebook
+from screening.rulebook.conditions import Leaf, walk
 
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -86,7 +88,7 @@ def _only_with_slow(request) -> None:
 def test_the_compiled_evaluator_fires_what_the_tree_walker_fires_on_10000_intakes():
     """The reference evaluator is compiled to Python functions once per rulebook; the plain
     tree walk (conditions.evaluate) is the statement of the semantics it must keep."""
-    from screening.engine import PythonEngine, TreeEngine
+    from screening.engines.engine import PythonEngine, TreeEngine
 
     compiled, tree = PythonEngine(BOOK), TreeEngine(BOOK)
     rng = random.Random(4242)

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from strategies import ANSWERS, intakes
 
 from screening import load_rulebook, parse_intake, screen
-from screening.report import compute_report_id, intake_sha256
-from screening.rulebook import default_rules_dir
+from screening.report.model import compute_report_id, intake_sha256
+from screening.rulebook.loading import default_rules_dir
 
 TODAY = dt.date(2026, 11, 20)
 

@@ -11,9 +11,11 @@ import random
 import pytest
 from strategies import TODAY, random_intake
 
-from screening import findings, rulebook, screen
-from screening.report import EvidenceItem, Report, compact_json, compute_report_id
-from screening.screener import screen_json
+from screening import screen
+from screening.pipeline.screener import screen_json
+from screening.report import findings
+from screening.report.model import EvidenceItem, Report, compact_json, compute_report_id
+from screening.rulebook import loading as rulebook
 
 
 def _turned(intake: dict) -> dict:

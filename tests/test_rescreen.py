@@ -13,9 +13,9 @@ from store_support import TODAY, store, store_url  # noqa: F401 (fixtures)
 from strategies import ANSWERS, duos
 
 from screening import ScreeningError, load_rulebook, screen
-from screening.decisions import make_decision
-from screening.rescreen import diff_reports, render_diff_text
-from screening.rulebook import default_rules_dir
+from screening.decisions.model import make_decision
+from screening.decisions.rescreen import diff_reports, render_diff_text
+from screening.rulebook.loading import default_rules_dir
 
 DUO = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
 BP = ("cardiovascular.blood-pressure-140-90-mdma", "B")

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from screening import load_rulebook, screen
-from screening.cli import main
-from screening.docs import render
-from screening.review import CHECKLIST, REVIEWS_FILE, content_hash, state_of
-from screening.rulebook import default_rules_dir
+from screening.authoring.docs import render
+from screening.cli.commands import main
+from screening.rulebook.loading import default_rules_dir
+from screening.rulebook.review import CHECKLIST, REVIEWS_FILE, content_hash, state_of
 
 RULE = "cardiovascular.recent-heart-attack-or-stroke"
 FILE = "cardiovascular/recent-heart-attack-or-stroke.yaml"

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import ENGINES
 
-from screening import rulebook
-from screening.rule_examples import run_example
+from screening.authoring.examples import run_example
+from screening.rulebook import loading as rulebook
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = rulebook.default()

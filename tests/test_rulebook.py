@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from screening import RulebookError, load_rulebook
-from screening.rulebook import default_rules_dir
+from screening.rulebook.loading import default_rules_dir
 
 RULE = default_rules_dir() / "pregnancy" / "pregnant-or-possibly-pregnant.yaml"
 

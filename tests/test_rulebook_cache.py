@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from screening import conditions, rulebook
 from screening.errors import RulebookError
+from screening.rulebook import conditions
+from screening.rulebook import loading as rulebook
 
 
 @pytest.fixture
@@ -105,9 +106,9 @@ def test_a_rulebook_from_the_cache_registers_the_counts_its_rules_read(rules, mo
     }
     assert expected  # the shipped rules count medications
     monkeypatch.setattr(conditions, "COUNTS", {})
-    import screening.facts
+    import screening.engines.facts
 
-    monkeypatch.setattr(screening.facts, "COUNTS", conditions.COUNTS)
+    monkeypatch.setattr(screening.engines.facts, "COUNTS", conditions.COUNTS)
     again = rulebook.load_cached(rules)
     assert again is not book
     assert expected <= set(conditions.COUNTS)

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from screening import RulebookError
-from screening.rulebook import default_rules_dir, load
+from screening.rulebook.loading import default_rules_dir, load
 
 
 @pytest.fixture

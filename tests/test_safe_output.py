@@ -17,8 +17,9 @@ import cmarkgfm
 import pytest
 from cmarkgfm.cmark import Options
 
-from screening import display, render_text, screen
-from screening.cds_hooks import cards
+from screening import render_text, screen
+from screening.interop.cds_hooks import cards
+from screening.report import display
 
 TODAY = dt.date(2026, 12, 1)
 UNSAFE = [

@@ -19,10 +19,10 @@ jsonschema = pytest.importorskip("jsonschema")
 from conftest import EXAMPLES
 
 from screening import read_intake, report_schema, screen
-from screening.cli import main
+from screening.cli.commands import main
 from screening.errors import IntakeError
-from screening.schemas import DIALECT, LIBRARY_ONLY_CHECKS, intake_schema, schema_id
-from screening.screener import parse_intake
+from screening.interop.schemas import DIALECT, LIBRARY_ONLY_CHECKS, intake_schema, schema_id
+from screening.pipeline.screener import parse_intake
 
 VALIDATOR = jsonschema.Draft202012Validator(intake_schema(), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
@@ -254,7 +254,7 @@ def _baselines(book):
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_any_one_field_set_to_any_common_value_gets_the_same_verdict(data):
-    from screening import rulebook
+    from screening.rulebook import loading as rulebook
 
     baselines = _baselines(rulebook.default())  # not a fixture: a failure report stays short
     which, path = data.draw(st.sampled_from(_field_paths()))

@@ -23,8 +23,8 @@ from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for, 
 from test_cds_hooks import check_card
 
 from screening import screen
-from screening.cds_hooks import RULE_EXTENSION
 from screening.errors import EngineError
+from screening.interop.cds_hooks import RULE_EXTENSION
 from screening.service import ServiceConfig, create_app
 from screening.service import app as app_module
 
@@ -376,7 +376,7 @@ def test_the_service_refuses_to_start_without_trusted_issuers():
 
 
 def test_serve_usage_errors_are_one_line_and_exit_2(capsys):
-    from screening.cli import main
+    from screening.cli.commands import main
 
     assert main(["serve", "--trust", "no-equals-sign"]) == 2
     assert main(["serve", "--insecure-no-auth", "--ssl-certfile", "cert.pem"]) == 2
@@ -483,7 +483,7 @@ def test_without_a_store_feedback_is_validated_and_acknowledged_but_not_kept(ope
 
 
 def test_the_core_does_not_import_the_service():
-    code = "import sys, screening; screening.screen; import screening.cli; print('screening.service' in sys.modules, 'fastapi' in sys.modules)"
+    code = "import sys, screening; screening.screen; import screening.cli.commands; print('screening.service' in sys.modules, 'fastapi' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == [
         "False",
         "False",
@@ -491,7 +491,7 @@ def test_the_core_does_not_import_the_service():
 
 
 def test_serve_without_the_extra_says_what_to_install_in_one_line():
-    code = "import sys; sys.modules['fastapi'] = None; from screening.cli import main; sys.exit(main(['serve', '--insecure-no-auth']))"
+    code = "import sys; sys.modules['fastapi'] = None; from screening.cli.commands import main; sys.exit(main(['serve', '--insecure-no-auth']))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
@@ -563,7 +563,7 @@ def test_any_intake_through_its_hook_gives_exactly_the_screenings_flags_each_car
     response = dated_client.post(path, json=body)
     assert response.status_code == 200, response.text
     # what FHIR carries: a follow-up whose question the Questionnaire disables is left out
-    from screening.fhir import intake_from_fhir, response_from_intake
+    from screening.interop.fhir import intake_from_fhir, response_from_intake
 
     report = screen(intake_from_fhir(response_from_intake(intake), today=TODAY), engine="python", today=TODAY)
     assert card_keys(response.json()) == flag_keys(report)

@@ -19,7 +19,7 @@ from conftest import EXAMPLES
 from service_support import ISSUER, Keys, StubEHR, hook_request, responses_for
 
 from screening import screen
-from screening.cds_hooks import RULE_EXTENSION
+from screening.interop.cds_hooks import RULE_EXTENSION
 
 DUO = ["Patient/p1", "Patient/p2"]
 

@@ -5,8 +5,8 @@ import re
 
 from conftest import ROOT
 
-from screening.docs import _reference_marks, render
-from screening.rulebook import Reference
+from screening.authoring.docs import _reference_marks, render
+from screening.rulebook.loading import Reference
 
 
 def test_no_rule_cites_a_document_outside_the_project(book):

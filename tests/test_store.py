@@ -8,8 +8,8 @@ from conftest import EXAMPLES
 from store_support import TODAY, drop_append_only_guards, raw_sql, store, store_url  # noqa: F401 (fixtures)
 
 from screening import screen
-from screening.decisions import DecisionError, make_decision
-from screening.store import GENESIS, StoreError, open_store, schema
+from screening.decisions.model import DecisionError, make_decision
+from screening.decisions.store import GENESIS, StoreError, open_store, schema
 
 DUO = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
 

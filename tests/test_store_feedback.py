@@ -12,9 +12,9 @@ from conftest import EXAMPLES
 from store_support import TODAY, store, store_url  # noqa: F401 (fixtures)
 
 from screening import screen
-from screening.cds_hooks import cards
-from screening.decisions import DecisionError
-from screening.store.feedback import StoreFeedbackSink
+from screening.decisions.model import DecisionError
+from screening.decisions.store.feedback import StoreFeedbackSink
+from screening.interop.cds_hooks import cards
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from sqlalchemy import event
 from store_support import TODAY, raw_sql, store_url  # noqa: F401 (fixture)
 
 from screening import screen
-from screening.decisions import make_decision
-from screening.store import StoreError, open_store
+from screening.decisions.model import make_decision
+from screening.decisions.store import StoreError, open_store
 
 WRITER = Path(__file__).with_name("store_writer.py")
 THREADS, PROCESSES, EACH = 8, 2, 1000

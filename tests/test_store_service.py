@@ -13,8 +13,8 @@ from service_support import hook_request, responses_for, searchset
 from store_support import store, store_url  # noqa: F401 (fixtures)
 from test_service import APPT, BASE, DUO
 
+from screening.decisions.store.feedback import StoreFeedbackSink
 from screening.service import ServiceConfig, create_app
-from screening.store.feedback import StoreFeedbackSink
 
 
 def test_feedback_through_the_endpoint_is_recorded_in_the_store(store):

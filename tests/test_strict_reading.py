@@ -19,9 +19,9 @@ import yaml
 from conftest import EXAMPLES
 
 from screening import IntakeError, screen
-from screening.cli import main
-from screening.fhir import MAX_FHIR_DEPTH, response_from_intake
-from screening.screener import MAX_INTAKE_DEPTH, parse_intake, parse_intake_text
+from screening.cli.commands import main
+from screening.interop.fhir import MAX_FHIR_DEPTH, response_from_intake
+from screening.pipeline.screener import MAX_INTAKE_DEPTH, parse_intake, parse_intake_text
 
 TODAY = dt.date(2026, 12, 1)
 MARKER = "Zq9Marker"

@@ -13,8 +13,10 @@ import copy
 import pytest
 from conftest import ENGINES
 
-from screening import interactions, rulebook, screen
-from screening.rulebook import SEVERITY_ORDER
+from screening import screen
+from screening.rulebook import interactions
+from screening.rulebook import loading as rulebook
+from screening.rulebook.loading import SEVERITY_ORDER
 
 BOOK = rulebook.default()
 DATA = interactions.tripsit_pairs(BOOK)

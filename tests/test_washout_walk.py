@@ -15,8 +15,10 @@ import datetime as dt
 
 import pytest
 
-from screening import interactions, rulebook, screen
-from screening.conditions import COUNT, walk
+from screening import screen
+from screening.rulebook import interactions
+from screening.rulebook import loading as rulebook
+from screening.rulebook.conditions import COUNT, walk
 
 BOOK = rulebook.default()
 # The medication rules alone: the walk reads only their flags, and screening a third of the rules

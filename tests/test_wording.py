@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from screening import RulebookError
-from screening.cds_hooks import DEFAULT_OVERRIDE_REASONS
-from screening.report import NOTICE
-from screening.rulebook import default_rules_dir, load
-from screening.wording import normalised, problems
+from screening.interop.cds_hooks import DEFAULT_OVERRIDE_REASONS
+from screening.report.model import NOTICE
+from screening.rulebook.loading import default_rules_dir, load
+from screening.rulebook.wording import normalised, problems
 
 ISSUE_PHRASES = [
     "No contraindications found",
@@ -160,10 +160,10 @@ def test_the_shipped_rules_pass_the_wording_check():
 
 # ---------------------------------------------------------------------------- directives with a fix (issue 15)
 
-from screening.docs import render
-from screening.review import CHECKLIST
-from screening.rulebook import SEVERITIES, STATUSES
-from screening.wording import directive_problems
+from screening.authoring.docs import render
+from screening.rulebook.loading import SEVERITIES, STATUSES
+from screening.rulebook.review import CHECKLIST
+from screening.rulebook.wording import directive_problems
 
 
 @pytest.mark.parametrize(

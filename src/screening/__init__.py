@@ -18,27 +18,26 @@ Run from a checkout (the example intake is in ``examples/``)::
 from typing import TYPE_CHECKING, Any
 
 from .errors import EngineError, IntakeError, RulebookError, ScreeningError
-from .intake import Intake, Participant, Session
-from .report import NOTICE, Flag, Report, render_text, report_schema
-from .rulebook import Rulebook
-from .rulebook import load as load_rulebook
-from .screener import parse_intake, read_intake, screen
+from .intake.models import Intake, Participant, Session
+from .pipeline.screener import parse_intake, read_intake, screen
+from .report.model import NOTICE, Flag, Report, render_text, report_schema
+from .rulebook.loading import Rulebook
+from .rulebook.loading import load as load_rulebook
+from .version import __version__
 
 if TYPE_CHECKING:  # imported lazily at run time (below); type checkers and IDEs see them here
-    from .batch import BatchError, screen_many
+    from .pipeline.batch import BatchError, screen_many
 
 
 def __getattr__(name: str) -> Any:
     """Batch screening (multiprocessing) is imported on first use: a single screening's cold
     start does not pay for it."""
     if name in ("screen_many", "BatchError"):
-        from . import batch
+        from .pipeline import batch
 
         return getattr(batch, name)
     raise AttributeError(f"module 'screening' has no attribute {name!r}")
 
-
-__version__ = "0.1.0"
 
 __all__ = [
     "screen",

@@ -7,7 +7,7 @@ lazily, screen_fhir returns a Report, and the engine is a closed choice.
 from typing import assert_type
 
 from screening import BatchError, Report, screen, screen_many
-from screening.fhir import screen_fhir
+from screening.interop.fhir import screen_fhir
 
 report = screen({"session": {}, "participants": []}, engine="python")
 assert_type(report, Report)

@@ -20,20 +20,20 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import __version__
-from ..cds_hooks import RULE_EXTENSION, Card
-from ..cds_hooks import cards as make_cards
-from ..engine import EngineName
+from ..engines.engine import EngineName
 from ..errors import EngineError, IntakeError, ScreeningError
-from ..fhir import intake_from_fhir
-from ..screener import screen
+from ..interop.cds_hooks import RULE_EXTENSION, Card
+from ..interop.cds_hooks import cards as make_cards
+from ..interop.fhir import intake_from_fhir
+from ..pipeline.screener import screen
+from ..version import __version__
 from .auth import Authenticator, AuthError
 from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
 from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in
 
 if TYPE_CHECKING:
-    from ..rulebook import Rulebook
+    from ..rulebook.loading import Rulebook
 
 __all__ = ["ServiceConfig", "create_app", "REPORT_EXTENSION"]
 
@@ -97,8 +97,8 @@ def outcome(
 
 def service_rulebook(config: ServiceConfig) -> Rulebook:
     """The rulebook compiled for the configured program (the default program when none)."""
-    from ..programs import resolve
-    from ..rulebook import default, load
+    from ..rulebook.loading import default, load
+    from ..rulebook.programs import resolve
 
     book, _ = resolve(load(config.rules) if config.rules else default(), config.program)
     return book
@@ -128,7 +128,7 @@ def create_app(
 
         shared = SqliteState(config.state_path)
     cards_seen = card_log or shared or MemoryCardLog()
-    from ..docs import render
+    from ..authoring.docs import render
 
     pages = {path.rsplit("/", 1)[-1].removesuffix(".md"): text for path, text in render(book).items() if "/" in path}
     state = _Running()

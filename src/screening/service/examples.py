@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ..fhir import response_from_intake
+from ..interop.fhir import response_from_intake
 from .app import ServiceConfig, create_app
 
 __all__ = ["build", "main"]

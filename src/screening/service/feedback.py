@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 from .hooks import HookError
 
 if TYPE_CHECKING:
-    from ..report import Report
-    from ..rulebook import Rulebook
+    from ..report.model import Report
+    from ..rulebook.loading import Rulebook
 
 __all__ = [
     "CardRecord",

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
+from ..interop.fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
 
 __all__ = [
     "HookError",

@@ -53,8 +53,8 @@ def _app(config: ServiceConfig) -> FastAPI:
     """The app, with its feedback kept in the decisions store when one is configured."""
     decisions = None
     if config.store:
-        from ..store import open_store
-        from ..store.feedback import StoreFeedbackSink
+        from ..decisions.store import open_store
+        from ..decisions.store.feedback import StoreFeedbackSink
 
         decisions = StoreFeedbackSink(open_store(config.store))
     return create_app(config, decisions=decisions)

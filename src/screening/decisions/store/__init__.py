@@ -1,0 +1,432 @@
+"""The decisions store: reports' digests and clinicians' decisions, append-only and hash-chained.
+
+An embedded SQLite file by default (zero set-up); PostgreSQL by URL when several service
+workers or machines write. Both go through SQLAlchemy 2 Core: the tables are declared once
+and every query is one expression for both back-ends; only connection set-up and the write
+lock differ. Needs the extra: ``pip install 'screening[store]'`` (``[postgresql]`` for
+PostgreSQL).
+
+Every write is one transaction that takes the store's write lock, reads the chain's head and
+appends one record carrying the head's hash, so concurrent writers line up and a record is
+either wholly there or not at all. ``verify()`` recomputes the chain and finds an edited,
+deleted or inserted row. The store holds report digests (ids, hashes, flags without answers)
+and decisions; intake answers only when a caller passes ``intake=`` explicitly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self
+
+try:
+    from sqlalchemy import ColumnElement, create_engine, event, func, insert, select, text
+    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.exc import SQLAlchemyError
+except ImportError as error:  # pragma: no cover - exercised without the extra
+    from ...errors import ScreeningError
+
+    class StoreSupportMissing(ScreeningError, ImportError):
+        pass
+
+    raise StoreSupportMissing("the decisions store needs an extra: pip install 'screening[store]'") from error
+
+from ...errors import Problem, ScreeningError
+from ...report.model import Report
+from ..model import Decision, DecisionError, DecisionRecord, ReportDigest, canonical_json, digest_report
+from . import schema
+
+if TYPE_CHECKING:
+    from ...intake.models import Intake
+    from ...rulebook.loading import Rulebook
+
+__all__ = ["Store", "StoreError", "open_store", "default_url", "VerifyResult", "GENESIS"]
+
+GENESIS = "0" * 64  # the hash before the first record
+DEFAULT_FILE = "screening-decisions.sqlite"
+
+
+class StoreError(ScreeningError):
+    """The store could not do what was asked; nothing was written. Never quotes record contents."""
+
+
+def default_url() -> str:
+    """``$SCREENING_STORE`` or a SQLite file in the current folder."""
+    return os.environ.get("SCREENING_STORE") or DEFAULT_FILE
+
+
+def _normalise(url: str) -> str:
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" not in url:  # a plain path
+        return "sqlite:///" + str(Path(url).expanduser().resolve())
+    return url
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _hash_record(record: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(record)).hexdigest()
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    records: int
+    head: str
+    problems: list[str] = field(default_factory=list)
+
+
+class Store:
+    """One store; safe to share between threads. Use :func:`open_store`."""
+
+    def __init__(self, url: str | None = None, *, lock_timeout: float = 30.0):
+        self.url = _normalise(url or default_url())
+        self.lock_timeout = lock_timeout
+        self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"unsupported store URL scheme {self.dialect!r}; use a file path, sqlite:///PATH or postgresql://..."
+            )
+        # Writers in this process queue here first, handing over at once; the database's own
+        # lock (SQLite's busy wait polls and sleeps) then only sorts out other processes.
+        self._write_lock = threading.Lock()
+        self._digests: dict[str, tuple[ReportDigest, str]] = {}  # stored reports never change (verify checks)
+        try:
+            self.engine = self._engine()
+            self._migrate()
+        except SQLAlchemyError as error:
+            self._dispose()
+            raise self._error(error, "open the store") from None
+        except BaseException:  # e.g. a store from a newer screening: close what was opened
+            self._dispose()
+            raise
+
+    # ------------------------------------------------------------------ connections
+
+    def _engine(self) -> Engine:
+        if self.dialect == "sqlite":
+            engine = create_engine(self.url, connect_args={"timeout": self.lock_timeout, "check_same_thread": False})
+            timeout_ms = int(self.lock_timeout * 1000)
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_connect(dbapi: sqlite3.Connection, _record: object) -> None:  # our own BEGIN: the write lock first
+                dbapi.isolation_level = None
+                cursor = dbapi.cursor()
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=FULL")  # a committed decision survives a power cut
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
+                cursor.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(conn: Connection) -> None:  # readers do not queue behind writers
+                conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("screening_read") else "BEGIN IMMEDIATE")
+
+            return engine
+        return create_engine(self.url, pool_size=5, max_overflow=5, pool_recycle=3600)
+
+    def _lock(self, conn: Connection) -> None:
+        """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""
+        if self.dialect == "postgresql":
+            conn.execute(
+                text("SELECT set_config('lock_timeout', :ms, true), pg_advisory_xact_lock(7412500118)"),
+                {"ms": f"{int(self.lock_timeout * 1000)}ms"},
+            )
+
+    def _reading(self) -> Connection:
+        return self.engine.connect().execution_options(screening_read=True)
+
+    def _dispose(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+    def close(self) -> None:
+        self._dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _error(self, error: Exception, doing: str) -> StoreError:
+        """A clear message from a database error, without its SQL or parameters."""
+        orig = getattr(error, "orig", error)
+        message = str(orig).lower()
+        sqlstate = getattr(orig, "sqlstate", None) or ""
+        where = self.url.split("@")[-1] if self.dialect == "postgresql" else self.url.removeprefix("sqlite:///")
+        if "locked" in message or "busy" in message or sqlstate in ("55P03", "40P01", "57014"):
+            return StoreError(
+                f"could not {doing}: the decisions store {where} is locked by another writer "
+                f"(waited {self.lock_timeout:g} s); nothing was recorded, try again"
+            )
+        if "disk is full" in message or "database or disk is full" in message or sqlstate.startswith("53"):
+            return StoreError(f"could not {doing}: no space left for the decisions store {where}; nothing was recorded")
+        if "readonly" in message or "read-only" in message or "permission" in message:
+            return StoreError(f"could not {doing}: the decisions store {where} is read-only; nothing was recorded")
+        if "unable to open" in message or "connection" in message or "could not connect" in message:
+            return StoreError(f"could not {doing}: cannot reach the decisions store {where}")
+        kind = type(orig).__name__
+        return StoreError(f"could not {doing}: the decisions store {where} reported {kind}; nothing was recorded")
+
+    # ------------------------------------------------------------------ migrations
+
+    def _migrate(self) -> None:
+        with self.engine.begin() as conn:
+            self._lock(conn)
+            schema.metadata.create_all(conn, tables=[schema.schema_version])
+            done = set(conn.execute(select(schema.schema_version.c.version)).scalars())
+            if done and max(done) > schema.LATEST:
+                raise StoreError(
+                    f"the store is at schema version {max(done)}, newer than this screening "
+                    f"understands ({schema.LATEST}); upgrade screening"
+                )
+            for number, description, apply in schema.MIGRATIONS:
+                if number not in done:
+                    apply(conn)
+                    conn.execute(
+                        insert(schema.schema_version).values(
+                            version=number, description=description, applied_at=_iso(dt.datetime.now(dt.UTC))
+                        )
+                    )
+
+    def schema_version(self) -> int:
+        with self._reading() as conn:
+            version: int = conn.execute(select(func.max(schema.schema_version.c.version))).scalar_one()
+        return version
+
+    # ------------------------------------------------------------------ reports
+
+    def add_report(
+        self,
+        report: Report | ReportDigest,
+        *,
+        rulebook: Rulebook | None = None,
+        intake: Intake | Mapping[str, Any] | None = None,
+    ) -> ReportDigest:
+        """Keep a report's digest (idempotent). ``intake=`` also keeps the answers: only on request."""
+        digest = report if isinstance(report, ReportDigest) else digest_report(report, rulebook)
+        kept = None
+        if intake is not None:
+            from ...pipeline.screener import parse_intake
+            from ...report.model import intake_sha256
+
+            parsed = parse_intake(intake)
+            if intake_sha256(parsed) != digest.intake_sha256:
+                raise DecisionError(
+                    [Problem("intake", None, "this intake is not the one the report was made from (intake_sha256 differs)")]
+                )
+            kept = parsed.model_dump_json()
+        try:
+            with self.engine.begin() as conn:
+                self._lock(conn)
+                existing = conn.execute(
+                    select(schema.reports.c.digest_sha256).where(schema.reports.c.report_id == digest.report_id)
+                ).scalar_one_or_none()
+                if existing is None:
+                    conn.execute(
+                        insert(schema.reports).values(
+                            report_id=digest.report_id,
+                            intake_sha256=digest.intake_sha256,
+                            digest=canonical_json(digest.model_dump(mode="json")).decode("utf-8"),
+                            digest_sha256=digest.sha256(),
+                            stored_at=_iso(dt.datetime.now(dt.UTC)),
+                            intake=kept,
+                        )
+                    )
+                elif existing != digest.sha256():
+                    raise StoreError(
+                        f"report {digest.report_id[:12]} is already stored with a different digest; nothing was recorded"
+                    )
+        except SQLAlchemyError as error:
+            raise self._error(error, "store the report") from None
+        return digest
+
+    def report(self, report_id: str) -> ReportDigest | None:
+        with self._reading() as conn:
+            row = conn.execute(
+                select(schema.reports.c.digest).where(schema.reports.c.report_id == report_id)
+            ).scalar_one_or_none()
+        return None if row is None else ReportDigest.model_validate_json(row)
+
+    def stored_intake(self, report_id: str) -> str | None:
+        """The intake answers kept with a report, when the caller asked for that (else None)."""
+        with self._reading() as conn:
+            kept: str | None = conn.execute(
+                select(schema.reports.c.intake).where(schema.reports.c.report_id == report_id)
+            ).scalar_one_or_none()
+        return kept
+
+    # ------------------------------------------------------------------ decisions
+
+    def record_decision(self, decision: Decision) -> DecisionRecord:
+        """Append one decision (validated against its stored report) and return the stored record."""
+        return self.record_decisions([decision])[0]
+
+    def record_decisions(self, decisions: list[Decision]) -> list[DecisionRecord]:
+        """Append several decisions in one transaction: all of them are recorded or none is."""
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                self._lock(conn)
+                return [self._append(conn, decision) for decision in decisions]
+        except SQLAlchemyError as error:
+            raise self._error(error, "record the decision") from None
+
+    def _append(self, conn: Connection, decision: Decision) -> DecisionRecord:
+        digest, digest_sha256 = self._digest(conn, decision.report_id)
+        _, reason_display = digest.check(decision)
+        if decision.corrects:
+            earlier = self._record_by_id(conn, decision.corrects)
+            if earlier is None or earlier.report_id != decision.report_id or earlier.flag_key != decision.flag_key:
+                raise DecisionError([Problem("corrects", None, "not an earlier decision on this flag of this report")])
+        head = conn.execute(
+            select(schema.decisions.c.seq, schema.decisions.c.record_hash).order_by(schema.decisions.c.seq.desc()).limit(1)
+        ).one_or_none()
+        seq, prev = (head.seq + 1, head.record_hash) if head else (1, GENESIS)
+        fields = decision.model_dump(mode="json")
+        fields.update(
+            decided_at=_iso(decision.decided_at),
+            decision_id=str(uuid.uuid4()),
+            seq=seq,
+            recorded_at=_iso(dt.datetime.now(dt.UTC)),
+            reason_display=reason_display,
+            report_digest=digest_sha256,
+            prev_hash=prev,
+        )
+        record_hash = _hash_record(fields)
+        conn.execute(
+            insert(schema.decisions).values(
+                seq=seq,
+                decision_id=fields["decision_id"],
+                report_id=decision.report_id,
+                record=canonical_json(fields).decode("utf-8"),
+                prev_hash=prev,
+                record_hash=record_hash,
+            )
+        )
+        return DecisionRecord(**fields, record_hash=record_hash)
+
+    def _digest(self, conn: Connection, report_id: str) -> tuple[ReportDigest, str]:
+        if report_id not in self._digests:
+            row = conn.execute(
+                select(schema.reports.c.digest, schema.reports.c.digest_sha256).where(schema.reports.c.report_id == report_id)
+            ).one_or_none()
+            if row is None:
+                raise DecisionError(
+                    [Problem("report_id", None, f"report {report_id[:12]} is not in the store; add the report first")]
+                )
+            if len(self._digests) > 10_000:
+                self._digests.clear()
+            self._digests[report_id] = (ReportDigest.model_validate_json(row.digest), row.digest_sha256)
+        return self._digests[report_id]
+
+    def _record_by_id(self, conn: Connection, decision_id: str) -> DecisionRecord | None:
+        row = conn.execute(
+            select(schema.decisions.c.record, schema.decisions.c.record_hash).where(schema.decisions.c.decision_id == decision_id)
+        ).one_or_none()
+        return None if row is None else DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
+
+    def _records(self, where: ColumnElement[bool] | None = None) -> Iterator[DecisionRecord]:
+        query = select(schema.decisions.c.record, schema.decisions.c.record_hash).order_by(schema.decisions.c.seq)
+        if where is not None:
+            query = query.where(where)
+        try:
+            with self._reading() as conn:
+                for row in conn.execution_options(yield_per=1000).execute(query):
+                    yield DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
+        except SQLAlchemyError as error:
+            raise self._error(error, "read the decisions") from None
+
+    def decisions_for(self, report_id: str, *, view: str = "clinician") -> list[DecisionRecord]:
+        """Every decision on a report, oldest first. ``view=PARTICIPANT``: only decisions on flags in
+        that participant's own view (never a pair flag's, never the other's)."""
+        records = list(self._records(schema.decisions.c.report_id == report_id))
+        if view == "clinician":
+            return records
+        digest = self.report(report_id)
+        if digest is None:
+            return []
+        if view not in digest.participants:
+            raise DecisionError([Problem("view", None, f"no participant {view!r} in report {report_id[:12]}")])
+        visible = {f.key for f in digest.flags if f.visible_to(view)}
+        return [r for r in records if r.flag_key in visible]
+
+    def audit_log(
+        self, *, report_id: str | None = None, reviewer: str | None = None, since: dt.datetime | None = None
+    ) -> list[DecisionRecord]:
+        """The decisions in the order they were recorded, optionally for one report or reviewer or since a time."""
+        records = self._records(schema.decisions.c.report_id == report_id if report_id else None)
+        return [r for r in records if (reviewer is None or r.reviewer == reviewer) and (since is None or r.recorded_at >= since)]
+
+    # ------------------------------------------------------------------ verification
+
+    def verify(self, *, head: str | None = None) -> VerifyResult:
+        """Recompute the chain: every record's hash, its link to the one before, the numbering, and
+        the stored report digest it names. ``head``: a head hash noted earlier must still be in the
+        chain (this is what finds the newest records deleted)."""
+        problems: list[str] = []
+        prev, count, seen_head = GENESIS, 0, head is None
+        digests: dict[str, str] = {}
+        decided: set[str] = set()
+        try:
+            with self._reading() as conn:
+                for row in conn.execute(
+                    select(schema.reports.c.report_id, schema.reports.c.digest, schema.reports.c.digest_sha256)
+                ):
+                    actual = ReportDigest.model_validate_json(row.digest).sha256()
+                    if actual != row.digest_sha256 or json.loads(row.digest)["report_id"] != row.report_id:
+                        problems.append(f"report {row.report_id[:12]}: its stored digest was edited")
+                    digests[row.report_id] = row.digest_sha256
+                rows = conn.execution_options(yield_per=1000).execute(select(schema.decisions).order_by(schema.decisions.c.seq))
+                for row in rows:
+                    count += 1
+                    label = f"record {row.seq}"
+                    if row.seq != count:
+                        problems.append(f"{label}: expected number {count}; {row.seq - count} record(s) before it are missing")
+                        count = row.seq
+                    try:
+                        fields = json.loads(row.record)
+                    except ValueError:
+                        problems.append(f"{label}: not readable")
+                        prev = row.record_hash
+                        continue
+                    if row.prev_hash != prev or fields.get("prev_hash") != prev:
+                        problems.append(f"{label}: does not follow the record before it (a record was removed or inserted)")
+                    if _hash_record(fields) != row.record_hash:
+                        problems.append(f"{label}: its content does not match its hash (edited)")
+                    if (
+                        fields.get("seq") != row.seq
+                        or fields.get("decision_id") != row.decision_id
+                        or fields.get("report_id") != row.report_id
+                    ):
+                        problems.append(f"{label}: its columns do not match its hashed content (edited)")
+                    if digests.get(row.report_id) != fields.get("report_digest"):
+                        problems.append(f"{label}: the report it is about is missing or was edited")
+                    if fields.get("corrects") and fields["corrects"] not in decided:
+                        problems.append(f"{label}: corrects a decision that is not earlier in the chain")
+                    decided.add(row.decision_id)
+                    prev = row.record_hash
+                    seen_head = seen_head or row.record_hash == head
+        except SQLAlchemyError as error:
+            raise self._error(error, "verify the store") from None
+        if not seen_head:
+            problems.append("the head noted earlier is no longer in the chain: the newest records were deleted or replaced")
+        return VerifyResult(ok=not problems, records=count, head=prev, problems=problems)
+
+
+def open_store(url: str | None = None, *, lock_timeout: float = 30.0) -> Store:
+    """Open (and create or migrate) a store: a file path or ``sqlite:///PATH``, or ``postgresql://...``;
+    default ``$SCREENING_STORE`` or ``screening-decisions.sqlite`` here."""
+    return Store(url, lock_timeout=lock_timeout)

@@ -1,0 +1,265 @@
+"""A report as a CDS Hooks response: one card per finding, for an EHR to show a clinician.
+
+Cards follow the report's summary: the session plan, each participant, then the pair, most
+serious first in each, and every card's summary starts with whose it is. Cards carry no
+``suggestions``: the screening proposes nothing to order or change, it only asks a clinician
+to review. Without a hook instance a card's ``uuid`` is stable for the same main rule, subject
+and rulebook; a CDS Hooks service passes the ``hookInstance`` and the FHIR patients, so each
+card's uuid is unique per hook instance, patient and finding (feedback then names exactly one
+card). The stable key of the rule behind a card (its main rule and that flag's participant) is
+in its ``extension``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Final, Literal, NotRequired, Required, TypedDict
+
+from ..report import display
+from ..report.model import Report, plain
+from ..report.parts import CoveredRule, Finding, Severity
+from .fhir import BASE_URL
+
+if TYPE_CHECKING:
+    from ..rulebook.loading import Rulebook
+
+__all__ = [
+    "cards",
+    "render_cds_hooks",
+    "card_uuid",
+    "Card",
+    "CardSource",
+    "CardLink",
+    "Coding",
+    "FlagExtension",
+    "CardExtension",
+    "DEFAULT_OVERRIDE_REASONS",
+    "OVERRIDE_SYSTEM",
+    "RULE_EXTENSION",
+]
+
+OVERRIDE_SYSTEM = f"{BASE_URL}/CodeSystem/override-reason"
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"{BASE_URL}/cds-hooks/card")
+MAX_SUMMARY = 139  # CDS Hooks: "<140 characters"
+# CDS Hooks reserves ``extension`` for custom data, named in reverse-domain notation.
+RULE_EXTENSION: Final = "invalid.screening.flag"
+
+DEFAULT_OVERRIDE_REASONS = (
+    "Reviewed with participant; risk accepted by clinician",
+    "Answer was wrong or out of date; intake corrected",
+    "Addressed in the session plan",
+    "Not relevant for this participant or session",
+)
+
+
+class Coding(TypedDict):
+    """An override reason offered on a card (a FHIR Coding)."""
+
+    system: str
+    code: str
+    display: str
+
+
+class CardSource(TypedDict, total=False):
+    label: Required[str]
+    url: str
+
+
+class CardLink(TypedDict):
+    label: str
+    url: str
+    type: Literal["absolute", "smart"]
+
+
+class FlagExtension(TypedDict):
+    """The stable key of the rule behind a card, under :data:`RULE_EXTENSION`."""
+
+    rule_id: str
+    participant: str
+    finding: str
+    covers: list[str]
+    severity: Severity
+    rulebook_sha256: str
+    program: str
+    patients: NotRequired[list[str]]  # the FHIR patients, when the caller gave them
+
+
+# The extension's key is reverse-domain notation, not an identifier: the functional form.
+CardExtension = TypedDict("CardExtension", {"invalid.screening.flag": FlagExtension})
+
+
+class Card(TypedDict):
+    """One CDS Hooks 2.0 card as :func:`cards` makes it (no ``suggestions``)."""
+
+    uuid: str
+    summary: str
+    indicator: Severity
+    detail: str
+    source: CardSource
+    overrideReasons: list[Coding]
+    extension: CardExtension
+    links: NotRequired[list[CardLink]]
+
+
+def card_uuid(
+    rule_id: str,
+    participant: str,
+    rulebook_sha256: str,
+    program: str | None = None,
+    hook_instance: str | None = None,
+    patient: str = "",
+) -> str:
+    """The same rule for the same participant under the same rulebook (and program) gives the same uuid.
+
+    ``program`` is the program's id and sha256 for any program but 'default', whose cards keep
+    the uuids they had before programs existed. With ``hook_instance`` (and the FHIR ``patient``
+    the flag is about) the uuid is unique per hook call, patient and flag: the same flag in
+    another call is another card.
+    """
+    extra = f"\n{program}" if program else ""
+    key = f"{rule_id}\n{participant}\n{rulebook_sha256}{extra}"
+    if hook_instance is not None:
+        key = f"{hook_instance}\n{patient}\n{key}"
+    return str(uuid.uuid5(_NAMESPACE, key))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "reason"
+
+
+def _override_reasons(rule_id: str, rulebook: Rulebook | None = None) -> list[Coding]:
+    reasons: tuple[str, ...] | list[str] = ()
+    if rulebook is not None:
+        try:
+            reasons = rulebook.rule(rule_id).meta.override_reasons
+        except KeyError:
+            reasons = ()
+    return [
+        {"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)
+    ]
+
+
+def _whose(finding: Finding) -> str:
+    if finding.subject == "session":
+        return "Session plan"
+    if finding.subject == "pair":
+        return f"Pair ({' and '.join(finding.participants)})"
+    return f"Participant {finding.subject}"
+
+
+def _summary(finding: Finding) -> str:
+    who = _whose(finding)
+    shared = (
+        finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"
+    )  # both said it: the title reads for two
+    for text in [finding.title] if finding.not_answered or shared else [finding.summary, finding.title]:
+        text = display.text(" ".join(text.split()))
+        if len(f"{who}: {text}") <= MAX_SUMMARY:
+            return f"{who}: {text}"
+    text = f"{who}: {display.text(finding.title)}"
+    return text[: MAX_SUMMARY - 1].rstrip() + "…"
+
+
+_md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
+
+
+def _findings(report: Report) -> list[Finding]:
+    if report.findings is None:  # the report's validator always fills them
+        raise ValueError("the report has no findings")
+    return report.findings
+
+
+def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], program: str) -> str:
+    """A card's detail; ``by_id``: the report's findings by id (built once per report, not per card)."""
+    shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
+    lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
+    if finding.rests_on:
+        lines += ["", "**Builds on:** " + "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)]
+    evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+    if evidence:
+        lines += ["", "**Found in the intake:**", ""]
+        for item in evidence:
+            answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
+            lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(answer)}**")
+    lines += ["", f"**For review:** {_md(finding.clinician_action)}"]
+    others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
+    if others:
+        lines += ["", "**Also covers:** " + _md("; ".join(others))]
+    lines += ["", "**Limitations:**", ""]
+    lines += [f"- {_md(plain(text))}" for text in finding.limitations]
+    if finding.references:
+        lines += ["", "**Sources:**", ""]
+        lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in finding.references]
+    rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
+    lines += ["", f"Rules {rules} ({finding.rule_status}), program `{_md(program)}`. *{_md(report.notice)}*"]
+    return "\n".join(lines)
+
+
+def cards(
+    report: Report,
+    rulebook: Rulebook | None = None,
+    *,
+    hook_instance: str | None = None,
+    patients: Mapping[str, str] | None = None,
+    rule_url: Callable[[CoveredRule], str] | None = None,
+) -> list[Card]:
+    """One CDS Hooks card per finding, in the summary's order (session, participants, pair).
+
+    ``rulebook``: where each rule's override reasons are read; defaults to the shipped one when
+    it is the rulebook the report was made with, and to a general list otherwise.
+    ``hook_instance`` and ``patients`` (participant id -> FHIR reference such as
+    ``Patient/123``) make each uuid unique per hook call, patient and flag; ``rule_url`` gives
+    the address of a rule's documentation page, linked from its card.
+    """
+    if rulebook is None:
+        from ..rulebook.loading import default
+
+        shipped = default()
+        rulebook = shipped if shipped.sha256 == report.rulebook.sha256 else None
+    program = report.program
+    scope = None if program.id == "default" else f"{program.id}\n{program.sha256}"
+    shown = f"{program.id} {program.version}"
+    out: list[Card] = []
+    patients = patients or {}
+    found = _findings(report)
+    by_id = {f.id: f for f in found}
+    for finding in found:
+        main = finding.rules[0] if finding.rules else None
+        main_id = main.rule_id if main else finding.id
+        source = finding.references[0] if finding.references else None
+        about = sorted({patients.get(p, p) for p in finding.participants})
+        card: Card = {
+            "uuid": card_uuid(main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
+            "summary": _summary(finding),
+            "indicator": finding.severity,
+            "detail": _detail(report, finding, by_id, shown),
+            "source": {"label": display.text(source.title), "url": source.url}
+            if source
+            else {"label": "screening rulebook " + report.rulebook.version},
+            "overrideReasons": _override_reasons(main_id, rulebook),
+            "extension": {
+                RULE_EXTENSION: {
+                    "rule_id": main_id,
+                    "participant": main.participant if main else finding.subject,
+                    "finding": finding.id,
+                    "covers": [f"{r.rule_id} ({r.participant})" for r in finding.rules],
+                    "severity": finding.severity,
+                    "rulebook_sha256": report.rulebook.sha256,
+                    "program": program.id,
+                }
+            },
+        }
+        if patients:
+            card["extension"][RULE_EXTENSION]["patients"] = about
+        if rule_url is not None and main is not None:
+            card["links"] = [{"label": f"How the rule {main_id} works", "url": rule_url(main), "type": "absolute"}]
+        out.append(card)
+    return out
+
+
+def render_cds_hooks(report: Report, rulebook: Rulebook | None = None) -> str:
+    """The CDS Hooks response body: ``{"cards": [...]}`` as JSON."""
+    return json.dumps({"cards": cards(report, rulebook)}, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,363 @@
+"""Screen an intake: read and validate it, build facts, run the engine, write the report.
+
+This is the one place the pieces meet; each step lives in its own module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import warnings
+import weakref
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..engines import engine as engine_module
+from ..engines import facts
+from ..engines.engine import EngineName, FallbackEngineWarning, Firing, get_engine
+from ..errors import EngineError, IntakeError, Problem
+from ..intake import reading
+from ..intake.fields import catalogue
+from ..intake.models import Intake
+from ..report import findings
+from ..report.model import NOTICE, Report, identified, intake_sha256, severity_counts
+from ..report.parts import EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, RulebookInfo, SessionInfo, Severity, built
+from ..rulebook import conditions
+from ..rulebook import loading as rulebook_module
+from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook, RuleFile
+from ..rulebook.programs import Program, resolve
+
+__all__ = ["screen", "screen_json", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
+
+MAX_INTAKE_BYTES = 1_000_000
+MAX_INTAKE_DEPTH = 8  # mappings and lists inside each other; a real intake has 5
+
+
+def read_intake(path: str | Path, *, today: dt.date | None = None) -> Intake:
+    """Read an intake from a JSON or YAML file (``today``: as for :func:`parse_intake`)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise IntakeError([Problem(str(path), None, f"cannot read the file: {error.strerror or error}")]) from None
+    return parse_intake_text(raw, str(path), today=today)
+
+
+def load_intake_data(raw: bytes, where: str = "intake", max_depth: int | None = None) -> Any:
+    """Bytes of a JSON or YAML file -> plain data, read strictly (see :mod:`screening.intake.reading`).
+
+    ``max_depth``: how deeply lists and mappings may nest (default :data:`MAX_INTAKE_DEPTH`).
+    """
+    if len(raw) > MAX_INTAKE_BYTES:
+        raise IntakeError([Problem(where, None, f"the file is larger than {MAX_INTAKE_BYTES:,} bytes; an intake is far smaller")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IntakeError([Problem(where, None, f"not UTF-8 text (byte {error.start})")]) from None
+    if where.endswith(".json") or text.lstrip().startswith(("{", "[")):
+        data = reading.load_json(text, where)
+    else:
+        data = reading.load_yaml(text, where)
+    return reading.check_shape(data, where, max_depth or MAX_INTAKE_DEPTH)
+
+
+def parse_intake_text(raw: bytes, where: str = "intake", *, today: dt.date | None = None) -> Intake:
+    return parse_intake(load_intake_data(raw, where), where, today=today)
+
+
+def parse_intake(data: Any, where: str = "intake", *, today: dt.date | None = None) -> Intake:
+    """Validate intake data; every problem names its field. Answers are never quoted back.
+
+    An :class:`Intake` is validated again too (one edited with ``model_copy`` skipped
+    validation). Dates are checked for plausibility against ``today`` (default: the real date).
+    """
+    if not isinstance(data, (Mapping, Intake)):
+        raise IntakeError([Problem(where, None, "an intake is a mapping with 'session' and 'participants'")])
+    today = today or dt.date.today()
+    seen = _validated.get((id(data), today))
+    if seen is not None and seen is data:  # this very object came from here: frozen, checked
+        return seen
+    try:
+        parsed = Intake.model_validate(data, context={"today": today})
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            path = ".".join(str(p) for p in item["loc"]) or "(intake)"
+            message = item["msg"].removeprefix("Value error, ")
+            if isinstance(item.get("input"), reading.TooLong):  # the input itself is never shown
+                message = f"a number of {item['input'].digits} digits; no answer has more than {reading.MAX_INTEGER_DIGITS}"
+            elif path == "(intake)" and re.match(r"^[\w.]+: ", message):  # a check across fields names its own field
+                path, message = message.split(": ", 1)
+            problems.append(Problem(path, None, message))
+        raise IntakeError(problems) from None
+    except RecursionError:
+        raise IntakeError([Problem(where, None, "nested too deeply to be an intake")]) from None
+    _validated[(id(parsed), today)] = parsed
+    return parsed
+
+
+# Intakes this module validated, by identity and the date they were checked against. Models are
+# frozen and model_copy makes a new object, so only these may skip validating again.
+_validated: weakref.WeakValueDictionary[tuple[int, dt.date], Intake] = weakref.WeakValueDictionary()
+
+
+def _asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """The questions the applicable rules read, and which rules read each (once per rulebook)."""
+    return book.derived(("asked", substance, is_duo), lambda: _find_asked(book, substance, is_duo))
+
+
+def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    readers: dict[str, list[str]] = {}
+    for rule in book.active:
+        if rule.applies(substance, is_duo):
+            for _, path in conditions.fields_read(rule.condition):
+                if catalogue()[path].kind != "count" and not catalogue()[path].session:
+                    readers.setdefault(path, []).append(rule.id)
+    return frozenset(readers), {k: tuple(v) for k, v in readers.items()}
+
+
+@functools.cache
+def _fallback_notice() -> str | None:
+    """Why 'auto' ran the reference evaluator alone; warned once per process (stderr by default)."""
+    reason = engine_module.durable_unavailable_reason()
+    if reason is None:
+        return None
+    notice = f"{reason}, so the reference evaluator screened this intake alone, without the cross-check against durable_rules."
+    warnings.warn(notice, FallbackEngineWarning, stacklevel=3)  # points at the caller of screen()
+    return notice
+
+
+def _most_serious(book: Rulebook, rule_ids: tuple[str, ...]) -> Severity:
+    return max((book.rule(r).meta.severity for r in rule_ids), key=SEVERITY_ORDER.__getitem__, default="info")
+
+
+def _library_version() -> str:
+    from ..version import __version__
+
+    return __version__
+
+
+def _flag(
+    book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule: Rule, verified: bool, lines: _Lines
+) -> Flag:
+    """A flag: its rule's fixed texts (prepared once per rule) plus whose it is and the evidence.
+    Built without re-validation: every part comes from validated rules and intakes (a test
+    validates a sample all the same). ``verified``: the reference evaluator found the rule
+    holds; otherwise (durable_rules alone) its condition is checked here."""
+    sides: dict[str | None, conditions.Values]
+    if firing.other is None:
+        sides = {None: values[firing.pid]}
+    else:
+        sides = {None: values[firing.pid], "self": values[firing.pid], "other": values[firing.other]}
+    if not verified and not conditions.evaluate(rule.condition, sides):
+        raise EngineError(f"the engine fired {rule.id} but its condition does not hold; no result was produced")
+    evidence = []
+    seen = set()
+    questions = catalogue()
+    for item in conditions.explain(rule.condition, sides):
+        key = (item.pid, item.field, item.answer)
+        if key in seen:  # the same answer read twice is shown once
+            continue
+        seen.add(key)
+        spec = questions.get(item.field)
+        question = spec.question if spec else "Medications and other substances taken now or recently"
+        answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
+        line = lines.of(values[item.pid], answer) if item.field == "medications" else None
+        evidence.append(
+            built(
+                EvidenceItem,
+                {"participant": item.pid, "field": item.field, "question": question, "answer": answer, "line": line},
+                in_order=True,
+            )
+        )
+    flag = dict(_flag_texts(book, rule))
+    flag["participant"] = "pair" if firing.other else firing.pid
+    flag["participants"] = sorted({e.participant for e in evidence} | {firing.pid})
+    flag["evidence"] = evidence
+    return built(Flag, flag, in_order=True)
+
+
+class _Lines:
+    """The line(s) as written behind a medication answer, so two rules on one line are one finding;
+    each participant's class prefixes worked out once per screening, not once per evidence item."""
+
+    def __init__(self) -> None:
+        self._prefixes: dict[str, list[tuple[str, str]]] = {}
+
+    def of(self, values: conditions.Values, answer: Any) -> str | None:
+        prefixes = self._prefixes.get(values.pid)
+        if prefixes is None:
+            prefixes = self._prefixes[values.pid] = []
+            for cls, names in values.medication_names.items():
+                written = "; ".join(names)
+                prefixes.append((f"{written} ({values.class_labels.get(cls, cls)}; ", written))
+        text = str(answer)
+        return next((written for prefix, written in prefixes if text.startswith(prefix)), None)
+
+
+def _flag_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
+    """A flag's fixed parts, from its rule file, in field order (the per-screening ones None):
+    worked out once per rule, not per flag."""
+
+    def make() -> dict[str, Any]:
+        from ..rulebook.review import state_of
+
+        texts = {**_texts_of(rule.meta), "review": state_of(book, rule).label}
+        return {name: texts.get(name) for name in Flag.model_fields}
+
+    return book.derived(("flag-texts", rule.id), make)
+
+
+def _texts_of(meta: RuleFile) -> dict[str, Any]:
+    return {
+        "rule_id": meta.id,
+        "title": meta.title,
+        "category": meta.category,
+        "severity": meta.severity,
+        "scope": meta.applies_to,
+        "summary": meta.summary,
+        "participant_text": " ".join(meta.participant_text.split()),
+        # relationship answers are private by nature: never on a printed copy unless asked for
+        "participant_copy": "on-request" if meta.category == "relationship" else meta.participant_copy,
+        "explanation": " ".join(meta.explanation.split()),
+        "clinician_action": " ".join(meta.clinician_action.split()),
+        "limitations": [" ".join(text.split()) for text in meta.limitations],
+        "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
+        "rule_status": meta.status,
+    }
+
+
+def _firing_order(firing: Firing) -> tuple[str, str, str]:
+    return (firing.rule_id, firing.pid, firing.other or "")
+
+
+def _missing(book: Rulebook, path: str, readers: tuple[str, ...]) -> tuple[str, Severity]:
+    """A missing item's fixed parts for one question: the question, and the severity of the most
+    serious rule that reads it (worked out once per rulebook)."""
+    return book.derived(("missing", path, readers), lambda: (catalogue()[path].question, _most_serious(book, readers)))
+
+
+def _book_info(book: Rulebook, chosen: Program) -> tuple[RulebookInfo, ProgramInfo]:
+    return book.derived(
+        ("report-info", chosen.id, chosen.sha256),
+        lambda: (
+            RulebookInfo(version=book.version, sha256=book.sha256, rules=len(book.active)),
+            ProgramInfo(**chosen.info()),
+        ),
+    )
+
+
+def screen(
+    intake: Intake | Mapping[str, Any],
+    *,
+    rulebook: Rulebook | None = None,
+    engine: EngineName = "auto",
+    today: dt.date | None = None,
+    program: Any = None,
+) -> Report:
+    """Screen one intake against the rulebook and return the clinician's report.
+
+    ``engine`` is 'auto' (the default: durable_rules and the reference evaluator both run and
+    must agree, where durable_rules imports; the reference evaluator alone elsewhere),
+    'cross-check' (both, required), or 'durable' / 'python' for one engine alone, which gives up
+    the cross-check: a fault of that one engine would then go unnoticed.
+    ``today`` fixes the date medication timing is counted to when the session has no planned
+    date (for reproducible reports). ``program`` names a program in ``rules/programs/``
+    (default: 'default', the rulebook as written); it is compiled once per rulebook and cached.
+    """
+    return _screen(intake, rulebook, engine, today, program)[0]
+
+
+def screen_json(
+    intake: Intake | Mapping[str, Any],
+    *,
+    rulebook: Rulebook | None = None,
+    engine: EngineName = "auto",
+    today: dt.date | None = None,
+    program: Any = None,
+) -> str:
+    """:func:`screen`, returning the report's compact JSON (``report.to_json(indent=None)``):
+    for batch output, from the serialisation its id is computed over, not a second one."""
+    return _screen(intake, rulebook, engine, today, program)[1].decode("utf-8")
+
+
+def _screen(
+    intake: Intake | Mapping[str, Any],
+    rulebook: Rulebook | None,
+    engine: EngineName,
+    today: dt.date | None,
+    program: Any,
+) -> tuple[Report, bytes]:
+    parsed = parse_intake(intake, today=today)
+    book, chosen = resolve(rulebook or rulebook_module.default(), program)
+    runner = get_engine(book, engine)
+    notice = _fallback_notice() if engine == "auto" and runner.name == "python" else None
+    substance = parsed.session.substance.value
+    is_duo = parsed.is_duo
+    reference = parsed.session.planned_date or today or dt.date.today()
+    asked, readers = _asked(book, substance, is_duo)
+    participant_facts = facts.build(parsed, book.vocabulary, reference, asked)
+    values = {pf.values.pid: pf.values for pf in participant_facts}
+    firings = runner.fire([pf.values for pf in participant_facts], substance, is_duo)
+    verified = runner.name != "durable_rules"  # the reference evaluator ran: each firing holds
+
+    flags: dict[tuple[str, str], Flag] = {}
+    lines = _Lines()
+    for firing in sorted(firings, key=_firing_order):
+        flag = _flag(book, firing, values, book.rule(firing.rule_id), verified, lines)
+        key = (flag.rule_id, flag.participant)
+        if key in flags:  # a pair rule that holds both ways round: one flag, both answers
+            merged = list(dict.fromkeys(flags[key].evidence + flag.evidence))
+            who = sorted(set(flags[key].participants) | set(flag.participants))
+            flag = flags[key].model_copy(update={"evidence": merged, "participants": who})
+        flags[key] = flag
+    order = {pid: i for i, pid in enumerate(values)}
+    ordered = sorted(
+        flags.values(),
+        key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), f.category, f.rule_id),
+    )
+    missing = []
+    for pid, v in values.items():
+        for path in v.notes["intake.unanswered_questions"]:
+            question, severity = _missing(book, path, readers[path])
+            missing.append(
+                built(
+                    MissingItem,
+                    {
+                        "participant": pid,
+                        "field": path,
+                        "question": question,
+                        "needed_by": list(readers[path]),
+                        "severity": severity,
+                    },
+                    in_order=True,
+                )
+            )
+    participants = list(values)
+    found = findings.build(ordered, missing, participants)
+    rulebook_info, program_info = _book_info(book, chosen)
+    fields: dict[str, Any] = {
+        "notice": NOTICE,
+        "view": "clinician",
+        "report_id": "",
+        "intake_sha256": intake_sha256(parsed),
+        "library_version": _library_version(),
+        "engine": runner.name,
+        "engine_notice": notice,
+        "rulebook": rulebook_info,
+        "program": program_info,
+        "session": built(
+            SessionInfo, {"substance": substance, "format": parsed.session.format, "reference_date": reference}, in_order=True
+        ),
+        "participants": participants,
+        "flags": ordered,
+        "missing_information": missing,
+        "counts": severity_counts(ordered),
+        "summary": findings.summarise(found, participants, len(ordered)),
+        "findings": found,
+    }
+    return identified(fields)

@@ -1,0 +1,381 @@
+"""Flags -> findings: what a clinician reads, one entry per fact however many rules fired on it.
+
+The engine reports rule firings (flags), and the report keeps every one of them. A clinician
+needs facts: a session rule fired for each participant is one session finding; a relationship
+rule both partners triggered is one finding for the pair; rules that rest on exactly the same
+answers (two blood-pressure thresholds, two rules on one medication line) are one finding led
+by the most serious, naming the others; a pair finding links the participant findings whose
+answers it repeats; a question left unanswered appears once, in the finding it raised or in the
+participant's missing list, graded by the most serious rule that reads it. Each finding lists
+the flags it covers, so no rule's behaviour is hidden.
+
+Findings are built from flags the screening already built from validated rules and answers,
+without validating them again; grouping uses indexes, so a long intake costs linear time.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .parts import (
+    CoveredRule,
+    EvidenceItem,
+    Finding,
+    Flag,
+    MissingItem,
+    Reference,
+    Severity,
+    Summary,
+    SummaryGroup,
+    SummaryLine,
+    built,
+)
+
+__all__ = ["build", "summarise", "UNANSWERED_RULE"]
+
+UNANSWERED_RULE = "missing-information.unanswered-questions"
+_RANK = {"info": 0, "warning": 1, "critical": 2}
+_UNKNOWN = ("unknown", None)
+_SHARED_CATEGORIES = {"relationship"}  # questions about the two together: one finding when both say so
+
+_Key = tuple[str, str, Any]
+
+
+def _key(item: EvidenceItem) -> _Key:
+    return (item.participant, item.field, item.line if item.line is not None else item.answer)
+
+
+def _identity(item: EvidenceItem) -> tuple[Any, ...]:
+    """What makes two evidence items the same (their fields, as model equality compares them)."""
+    return (item.participant, item.field, item.question, item.answer, item.line)
+
+
+def _not_answered(evidence: list[EvidenceItem]) -> bool:
+    return (
+        bool(evidence)
+        and all(e.answer in _UNKNOWN for e in evidence if e.field != "medications")
+        and all(e.field != "medications" for e in evidence)
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _title(title: str, not_answered: bool) -> str:
+    if not not_answered or "answered" in title.lower():  # a rule about unanswered questions says so already
+        return title
+    lowered = title[0].lower() + title[1:] if len(title) > 1 and not title[1].isupper() else title
+    return f"Not answered: {lowered}"
+
+
+def _by_severity(flags: Iterable[Flag]) -> list[Flag]:
+    return sorted(flags, key=lambda f: -_RANK[f.severity])
+
+
+class _Draft:
+    """A finding being assembled: its main flag, the flags it covers, whose it is."""
+
+    __slots__ = ("evidence", "flags", "keys", "rests_on", "subject")
+
+    def __init__(self, subject: str, flags: list[Flag], evidence: list[EvidenceItem]) -> None:
+        self.subject = subject
+        self.flags = _by_severity(flags) if len(flags) > 1 else flags
+        if len(evidence) > 1:
+            unique: dict[tuple[Any, ...], EvidenceItem] = {}
+            for item in evidence:
+                unique.setdefault(_identity(item), item)
+            self.evidence = list(unique.values())
+        else:
+            self.evidence = list(evidence)
+        self.rests_on: list[str] = []
+        self.keys = frozenset(_key(e) for e in self.evidence)
+
+    @property
+    def main(self) -> Flag:
+        return self.flags[0]
+
+    @property
+    def id(self) -> str:
+        return f"{self.subject}:{self.main.rule_id}"
+
+    def finding(self) -> Finding:
+        not_answered = _not_answered(self.evidence)
+        values = {
+            "id": self.id,
+            "subject": self.subject,
+            "participants": sorted({p for f in self.flags for p in f.participants}),
+            **_fixed_texts(self.flags, not_answered),
+            "evidence": self.evidence,
+            "rests_on": self.rests_on,
+            "rules": [_covered(f) for f in self.flags],
+        }
+        return built(Finding, values, in_order=True)
+
+
+def _covered(flag: Flag) -> CoveredRule:
+    return built(
+        CoveredRule,
+        {"rule_id": flag.rule_id, "participant": flag.participant, "severity": flag.severity, "title": flag.title},
+        in_order=True,
+    )
+
+
+def _sources(flags: list[Flag]) -> list[Reference]:
+    """Every covered rule's sources, the main rule's first, each link once."""
+    seen: dict[str, Reference] = {}
+    for flag in flags:
+        for ref in flag.references:
+            seen.setdefault(ref.url, ref)
+    return list(seen.values())
+
+
+def _fixed_texts(flags: list[Flag], not_answered: bool) -> dict[str, Any]:
+    """A finding's fields that follow from the flags it covers alone (the main flag first)."""
+    main = flags[0]
+    if len(flags) == 1:  # most findings: one flag's own texts
+        limitations = list(dict.fromkeys(main.limitations))
+        rule_status, participant_copy = main.rule_status, main.participant_copy
+    else:
+        # the covered rules' limitations and sources too: what the finding rests on stays traceable
+        limitations = list(dict.fromkeys(t for f in flags for t in f.limitations))
+        rule_status = "draft" if any(f.rule_status == "draft" for f in flags) else main.rule_status
+        participant_copy = "on-request" if any(f.participant_copy == "on-request" for f in flags) else "shown"
+    return {
+        "severity": main.severity,
+        "category": main.category,
+        "title": _title(main.title, not_answered),
+        "not_answered": not_answered,
+        "summary": main.summary,
+        "explanation": main.explanation,
+        "clinician_action": main.clinician_action,
+        "limitations": limitations,
+        "references": _sources(flags),
+        "rule_status": rule_status,
+        "participant_text": main.participant_text,
+        "participant_copy": participant_copy,
+    }
+
+
+def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], list[Flag]]:
+    """One draft per session rule, per shared relationship rule both fired, per other flag."""
+    drafts: list[_Draft] = []
+    unanswered: list[Flag] = []
+    by_rule: dict[str, list[Flag]] = {}
+    for flag in flags:
+        by_rule.setdefault(flag.rule_id, []).append(flag)
+    for rule_id, group in by_rule.items():
+        first = group[0]
+        if rule_id == UNANSWERED_RULE:
+            unanswered.extend(group)
+        elif first.scope == "session":
+            evidence = [
+                built(EvidenceItem, {**e.__dict__, "participant": "session"}, in_order=True) for f in group for e in f.evidence
+            ]
+            drafts.append(_Draft("session", group, evidence))
+        elif (
+            first.scope == "participant"
+            and first.category in _SHARED_CATEGORIES
+            and len(participants) > 1
+            and {f.participant for f in group} == set(participants)
+        ):
+            drafts.append(_Draft("pair", group, [e for f in group for e in f.evidence]))
+        else:
+            drafts.extend(_Draft(f.participant, [f], f.evidence) for f in group)
+    return drafts, unanswered
+
+
+def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
+    """Drafts for one subject whose answers are all within another's become one, led by the most serious.
+
+    Two thresholds on one reading, two rules on one medication line, "no sober facilitator" and
+    "fewer than two for a duo": one fact, one finding, naming every rule it covers. Each draft
+    joins the first earlier one that holds all its answers, found through an index of which
+    drafts hold each answer (not by comparing every pair: a long intake has a hundred drafts).
+    """
+    merged: list[_Draft] = []
+    holding: dict[tuple[str, _Key], list[int]] = {}  # (subject, answer) -> merged drafts holding it, in order
+    for draft in sorted(drafts, key=lambda d: -len(d.keys)):
+        keys = draft.keys
+        into = None
+        shortest: list[int] | None = None
+        for k in keys:  # the drafts that hold every answer are in each answer's list: walk the shortest
+            held = holding.get((draft.subject, k))
+            if held is None:  # no earlier draft holds this answer
+                shortest = None
+                break
+            if shortest is None or len(held) < len(shortest):
+                shortest = held
+        if shortest is not None:
+            into = next((merged[i] for i in shortest if keys <= merged[i].keys), None)
+        if into is None:
+            for k in keys:
+                holding.setdefault((draft.subject, k), []).append(len(merged))
+            merged.append(draft)
+        else:
+            into.flags = _by_severity(into.flags + draft.flags)
+    return merged
+
+
+def _link_pairs(drafts: list[_Draft]) -> None:
+    """A pair finding names the participant findings whose answers it rests on."""
+    own = [d for d in drafts if d.subject not in ("pair", "session")]
+    holding: dict[_Key, list[int]] = {}
+    for i, d in enumerate(own):
+        for k in d.keys:
+            holding.setdefault(k, []).append(i)
+    for pair in (d for d in drafts if d.subject == "pair"):
+        keys = pair.keys
+        near = sorted({i for k in keys for i in holding.get(k, ())})  # hold at least one of its answers
+        pair.rests_on = [own[i].id for i in near if own[i].keys <= keys]
+
+
+def _missing_findings(
+    missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
+) -> list[Finding]:
+    """Per participant, the unanswered questions not already shown in a finding they raised."""
+    out = []
+    for pid in participants:
+        items = [m for m in missing if m.participant == pid and (pid, m.field) not in shown]
+        flags = [f for f in unanswered if f.participant == pid]
+        if not items:
+            continue
+        items.sort(key=lambda m: -_RANK[m.severity])
+        severity = items[0].severity
+        main = flags[0] if flags else None
+        count = f"{len(items)} question{'s' if len(items) != 1 else ''}"
+        out.append(
+            built(
+                Finding,
+                {
+                    "id": f"{pid}:missing",
+                    "subject": pid,
+                    "participants": [pid],
+                    "severity": severity,
+                    "category": "missing-information",
+                    "title": f"Not answered: {count} the rules read",
+                    "not_answered": True,
+                    "summary": main.summary
+                    if main
+                    else "Some questions that the screening rules read were left unanswered or answered unsure.",
+                    "explanation": main.explanation if main else "An unanswered question is never read as no.",
+                    "clinician_action": main.clinician_action
+                    if main
+                    else "Review each unanswered question with the participant.",
+                    "limitations": list(main.limitations) if main else ["Counts only the questions the rules read."],
+                    "references": list(main.references) if main else [],
+                    "rule_status": main.rule_status if main else "draft",
+                    "participant_text": main.participant_text
+                    if main
+                    else "Some questions were left open; you can answer them with your facilitator.",
+                    "participant_copy": "shown",
+                    "evidence": [
+                        built(
+                            EvidenceItem,
+                            {"participant": pid, "field": m.field, "question": m.question, "answer": "unknown", "line": None},
+                            in_order=True,
+                        )
+                        for m in items
+                    ],
+                    "rests_on": [],
+                    "rules": [_covered(f) for f in flags],
+                },
+                in_order=True,
+            )
+        )
+    return out
+
+
+def _order(subject: str, participants: list[str]) -> int:
+    if subject == "session":
+        return 0
+    if subject == "pair":
+        return len(participants) + 1
+    return 1 + participants.index(subject) if subject in participants else len(participants)
+
+
+def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: list[str]) -> list[Finding]:
+    """The findings for these flags and unanswered questions, grouped by whose they are."""
+    flags, missing = list(flags), list(missing)
+    drafts, unanswered = _drafts(flags, participants)
+    drafts = _merge_same_answers(drafts)
+    _link_pairs(drafts)
+    found = [d.finding() for d in drafts]
+    shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
+    gaps = _missing_findings(missing, shown, unanswered, participants)
+    covered = {(r.rule_id, r.participant) for f in gaps for r in f.rules}
+    stray = [f for f in unanswered if (f.rule_id, f.participant) not in covered]
+    if stray:  # every gap is shown in a finding it raised: those findings carry the flag
+        for flag in stray:
+            for i, finding in enumerate(found):
+                if finding.not_answered and flag.participant in finding.participants:
+                    refs = {r.url: r for r in [*finding.references, *flag.references]}
+                    found[i] = finding.model_copy(
+                        update={"rules": [*finding.rules, _covered(flag)], "references": list(refs.values())}
+                    )
+                    break
+            else:  # nothing to attach it to: keep it visible as its own finding
+                found.append(_Draft(flag.participant, [flag], flag.evidence).finding())
+    found += gaps
+    return sorted(
+        found,
+        key=lambda f: (
+            _order(f.subject, participants),
+            -_RANK[f.severity],
+            f.category == "missing-information",
+            f.category,
+            f.id,
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _review(action: str, room: int) -> str:
+    """The first point of what to review, shortened to ``room`` (a rule's text: worked out once)."""
+    first = re.split(r"(?<=[.;])\s", action, maxsplit=1)[0].rstrip(".;")
+    first = first[:1].lower() + first[1:] if first[1:2].islower() else first
+    if len(first) <= room:
+        return first
+    cut = first[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ")
+    return cut + "…"
+
+
+def heading(subject: str, participants: list[str]) -> str:
+    if subject == "session":
+        return "Session plan"
+    if subject == "pair":
+        return f"The pair ({' and '.join(participants)})"
+    return f"Participant {subject}"
+
+
+def summarise(found: list[Finding], participants: list[str], flag_count: int) -> Summary:
+    """A few lines: by session, each participant, the pair; most serious first in each."""
+    counts: dict[Severity, int] = {"critical": 0, "warning": 0, "info": 0}
+    groups: dict[str, list[SummaryLine]] = {}
+    for finding in found:
+        counts[finding.severity] += 1
+        room = max(40, 100 - len(finding.title))
+        groups.setdefault(finding.subject, []).append(
+            built(
+                SummaryLine,
+                {
+                    "finding": finding.id,
+                    "severity": finding.severity,
+                    "title": finding.title,
+                    "review": _review(finding.clinician_action, room),
+                },
+                in_order=True,
+            )
+        )
+    return built(
+        Summary,
+        {
+            "counts": counts,
+            "flags": flag_count,
+            "groups": [
+                built(SummaryGroup, {"subject": s, "heading": heading(s, participants), "lines": lines}, in_order=True)
+                for s, lines in groups.items()
+            ],
+        },
+        in_order=True,
+    )

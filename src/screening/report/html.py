@@ -1,0 +1,289 @@
+"""A report as one self-contained, printable HTML page (for the client file, or to print).
+
+No external assets: the styles are inline, so the file opens and prints the same anywhere.
+Every piece of text passes through :func:`_text` (display escapes, then ``html.escape``), the one place markup meets
+answers; markup is only ever built by :func:`_el` from escaped parts. Printing puts page numbers
+and the record identifiers in the page margins (A4 or Letter).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterable
+
+from . import display
+from .model import (
+    PARTICIPANT_INTRO,
+    PARTICIPANT_PRIVATE,
+    Finding,
+    Report,
+    Summary,
+    answer_text,
+    participant_points,
+    plain,
+    session_line,
+    whose,
+)
+
+__all__ = ["render_html", "PAPER_SIZES"]
+
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
+
+class _Markup(str):
+    """Already-escaped HTML: the only strings :func:`_el` does not escape."""
+
+
+def _text(value: object) -> str:
+    """Escape any text for HTML: the one place answers and rule texts become markup.
+
+    Control, bidi and zero-width characters are shown as escapes first (screening.report.display), so an
+    answer cannot reorder or hide what is printed around it."""
+    return html.escape(display.text(value), quote=True)
+
+
+def _el(tag: str, *children: object, **attrs: str | None) -> _Markup:
+    parts = [tag]
+    for name, value in attrs.items():
+        if value is not None:
+            parts.append(f'{name.rstrip("_").replace("_", "-")}="{_text(value)}"')
+    inner = "".join(c if isinstance(c, _Markup) else _text(c) for c in children if c is not None)
+    return _Markup(f"<{' '.join(parts)}>{inner}</{tag}>")
+
+
+def _join(items: Iterable[_Markup]) -> _Markup:
+    return _Markup("".join(items))
+
+
+_CSS = """
+@page { size: @SIZE@; margin: 16mm 15mm 20mm 15mm;
+  @bottom-left { content: "@FOOTER@"; font: 8pt sans-serif; color: #333; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt sans-serif; color: #333; } }
+html { font: 10.5pt/1.4 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #111; background: #fff; }
+body { max-width: 48rem; margin: 1.5rem auto; padding: 0 1rem; }
+@media print { body { margin: 0; max-width: none; padding: 0; } a { color: #111; } }
+h1 { font-size: 1.45rem; margin: 0 0 .3rem; } h2 { font-size: 1.15rem; margin: 1.4rem 0 .4rem; border-bottom: 2px solid #111; }
+h3 { font-size: 1rem; margin: 1rem 0 .2rem; break-after: avoid; } p { margin: .3rem 0; }
+.meta, .notice { color: #222; } .notice { border-left: 4px solid #444; padding: .3rem .6rem; background: #f2f2f2; }
+.sev { display: inline-block; min-width: 5.2em; padding: 0 .35em; font-weight: bold; font-size: .8rem; text-align: center;
+  border: 1.5px solid #111; border-radius: 3px; margin-right: .4em; }
+.critical { background: #8b0000; color: #fff; border-color: #8b0000; } .warning { background: #fff3c4; color: #111; }
+.info { background: #fff; color: #111; }
+table.summary { border-collapse: collapse; width: 100%; } .summary th, .summary td { text-align: left; vertical-align: top;
+  padding: .15rem .3rem; border-bottom: 1px solid #bbb; } .summary th[scope=rowgroup] { background: #e8e8e8; padding-top: .35rem; }
+section.finding { break-inside: avoid-page; border-top: 1px solid #999; margin-top: .8rem; padding-top: .2rem; }
+dl { margin: .3rem 0; } dt { font-weight: bold; margin-top: .3rem; } dd { margin: 0 0 0 1rem; }
+ul { margin: .2rem 0; padding-left: 1.2rem; } .small { font-size: .85rem; } .url { word-break: break-all; }
+footer { margin-top: 1.5rem; border-top: 2px solid #111; padding-top: .3rem; font-size: .85rem; }
+footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 0 .8rem; } footer dd { margin: 0; word-break: break-all; }
+footer dt { margin: 0; }
+"""
+
+
+def _sev(severity: str) -> _Markup:
+    return _el("span", severity.upper(), class_=f"sev {severity}")
+
+
+def _findings(report: Report) -> list[Finding]:
+    if report.findings is None:  # the report's validator always fills them
+        raise ValueError("the report has no findings")
+    return report.findings
+
+
+def _summary(report: Report) -> Summary:
+    if report.summary is None:  # the report's validator always fills it
+        raise ValueError("the report has no summary")
+    return report.summary
+
+
+def _summary_table(report: Report) -> _Markup:
+    rows = []
+    for group in _summary(report).groups:
+        rows.append(_el("tr", _el("th", group.heading, scope="rowgroup", colspan="3")))
+        for line in group.lines:
+            rows.append(
+                _el(
+                    "tr",
+                    _el("td", _sev(line.severity)),
+                    _el("td", _el("a", line.title, href=f"#{_anchor(line.finding)}")),
+                    _el("td", line.review),
+                )
+            )
+    head = _el(
+        "tr",
+        _el("th", "Severity", scope="col"),
+        _el("th", "Finding", scope="col"),
+        _el("th", "First point to review", scope="col"),
+    )
+    return _el("table", _el("thead", head), _el("tbody", _join(rows)), class_="summary")
+
+
+def _anchor(finding_id: str) -> str:
+    return "f-" + "".join(c if c.isalnum() else "-" for c in finding_id)
+
+
+def _finding(report: Report, finding: Finding, n: int) -> _Markup:
+    by_id = {f.id: f for f in _findings(report)}
+    shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
+    evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+    parts = [
+        _el(
+            "h3",
+            _sev(finding.severity),
+            f"{n}. {finding.title} ",
+            _el("span", f"({whose(finding.subject, finding.participants)})", class_="small"),
+            id=_anchor(finding.id),
+        ),
+        _el("p", finding.summary),
+    ]
+    terms = []
+    if finding.rests_on:
+        links = [
+            _el("li", _el("a", by_id[r].title if r in by_id else r, href=f"#{_anchor(r)}"), f" ({whose(r.split(':', 1)[0])})")
+            for r in finding.rests_on
+        ]
+        terms += [_el("dt", "Builds on"), _el("dd", _el("ul", _join(links)))]
+    if evidence:
+        items = [
+            _el(
+                "li",
+                "" if e.participant == finding.subject else f"{e.participant}: ",
+                e.question,
+                " ",
+                _el("strong", answer_text(e)),
+            )
+            for e in evidence
+        ]
+        terms += [_el("dt", "Found in the intake"), _el("dd", _el("ul", _join(items)))]
+    terms += [
+        _el("dt", "Why it matters"),
+        _el("dd", finding.explanation),
+        _el("dt", "For review"),
+        _el("dd", finding.clinician_action),
+    ]
+    others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
+    if others:
+        terms += [_el("dt", "Also covers"), _el("dd", "; ".join(others))]
+    terms += [_el("dt", "Limitations"), _el("dd", _el("ul", _join(_el("li", plain(t)) for t in finding.limitations)))]
+    if finding.references:
+        refs = [
+            _el("li", _el("a", ref.title, href=ref.url), ": ", ref.says, " ", _el("span", f"<{ref.url}>", class_="url small"))
+            for ref in finding.references
+        ]
+        terms += [_el("dt", "Sources"), _el("dd", _el("ul", _join(refs)))]
+    rules = ", ".join(dict.fromkeys(r.rule_id for r in finding.rules))
+    terms += [_el("dt", "Rules"), _el("dd", f"{rules} ({finding.rule_status})")]
+    return _el("section", *parts, _el("dl", _join(terms)), class_="finding", aria_labelledby=_anchor(finding.id))
+
+
+def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+    pairs = [("Printed", printed.strftime("%Y-%m-%d %H:%M UTC"))]
+    for name, label in (("screened_at", "Screened"), ("report_id", "Report id"), ("intake_sha256", "Intake sha256")):
+        value = getattr(report, name, None)
+        if value:
+            pairs.append((label, str(value)))
+    program = report.program
+    pairs.append(("Program", f"{program.id} {program.version} (sha256 {program.sha256})"))
+    pairs += [
+        ("Rulebook", f"{report.rulebook.version}, {report.rulebook.rules} rules"),
+        ("Rulebook sha256", report.rulebook.sha256),
+        ("Engine", report.engine),
+        ("Screening library", report.library_version),
+        (
+            "View",
+            "the clinician's report" if report.view == "clinician" else f"participant {report.view.split(':', 1)[1]}'s own copy",
+        ),
+    ]
+    items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
+    ident = getattr(report, "report_id", None) or report.rulebook.sha256[:12]
+    margin = f"Screening record {ident} · rulebook {report.rulebook.version} · printed {pairs[0][1]}"
+    return _el("footer", _el("h2", "Record"), _el("dl", items), aria_label="Record"), margin
+
+
+def _page(title: str, body: _Markup, margin: str, paper: str) -> str:
+    safe = "".join(c for c in margin if c.isalnum() or c in " .:·_-")  # a CSS string in a <style>: nothing that ends either
+    css = _CSS.replace("@SIZE@", PAPER_SIZES[paper]).replace("@FOOTER@", safe)
+    head = _el(
+        "head",
+        _Markup('<meta charset="utf-8">'),
+        _Markup('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        _el("title", title),
+        _el("style", _Markup(css)),
+    )
+    return "<!DOCTYPE html>\n" + _el("html", head, _el("body", body), lang="en") + "\n"
+
+
+def render_html(report: Report, *, paper: str = "a4", include_private: bool = False, printed: dt.datetime | None = None) -> str:
+    """The report as a printable HTML page: the summary first, then each finding in full.
+
+    A participant's view (``report.view_for(id)``) gives their own copy, addressed to them;
+    relationship, violence and harm points are left out unless ``include_private``.
+    ``paper``: 'a4' or 'letter'. ``printed``: the time on the record (default now, UTC).
+    """
+    paper = paper.lower()
+    if paper not in PAPER_SIZES:
+        raise ValueError(f"paper must be one of {', '.join(PAPER_SIZES)}")
+    printed = printed or dt.datetime.now(dt.UTC)
+    footer, margin = _record(report, printed)
+    if report.view.startswith("participant:"):
+        return _participant_page(report, include_private, footer, margin, paper)
+    summary = _summary(report)
+    counts = summary.counts
+    total = sum(counts.values())
+    body = [
+        _el("header", _el("h1", "Screening report for the clinician"), _el("p", session_line(report), class_="meta")),
+        _el(
+            "main",
+            _el("h2", "Summary", id="summary"),
+            _el(
+                "p",
+                f"{total} finding{'s' if total != 1 else ''}: {counts['critical']} critical, {counts['warning']} warning, "
+                f"{counts['info']} info (from {summary.flags} rule flags).",
+            )
+            if total
+            else _el("p", "No rule matched. A clinician still reviews the whole intake."),
+            _summary_table(report) if total else None,
+            _el("p", report.notice, class_="notice"),
+            _el("h2", "Findings in full", id="details") if total else None,
+            _join(_finding(report, f, n) for n, f in enumerate(_findings(report), 1)),
+        ),
+        footer,
+    ]
+    return _page("Screening report", _join(b for b in body if b is not None), margin, paper)
+
+
+def _participant_page(report: Report, include_private: bool, footer: _Markup, margin: str, paper: str) -> str:
+    pid = report.view.split(":", 1)[1]
+    points, missing = participant_points(report, include_private)
+    content = [_el("p", PARTICIPANT_INTRO), _el("h2", "To talk through with your facilitator")]
+    if points:
+        content.append(_el("ul", _join(_el("li", f.participant_text) for f in points)))
+    else:
+        content.append(
+            _el(
+                "p",
+                "None of the screening's points came up in your answers. Your facilitator will still go "
+                "through the intake with you.",
+            )
+        )
+    if missing:
+        content += [
+            _el("h2", "Questions left open"),
+            _el("p", "You can answer these with your facilitator."),
+            _el("ul", _join(_el("li", m.question) for m in missing)),
+        ]
+    if not include_private:
+        content.append(_el("p", PARTICIPANT_PRIVATE, class_="notice"))
+    body = _join(
+        [
+            _el(
+                "header",
+                _el("h1", "Your screening answers: what we will talk about"),
+                _el("p", f"Participant {pid}", class_="meta"),
+            ),
+            _el("main", *content),
+            footer,
+        ]
+    )
+    return _page("Your screening answers", body, margin, paper)

@@ -1,0 +1,192 @@
+"""The parts a report is made of: flags, findings, the summary and the record blocks.
+
+Below both the findings builder and the report, so that each can use them without the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "Severity",
+    "EvidenceItem",
+    "Reference",
+    "Flag",
+    "MissingItem",
+    "CoveredRule",
+    "Finding",
+    "SummaryLine",
+    "SummaryGroup",
+    "Summary",
+    "RulebookInfo",
+    "ProgramInfo",
+    "SessionInfo",
+    "Model",
+    "built",
+]
+
+Severity = Literal["info", "warning", "critical"]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+_set = object.__setattr__  # pydantic's own __setattr__ refuses: the models are frozen
+
+
+@functools.cache
+def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(cls.model_fields)
+
+
+@functools.cache
+def _all_set(cls: type[BaseModel]) -> set[str]:
+    """Every field set: one set shared by the models built here. Frozen models never change it in
+    place (``model_copy`` copies it before adding to it)."""
+    return set(cls.model_fields)
+
+
+def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _M:
+    """A model from values already known valid (every field given), without validating them
+    again: as ``model_construct`` makes it, several times cheaper. Flags, findings and the report
+    are built this way from validated rules and intakes; a test validates a sample whole.
+    ``in_order``: ``values`` has exactly the fields, in their order, and becomes the model's own."""
+    obj = cls.__new__(cls)
+    fields = values if in_order else {name: values[name] for name in _field_names(cls)}  # serialised in this order
+    _set(obj, "__dict__", fields)
+    _set(obj, "__pydantic_fields_set__", _all_set(cls))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+class EvidenceItem(Model):
+    participant: str = Field(description="Whose answer this is ('session' for the shared session plan in a finding).")
+    field: str = Field(description="The intake field, as a dotted path.")
+    question: str = Field(description="The question as asked.")
+    answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
+    line: str | None = Field(
+        default=None, description="For a medication: the line or lines as written, without the class the rule read."
+    )
+
+
+class Reference(Model):
+    title: str
+    url: str
+    says: str
+
+
+class Flag(Model):
+    rule_id: str
+    title: str
+    category: str
+    severity: Severity
+    participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
+    participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
+    scope: Literal["participant", "pair", "session"] = Field(
+        default="participant", description="The rule's applies_to: a session rule fires for each participant but is one finding."
+    )
+    summary: str
+    participant_text: str = Field(default="", description="The rule's sentence addressed to the participant.")
+    participant_copy: Literal["shown", "on-request"] = Field(
+        default="shown", description="'on-request': left out of the participant's printable copy unless asked for."
+    )
+    explanation: str
+    evidence: list[EvidenceItem]
+    clinician_action: str
+    limitations: list[str]
+    references: list[Reference]
+    rule_status: Literal["draft", "reviewed"]
+    review: Literal["not reviewed", "approved", "changed since review", "changes requested", "rejected"] = Field(
+        "not reviewed",
+        description="The clinical review of the rule's current content ('changed since review': the rule changed after its last approval).",
+    )
+
+
+class MissingItem(Model):
+    participant: str
+    field: str
+    question: str
+    needed_by: list[str] = Field(description="The rules that read this question.")
+    severity: Severity = Field(default="info", description="The severity of the most serious rule that reads it.")
+
+
+class CoveredRule(Model):
+    rule_id: str
+    participant: str = Field(description="The flag's participant (or 'pair').")
+    severity: Severity
+    title: str
+
+
+class Finding(Model):
+    """What a clinician reads: one fact, however many rules or participants it fired for."""
+
+    id: str = Field(description="'<subject>:<rule id>' of the main rule, or '<participant>:missing'.")
+    subject: str = Field(description="'session' (the shared plan), a participant's id, or 'pair'.")
+    participants: list[str] = Field(description="Every participant whose answers the finding rests on.")
+    severity: Severity
+    category: str
+    title: str = Field(description="Starts 'Not answered: ' when only missing answers raised it.")
+    not_answered: bool
+    summary: str
+    explanation: str
+    clinician_action: str
+    limitations: list[str]
+    references: list[Reference]
+    rule_status: Literal["draft", "reviewed"]
+    participant_text: str
+    participant_copy: Literal["shown", "on-request"]
+    evidence: list[EvidenceItem]
+    rests_on: list[str] = Field(
+        description="Ids of the participant findings a pair finding builds on (their answers are shown there)."
+    )
+    rules: list[CoveredRule] = Field(
+        description="Every flag this finding covers, the main rule first; lower thresholds follow it."
+    )
+
+
+class SummaryLine(Model):
+    finding: str = Field(description="The finding's id.")
+    severity: Severity
+    title: str
+    review: str = Field(description="The first point of what to review, shortened.")
+
+
+class SummaryGroup(Model):
+    subject: str
+    heading: str
+    lines: list[SummaryLine]
+
+
+class Summary(Model):
+    counts: dict[Severity, int] = Field(description="Findings by severity.")
+    flags: int = Field(description="How many rule flags the findings cover.")
+    groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair; most serious first in each.")
+
+
+class RulebookInfo(Model):
+    version: str
+    sha256: str = Field(description="sha256 over the rule files, so a report traces to the exact rules.")
+    rules: int
+
+
+class ProgramInfo(Model):
+    id: str = Field(
+        description="The program whose parameters, severities and required questions applied ('default': the rulebook as written)."
+    )
+    version: str
+    sha256: str = Field(description="sha256 of the program file, so a report traces to the exact program.")
+
+
+class SessionInfo(Model):
+    substance: str
+    format: Literal["individual", "duo"]
+    reference_date: dt.date = Field(description="Medication timing is counted up to this date.")

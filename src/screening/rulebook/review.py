@@ -1,0 +1,193 @@
+"""Clinical review records, tied to each rule's content.
+
+A rule's content hash covers what a reviewer signs off: its logic, severity, texts, sources
+and examples (not its status or dates). A review record names the reviewer, their role, the
+date, the decision, comments and the answered checklist, and the hash and content it saw. The
+records are one JSON object per line in ``reviews.jsonl`` beside the rule files, appended by
+``screening rules review``. A rule whose hash differs from the one its last approval saw is
+"changed since review" in check, docs and reports, and the stored content shows what changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .review_records import (
+    CHECKLIST,
+    DECISIONS,
+    REVIEWS_FILE,
+    ChecklistAnswer,
+    ChecklistItem,
+    ReviewDecision,
+    ReviewRecord,
+    is_answer,
+    is_item,
+    read_records,
+)
+
+if TYPE_CHECKING:
+    from .loading import Rule, Rulebook
+
+__all__ = [
+    "CHECKLIST",
+    "DECISIONS",
+    "ReviewDecision",
+    "ChecklistItem",
+    "ChecklistAnswer",
+    "ReviewStateName",
+    "REVIEWS_FILE",
+    "ReviewRecord",
+    "ReviewState",
+    "content",
+    "content_hash",
+    "read_records",
+    "state_of",
+    "new_record",
+    "append",
+    "unverified_items",
+]
+
+# Rule-file fields that are bookkeeping, not content a reviewer signs off.
+_NOT_CONTENT = ("status", "reviewed_by", "reviewed", "written")
+
+# Limitation wording that marks something a reviewer must confirm before signing off.
+UNVERIFIED_MARKERS = re.compile(
+    r"\[R\]|\[S\]|\[NF\]|secondary|re-check|by analogy|unverified|not verified|could not (?:be )?(?:verified|confirmed|found)|not confirmed",
+    re.IGNORECASE,
+)
+
+
+def content(rule: Rule) -> dict[str, Any]:
+    """What a review covers: the validated rule file without its bookkeeping fields."""
+    data = rule.meta.model_dump(mode="json")
+    for key in _NOT_CONTENT:
+        data.pop(key, None)
+    if rule.uses:  # a named condition is part of the logic of every rule that uses it
+        data["named_conditions"] = rule.uses
+    return data
+
+
+def content_hash(rule: Rule) -> str:
+    text = json.dumps(content(rule), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Where a rule stands: ``state`` is one of the STATES keys."""
+
+    state: ReviewStateName
+    current_sha256: str
+    last: ReviewRecord | None  # the latest record for this rule, whatever its hash
+    approval: ReviewRecord | None  # the latest approval, whatever its hash
+
+    @property
+    def label(self) -> str:
+        return STATES[self.state]
+
+
+ReviewStateName = Literal["not-reviewed", "approved", "changed-since-review", "changes-requested", "rejected"]
+
+STATES: dict[ReviewStateName, str] = {
+    "not-reviewed": "not reviewed",
+    "approved": "approved",
+    "changed-since-review": "changed since review",
+    "changes-requested": "changes requested",
+    "rejected": "rejected",
+}
+
+
+def state_of(book: Rulebook, rule: Rule) -> ReviewState:
+    """The latest decision on the rule's current content; an approval of older content is
+    "changed since review" (it no longer counts)."""
+    return book.derived(("review", rule.id), lambda: _state(book, rule))
+
+
+def _state(book: Rulebook, rule: Rule) -> ReviewState:
+    current = content_hash(rule)
+    mine = [r for r in book.reviews if r.rule_id == rule.id]
+    last = mine[-1] if mine else None
+    approvals = [r for r in mine if r.decision == "approved"]
+    approval = approvals[-1] if approvals else None
+    on_current = [r for r in mine if r.rule_sha256 == current]
+    state: ReviewStateName
+    if on_current:
+        state = on_current[-1].decision
+    elif approval is not None:
+        state = "changed-since-review"
+    else:
+        state = "not-reviewed"
+    return ReviewState(state, current, last, approval)
+
+
+def new_record(
+    rule: Rule,
+    *,
+    reviewer: str,
+    role: str,
+    decision: ReviewDecision,
+    comments: str,
+    checklist: dict[str, str],
+    date: dt.date,
+    today: dt.date | None = None,
+) -> ReviewRecord:
+    """A validated record; raises ValueError naming what is missing or inconsistent."""
+    problems: list[str] = []
+    today = today or dt.date.today()
+    if date > today:
+        problems.append(f"--date {date} is in the future")
+    unknown = sorted(k for k in checklist if not is_item(k))
+    if unknown:
+        problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(CHECKLIST)}")
+    bad = sorted(k for k, v in checklist.items() if not is_answer(v))
+    if bad:
+        problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
+    if decision == "approved":
+        unanswered = [k for k in CHECKLIST if k not in checklist]
+        if unanswered:
+            problems.append("an approval answers every checklist item; missing: " + ", ".join(unanswered))
+        refused = [k for k, v in checklist.items() if v == "no"]
+        if refused:
+            problems.append(
+                "an approval with checklist item(s) answered 'no' (" + ", ".join(refused) + "): request changes instead"
+            )
+    elif not comments.strip():
+        problems.append(f"a decision of {decision!r} needs --comment saying what to change")
+    if problems:
+        raise ValueError("; ".join(problems))
+    answers: dict[ChecklistItem, ChecklistAnswer] = {}
+    for key, value in checklist.items():
+        if is_item(key) and is_answer(value):  # all of them, checked above
+            answers[key] = value
+    return ReviewRecord(
+        rule_id=rule.id,
+        rule_sha256=content_hash(rule),
+        reviewer=reviewer.strip(),
+        role=role.strip(),
+        date=date,
+        decision=decision,
+        comments=comments.strip(),
+        checklist=answers,
+        content=content(rule),
+    )
+
+
+def append(root: Path, record: ReviewRecord) -> Path:
+    """Add one record at the end of the file (records are never rewritten)."""
+    path = root / REVIEWS_FILE
+    line = json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    return path
+
+
+def unverified_items(rule: Rule) -> list[str]:
+    """The limitations a reviewer must confirm: secondary copies, sources not found,
+    thresholds applied by analogy or to re-check (see UNVERIFIED_MARKERS)."""
+    return [" ".join(text.split()) for text in rule.meta.limitations if UNVERIFIED_MARKERS.search(text)]

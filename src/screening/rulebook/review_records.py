@@ -1,0 +1,98 @@
+"""Review records as stored: one JSON object per line in ``reviews.jsonl`` beside the rule files.
+
+Below the rulebook loader, which reads them to mark each rule's review state; what a record
+means for a rule (its content hash, its state) is :mod:`screening.rulebook.review`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal, TypeGuard, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import Problem
+
+__all__ = [
+    "REVIEWS_FILE",
+    "ReviewDecision",
+    "DECISIONS",
+    "ChecklistItem",
+    "CHECKLIST",
+    "ChecklistAnswer",
+    "is_item",
+    "is_answer",
+    "ReviewRecord",
+    "read_records",
+]
+
+REVIEWS_FILE = "reviews.jsonl"
+ReviewDecision = Literal["approved", "changes-requested", "rejected"]
+DECISIONS: tuple[ReviewDecision, ...] = get_args(ReviewDecision)
+
+# What a reviewer confirms before approving a rule. The ids are what `--check ID=yes` names.
+ChecklistItem = Literal["logic", "severity", "sources", "thresholds", "wording", "examples", "limitations", "related"]
+CHECKLIST: dict[ChecklistItem, str] = {
+    "logic": "The plain-language 'what it checks' matches the clinical criterion the sources state, including what happens when a question is unanswered (unanswered is flagged or listed, never read as 'no').",
+    "severity": "The severity fits what the sources say (critical only where the sources treat the finding as a reason not to hold a session).",
+    "sources": "Each reference was opened at its locator (section, table or page) and says what the rule says it says; secondary copies are marked [S].",
+    "thresholds": "Every number, age and time window is either confirmed in a source or listed as an unverified item in the limitations.",
+    "wording": "Every text supports a clinician: a suggestion to review or discuss, never a verdict about the person or a directive.",
+    "examples": "The examples include the boundary cases (just inside and just outside each threshold or window) and a case that must not flag.",
+    "limitations": "The limitations say what the rule cannot see (self-report, missing questions, vocabulary gaps) and nothing important is left out.",
+    "related": "Rules that overlap this one (the same finding at another severity or window) were read together and do not contradict it.",
+}
+if tuple(CHECKLIST) != get_args(ChecklistItem):  # the texts and the type name the same items, in order
+    raise AssertionError("review.CHECKLIST and review.ChecklistItem differ")
+ChecklistAnswer = Literal["yes", "no", "n/a"]
+
+
+def is_item(key: str) -> TypeGuard[ChecklistItem]:
+    return key in CHECKLIST
+
+
+def is_answer(value: str) -> TypeGuard[ChecklistAnswer]:
+    return value in get_args(ChecklistAnswer)
+
+
+class ReviewRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rule_id: str
+    rule_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The content hash of the rule as reviewed.")
+    reviewer: str = Field(min_length=2)
+    role: str = Field(min_length=2, description="e.g. psychiatrist, clinical pharmacist")
+    date: dt.date
+    decision: ReviewDecision
+    comments: str = ""
+    checklist: dict[ChecklistItem, ChecklistAnswer] = Field(default_factory=dict)
+    content: dict[str, Any] = Field(description="The rule's content as reviewed, to show what changed since.")
+
+
+def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> list[ReviewRecord]:
+    """Every record in ``reviews.jsonl``, in file order; problems with their line numbers."""
+    path = root / REVIEWS_FILE
+    if not path.exists():
+        return []
+    records = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        problems.append(Problem(REVIEWS_FILE, None, "not UTF-8 text"))
+        return []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = ReviewRecord.model_validate_json(line)
+        except ValidationError as error:
+            for item in error.errors():
+                where = ".".join(str(p) for p in item["loc"]) or "record"
+                problems.append(Problem(REVIEWS_FILE, number, f"{where}: {item['msg']}"))
+            continue
+        if record.rule_id not in known_ids:
+            problems.append(
+                Problem(REVIEWS_FILE, number, f"a review of {record.rule_id!r}, which is not a rule in this rulebook")
+            )
+        records.append(record)
+    return records
