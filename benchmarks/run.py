@@ -30,8 +30,8 @@ from pathlib import Path
 from screening import screen
 from screening.engines import facts
 from screening.engines.engine import durable_available, get_engine
-from screening.pipeline.batch import _results
-from screening.pipeline.screener import _asked, parse_intake, screen_json
+from screening.pipeline.batch import screened_lines
+from screening.pipeline.screener import asked_fields, parse_intake, screen_json
 from screening.rulebook import loading as rulebook_module
 
 SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
@@ -145,7 +145,7 @@ def _stats(times: list[float]) -> tuple[float, float]:
 def _fire_inputs(book, intake: dict):
     parsed = parse_intake(intake)
     substance, is_duo = parsed.session.substance.value, parsed.is_duo
-    asked, _ = _asked(book, substance, is_duo)
+    asked, _ = asked_fields(book, substance, is_duo)
     values = [pf.values for pf in facts.build(parsed, book.vocabulary, parsed.session.planned_date or TODAY, asked)]
     return values, substance, is_duo
 
@@ -363,10 +363,10 @@ def cold_start(rules: str | None, engine: str, runs: int, cache: bool = True) ->
 def throughput(rules: str | None, intakes: list[dict], engine: str, jobs: int) -> tuple[float, float]:
     """Screenings per second through the batch path (JSON text in, JSON text out), and with pool start-up."""
     lines = [json.dumps(i) for i in intakes]
-    for _ in _results(lines[: jobs * 64], jobs, rules, engine, TODAY, as_json=True):
+    for _ in screened_lines(lines[: jobs * 64], jobs, rules, engine, TODAY, as_json=True):
         pass  # warm the page cache and imports
     t = time.perf_counter()
-    count = sum(1 for _ in _results(lines, jobs, rules, engine, TODAY, as_json=True))
+    count = sum(1 for _ in screened_lines(lines, jobs, rules, engine, TODAY, as_json=True))
     return count / (time.perf_counter() - t), count
 
 

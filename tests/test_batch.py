@@ -173,7 +173,7 @@ def test_an_engine_failure_in_a_batch_exits_4_and_says_which_line(tmp_path, base
     script = tmp_path / "run.py"
     script.write_text(
         "import sys\n"
-        "from screening import engine\n"
+        "from screening.engines import engine\n"
         "def broken(self, *args):\n"
         "    raise engine.EngineError('the two engines disagree on x.y')\n"
         "engine.PythonEngine.fire = broken\n"

@@ -67,10 +67,10 @@ def test_an_override_reason_must_be_one_of_the_rules_own(report, book):
     assert DEFAULT_OVERRIDE_REASONS[2] not in own
     with pytest.raises(DecisionError, match="reason: not one of the override reasons"):
         digest.check(general)
-    from screening.interop.cds_hooks import _slug
+    from screening.interop.cds_hooks import reason_slug
 
     fits = make_decision(
-        **_fields(report, rule_id=flag.rule_id, participant=flag.participant, outcome="overridden", reason=_slug(own[0]))
+        **_fields(report, rule_id=flag.rule_id, participant=flag.participant, outcome="overridden", reason=reason_slug(own[0]))
     )
     assert digest.check(fits)[1] == own[0]
     other = make_decision(

@@ -172,11 +172,11 @@ def test_the_riskiest_intakes_stay_within_the_engine_limits(book, answer):
 
 
 def test_a_frame_is_read_without_decoding_only_when_it_is_exactly_this_screenings_fact():
-    from screening.engines.engine import _frame_reader
+    from screening.engines.engine import frame_reader
 
     a = '{"type": "p", "pid": "A", "sid": "s1"}'
     b = '{"type": "p", "pid": "B", "sid": "s1"}'
-    read = _frame_reader([("A", a), ("B", b)], "s1")
+    read = frame_reader([("A", a), ("B", b)], "s1")
     assert read('{"r3":{"p":' + a + "}}") == [("r3", {"p": {"pid": "A", "sid": "s1"}})]
     assert read('{"r7":{"me":' + b + ',"peer":' + a + "}}") == [
         ("r7", {"me": {"pid": "B", "sid": "s1"}, "peer": {"pid": "A", "sid": "s1"}})
@@ -209,11 +209,11 @@ def test_a_fact_limited_to_what_the_rules_read_is_the_whole_fact_filtered(book, 
     """to_fact(values, reads) builds only the fields some rule tests: exactly the whole fact
     with every other field dropped (the engine then parses less, and decides the same)."""
     from screening.engines import facts
-    from screening.pipeline.screener import _asked, parse_intake
+    from screening.pipeline.screener import asked_fields, parse_intake
 
     intake = parse_intake(data.draw(intakes(book)), today=dt.date(2026, 12, 1))
     reference = intake.session.planned_date or dt.date(2026, 12, 1)
-    asked, _ = _asked(book, intake.session.substance.value, intake.is_duo)
+    asked, _ = asked_fields(book, intake.session.substance.value, intake.is_duo)
     whole_keys = {k for pf in facts.build(intake, book.vocabulary, reference, asked) for k in facts.to_fact(pf.values)}
     reads = frozenset(data.draw(st.sets(st.sampled_from(sorted(whole_keys)))) | {"type", "pid"})
     for pf in facts.build(intake, book.vocabulary, reference, asked):

@@ -146,7 +146,7 @@ def test_an_engine_failure_exits_4_with_nothing_on_stdout(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(
         "import sys\n"
-        "from screening import engine\n"
+        "from screening.engines import engine\n"
         "def disagree(self, *args):\n"
         "    raise engine.EngineError('the two engines disagree on psychosis.x')\n"
         "engine.CrossCheckedEngine.fire = disagree\n"

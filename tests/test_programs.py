@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from strategies import intakes
 
 from screening import RulebookError, ScreeningError, load_rulebook, screen
-from screening.authoring.examples import EXAMPLE_DATE
-from screening.authoring.examples import run_program_examples
+from screening.authoring.examples import EXAMPLE_DATE, run_program_examples
 from screening.rulebook.programs import load_programs, resolve
 
 PROGRAMS = ["default", "oregon-ops", "colorado-nmp", "clinical-trial", "practice"]

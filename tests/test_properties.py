@@ -22,7 +22,7 @@ from screening.engines import facts
 from screening.engines.engine import durable_available, get_engine
 from screening.intake.fields import catalogue
 from screening.intake.models import Intake
-from screening.pipeline.screener import _asked, parse_intake
+from screening.pipeline.screener import asked_fields, parse_intake
 from screening.report.model import NOTICE, Report, render_text
 from screening.rulebook import loading as rulebook
 from screening.rulebook.conditions import Leaf, walk
@@ -44,7 +44,7 @@ def firings(intake: dict, engine: str) -> set:
     """The engine's raw firings (no report building): the cheap way to compare many intakes."""
     parsed = parse_intake(intake)
     substance, is_duo = parsed.session.substance.value, parsed.is_duo
-    asked, _ = _asked(BOOK, substance, is_duo)
+    asked, _ = asked_fields(BOOK, substance, is_duo)
     values = [pf.values for pf in facts.build(parsed, BOOK.vocabulary, parsed.session.planned_date or TODAY, asked)]
     return get_engine(BOOK, engine).fire(values, substance, is_duo)
 
@@ -95,7 +95,7 @@ def test_the_compiled_evaluator_fires_what_the_tree_walker_fires_on_10000_intake
     for n in range(10_000):
         parsed = parse_intake(random_intake(rng))
         substance, is_duo = parsed.session.substance.value, parsed.is_duo
-        asked, _ = _asked(BOOK, substance, is_duo)
+        asked, _ = asked_fields(BOOK, substance, is_duo)
         values = [pf.values for pf in facts.build(parsed, BOOK.vocabulary, parsed.session.planned_date or TODAY, asked)]
         assert compiled.fire(values, substance, is_duo) == tree.fire(values, substance, is_duo), f"intake {n}"
 

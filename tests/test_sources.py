@@ -5,7 +5,7 @@ import re
 
 from conftest import ROOT
 
-from screening.authoring.docs import _reference_marks, render
+from screening.authoring.docs import reference_marks, render
 from screening.rulebook.loading import Reference
 
 
@@ -38,4 +38,4 @@ def test_the_docs_index_explains_the_source_marks_and_pages_show_how_a_reference
     page = pages["cardiovascular/cardiovascular.aneurysm-ketamine.md"]
     assert "(at Highlights, Contraindications;" in page and "; primary; read 2026-12-02)" in page
     home = Reference(title="A site", url="https://example.org/", says="A home page, not an article.", kind="primary")
-    assert _reference_marks(home) == " (no locator given; primary; no access date; the link is a home page, not the article)"
+    assert reference_marks(home) == " (no locator given; primary; no access date; the link is a home page, not the article)"

@@ -338,7 +338,7 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     out += ["## What the participant reads", "", f"> {_cell(m.participant_text)}", "", copy, ""]
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
-    out += [f"- [{_cell(r.title)}]({r.url}){_reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
+    out += [f"- [{_cell(r.title)}]({r.url}){reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
     related = _related(book).get(rule.id)
     if related:
         out += [
@@ -421,7 +421,7 @@ def _related(book: Rulebook) -> dict[str, list[str]]:
     return book.derived("related-rules", find)
 
 
-def _reference_marks(ref: Any) -> str:
+def reference_marks(ref: Any) -> str:
     """Locator, primary or secondary, access date; what is not given is said, not hidden."""
     parts = [f"at {_cell(ref.locator)}" if ref.locator else "no locator given"]
     parts.append(ref.kind or "primary or secondary not marked")

@@ -101,7 +101,9 @@ def run_program_examples(book: Rulebook, program: str | Program, engine: EngineN
     results = []
     for example in chosen.meta.examples:
         try:
-            report = screen(program_example_intake(book, example), rulebook=book, program=chosen, engine=engine, today=EXAMPLE_DATE)
+            report = screen(
+                program_example_intake(book, example), rulebook=book, program=chosen, engine=engine, today=EXAMPLE_DATE
+            )
         # Any error, not only ScreeningError: an engine bug in one example is shown as a failed example, not a crash
         except Exception as error:  # noqa: BLE001
             results.append(ProgramExampleResult(chosen.id, example.name, False, f"{type(error).__name__}: {error}"))

@@ -78,7 +78,7 @@ def problems_for(error: RulebookError, book_root: Path, targets: list[str]) -> R
 # ---------------------------------------------------------------------------- examples
 
 
-def _example_lines(book: Rulebook, rule: Rule) -> list[int | None]:
+def example_lines(book: Rulebook, rule: Rule) -> list[int | None]:
     """The line of each example in its rule file (the validated model has no lines)."""
     try:
         data = yaml.load((book.root / rule.path).read_text(encoding="utf-8"), Loader=_LineLoader)
@@ -117,11 +117,11 @@ class ExampleCheck:
 def check_examples(book: Rulebook, rules: list[Rule]) -> tuple[list[ExampleCheck], list[Problem]]:
     """Every example of these rules as values, with a problem (file:line) for each example
     that is not a valid intake or does not do what it expects."""
-    from ..pipeline.screener import _asked, parse_intake
+    from ..pipeline.screener import asked_fields, parse_intake
 
     checks, problems = [], []
     for rule in rules:
-        lines = _example_lines(book, rule)
+        lines = example_lines(book, rule)
         for example, line in zip(rule.meta.examples, lines):
             try:
                 intake = parse_intake(book.example_intake(rule, example), f"{rule.path} example")
@@ -131,7 +131,7 @@ def check_examples(book: Rulebook, rules: list[Rule]) -> tuple[list[ExampleCheck
                     problems.append(Problem(rule.path, line, f"example {example.name!r}: {where}: {item.message}{_hint(where)}"))
                 checks.append(ExampleCheck(rule, example, line, None, None))
                 continue
-            asked, _ = _asked(book, intake.session.substance.value, intake.is_duo)
+            asked, _ = asked_fields(book, intake.session.substance.value, intake.is_duo)
             reference = intake.session.planned_date or EXAMPLE_DATE
             people = [pf.values for pf in facts.build(intake, book.vocabulary, reference, asked)]
             sides = _sides(rule, people)

@@ -378,14 +378,14 @@ def _rules_test(args: argparse.Namespace) -> int:
             print(f"  {mark} {result.example} (expect {result.expect}) -> {result.detail}")
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
-        from ..authoring.tools import _example_lines
+        from ..authoring.tools import example_lines
 
         traces = explain_examples(book, [book.rule(r) for r in dict.fromkeys(f.rule_id for f in failed)]) if args.explain else {}
         print("\nFailed:")
         for result in failed:
             rule = book.rule(result.rule_id)
             names = [e.name for e in rule.meta.examples]
-            line = _example_lines(book, rule)[names.index(result.example)]
+            line = example_lines(book, rule)[names.index(result.example)]
             print(f"  {rule.path}:{line or '?'}: {result.rule_id}: {result.example!r} expects {result.expect} -> {result.detail}")
             for text in traces.get((result.rule_id, result.example), []):
                 print(f"      {text}")

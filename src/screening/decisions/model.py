@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import Problem, ScreeningError
-from ..interop.cds_hooks import DEFAULT_OVERRIDE_REASONS, _slug
+from ..interop.cds_hooks import DEFAULT_OVERRIDE_REASONS, reason_slug
 from ..report.model import Report
 
 if TYPE_CHECKING:
@@ -198,7 +198,7 @@ class ReportDigest(BaseModel):
             return flag, None
         if decision.reason == OTHER:
             return flag, decision.reason_text
-        by_code = {_slug(r): r for r in flag.override_reasons}
+        by_code = {reason_slug(r): r for r in flag.override_reasons}
         if decision.reason in by_code:
             return flag, by_code[decision.reason]
         if decision.reason in flag.override_reasons:

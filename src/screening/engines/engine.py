@@ -678,7 +678,7 @@ class DurableEngine:
                 ) from None
             start = json.dumps({"sid": sid, "type": START_TYPE})
             batch = "[" + ", ".join([start, *(text for _, text in texts)]) + "]"
-            read_known = _frame_reader(texts, sid)
+            read_known = frame_reader(texts, sid)
             pids = {pid for pid, _ in texts}
             for ruleset in rulesets:
                 try:
@@ -731,7 +731,7 @@ class CrossCheckedEngine:
         return found
 
 
-def _frame_reader(texts: list[tuple[str, str]], sid: str) -> FrameReader:
+def frame_reader(texts: list[tuple[str, str]], sid: str) -> FrameReader:
     """Read a triggered rule's message without decoding its JSON, when it is exactly
     ``{"<rule>":{"p":<fact>}}`` or ``{"<rule>":{"me":<fact>,"peer":<fact>}}`` for facts this
     screening asserted (durable_rules returns each stored fact's text as it was sent). A fact's

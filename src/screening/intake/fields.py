@@ -64,11 +64,11 @@ class FieldSpec:
         return self.path.replace(".", "__")
 
 
-def _kind_of(annotation: object) -> tuple[str, tuple[str, ...]]:
+def kind_of(annotation: object) -> tuple[str, tuple[str, ...]]:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Annotated:
-        return _kind_of(args[0])
+        return kind_of(args[0])
     if origin is typing.Literal:
         values = tuple(str(a) for a in args)
         if set(values) == {"yes", "no", "unknown"}:
@@ -77,7 +77,7 @@ def _kind_of(annotation: object) -> tuple[str, tuple[str, ...]]:
     if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
         real = [a for a in args if a is not type(None)]
         if len(real) == 1:
-            return _kind_of(real[0])
+            return kind_of(real[0])
     if annotation in (int, float):
         return "number", ()
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -88,7 +88,7 @@ def _kind_of(annotation: object) -> tuple[str, tuple[str, ...]]:
 def _model_fields(prefix: str, model: type[BaseModel], **flags: bool) -> list[FieldSpec]:
     specs = []
     for name, info in model.model_fields.items():
-        kind, choices = _kind_of(info.annotation)
+        kind, choices = kind_of(info.annotation)
         if kind == "other":
             continue  # dates and free text are not rule inputs
         specs.append(

@@ -126,7 +126,7 @@ def card_uuid(
     return str(uuid.uuid5(_NAMESPACE, key))
 
 
-def _slug(text: str) -> str:
+def reason_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "reason"
 
 
@@ -138,7 +138,8 @@ def _override_reasons(rule_id: str, rulebook: Rulebook | None = None) -> list[Co
         except KeyError:
             reasons = ()
     return [
-        {"system": OVERRIDE_SYSTEM, "code": _slug(r), "display": display.text(r)} for r in (reasons or DEFAULT_OVERRIDE_REASONS)
+        {"system": OVERRIDE_SYSTEM, "code": reason_slug(r), "display": display.text(r)}
+        for r in (reasons or DEFAULT_OVERRIDE_REASONS)
     ]
 
 

@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from ..errors import IntakeError, Problem, ScreeningError
 from ..intake import models as intake_models
-from ..intake.fields import FOLLOW_UPS, PARTICIPANT_GROUPS, _kind_of
+from ..intake.fields import FOLLOW_UPS, PARTICIPANT_GROUPS, kind_of
 from ..intake.models import Intake
 from ..report.model import Report
 
@@ -175,7 +175,7 @@ def _display(code: str) -> str:
 
 def _question(link_id: str, info: Any, base: str) -> dict[str, Any]:
     item: dict[str, Any] = {"linkId": link_id, "text": info.description or link_id}
-    kind, choices = _kind_of(info.annotation)
+    kind, choices = kind_of(info.annotation)
     real = _plain_type(info.annotation)
     bounds = {type(m).__name__: m for m in info.metadata}
     if kind == "answer":
@@ -435,7 +435,7 @@ def _index(base: str = BASE_URL) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------- responses in
 
 
-def _validate_fhir(resource: dict[str, Any], where: str) -> None:
+def validate_fhir(resource: dict[str, Any], where: str) -> None:
     """Check the FHIR structure with fhir.resources' R4B models (the optional extra)."""
     try:
         from fhir.resources.R4B.bundle import Bundle
@@ -649,7 +649,7 @@ def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date |
     base = _checked_base(base)
     data = check_shape(_as_dict(resource), "resource", MAX_FHIR_DEPTH)
     responses = _responses(data)
-    _validate_fhir(data, data.get("resourceType", "resource"))
+    validate_fhir(data, data.get("resourceType", "resource"))
     session: dict[str, Any] = {}
     participants = []
     for where, response in responses:

@@ -154,7 +154,7 @@ def _pool(jobs: int, args: _Args) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=args)
 
 
-def _results(
+def screened_lines(
     items: Iterable[Item],
     jobs: int | None,
     rules: str | Path | None,
@@ -254,7 +254,7 @@ def screen_many(
     process). ``rules`` is a rules folder instead of the shipped rulebook; ``program`` a
     program in its programs/ folder. Errors carry the item's 1-based number.
     """
-    for result in _results(intakes, jobs, rules, engine, today, as_json=False, program=program):
+    for result in screened_lines(intakes, jobs, rules, engine, today, as_json=False, program=program):
         if isinstance(result, Line):  # never: as_json is off
             raise TypeError("a JSON record where a report was expected")
         yield result
@@ -311,7 +311,7 @@ def run_cli(args: Any) -> int:
     flagged = 0
     interrupted = False
     try:
-        for line in _results(source, args.jobs, args.rules, args.engine, args.today, as_json=True, program=args.program):
+        for line in screened_lines(source, args.jobs, args.rules, args.engine, args.today, as_json=True, program=args.program):
             if not isinstance(line, Line):  # never: as_json is on
                 raise TypeError("a report where a JSON record was expected")
             counts["lines"] += 1

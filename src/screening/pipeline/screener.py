@@ -105,7 +105,7 @@ def parse_intake(data: Any, where: str = "intake", *, today: dt.date | None = No
 _validated: weakref.WeakValueDictionary[tuple[int, dt.date], Intake] = weakref.WeakValueDictionary()
 
 
-def _asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+def asked_fields(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
     """The questions the applicable rules read, and which rules read each (once per rulebook)."""
     return book.derived(("asked", substance, is_duo), lambda: _find_asked(book, substance, is_duo))
 
@@ -299,7 +299,7 @@ def _screen(
     substance = parsed.session.substance.value
     is_duo = parsed.is_duo
     reference = parsed.session.planned_date or today or dt.date.today()
-    asked, readers = _asked(book, substance, is_duo)
+    asked, readers = asked_fields(book, substance, is_duo)
     participant_facts = facts.build(parsed, book.vocabulary, reference, asked)
     values = {pf.values.pid: pf.values for pf in participant_facts}
     firings = runner.fire([pf.values for pf in participant_facts], substance, is_duo)

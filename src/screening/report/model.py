@@ -221,7 +221,12 @@ def _rebuilt(report: Report, update: dict[str, Any]) -> Report:
     participants = update.get("participants", report.participants)
     found = build(flags, missing, participants)
     return report.model_copy(
-        update={**update, "counts": severity_counts(flags), "findings": found, "summary": summarise(found, participants, len(flags))}
+        update={
+            **update,
+            "counts": severity_counts(flags),
+            "findings": found,
+            "summary": summarise(found, participants, len(flags)),
+        }
     )
 
 
