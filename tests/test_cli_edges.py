@@ -11,6 +11,7 @@ from conftest import EXAMPLES, ROOT
 
 import screening
 from screening.cli.commands import main
+from screening.engines import durable
 from screening.engines import engine as engine_module
 from screening.pipeline import screener
 
@@ -109,7 +110,7 @@ def test_without_durable_asking_for_it_is_a_usage_error_with_the_reason(engine):
 
 def test_the_library_warns_once_per_process_and_keeps_the_notice_on_every_report(monkeypatch, baseline_individual):
     reason = "durable_rules is not installed on Python 3.13.0 (its 2.0.28 release supports Python up to 3.12)"
-    monkeypatch.setattr(engine_module, "durable_unavailable_reason", lambda: reason)
+    monkeypatch.setattr(durable, "durable_unavailable_reason", lambda: reason)
     screener._fallback_notice.cache_clear()
     try:
         with pytest.warns(engine_module.FallbackEngineWarning, match="reference evaluator"):

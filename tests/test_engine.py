@@ -172,7 +172,7 @@ def test_the_riskiest_intakes_stay_within_the_engine_limits(book, answer):
 
 
 def test_a_frame_is_read_without_decoding_only_when_it_is_exactly_this_screenings_fact():
-    from screening.engines.engine import frame_reader
+    from screening.engines.durable import frame_reader
 
     a = '{"type": "p", "pid": "A", "sid": "s1"}'
     b = '{"type": "p", "pid": "B", "sid": "s1"}'

@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from screening.engines import engine as engine_module
-from screening.engines.engine import STACK_BUDGET, durable_available
+from screening.engines import durable as engine_module
+from screening.engines.durable import STACK_BUDGET, durable_available
 from screening.rulebook import loading as rulebook
 
 pytestmark = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from screening import EngineError, screen
-from screening.engines import engine as engine_module
+from screening.engines import durable
 from screening.engines.engine import DurableEngine, durable_available, fact_text, get_engine
 from screening.rulebook import loading as rulebook
 
@@ -78,7 +78,7 @@ def test_durable_dropping_a_fact_fails_closed(monkeypatch, baseline_individual):
     def exponent_text(fact):
         return json.dumps(dict(fact, x=5e-05))
 
-    monkeypatch.setattr(engine_module, "fact_text", exponent_text)
+    monkeypatch.setattr(durable, "fact_text", exponent_text)
     book = rulebook.default()
     with pytest.raises(EngineError, match="did not confirm"):
         DurableEngine(book).fire([_values(book, baseline_individual)], "mdma", False)

@@ -16,6 +16,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
+from ..engines import durable
 from ..engines import engine as engine_module
 from ..engines.engine import FallbackEngineWarning
 from ..errors import EngineError, IntakeError, RulebookError, ScreeningError
@@ -213,7 +214,7 @@ def _parser() -> argparse.ArgumentParser:
 def _engine_usable(engine: str) -> bool:
     """An engine that needs durable_rules where it cannot import is a usage error; auto's
     fallback to the reference evaluator alone is said once."""
-    reason = engine_module.durable_unavailable_reason()
+    reason = durable.durable_unavailable_reason()
     if reason and engine in ("durable", "cross-check"):
         print(f"screening: --engine {engine} cannot be used: {reason}; use --engine python or auto", file=sys.stderr)
         return False

@@ -1,7 +1,8 @@
 """The engines: the rules matched against an intake's facts.
 
-``facts`` (an intake as the flat values the rules test), ``engine`` (the reference evaluator, the
-durable_rules host and the cross-check that runs both and fails closed when they differ).
+``facts`` (an intake as the flat values the rules test), ``reference`` (the compiled reference
+evaluator), ``durable`` (the durable_rules host), ``crosscheck`` (both, and they must agree),
+``base`` (what they share) and ``engine`` (choosing and building one per rulebook).
 """
 
 from .engine import (

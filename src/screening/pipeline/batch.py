@@ -85,7 +85,7 @@ def _init(rules: str | None, engine: EngineName, today: dt.date | None, program:
     if multiprocessing.parent_process() is not None:
         # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    engine_module._ENGINES.clear()  # a forked child must not share the parent's engine state
+    engine_module.forget_engines()  # a forked child must not share the parent's engine state
     book = rulebook.load(rules) if rules else rulebook.default()
     book, _ = programs.resolve(book, program)
     engine_module.get_engine(book, engine)

@@ -16,8 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..engines import engine as engine_module
-from ..engines import facts
+from ..engines import durable, facts
 from ..engines.engine import EngineName, FallbackEngineWarning, Firing, get_engine
 from ..errors import EngineError, IntakeError, Problem
 from ..intake import reading
@@ -123,7 +122,7 @@ def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset
 @functools.cache
 def _fallback_notice() -> str | None:
     """Why 'auto' ran the reference evaluator alone; warned once per process (stderr by default)."""
-    reason = engine_module.durable_unavailable_reason()
+    reason = durable.durable_unavailable_reason()
     if reason is None:
         return None
     notice = f"{reason}, so the reference evaluator screened this intake alone, without the cross-check against durable_rules."
