@@ -29,11 +29,13 @@ SESSION_FORM = {
 }
 
 
-def make_app(tmp: Path, **config: Any) -> tuple[TestClient, Any]:
+def make_app(tmp: Path, public_url_override: str | None = None, **config: Any) -> tuple[TestClient, Any]:
+    tmp.mkdir(parents=True, exist_ok=True)
     store = str(tmp / "store.sqlite")
     add_user(FACILITATOR, PASSWORD, store)
-    app = create_app(WebConfig(store=store, public_url="http://testserver", **config))
-    return TestClient(app, follow_redirects=False), app
+    app = create_app(WebConfig(store=store, public_url=public_url_override or "http://testserver", **config))
+    base = "https://testserver" if public_url_override else "http://testserver"
+    return TestClient(app, base_url=base, follow_redirects=False), app
 
 
 def login(client: TestClient, name: str = FACILITATOR, password: str = PASSWORD) -> str:

@@ -94,7 +94,7 @@ def _key_path(config: WebConfig) -> Path:
     return Path.home() / ".config" / "screening" / "web.key"
 
 
-def create_app(config: WebConfig) -> Starlette:  # noqa: C901, PLR0915 - the routes share one closure
+def create_app(config: WebConfig) -> Starlette:
     """The app over one store; the key is read (or created, mode 0600) at start."""
     db = tables.WebDb(config.store)
     sealer = Sealer(load_key(_key_path(config)))
@@ -431,9 +431,9 @@ def create_app(config: WebConfig) -> Starlette:  # noqa: C901, PLR0915 - the rou
     async def participant_save(request: Request) -> Response:
         person, screening_row = participant(request)
         token = request.path_params["token"]
+        form = await participant_form(request)
         if person["submitted"]:
             raise _Denied(409, "Your answers have been submitted; ask your facilitator if something needs correcting.")
-        form = await participant_form(request)
         plan = json.loads(sealer.open(screening_row["session"]))
         groups = sections(screening_row["program"], duo=plan.get("format") == "duo")
         answers, problems = read_answers(form, [s for s in groups if s.link_id != "session"])
@@ -574,7 +574,7 @@ def _secured(response: Response, extra: str = "") -> Response:
 
 def _styled(html: str) -> Response:
     """The report's own page: its one inline style block allowed by hash, nothing else."""
-    styles = re.findall(r"<style>(.*?)</style>", html, flags=re.S)
+    styles = re.findall(r"<style>(.*?)</style>", html, flags=re.DOTALL)
     hashes = "".join(f" 'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in styles)
     response = HTMLResponse(html)
     response.headers["Content-Security-Policy"] = CSP.format(extra=hashes)
