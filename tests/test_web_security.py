@@ -19,7 +19,8 @@ pytest.importorskip("argon2")
 from sqlalchemy import select, update
 from web_helpers import FACILITATOR, PASSWORD, SESSION_FORM, answer, create, csrf_of, login, make_app, participant_csrf
 
-from screening.web import add_user, db as web_db
+from screening.web import add_user
+from screening.web import db as web_db
 from screening.web.crypto import load_key
 
 MARKER = "Zolpidem-Marker-7731"  # a free-text answer we look for where it must not be
@@ -207,7 +208,7 @@ def test_answers_are_encrypted_at_rest_and_never_logged(site, caplog, capfd):
     client, _, tmp = site
     caplog.set_level(logging.DEBUG)
     csrf = login(client)
-    sid, links = _duo(client, csrf)
+    sid, _ = _duo(client, csrf)
     client.get(f"/s/{sid}/report")
     _, more = create(client, csrf)
     bad = answer(client, more["A"], {"person.age": MARKER, "med.0.name": MARKER, "med.0.last_taken": MARKER}, action="submit")
