@@ -240,3 +240,18 @@ def test_deleting_a_screening_removes_the_answers_and_keeps_digests(site):
     assert client.get(links["A"]).status_code == 404
     trail = client.get(f"/s/{sid}/audit").text
     assert "deleted" in trail and "sha256" in trail and MARKER not in trail
+
+
+def test_add_user_reads_the_password_twice_and_keeps_only_its_hash(tmp_path):
+    import subprocess
+    import sys
+
+    store = str(tmp_path / "s.sqlite")
+    run = [sys.executable, "-m", "screening", "web", "add-user", "Made Up Facilitator", "--store", store]
+    differ = subprocess.run(run, input="a long password 1\na long password 2\n", capture_output=True, text=True)
+    assert differ.returncode == 2 and "differ" in differ.stderr
+    done = subprocess.run(run, input="a long password 1\na long password 1\n", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert b"a long password 1" not in Path(store).read_bytes()
+    row = web_db.WebDb(store).one(select(web_db.users.c.password_hash))
+    assert row["password_hash"].startswith("$argon2id$")

@@ -149,7 +149,7 @@ def create_app(config: WebConfig) -> Starlette:
         return [dict(r) for r in db.all(query.order_by(tables.participants.c.label))]
 
     async def login(request: Request) -> Response:
-        if request.method == "GET":
+        if request.method != "POST":
             return page("login.html")
         form = await form_of(request)
         name = (form.get("name") or [""])[-1].strip()
@@ -162,7 +162,7 @@ def create_app(config: WebConfig) -> Starlette:
             return page("login.html", 401, error="That name and password do not match.")
         old = request.cookies.get(cookie)
         session_id = secrets.token_urlsafe(32)  # a new id at every login
-        statements = [
+        statements: list[Any] = [
             insert(tables.sessions).values(
                 id_hash=tables.hash_token(session_id),
                 user=name,
@@ -208,8 +208,8 @@ def create_app(config: WebConfig) -> Starlette:
         user = facilitator(request)
         program_ids = ["default", *sorted(set(programs.load_programs(book)) - {"default"})]
         session_section = sections("default", duo=False)[0]
-        context = {"user": user, "section": session_section, "programs": program_ids, "languages": LANGUAGES}
-        if request.method == "GET":
+        context: dict[str, Any] = {"user": user, "section": session_section, "programs": program_ids, "languages": LANGUAGES}
+        if request.method != "POST":
             return page("new.html", **context, values={})
         form = await checked_form(request, user)
         fmt = (form.get("session.format") or [""])[-1]
