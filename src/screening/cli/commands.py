@@ -208,6 +208,9 @@ def _parser() -> argparse.ArgumentParser:
     from . import audit as audit_cli  # decide, audit, diff: the store itself is imported only when they run
 
     audit_cli.add_parsers(sub)
+    from . import web as web_cli  # the web app itself is imported only when it runs
+
+    web_cli.add_parsers(sub)
     return parser
 
 
@@ -567,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
             return _fhir(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "web":
+            from . import web as web_cli
+
+            return web_cli.run(args)
         if args.which in ("rule", "vocabulary", "program"):
             from ..authoring.rule_schemas import program_schema, rule_schema, vocabulary_schema
 

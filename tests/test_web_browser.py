@@ -1,0 +1,148 @@
+"""The web app in a real browser: Playwright for Python driving the system Chromium, the
+whole flow from creating a screening to recording decisions, for one person and for a duo."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("screening.web", reason="the web extra is not installed: pip install 'screening[web]'")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (test extra)")
+
+import uvicorn
+from web_helpers import FACILITATOR, PASSWORD
+
+from screening.web import WebConfig, add_user, create_app
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+
+if not Path(CHROMIUM).exists():  # loud, not silent: the run's summary names what was not tested
+    pytest.skip(
+        "!! BROWSER TESTS NOT RUN: no Chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does) !!",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[str]:
+    store = str(tmp_path / "store.sqlite")
+    add_user(FACILITATOR, PASSWORD, store)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(WebConfig(store=store, public_url=url))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield url
+    server.should_exit = True
+    thread.join(5)
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _create(page, url: str, fmt: str, languages: tuple[str, ...]) -> dict[str, str]:
+    page.goto(url + "/login")
+    page.get_by_label("Name").fill(FACILITATOR)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="New screening").first.click()
+    page.locator(
+        "input[name='session.substance'][value='mdma']" if fmt == "duo" else "input[name='session.substance'][value='psilocybin']"
+    ).check()
+    page.locator(f"input[name='session.format'][value='{fmt}']").check()
+    page.locator("input[name='session.planned_date']").fill("2027-03-01")
+    for index, language in enumerate(languages):
+        page.locator(f"select[name='language.{index}']").select_option(language)
+    page.get_by_role("button", name="Create and get the links").click()
+    links = {box.get_attribute("data-participant"): box.input_value() for box in page.locator("input.link-box").all()}
+    assert len(links) == len(languages)
+    return links
+
+
+def _fill_intake(page, link: str, age: str, medication: str, shot: str | None = None) -> None:
+    page.goto(link)
+    page.get_by_role("button").last.click()  # the consent page's one button
+    page.get_by_label("How old are you, in years?").fill(age)
+    page.locator("input[name='psychiatric.bipolar_1'][value='no']").check()
+    page.locator("input[name='psychiatric.psychotic_disorder'][value='unknown']").check()
+    page.locator("input[name='med.0.name']").fill(medication)
+    page.locator("input[name='med.0.status'][value='current']").check()
+    page.get_by_role("button", name="Save and add another line").click()
+    assert page.locator("input[name='med.1.name']").count() == 1  # a new empty line
+    page.locator("input[name='med.1.name']").fill("ibuprofen")
+    page.get_by_role("button", name="Save and continue later").click()
+    page.goto(link)  # resumable with the same link
+    assert page.locator("input[name='med.0.name']").input_value() == medication
+    if shot:
+        page.screenshot(path=str(IMAGES / shot), full_page=False)
+    page.get_by_role("button", name="Submit my answers").click()
+    assert page.get_by_role("heading", name="Thank you").is_visible()
+
+
+def _review(page, url: str, shot: str | None = None) -> None:
+    page.goto(url + "/")
+    page.locator("ul.list a").first.click()
+    page.get_by_role("link", name="Record decisions").click()
+    findings = page.locator("fieldset.finding")
+    assert findings.count() > 0
+    findings.nth(0).locator("input[value='noted']").check()
+    findings.nth(1).locator("input[value='addressed']").check()
+    if shot:
+        page.screenshot(path=str(IMAGES / shot), full_page=False)
+    page.get_by_role("button", name="Record these decisions under my name").click()
+    assert page.get_by_text(f"by {FACILITATOR}").count() == 2
+    page.go_back()
+    page.goto(page.url.replace("/decide", "/audit"))
+    assert page.get_by_text("decision(s) recorded").is_visible()
+
+
+def test_individual_in_english_from_creation_to_decisions(server, browser):
+    page = browser.new_page(viewport={"width": 1000, "height": 1100})
+    links = _create(page, server, "individual", ("en",))
+    person = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    _fill_intake(person, links["A"], "44", "sertraline 50 mg", shot="web-participant-form.png")
+    page.reload()
+    page.goto(server + "/")
+    page.locator("ul.list a").first.click()
+    page.get_by_role("link", name="Read the clinician's report").click()
+    assert page.get_by_role("heading", name="Screening report for the clinician").is_visible()
+    page.go_back()
+    _review(page, server, shot="web-facilitator-review.png")
+
+
+def test_duo_from_two_private_links_to_decisions(server, browser):
+    page = browser.new_page()
+    links = _create(page, server, "duo", ("nl", "en"))
+    first = browser.new_context().new_page()
+    first.goto(links["A"])
+    assert first.get_by_role("heading", name="Voordat u begint").is_visible()  # the consent page in Dutch
+    _fill_intake(first, links["A"], "38", "lithium")
+    second = browser.new_context().new_page()
+    _fill_intake(second, links["B"], "41", "tramadol")
+    assert "lithium" not in second.content()
+    _review(page, server)
