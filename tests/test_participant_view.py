@@ -128,3 +128,44 @@ def test_rules_check_rejects_a_session_rule_that_reads_a_persons_answer(tmp_path
     assert (
         result.returncode == 2 and "setting/no-preparation.yaml" in result.stderr and "use applies_to: session" in result.stderr
     )
+
+
+NOTHING_CAME_UP = "None of the screening's points came up"
+
+
+def _harm_case():
+    """Reproduction 1 of issue 29: an individual with current thoughts of harm and a recent attempt."""
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "cases" / "suicide-attempt-ketamine.yaml").read_text())
+    data["participants"][0]["psychiatric"].update(thoughts_of_harm_now="yes", current_treatment="no")
+    return screen(data, today=TODAY)
+
+
+def test_withheld_harm_points_are_never_called_nothing():
+    view = _harm_case().view_for("A")
+    text = " ".join(render_participant_text(view).split())
+    assert NOTHING_CAME_UP not in text
+    assert "There are points from your answers that your facilitator will talk through with you in private." in text
+    assert "suicide" not in text.lower()  # the harm answers themselves stay off the printed copy
+
+
+def test_partner_b_who_reported_pressure_is_not_told_nothing_came_up():
+    report = screen(read_intake(EXAMPLES / "cases" / "pressure-duo-psilocybin.yaml"), today=TODAY)
+    text = " ".join(render_participant_text(report.view_for("B")).split())
+    assert NOTHING_CAME_UP not in text
+    assert "talk through with you in private" in text and "pressured" not in text
+
+
+def test_the_count_of_unrecognised_medicines_follows_the_list():
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "cases" / "suicide-attempt-ketamine.yaml").read_text())
+    person = data["participants"][0]
+    person["medications"] += [{"name": f"zzunknownmed{n}", "status": "current"} for n in range(5)]
+    text = " ".join(render_participant_text(screen(data, today=TODAY).view_for("A")).split())
+    assert "5 items on your medicine list were not recognised. Your facilitator will ask you what they are." in text
+    assert "One item" not in text
+    person["medications"] = person["medications"][:-4]
+    text = " ".join(render_participant_text(screen(data, today=TODAY).view_for("A")).split())
+    assert "One item on your medicine list was not recognised." in text

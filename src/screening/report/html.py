@@ -16,11 +16,12 @@ from . import display
 from .model import (
     PARTICIPANT_INTRO,
     PARTICIPANT_PRIVATE,
+    PARTICIPANT_WITHHELD,
     Finding,
     Report,
     Summary,
     answer_text,
-    participant_points,
+    participant_copy,
     plain,
     session_line,
     whose,
@@ -254,33 +255,28 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
 
 
 def _participant_page(report: Report, include_private: bool, footer: _Markup, margin: str, paper: str) -> str:
-    pid = report.view.split(":", 1)[1]
-    points, missing = participant_points(report, include_private)
+    copy = participant_copy(report, include_private)
     content = [_el("p", PARTICIPANT_INTRO), _el("h2", "To talk through with your facilitator")]
-    if points:
-        content.append(_el("ul", _join(_el("li", f.participant_text) for f in points)))
-    else:
-        content.append(
-            _el(
-                "p",
-                "None of the screening's points came up in your answers. Your facilitator will still go "
-                "through the intake with you.",
-            )
-        )
-    if missing:
+    if copy.points:
+        content.append(_el("ul", _join(_el("li", text) for text in copy.points)))
+    if copy.withheld:
+        content.append(_el("p", PARTICIPANT_WITHHELD))
+    if copy.opening:
+        content.append(_el("p", copy.opening))
+    if copy.missing:
         content += [
             _el("h2", "Questions left open"),
             _el("p", "You can answer these with your facilitator."),
-            _el("ul", _join(_el("li", m.question) for m in missing)),
+            _el("ul", _join(_el("li", question) for question in copy.missing)),
         ]
-    if not include_private:
+    if not include_private and not copy.withheld:
         content.append(_el("p", PARTICIPANT_PRIVATE, class_="notice"))
     body = _join(
         [
             _el(
                 "header",
                 _el("h1", "Your screening answers: what we will talk about"),
-                _el("p", f"Participant {pid}", class_="meta"),
+                _el("p", f"Participant {copy.participant}", class_="meta"),
             ),
             _el("main", *content),
             footer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -411,6 +412,48 @@ PARTICIPANT_PRIVATE = (
     "Points about your relationship or about harm and personal safety are not printed on this copy; they are talked "
     "about with you in private, and you can ask for them to be included."
 )
+# What the copy says when it has no point of its own to print. Each is said only when it is true:
+# "none came up" only when no finding rests on this participant at all; in a duo the copy cannot
+# say that (findings about the two together rest on the other's answers too, which this copy
+# must not reflect), so it says what holds either way.
+PARTICIPANT_NONE = (
+    "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
+)
+PARTICIPANT_NONE_DUO = (
+    "No point came up from your own answers alone. Your facilitator will still go through the intake with you, "
+    "including anything about the two of you together."
+)
+PARTICIPANT_ONLY_OPEN = "The points that came up are the questions left open, below."
+PARTICIPANT_WITHHELD = (
+    "There are points from your answers that your facilitator will talk through with you in private. They are not "
+    "printed on this copy, and you can ask for them to be included."
+)
+
+
+class ParticipantCopy(Model):
+    """What a participant's printed copy says, decided once for the text and the HTML page."""
+
+    participant: str
+    points: list[str] = Field(description="The sentences to talk through, in order.")
+    missing: list[str] = Field(description="The questions left open, as the intake asked them.")
+    opening: str | None = Field(description="Said when there is no point to print: only what is true.")
+    withheld: bool = Field(description="Points rest on this participant's answers but are left off this copy.")
+
+
+_COUNTED = re.compile(r"^(\d+): ")
+
+
+def _point_text(finding: Finding) -> str:
+    """A finding's sentence for the participant; a list answer's count is the data's, not the rule's."""
+    for item in finding.evidence:
+        if item.field == "medications.unrecognised" and isinstance(item.answer, str):
+            found = _COUNTED.match(item.answer)
+            count = int(found.group(1)) if found else 1
+            if count != 1:
+                return (
+                    f"{count} items on your medicine list were not recognised. Your facilitator will ask you what they are."
+                )
+    return finding.participant_text
 
 
 def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
@@ -433,22 +476,49 @@ def participant_points(report: Report, include_private: bool = False) -> tuple[l
     return points, missing
 
 
-def render_participant_text(report: Report, include_private: bool = False) -> str:
-    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+def participant_copy(report: Report, include_private: bool = False) -> ParticipantCopy:
+    """The content of a participant's copy (``report`` is their view, ``report.view_for(id)``)."""
     pid = report.view.split(":", 1)[1]
     points, missing = participant_points(report, include_private)
-    out = [f"Your screening answers: what we will talk about (participant {pid})", "", _wrap(PARTICIPANT_INTRO, "")]
+    own = [f for f in _findings(report) if pid in f.participants]
+    shown = {f.participant_text for f in points}
+    withheld = any(f.participant_text not in shown for f in own if not f.id.endswith(":missing")) or (
+        not include_private and any(m.field.split(".")[0] == "relationship" for m in report.missing_information)
+    )
+    opening = None
+    if not points:
+        if missing:
+            opening = PARTICIPANT_ONLY_OPEN
+        elif withheld:
+            opening = None
+        elif report.session.format == "duo":
+            opening = PARTICIPANT_NONE_DUO
+        elif not own:
+            opening = PARTICIPANT_NONE
+    return ParticipantCopy(
+        participant=pid,
+        points=list(dict.fromkeys(_point_text(f) for f in points)),
+        missing=[m.question for m in missing],
+        opening=opening,
+        withheld=withheld,
+    )
+
+
+def render_participant_text(report: Report, include_private: bool = False) -> str:
+    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+    copy = participant_copy(report, include_private)
+    out = [f"Your screening answers: what we will talk about (participant {copy.participant})", "", _wrap(PARTICIPANT_INTRO, "")]
     out.append("")
-    if points:
+    if copy.points:
         out.append("To talk through with your facilitator:")
-        out += [_wrap("- " + f.participant_text, "  ", "    ") for f in points]
-    else:
-        out.append(
-            "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
-        )
-    if missing:
+        out += [_wrap("- " + text, "  ", "    ") for text in copy.points]
+    if copy.withheld:
+        out += (["", _wrap(PARTICIPANT_WITHHELD, "")] if copy.points else [_wrap(PARTICIPANT_WITHHELD, "")])
+    if copy.opening:
+        out.append(_wrap(copy.opening, ""))
+    if copy.missing:
         out += ["", "Questions left open, which you can answer with your facilitator:"]
-        out += [_wrap("- " + m.question, "  ", "    ") for m in missing]
-    if not include_private:
+        out += [_wrap("- " + question, "  ", "    ") for question in copy.missing]
+    if not include_private and not copy.withheld:
         out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
     return "\n".join(display.text(line) for line in out) + "\n"
