@@ -73,8 +73,8 @@ def test_relationship_points_are_left_out_unless_asked():
 def test_harm_answers_are_left_out_of_the_printed_copy_unless_asked():
     report = screen(read_intake(EXAMPLES / "cases" / "suicide-attempt-ketamine.yaml"), today=TODAY)
     view = report.view_for("A")
-    text = render_text(view).lower()
-    assert "suicide" not in text and "caused harm" not in text
+    text = render_text(view).lower()  # the crisis numbers are there (a line's name may say "suicide"), the answers are not
+    assert "suicide attempt" not in text and "caused harm" not in text and "988 suicide & crisis lifeline" in text
     assert "suicide attempt" in render_participant_text(view, include_private=True)
 
 
@@ -147,7 +147,7 @@ def test_withheld_harm_points_are_never_called_nothing():
     text = " ".join(render_participant_text(view).split())
     assert NOTHING_CAME_UP not in text
     assert "There are points from your answers that your facilitator will talk through with you in private." in text
-    assert "suicide" not in text.lower()  # the harm answers themselves stay off the printed copy
+    assert "suicide attempt" not in text.lower()  # the harm answers themselves stay off the printed copy
 
 
 def test_partner_b_who_reported_pressure_is_not_told_nothing_came_up():
@@ -169,3 +169,59 @@ def test_the_count_of_unrecognised_medicines_follows_the_list():
     person["medications"] = person["medications"][:-4]
     text = " ".join(render_participant_text(screen(data, today=TODAY).view_for("A")).split())
     assert "One item on your medicine list was not recognised." in text
+
+
+def test_a_copy_whose_answers_report_harm_gives_crisis_numbers_even_with_the_harm_points_withheld():
+    view = _harm_case().view_for("A")
+    for text in (render_participant_text(view), render_participant_text(view, include_private=True)):
+        flat = " ".join(text.split())
+        assert "113 Zelfmoordpreventie (the Netherlands): 113" in flat
+        assert "Samaritans (United Kingdom and Ireland): 116 123" in flat and "988" in flat and ": 112 " in flat
+    assert "suicide attempt" not in render_participant_text(view).lower()
+    # a copy whose answers report no harm has none
+    report = screen(read_intake(EXAMPLES / "cases" / "pressure-duo-psilocybin.yaml"), today=TODAY)
+    assert "Samaritans" not in render_participant_text(report.view_for("B"), include_private=True)
+
+
+def test_a_program_picks_the_locale_of_its_crisis_numbers():
+    import yaml
+
+    data = yaml.safe_load((EXAMPLES / "cases" / "suicide-attempt-ketamine.yaml").read_text())
+    data["session"]["substance"] = "psilocybin"
+    report = screen(data, today=TODAY, program="oregon-ops")
+    assert report.participant_copies.crisis.locale == "us"
+    text = " ".join(render_participant_text(report.view_for("A")).split())
+    assert "988 Suicide & Crisis Lifeline: 988" in text and "113" not in text and "116 123" not in text
+
+
+def _rules_copy(tmp_path):
+    from screening.rulebook.loading import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    return rules
+
+
+def test_the_crisis_file_is_checked_when_the_rulebook_loads(tmp_path):
+    from screening.errors import RulebookError
+    from screening.rulebook.loading import load
+
+    rules = _rules_copy(tmp_path)
+    path = rules / "crisis-contacts.yaml"
+    path.write_text(path.read_text().replace("source: https://988lifeline.org", "source: ask around", 1))
+    with pytest.raises(RulebookError) as caught:
+        load(rules)
+    assert "crisis-contacts.yaml" in str(caught.value) and "source" in str(caught.value)
+    path.unlink()
+    with pytest.raises(RulebookError, match="crisis contacts file is missing"):
+        load(rules)
+
+
+def test_a_program_naming_an_unknown_crisis_locale_is_refused(tmp_path):
+    rules = _rules_copy(tmp_path)
+    path = rules / "programs" / "oregon-ops.yaml"
+    path.write_text(path.read_text().replace("crisis_locale: us", "crisis_locale: xx"))
+    result = subprocess.run(
+        [sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True
+    )
+    assert result.returncode == 2 and "crisis_locale 'xx' is not a locale of crisis-contacts.yaml" in result.stderr

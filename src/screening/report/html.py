@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from . import display
 from .model import (
+    PARTICIPANT_CRISIS,
     PARTICIPANT_INTRO,
     PARTICIPANT_PRIVATE,
     PARTICIPANT_WITHHELD,
@@ -256,7 +257,14 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
 
 def _participant_page(report: Report, include_private: bool, footer: _Markup, margin: str, paper: str) -> str:
     copy = participant_copy(report, include_private)
-    content = [_el("p", PARTICIPANT_INTRO), _el("h2", "To talk through with your facilitator")]
+    content = [_el("p", PARTICIPANT_INTRO)]
+    if copy.crisis:
+        content += [
+            _el("h2", "Someone to talk with now"),
+            _el("p", PARTICIPANT_CRISIS),
+            _el("ul", _join(_el("li", line) for line in copy.crisis)),
+        ]
+    content.append(_el("h2", "To talk through with your facilitator"))
     if copy.points:
         content.append(_el("ul", _join(_el("li", text) for text in copy.points)))
     if copy.withheld:

@@ -24,6 +24,7 @@ from .parts import (
     Flag,
     MissingItem,
     Model,
+    ParticipantCopies,
     ProgramInfo,
     RulebookInfo,
     SessionInfo,
@@ -92,6 +93,10 @@ class Report(Model):
     findings: list[Finding] | None = Field(
         default=None,
         description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).",
+    )
+    participant_copies: ParticipantCopies | None = Field(
+        default=None,
+        description="What a participant's own copy prints besides its points (program name, crisis numbers); in the clinician's report, each view's id.",
     )
 
     @model_validator(mode="after")
@@ -430,6 +435,39 @@ PARTICIPANT_WITHHELD = (
 )
 
 
+PARTICIPANT_CRISIS = (
+    "If you are thinking of harming yourself or someone else, you can talk with someone now, at any hour, "
+    "as well as with your facilitator:"
+)
+# The answers that call for crisis numbers on the copy: current thoughts of harm (yes, or the
+# question left open) or a suicide attempt in the last 12 months.
+HARM_ANSWERS = {
+    "psychiatric.thoughts_of_harm_now": ("yes", "unknown", None),
+    "psychiatric.suicide_attempt_last_12_months": ("yes",),
+}
+
+
+def harm_reported(report: Report, participant: str) -> bool:
+    """Whether this participant's answers call for crisis numbers on their copy."""
+    if any(
+        m.participant == participant and m.field == "psychiatric.thoughts_of_harm_now" for m in report.missing_information
+    ):
+        return True
+    return any(
+        item.participant == participant and item.field in HARM_ANSWERS and item.answer in HARM_ANSWERS[item.field]
+        for finding in _findings(report)
+        for item in finding.evidence
+    )
+
+
+def crisis_lines(report: Report) -> list[str]:
+    """The crisis numbers as the copy prints them, one line each."""
+    copies = report.participant_copies
+    if copies is None or copies.crisis is None:
+        return []
+    return [f"{c.name}: {c.number} ({c.how}) <{c.source}>" for c in copies.crisis.contacts]
+
+
 class ParticipantCopy(Model):
     """What a participant's printed copy says, decided once for the text and the HTML page."""
 
@@ -438,6 +476,7 @@ class ParticipantCopy(Model):
     missing: list[str] = Field(description="The questions left open, as the intake asked them.")
     opening: str | None = Field(description="Said when there is no point to print: only what is true.")
     withheld: bool = Field(description="Points rest on this participant's answers but are left off this copy.")
+    crisis: list[str] = Field(description="Crisis numbers, when the answers report harm (even if those points are withheld).")
 
 
 _COUNTED = re.compile(r"^(\d+): ")
@@ -501,6 +540,7 @@ def participant_copy(report: Report, include_private: bool = False) -> Participa
         missing=[m.question for m in missing],
         opening=opening,
         withheld=withheld,
+        crisis=crisis_lines(report) if harm_reported(report, pid) else [],
     )
 
 
@@ -509,6 +549,10 @@ def render_participant_text(report: Report, include_private: bool = False) -> st
     copy = participant_copy(report, include_private)
     out = [f"Your screening answers: what we will talk about (participant {copy.participant})", "", _wrap(PARTICIPANT_INTRO, "")]
     out.append("")
+    if copy.crisis:
+        out.append(_wrap(PARTICIPANT_CRISIS, ""))
+        out += [_wrap("- " + line, "  ", "    ") for line in copy.crisis]
+        out.append("")
     if copy.points:
         out.append("To talk through with your facilitator:")
         out += [_wrap("- " + text, "  ", "    ") for text in copy.points]
