@@ -179,7 +179,25 @@ def _finding(report: Report, finding: Finding, n: int) -> _Markup:
     return _el("section", *parts, _el("dl", _join(terms)), class_="finding", aria_labelledby=_anchor(finding.id))
 
 
+def _participant_record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+    """A participant's copy's record, in plain words: dates, the program's name, who to contact."""
+    copies = report.participant_copies
+    program = copies.program_title if copies is not None else report.program.id
+    day = printed.strftime("%d %B %Y")
+    pairs = [
+        ("Printed", day),
+        ("Dates counted up to", f"{report.session.reference_date:%d %B %Y}"),
+        ("Program", program),
+        ("Questions about this page", "Your facilitator, or the practice that gave it to you."),
+    ]
+    items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
+    margin = f"Your screening copy · {program} · printed {day}"
+    return _el("footer", _el("h2", "About this copy"), _el("dl", items), aria_label="About this copy"), margin
+
+
 def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+    if report.view.startswith("participant:"):
+        return _participant_record(report, printed)
     pairs = [("Printed", printed.strftime("%Y-%m-%d %H:%M UTC"))]
     for name, label in (("screened_at", "Screened"), ("report_id", "Report id"), ("intake_sha256", "Intake sha256")):
         value = getattr(report, name, None)

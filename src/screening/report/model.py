@@ -50,6 +50,7 @@ __all__ = [
     "report_schema",
     "intake_sha256",
     "compute_report_id",
+    "compute_view_id",
 ]
 
 NOTICE = (
@@ -67,13 +68,15 @@ class Report(Model):
             "sha256 (hex) over the clinician report's compact JSON with this field and `engine` empty: the same intake, "
             "rulebook, program, library version and reference date always give the same id, on either engine, and any "
             "change gives another. "
-            "A participant's view keeps the id of the clinician report it is drawn from."
+            "Empty in a participant's view: the clinician report's id rests on both participants' answers, so a view "
+            "carries its own view_id instead (the clinician report binds each view_id to itself in participant_copies)."
         )
     )
     intake_sha256: str = Field(
         description=(
             "sha256 (hex) over the compact JSON of the validated intake (defaults filled in), so a report traces to "
-            "the exact answers screened without holding them."
+            "the exact answers screened without holding them. Empty in a participant's view: a hash over low-entropy "
+            "answers can be confirmed by guessing them, and in a duo it covers the other's answers too."
         )
     )
     library_version: str
@@ -97,6 +100,13 @@ class Report(Model):
     participant_copies: ParticipantCopies | None = Field(
         default=None,
         description="What a participant's own copy prints besides its points (program name, crisis numbers); in the clinician's report, each view's id.",
+    )
+    view_id: str | None = Field(
+        default=None,
+        description=(
+            "A participant's view only: sha256 (hex) over this view's compact JSON with this field and `engine` empty, so "
+            "over what the view itself shows and nothing of the other participant's answers."
+        ),
     )
 
     @model_validator(mode="after")
@@ -130,15 +140,22 @@ class Report(Model):
             if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)
         ]
         missing = [m for m in self.missing_information if m.participant == participant]
-        return _rebuilt(
+        copies = self.participant_copies
+        view = _rebuilt(
             self,
             {
                 "view": f"participant:{participant}",
+                # nothing computed over the other's answers: no report id, no intake hash
+                "report_id": "",
+                "intake_sha256": "",
                 "participants": [participant],
                 "flags": flags,
                 "missing_information": missing,
+                "participant_copies": copies.model_copy(update={"view_ids": {}}) if copies is not None else None,
+                "view_id": None,
             },
         )
+        return view.model_copy(update={"view_id": compute_view_id(view)})
 
     def to_json(self, indent: int | None = 2) -> str:
         """Stable JSON: fields in schema order, flags in a fixed order.
@@ -183,6 +200,7 @@ def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
     report's own only in those two fields at its start, so the report's JSON is that one's with
     the start replaced: one serialisation for both (batch output writes the second for free).
     """
+    fields = _bound_to_views({"view_id": None, **fields})
     blank = compact_json(built(Report, {**fields, **_FOR_ID}))
     report = built(Report, {**fields, "report_id": hashlib.sha256(blank).hexdigest()})
     start = _head(report, "", "")
@@ -192,6 +210,24 @@ def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
 
 
 _FOR_ID = {"report_id": "", "engine": ""}
+
+
+def compute_view_id(view: Report) -> str:
+    """sha256 over a participant's view's compact JSON with ``view_id`` and ``engine`` empty:
+    over what the view shows, so it confirms nothing about answers the view leaves out."""
+    if not view.view.startswith("participant:"):
+        raise ValueError("a view id is computed over a participant's view, not the clinician report")
+    return hashlib.sha256(compact_json(view.model_copy(update={"view_id": "", "engine": ""}))).hexdigest()
+
+
+def _bound_to_views(fields: dict[str, Any]) -> dict[str, Any]:
+    """The clinician report's fields with each participant's view id recorded in ``participant_copies``."""
+    copies = fields.get("participant_copies")
+    if copies is None:
+        return fields
+    draft = built(Report, {**fields, **_FOR_ID})
+    ids = {pid: draft.view_for(pid).view_id or "" for pid in draft.participants}
+    return {**fields, "participant_copies": copies.model_copy(update={"view_ids": ids})}
 
 
 def intake_sha256(intake: Intake) -> str:
@@ -468,6 +504,17 @@ def crisis_lines(report: Report) -> list[str]:
     return [f"{c.name}: {c.number} ({c.how}) <{c.source}>" for c in copies.crisis.contacts]
 
 
+PARTICIPANT_CONTACT = "Questions about this page go to your facilitator, or to the practice that gave it to you."
+
+
+def copy_record(report: Report) -> str:
+    """The copy's record in plain words: the program's name, a date and who to contact; no
+    hash, engine or version (they mean nothing to the reader, and a hash can be guessed)."""
+    copies = report.participant_copies
+    program = copies.program_title if copies is not None else report.program.id
+    return f"Program: {program}; dates counted up to {report.session.reference_date:%d %B %Y}. {PARTICIPANT_CONTACT}"
+
+
 class ParticipantCopy(Model):
     """What a participant's printed copy says, decided once for the text and the HTML page."""
 
@@ -565,4 +612,5 @@ def render_participant_text(report: Report, include_private: bool = False) -> st
         out += [_wrap("- " + question, "  ", "    ") for question in copy.missing]
     if not include_private and not copy.withheld:
         out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
+    out += ["", _wrap(copy_record(report), "")]
     return "\n".join(display.text(line) for line in out) + "\n"
