@@ -225,3 +225,78 @@ def test_a_program_naming_an_unknown_crisis_locale_is_refused(tmp_path):
         [sys.executable, "-m", "screening", "rules", "check", "--rules", str(rules)], capture_output=True, text=True
     )
     assert result.returncode == 2 and "crisis_locale 'xx' is not a locale of crisis-contacts.yaml" in result.stderr
+
+
+# ---------------------------------------------------------------- issue 29: over every example and generated intakes
+
+HEX_ID = re.compile(r"\b[0-9a-f]{16,64}\b")
+
+
+def _calls_for_crisis(intake: dict, pid: str) -> bool:
+    """From the intake itself: current thoughts of harm (yes, or left open) or an attempt in the last 12 months."""
+    person = next(p for p in intake["participants"] if p["participant_id"] == pid)
+    psych = person.get("psychiatric") or {}
+    return psych.get("thoughts_of_harm_now", "unknown") in ("yes", "unknown", None) or psych.get(
+        "suicide_attempt_last_12_months"
+    ) == "yes"
+
+
+def _renderings(view):
+    from screening.report.html import render_html
+
+    printed = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    yield "json", view.to_json(), None
+    for private in (False, True):
+        yield f"text{'-private' * private}", render_participant_text(view, include_private=private), private
+        yield f"html{'-private' * private}", render_html(view, printed=printed, include_private=private), private
+
+
+def _check_copies(intake: dict, report, where: str) -> None:
+    crisis = report.participant_copies.crisis
+    for pid in report.participants:
+        view = report.view_for(pid)
+        resting = [f.id for f in report.findings if pid in f.participants]
+        wanted = _calls_for_crisis(intake, pid)
+        for name, out, private in _renderings(view):
+            flat = " ".join(out.split())
+            if resting:
+                assert NOTHING_CAME_UP not in flat, (where, pid, name, resting)
+            if report.session.format == "duo":
+                assert NOTHING_CAME_UP not in flat, (where, pid, name)
+            shown = all(f"{c.name}: {c.number}" in flat or c.source in flat for c in crisis.contacts)
+            assert shown == wanted, (where, pid, name, wanted)
+            if private is not None:  # the printed copies: plain words only
+                assert not HEX_ID.search(out.replace("#x27", "")), (where, pid, name, HEX_ID.search(out))
+                for word in ("sha256", "durable_rules", "engine", report.library_version, report.rulebook.version):
+                    assert word not in out, (where, pid, name, word)
+        assert view.report_id == "" and view.intake_sha256 == ""
+
+
+def test_every_example_copy_tells_the_truth_and_gives_crisis_numbers_exactly_when_called_for():
+    for path in FILES:
+        intake = read_intake(path)
+        report = screen(intake, today=TODAY)
+        _check_copies(intake.model_dump(mode="json"), report, path.name)
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from strategies import TODAY as GENERATED_TODAY  # noqa: E402
+from strategies import duos, intakes  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(intake=intakes())
+def test_generated_copies_tell_the_truth_and_give_crisis_numbers_exactly_when_called_for(intake):
+    from screening.intake.models import Intake
+
+    report = screen(intake, engine="python", today=GENERATED_TODAY)
+    _check_copies(Intake.model_validate(intake).model_dump(mode="json"), report, "generated")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(intake=duos())
+def test_generated_duo_copies_tell_the_truth_and_give_crisis_numbers_exactly_when_called_for(intake):
+    from screening.intake.models import Intake
+
+    report = screen(intake, engine="python", today=GENERATED_TODAY)
+    _check_copies(Intake.model_validate(intake).model_dump(mode="json"), report, "generated duo")

@@ -151,7 +151,12 @@ class Report(Model):
                 "participants": [participant],
                 "flags": flags,
                 "missing_information": missing,
-                "participant_copies": copies.model_copy(update={"view_ids": {}}) if copies is not None else None,
+                # the crisis numbers only on the view of a participant whose answers call for them
+                "participant_copies": copies.model_copy(
+                    update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
+                )
+                if copies is not None
+                else None,
                 "view_id": None,
             },
         )
