@@ -15,6 +15,9 @@ import sys
 
 import pytest
 from conftest import EXAMPLES
+from hypothesis import HealthCheck, given, settings
+from strategies import TODAY as GENERATED_TODAY
+from strategies import duos, intakes
 
 from screening import read_intake, render_text, screen
 from screening.report.model import render_participant_text
@@ -236,9 +239,10 @@ def _calls_for_crisis(intake: dict, pid: str) -> bool:
     """From the intake itself: current thoughts of harm (yes, or left open) or an attempt in the last 12 months."""
     person = next(p for p in intake["participants"] if p["participant_id"] == pid)
     psych = person.get("psychiatric") or {}
-    return psych.get("thoughts_of_harm_now", "unknown") in ("yes", "unknown", None) or psych.get(
-        "suicide_attempt_last_12_months"
-    ) == "yes"
+    return (
+        psych.get("thoughts_of_harm_now", "unknown") in ("yes", "unknown", None)
+        or psych.get("suicide_attempt_last_12_months") == "yes"
+    )
 
 
 def _renderings(view):
@@ -277,11 +281,6 @@ def test_every_example_copy_tells_the_truth_and_gives_crisis_numbers_exactly_whe
         intake = read_intake(path)
         report = screen(intake, today=TODAY)
         _check_copies(intake.model_dump(mode="json"), report, path.name)
-
-
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from strategies import TODAY as GENERATED_TODAY  # noqa: E402
-from strategies import duos, intakes  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

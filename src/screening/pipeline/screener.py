@@ -25,7 +25,18 @@ from ..intake.fields import catalogue
 from ..intake.models import Intake
 from ..report import findings
 from ..report.model import NOTICE, Report, identified, intake_sha256, severity_counts
-from ..report.parts import EvidenceItem, Flag, MissingItem, ParticipantCopies, ProgramInfo, Reference, RulebookInfo, SessionInfo, Severity, built
+from ..report.parts import (
+    EvidenceItem,
+    Flag,
+    MissingItem,
+    ParticipantCopies,
+    ProgramInfo,
+    Reference,
+    RulebookInfo,
+    SessionInfo,
+    Severity,
+    built,
+)
 from ..rulebook import conditions
 from ..rulebook import loading as rulebook_module
 from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook, RuleFile

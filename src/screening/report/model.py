@@ -490,9 +490,7 @@ HARM_ANSWERS = {
 
 def harm_reported(report: Report, participant: str) -> bool:
     """Whether this participant's answers call for crisis numbers on their copy."""
-    if any(
-        m.participant == participant and m.field == "psychiatric.thoughts_of_harm_now" for m in report.missing_information
-    ):
+    if any(m.participant == participant and m.field == "psychiatric.thoughts_of_harm_now" for m in report.missing_information):
         return True
     return any(
         item.participant == participant and item.field in HARM_ANSWERS and item.answer in HARM_ANSWERS[item.field]
@@ -541,9 +539,7 @@ def _point_text(finding: Finding) -> str:
             found = _COUNTED.match(item.answer)
             count = int(found.group(1)) if found else 1
             if count != 1:
-                return (
-                    f"{count} items on your medicine list were not recognised. Your facilitator will ask you what they are."
-                )
+                return f"{count} items on your medicine list were not recognised. Your facilitator will ask you what they are."
     return finding.participant_text
 
 
@@ -609,7 +605,7 @@ def render_participant_text(report: Report, include_private: bool = False) -> st
         out.append("To talk through with your facilitator:")
         out += [_wrap("- " + text, "  ", "    ") for text in copy.points]
     if copy.withheld:
-        out += (["", _wrap(PARTICIPANT_WITHHELD, "")] if copy.points else [_wrap(PARTICIPANT_WITHHELD, "")])
+        out += ["", _wrap(PARTICIPANT_WITHHELD, "")] if copy.points else [_wrap(PARTICIPANT_WITHHELD, "")]
     if copy.opening:
         out.append(_wrap(copy.opening, ""))
     if copy.missing:

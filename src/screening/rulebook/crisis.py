@@ -71,8 +71,6 @@ def parse_crisis_file(data: Any, problems: list[Problem]) -> CrisisFile | None:
             problems.append(Problem(CRISIS_FILE, None, f"{where}: {item['msg']}"))
         return None
     if parsed.default_locale not in parsed.locales:
-        problems.append(
-            Problem(CRISIS_FILE, None, f"default_locale {parsed.default_locale!r} is not one of the locales listed")
-        )
+        problems.append(Problem(CRISIS_FILE, None, f"default_locale {parsed.default_locale!r} is not one of the locales listed"))
         return None
     return parsed
