@@ -106,3 +106,72 @@ def test_no_intake_answer_reaches_any_log(all_logs, engine, capsys):
     assert not [t for t in texts if any(m in t for m in MARKERS)]
     out, err = capsys.readouterr()
     assert not any(m in out + err for m in MARKERS), "the library printed intake data"
+
+
+# ---------------------------------------------------------------- issue 29: the guessing attack
+
+HIDDEN = {  # A's answers a controlling partner B would want to confirm: 3*3*3*3*4 = 324 guesses
+    "fear_of_other": ("yes", "no", "unknown"),
+    "violence_last_year": ("yes", "no", "unknown"),
+    "feels_safe_with_other": ("yes", "no", "unknown"),
+    "mistrust": ("yes", "no", "unknown"),
+    "conflict_level": ("low", "moderate", "high", "unknown"),
+}
+
+
+def _b_copies(report) -> dict[str, str]:
+    """Everything partner B can hold of their own copy, in every format."""
+    import datetime as dt
+
+    from screening.report.html import render_html
+    from screening.report.model import render_participant_text
+
+    view = report.view_for("B")
+    printed = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    return {
+        "json": view.to_json(),
+        "json-compact": view.to_json(indent=None),
+        "text": render_participant_text(view),
+        "text-private": render_participant_text(view, include_private=True),
+        "html": render_html(view, printed=printed),
+        "html-private": render_html(view, printed=printed, include_private=True),
+    }
+
+
+def test_the_guessing_attack_on_the_partners_answers_confirms_nothing_from_any_view_format():
+    """Reproduction 2 of issue 29. B knows A's other answers and guesses A's fear, violence,
+    safety, mistrust and conflict answers, recomputing each hash or id B's copy carries (the
+    copy itself, any sha256 in it). Before the fix B's copy held the duo-wide intake_sha256 and
+    the report_id, which matched exactly one guess; now every guess gives B the same copy."""
+    import copy
+    import itertools
+    import re
+
+    from strategies import random_intake
+
+    rng = random.Random(29)
+    base = random_intake(rng)
+    while len(base["participants"]) != 2:
+        base = random_intake(rng)
+    base["participants"][1]["participant_id"] = "B"
+    base["participants"][0]["participant_id"] = "A"
+    truth = dict(zip(HIDDEN, ("yes", "yes", "no", "yes", "high"), strict=True))
+    real = copy.deepcopy(base)
+    real["participants"][0]["relationship"].update(truth)
+    real_report = screen(real, engine="python", today=TODAY)
+    held = _b_copies(real_report)
+    hashes = {h for text in held.values() for h in re.findall(r"\b[0-9a-f]{64}\b", text)}
+    assert real_report.report_id not in hashes and real_report.intake_sha256 not in hashes
+    confirmed: dict[str, set[tuple[str, ...]]] = {fmt: set() for fmt in held}
+    ids_seen = set()
+    for guess in itertools.product(*HIDDEN.values()):
+        candidate = copy.deepcopy(base)
+        candidate["participants"][0]["relationship"].update(dict(zip(HIDDEN, guess, strict=True)))
+        report = screen(candidate, engine="python", today=TODAY)
+        ids_seen.add(report.report_id)
+        for fmt, text in _b_copies(report).items():
+            if text == held[fmt]:
+                confirmed[fmt].add(guess)
+    assert len(ids_seen) > 1, "the clinician's report does change with A's answers (the attack had something to find)"
+    for fmt, guesses in confirmed.items():
+        assert len(guesses) == 324, f"B's {fmt} copy tells A's guesses apart"

@@ -61,10 +61,17 @@ def test_two_spellings_of_the_same_answers_have_the_same_intake_hash(baseline_in
     assert first.report_id == second.report_id
 
 
-def test_a_participant_view_keeps_the_clinician_report_id(baseline_duo):
+def test_a_participant_view_carries_its_own_id_and_the_clinician_report_binds_it(baseline_duo):
+    # issue 29: the report id and intake hash rest on both partners' answers, so a view holds neither
+    from screening.report.model import Report, compute_view_id
+
     report = screen(baseline_duo, today=TODAY)
-    view = report.view_for("A")
-    assert view.report_id == report.report_id and view.intake_sha256 == report.intake_sha256
+    for pid in ("A", "B"):
+        view = report.view_for(pid)
+        assert view.report_id == "" and view.intake_sha256 == ""
+        assert view.view_id == report.participant_copies.view_ids[pid]
+        assert compute_view_id(Report.model_validate_json(view.to_json())) == view.view_id
+    assert report.view_for("A").view_id != report.view_for("B").view_id
 
 
 def test_a_changed_rule_text_changes_the_report_id(tmp_path, baseline_individual):

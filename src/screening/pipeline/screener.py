@@ -24,7 +24,18 @@ from ..intake.fields import catalogue
 from ..intake.models import Intake
 from ..report import findings
 from ..report.model import NOTICE, Report, identified, intake_sha256, severity_counts
-from ..report.parts import EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, RulebookInfo, SessionInfo, Severity, built
+from ..report.parts import (
+    EvidenceItem,
+    Flag,
+    MissingItem,
+    ParticipantCopies,
+    ProgramInfo,
+    Reference,
+    RulebookInfo,
+    SessionInfo,
+    Severity,
+    built,
+)
 from ..rulebook import conditions
 from ..rulebook import loading as rulebook_module
 from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook, RuleFile
@@ -250,6 +261,18 @@ def _book_info(book: Rulebook, chosen: Program) -> tuple[RulebookInfo, ProgramIn
     )
 
 
+def _copies(book: Rulebook, chosen: Program) -> ParticipantCopies:
+    """What the program's participant copies print: its name and its locale's crisis numbers."""
+    return book.derived(
+        ("participant-copies", chosen.id, chosen.sha256),
+        lambda: ParticipantCopies(
+            program_title=chosen.meta.title,
+            crisis=book.crisis.contacts_for(chosen.meta.crisis_locale) if book.crisis is not None else None,
+            view_ids={},
+        ),
+    )
+
+
 def screen(
     intake: Intake | Mapping[str, Any],
     *,
@@ -358,5 +381,6 @@ def _screen(
         "counts": severity_counts(ordered),
         "summary": findings.summarise(found, participants, len(ordered)),
         "findings": found,
+        "participant_copies": _copies(book, chosen),
     }
     return identified(fields)

@@ -14,13 +14,15 @@ from collections.abc import Iterable
 
 from . import display
 from .model import (
+    PARTICIPANT_CRISIS,
     PARTICIPANT_INTRO,
     PARTICIPANT_PRIVATE,
+    PARTICIPANT_WITHHELD,
     Finding,
     Report,
     Summary,
     answer_text,
-    participant_points,
+    participant_copy,
     plain,
     session_line,
     whose,
@@ -177,7 +179,25 @@ def _finding(report: Report, finding: Finding, n: int) -> _Markup:
     return _el("section", *parts, _el("dl", _join(terms)), class_="finding", aria_labelledby=_anchor(finding.id))
 
 
+def _participant_record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+    """A participant's copy's record, in plain words: dates, the program's name, who to contact."""
+    copies = report.participant_copies
+    program = copies.program_title if copies is not None else report.program.id
+    day = printed.strftime("%d %B %Y")
+    pairs = [
+        ("Printed", day),
+        ("Dates counted up to", f"{report.session.reference_date:%d %B %Y}"),
+        ("Program", program),
+        ("Questions about this page", "Your facilitator, or the practice that gave it to you."),
+    ]
+    items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
+    margin = f"Your screening copy · {program} · printed {day}"
+    return _el("footer", _el("h2", "About this copy"), _el("dl", items), aria_label="About this copy"), margin
+
+
 def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+    if report.view.startswith("participant:"):
+        return _participant_record(report, printed)
     pairs = [("Printed", printed.strftime("%Y-%m-%d %H:%M UTC"))]
     for name, label in (("screened_at", "Screened"), ("report_id", "Report id"), ("intake_sha256", "Intake sha256")):
         value = getattr(report, name, None)
@@ -254,33 +274,35 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
 
 
 def _participant_page(report: Report, include_private: bool, footer: _Markup, margin: str, paper: str) -> str:
-    pid = report.view.split(":", 1)[1]
-    points, missing = participant_points(report, include_private)
-    content = [_el("p", PARTICIPANT_INTRO), _el("h2", "To talk through with your facilitator")]
-    if points:
-        content.append(_el("ul", _join(_el("li", f.participant_text) for f in points)))
-    else:
-        content.append(
-            _el(
-                "p",
-                "None of the screening's points came up in your answers. Your facilitator will still go "
-                "through the intake with you.",
-            )
-        )
-    if missing:
+    copy = participant_copy(report, include_private)
+    content = [_el("p", PARTICIPANT_INTRO)]
+    if copy.crisis:
+        content += [
+            _el("h2", "Someone to talk with now"),
+            _el("p", PARTICIPANT_CRISIS),
+            _el("ul", _join(_el("li", line) for line in copy.crisis)),
+        ]
+    content.append(_el("h2", "To talk through with your facilitator"))
+    if copy.points:
+        content.append(_el("ul", _join(_el("li", text) for text in copy.points)))
+    if copy.withheld:
+        content.append(_el("p", PARTICIPANT_WITHHELD))
+    if copy.opening:
+        content.append(_el("p", copy.opening))
+    if copy.missing:
         content += [
             _el("h2", "Questions left open"),
             _el("p", "You can answer these with your facilitator."),
-            _el("ul", _join(_el("li", m.question) for m in missing)),
+            _el("ul", _join(_el("li", question) for question in copy.missing)),
         ]
-    if not include_private:
+    if not include_private and not copy.withheld:
         content.append(_el("p", PARTICIPANT_PRIVATE, class_="notice"))
     body = _join(
         [
             _el(
                 "header",
                 _el("h1", "Your screening answers: what we will talk about"),
-                _el("p", f"Participant {pid}", class_="meta"),
+                _el("p", f"Participant {copy.participant}", class_="meta"),
             ),
             _el("main", *content),
             footer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import textwrap
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ from .parts import (
     Flag,
     MissingItem,
     Model,
+    ParticipantCopies,
     ProgramInfo,
     RulebookInfo,
     SessionInfo,
@@ -48,6 +50,7 @@ __all__ = [
     "report_schema",
     "intake_sha256",
     "compute_report_id",
+    "compute_view_id",
 ]
 
 NOTICE = (
@@ -65,13 +68,15 @@ class Report(Model):
             "sha256 (hex) over the clinician report's compact JSON with this field and `engine` empty: the same intake, "
             "rulebook, program, library version and reference date always give the same id, on either engine, and any "
             "change gives another. "
-            "A participant's view keeps the id of the clinician report it is drawn from."
+            "Empty in a participant's view: the clinician report's id rests on both participants' answers, so a view "
+            "carries its own view_id instead (the clinician report binds each view_id to itself in participant_copies)."
         )
     )
     intake_sha256: str = Field(
         description=(
             "sha256 (hex) over the compact JSON of the validated intake (defaults filled in), so a report traces to "
-            "the exact answers screened without holding them."
+            "the exact answers screened without holding them. Empty in a participant's view: a hash over low-entropy "
+            "answers can be confirmed by guessing them, and in a duo it covers the other's answers too."
         )
     )
     library_version: str
@@ -91,6 +96,17 @@ class Report(Model):
     findings: list[Finding] | None = Field(
         default=None,
         description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).",
+    )
+    participant_copies: ParticipantCopies | None = Field(
+        default=None,
+        description="What a participant's own copy prints besides its points (program name, crisis numbers); in the clinician's report, each view's id.",
+    )
+    view_id: str | None = Field(
+        default=None,
+        description=(
+            "A participant's view only: sha256 (hex) over this view's compact JSON with this field and `engine` empty, so "
+            "over what the view itself shows and nothing of the other participant's answers."
+        ),
     )
 
     @model_validator(mode="after")
@@ -124,15 +140,27 @@ class Report(Model):
             if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)
         ]
         missing = [m for m in self.missing_information if m.participant == participant]
-        return _rebuilt(
+        copies = self.participant_copies
+        view = _rebuilt(
             self,
             {
                 "view": f"participant:{participant}",
+                # nothing computed over the other's answers: no report id, no intake hash
+                "report_id": "",
+                "intake_sha256": "",
                 "participants": [participant],
                 "flags": flags,
                 "missing_information": missing,
+                # the crisis numbers only on the view of a participant whose answers call for them
+                "participant_copies": copies.model_copy(
+                    update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
+                )
+                if copies is not None
+                else None,
+                "view_id": None,
             },
         )
+        return view.model_copy(update={"view_id": compute_view_id(view)})
 
     def to_json(self, indent: int | None = 2) -> str:
         """Stable JSON: fields in schema order, flags in a fixed order.
@@ -177,6 +205,7 @@ def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
     report's own only in those two fields at its start, so the report's JSON is that one's with
     the start replaced: one serialisation for both (batch output writes the second for free).
     """
+    fields = _bound_to_views({"view_id": None, **fields})
     blank = compact_json(built(Report, {**fields, **_FOR_ID}))
     report = built(Report, {**fields, "report_id": hashlib.sha256(blank).hexdigest()})
     start = _head(report, "", "")
@@ -186,6 +215,24 @@ def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
 
 
 _FOR_ID = {"report_id": "", "engine": ""}
+
+
+def compute_view_id(view: Report) -> str:
+    """sha256 over a participant's view's compact JSON with ``view_id`` and ``engine`` empty:
+    over what the view shows, so it confirms nothing about answers the view leaves out."""
+    if not view.view.startswith("participant:"):
+        raise ValueError("a view id is computed over a participant's view, not the clinician report")
+    return hashlib.sha256(compact_json(view.model_copy(update={"view_id": "", "engine": ""}))).hexdigest()
+
+
+def _bound_to_views(fields: dict[str, Any]) -> dict[str, Any]:
+    """The clinician report's fields with each participant's view id recorded in ``participant_copies``."""
+    copies = fields.get("participant_copies")
+    if copies is None:
+        return fields
+    draft = built(Report, {**fields, **_FOR_ID})
+    ids = {pid: draft.view_for(pid).view_id or "" for pid in draft.participants}
+    return {**fields, "participant_copies": copies.model_copy(update={"view_ids": ids})}
 
 
 def intake_sha256(intake: Intake) -> str:
@@ -411,6 +458,89 @@ PARTICIPANT_PRIVATE = (
     "Points about your relationship or about harm and personal safety are not printed on this copy; they are talked "
     "about with you in private, and you can ask for them to be included."
 )
+# What the copy says when it has no point of its own to print. Each is said only when it is true:
+# "none came up" only when no finding rests on this participant at all; in a duo the copy cannot
+# say that (findings about the two together rest on the other's answers too, which this copy
+# must not reflect), so it says what holds either way.
+PARTICIPANT_NONE = (
+    "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
+)
+PARTICIPANT_NONE_DUO = (
+    "No point came up from your own answers alone. Your facilitator will still go through the intake with you, "
+    "including anything about the two of you together."
+)
+PARTICIPANT_ONLY_OPEN = "The points that came up are the questions left open, below."
+PARTICIPANT_WITHHELD = (
+    "There are points from your answers that your facilitator will talk through with you in private. They are not "
+    "printed on this copy, and you can ask for them to be included."
+)
+
+
+PARTICIPANT_CRISIS = (
+    "If you are thinking of harming yourself or someone else, you can talk with someone now, at any hour, "
+    "as well as with your facilitator:"
+)
+# The answers that call for crisis numbers on the copy: current thoughts of harm (yes, or the
+# question left open) or a suicide attempt in the last 12 months.
+HARM_ANSWERS = {
+    "psychiatric.thoughts_of_harm_now": ("yes", "unknown", None),
+    "psychiatric.suicide_attempt_last_12_months": ("yes",),
+}
+
+
+def harm_reported(report: Report, participant: str) -> bool:
+    """Whether this participant's answers call for crisis numbers on their copy."""
+    if any(m.participant == participant and m.field == "psychiatric.thoughts_of_harm_now" for m in report.missing_information):
+        return True
+    return any(
+        item.participant == participant and item.field in HARM_ANSWERS and item.answer in HARM_ANSWERS[item.field]
+        for finding in _findings(report)
+        for item in finding.evidence
+    )
+
+
+def crisis_lines(report: Report) -> list[str]:
+    """The crisis numbers as the copy prints them, one line each."""
+    copies = report.participant_copies
+    if copies is None or copies.crisis is None:
+        return []
+    return [f"{c.name}: {c.number} ({c.how}) <{c.source}>" for c in copies.crisis.contacts]
+
+
+PARTICIPANT_CONTACT = "Questions about this page go to your facilitator, or to the practice that gave it to you."
+
+
+def copy_record(report: Report) -> str:
+    """The copy's record in plain words: the program's name, a date and who to contact; no
+    hash, engine or version (they mean nothing to the reader, and a hash can be guessed)."""
+    copies = report.participant_copies
+    program = copies.program_title if copies is not None else report.program.id
+    return f"Program: {program}; dates counted up to {report.session.reference_date:%d %B %Y}. {PARTICIPANT_CONTACT}"
+
+
+class ParticipantCopy(Model):
+    """What a participant's printed copy says, decided once for the text and the HTML page."""
+
+    participant: str
+    points: list[str] = Field(description="The sentences to talk through, in order.")
+    missing: list[str] = Field(description="The questions left open, as the intake asked them.")
+    opening: str | None = Field(description="Said when there is no point to print: only what is true.")
+    withheld: bool = Field(description="Points rest on this participant's answers but are left off this copy.")
+    crisis: list[str] = Field(description="Crisis numbers, when the answers report harm (even if those points are withheld).")
+
+
+_COUNTED = re.compile(r"^(\d+): ")
+
+
+def _point_text(finding: Finding) -> str:
+    """A finding's sentence for the participant; a list answer's count is the data's, not the rule's."""
+    for item in finding.evidence:
+        if item.field == "medications.unrecognised" and isinstance(item.answer, str):
+            found = _COUNTED.match(item.answer)
+            count = int(found.group(1)) if found else 1
+            if count != 1:
+                return f"{count} items on your medicine list were not recognised. Your facilitator will ask you what they are."
+    return finding.participant_text
 
 
 def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
@@ -433,22 +563,55 @@ def participant_points(report: Report, include_private: bool = False) -> tuple[l
     return points, missing
 
 
-def render_participant_text(report: Report, include_private: bool = False) -> str:
-    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+def participant_copy(report: Report, include_private: bool = False) -> ParticipantCopy:
+    """The content of a participant's copy (``report`` is their view, ``report.view_for(id)``)."""
     pid = report.view.split(":", 1)[1]
     points, missing = participant_points(report, include_private)
-    out = [f"Your screening answers: what we will talk about (participant {pid})", "", _wrap(PARTICIPANT_INTRO, "")]
+    own = [f for f in _findings(report) if pid in f.participants]
+    shown = {f.participant_text for f in points}
+    withheld = any(f.participant_text not in shown for f in own if not f.id.endswith(":missing")) or (
+        not include_private and any(m.field.split(".")[0] == "relationship" for m in report.missing_information)
+    )
+    opening = None
+    if not points:
+        if missing:
+            opening = PARTICIPANT_ONLY_OPEN
+        elif withheld:
+            opening = None
+        elif report.session.format == "duo":
+            opening = PARTICIPANT_NONE_DUO
+        elif not own:
+            opening = PARTICIPANT_NONE
+    return ParticipantCopy(
+        participant=pid,
+        points=list(dict.fromkeys(_point_text(f) for f in points)),
+        missing=[m.question for m in missing],
+        opening=opening,
+        withheld=withheld,
+        crisis=crisis_lines(report) if harm_reported(report, pid) else [],
+    )
+
+
+def render_participant_text(report: Report, include_private: bool = False) -> str:
+    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+    copy = participant_copy(report, include_private)
+    out = [f"Your screening answers: what we will talk about (participant {copy.participant})", "", _wrap(PARTICIPANT_INTRO, "")]
     out.append("")
-    if points:
+    if copy.crisis:
+        out.append(_wrap(PARTICIPANT_CRISIS, ""))
+        out += [_wrap("- " + line, "  ", "    ") for line in copy.crisis]
+        out.append("")
+    if copy.points:
         out.append("To talk through with your facilitator:")
-        out += [_wrap("- " + f.participant_text, "  ", "    ") for f in points]
-    else:
-        out.append(
-            "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
-        )
-    if missing:
+        out += [_wrap("- " + text, "  ", "    ") for text in copy.points]
+    if copy.withheld:
+        out += ["", _wrap(PARTICIPANT_WITHHELD, "")] if copy.points else [_wrap(PARTICIPANT_WITHHELD, "")]
+    if copy.opening:
+        out.append(_wrap(copy.opening, ""))
+    if copy.missing:
         out += ["", "Questions left open, which you can answer with your facilitator:"]
-        out += [_wrap("- " + m.question, "  ", "    ") for m in missing]
-    if not include_private:
+        out += [_wrap("- " + question, "  ", "    ") for question in copy.missing]
+    if not include_private and not copy.withheld:
         out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
+    out += ["", _wrap(copy_record(report), "")]
     return "\n".join(display.text(line) for line in out) + "\n"

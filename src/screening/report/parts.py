@@ -11,6 +11,8 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..rulebook.crisis import CrisisContacts
+
 __all__ = [
     "Severity",
     "EvidenceItem",
@@ -190,3 +192,18 @@ class SessionInfo(Model):
     substance: str
     format: Literal["individual", "duo"]
     reference_date: dt.date = Field(description="Medication timing is counted up to this date.")
+
+
+class ParticipantCopies(Model):
+    """What participants' own copies print besides their points, and how each view is bound."""
+
+    program_title: str = Field(description="The program's name, as a participant's copy prints it.")
+    crisis: CrisisContacts | None = Field(
+        description="The crisis numbers for the program's locale, printed on a copy whose answers report harm."
+    )
+    view_ids: dict[str, str] = Field(
+        description=(
+            "In the clinician's report: each participant's id -> the view_id of their view, binding each view to this "
+            "report. Empty in a participant's view, which carries only its own view_id."
+        )
+    )

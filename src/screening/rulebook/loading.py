@@ -289,6 +289,7 @@ class Rulebook:
     program: Any = None  # the Program this rulebook was compiled for (None: the base rulebook)
     reviews: list[Any] = field(default_factory=list)  # review.ReviewRecord, in file order
     named: dict[str, Any] = field(default_factory=dict)  # rules/conditions.yaml: name -> when tree
+    crisis: Any = None  # crisis.CrisisFile: the numbers a participant's copy gives when harm is reported
     # Derived data computed once per rulebook (what each substance reads, flag texts...):
     # screening reads it many times and a rulebook does not change once loaded.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -756,6 +757,7 @@ def load(root: str | Path | None = None) -> Rulebook:
     params = _load_parameters(root, problems)
     defaults = {name: p.default for name, p in params.items()}
     named = _load_named(root, vocabulary, problems)
+    crisis = _load_crisis(root, problems)
     rules = []
     seen: dict[str, str] = {}
     for path in _rule_files(root):
@@ -785,7 +787,20 @@ def load(root: str | Path | None = None) -> Rulebook:
         parameters=params,
         reviews=reviews,
         named=named,
+        crisis=crisis,
     )
+
+
+def _load_crisis(root: Path, problems: list[Problem]) -> Any:
+    """rules/crisis-contacts.yaml, validated: a harm point's copy never prints an unsourced number."""
+    from .crisis import CRISIS_FILE, parse_crisis_file
+
+    path = root / CRISIS_FILE
+    if not path.exists():
+        problems.append(Problem(CRISIS_FILE, None, "the crisis contacts file is missing (a participant's copy needs it)"))
+        return None
+    data = _plain(_read_yaml(path, root, problems))
+    return parse_crisis_file(data, problems) if data is not None else None
 
 
 @cache

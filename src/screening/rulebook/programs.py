@@ -96,6 +96,10 @@ class ProgramFile(_Strict):
     require: Requirement | None = None
     questions: dict[str, Question] = Field(default_factory=dict)
     examples: list[ProgramExample] = Field(default_factory=list)
+    crisis_locale: str | None = Field(
+        default=None,
+        description="The locale in rules/crisis-contacts.yaml whose numbers a participant's copy gives (default: its default_locale).",
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,6 +159,15 @@ def _check(program: ProgramFile, data: Any, rel: str, book: Rulebook, problems: 
     active = {r.id for r in book.rules if r.meta.status != "deprecated"}
     program_only = {r.id for r in book.rules if r.meta.program_only}
     sources = list(program.sources)
+    crisis = getattr(book, "crisis", None)
+    if program.crisis_locale is not None and crisis is not None and program.crisis_locale not in crisis.locales:
+        problems.append(
+            Problem(
+                rel,
+                _lines(data, "crisis_locale"),
+                f"crisis_locale {program.crisis_locale!r} is not a locale of crisis-contacts.yaml ({', '.join(crisis.locales)})",
+            )
+        )
 
     def need_source(section: str, key: str, source: str | None, required: bool = True) -> None:
         if source is None:
@@ -513,6 +526,7 @@ def compile_program(book: Rulebook, program: Program) -> Rulebook:
         program=program,
         reviews=book.reviews,
         named=book.named,
+        crisis=book.crisis,
     )
 
 
