@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..errors import IntakeError, Problem, ScreeningError
+from ..i18n import translator
 from ..intake import models as intake_models
 from ..intake.fields import FOLLOW_UPS, PARTICIPANT_GROUPS, kind_of
 from ..intake.models import Intake
@@ -295,19 +296,26 @@ def _questionnaire_json(base: str) -> str:
 
 
 def questionnaire(
-    program: str | Program | None = None, rulebook: Rulebook | None = None, *, base: str | None = None
+    program: str | Program | None = None,
+    rulebook: Rulebook | None = None,
+    *,
+    base: str | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
 
     For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
     framework's own wording and numbering where the program prescribes it, and its required
     questions marked required. Its responses are read like any other. ``base``: the canonical
-    base it is published under (default :data:`BASE_URL`).
+    base it is published under (default :data:`BASE_URL`). ``lang``: the language of its texts
+    (``Questionnaire.language``); the linkIds and answer codes are the same in every language,
+    so a response in any language screens the same.
     """
     base = _checked_base(base)
+    translator(lang)  # an unknown language is refused before anything is built
     resource: dict[str, Any] = json.loads(_questionnaire_json(base))
     if program is None or program == "default":
-        return resource
+        return _in_language(resource, lang)
     from ..rulebook import loading as rulebook_module
     from ..rulebook import programs
 
@@ -338,7 +346,28 @@ def questionnaire(
             adapt(item.get("item") or [])
 
     adapt(resource["item"])
-    return resource
+    return _in_language(resource, lang)
+
+
+def _in_language(resource: dict[str, Any], lang: str | None) -> dict[str, Any]:
+    """The Questionnaire with its texts and answer displays in ``lang`` (English: as it is)."""
+    _ = translator(lang)
+    if _.lang == "en":
+        return resource
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            item["text"] = _(item["text"])
+            for option in item.get("answerOption", []):
+                option["valueCoding"]["display"] = _(option["valueCoding"]["display"])
+            walk(item.get("item") or [])
+
+    walk(resource["item"])
+    translated = {"resourceType": resource["resourceType"], "id": resource["id"], "language": _.lang}
+    translated.update({k: v for k, v in resource.items() if k not in translated})
+    translated["title"] = _(resource["title"])
+    translated["description"] = _(resource["description"])
+    return translated
 
 
 def _systems(base: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:

@@ -359,5 +359,6 @@ def _screen(
         "counts": severity_counts(ordered),
         "summary": findings.summarise(found, participants, len(ordered)),
         "findings": found,
+        "language": None,
     }
     return identified(fields)

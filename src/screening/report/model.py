@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 from pydantic_core import to_json
 
+from ..i18n import N_, translator
 from . import display
 from .parts import (
     EvidenceItem,
@@ -50,7 +51,7 @@ __all__ = [
     "compute_report_id",
 ]
 
-NOTICE = (
+NOTICE = N_(
     "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
     "to review, with its reasons and sources; no flag does not mean that a session is without risk. "
     "A qualified clinician reviews every intake."
@@ -92,6 +93,14 @@ class Report(Model):
         default=None,
         description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).",
     )
+    language: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "The language of the texts when not English ('nl'): the same report (same id) with its texts translated; "
+            "a text with no translation is kept in English and marked. Left out for English."
+        ),
+    )
 
     @model_validator(mode="after")
     def _derive(self) -> Report:
@@ -132,6 +141,31 @@ class Report(Model):
                 "flags": flags,
                 "missing_information": missing,
             },
+        )
+
+    def in_language(self, lang: str | None) -> Report:
+        """The same report with its texts in a language (English: unchanged); it records the language."""
+        _ = translator(lang)
+        if _.lang == "en":
+            return self
+
+        def texts(item: Model, names: tuple[str, ...]) -> dict[str, Any]:
+            update: dict[str, Any] = {name: _(getattr(item, name)) for name in names if hasattr(item, name)}
+            if hasattr(item, "limitations"):
+                update["limitations"] = [_(t) for t in getattr(item, "limitations")]
+            if hasattr(item, "evidence"):
+                update["evidence"] = [e.model_copy(update={"question": _(e.question)}) for e in getattr(item, "evidence")]
+            return update
+
+        rule_texts = ("title", "summary", "explanation", "clinician_action", "participant_text")
+        return self.model_copy(
+            update={
+                "notice": _(self.notice),
+                "language": _.lang,
+                "flags": [f.model_copy(update=texts(f, rule_texts)) for f in self.flags],
+                "findings": [f.model_copy(update=texts(f, rule_texts)) for f in _findings(self)],
+                "missing_information": [m.model_copy(update={"question": _(m.question)}) for m in self.missing_information],
+            }
         )
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -253,6 +287,9 @@ _MARKS = {
     "[NF]": "(not found in the primary text)",
 }
 SUBSTANCE_NAMES = {"mdma": "MDMA", "lsd": "LSD", "dmt": "DMT"}
+SEVERITY_WORDS = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}
+FORMAT_WORDS = {"individual": N_("individual"), "duo": N_("duo")}
+YES_NO = {"yes": N_("yes"), "no": N_("no")}
 
 
 def plain(text: str) -> str:
@@ -262,27 +299,46 @@ def plain(text: str) -> str:
     return text
 
 
-def answer_text(item: EvidenceItem) -> str:
+def answer_text(item: EvidenceItem, lang: str | None = None) -> str:
+    _ = translator(lang)
     if item.answer in ("unknown", None):
-        return "not answered (or unsure)"
+        return _("not answered (or unsure)")
+    if isinstance(item.answer, str) and item.answer in YES_NO:
+        return _(YES_NO[item.answer])
     return str(item.answer)
 
 
-def whose(subject: str, participants: list[str] | None = None) -> str:
+def whose(subject: str, participants: list[str] | None = None, lang: str | None = None) -> str:
+    _ = translator(lang)
     if subject == "session":
-        return "session plan"
+        return _("session plan")
     if subject == "pair":
-        return "the pair" + (f" ({' and '.join(participants)})" if participants else "")
-    return f"participant {subject}"
+        joined = _(" and ").join(participants or [])
+        return _("the pair") + (f" ({joined})" if participants else "")
+    return _("participant {id}").format(id=subject)
 
 
-def session_line(report: Report) -> str:
+def capitalised(text: str) -> str:
+    """The first letter upper case, the rest as it is (participant ids keep their case)."""
+    return text[:1].upper() + text[1:]
+
+
+def severity_word(severity: str, lang: str | None = None) -> str:
+    """The severity as the reader's language writes it (upper case in the text report)."""
+    return translator(lang)(SEVERITY_WORDS.get(severity, severity))
+
+
+def session_line(report: Report, lang: str | None = None) -> str:
+    _ = translator(lang)
     substance = SUBSTANCE_NAMES.get(report.session.substance, report.session.substance.capitalize())
     people = ", ".join(report.participants)
-    return (
-        f"{substance}, {report.session.format} session; participant{'s' if len(report.participants) > 1 else ''} {people}; "
-        f"medication timing is counted up to {report.session.reference_date}"
-    )
+    form = _(FORMAT_WORDS.get(report.session.format, report.session.format))
+    date = _.date(report.session.reference_date)
+    if len(report.participants) > 1:
+        line = _("{substance}, {format} session; participants {people}; medication timing is counted up to {date}")
+    else:
+        line = _("{substance}, {format} session; participant {people}; medication timing is counted up to {date}")
+    return line.format(substance=substance, format=form, people=people, date=date)
 
 
 def _wrap(text: str, indent: str, later: str | None = None) -> str:
@@ -310,39 +366,47 @@ def _summary(report: Report) -> Summary:
     return summarise(_findings(report), report.participants, len(report.flags))
 
 
-def _summary_lines(report: Report) -> list[str]:
+def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
+    _ = translator(lang)
     summary = _summary(report)
     counts = summary.counts
     total = sum(counts.values())
     if not total:
-        return ["No rule matched. A clinician still reviews the whole intake."]
+        return [_("No rule matched. A clinician still reviews the whole intake.")]
+    findings = _("{total} finding") if total == 1 else _("{total} findings")
+    flags = _("{flags} rule flag") if summary.flags == 1 else _("{flags} rule flags")
+    words = {s: _(w) for s, w in SEVERITY_WORDS.items()}
     out = [
         (
-            f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, "
-            f"{counts['info']} info) from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."
+            findings.format(total=total)
+            + f" ({counts['critical']} {words['critical']}, {counts['warning']} {words['warning']}, "
+            f"{counts['info']} {words['info']}) "
+            + _("from {flags}; details below.").format(flags=flags.format(flags=summary.flags))
         )
     ]
     for group in summary.groups:
-        out.append(group.heading)
+        out.append(group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang)))
         for line in group.lines:
-            out.append(f"  {line.severity.upper():<8} {line.title} - {line.review}")
+            out.append(f"  {words[line.severity].upper():<8} {_(line.title)} - {_(line.review)}")
     return out
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, lang: str | None = None) -> str:
     """The clinician's report as text: the summary first, then each finding in full.
 
     A participant's view (``report.view_for(id)``) renders as text addressed to them instead.
+    ``lang``: the language (English by default); rule texts with no translation are marked.
     """
     if report.view.startswith("participant:"):
-        return render_participant_text(report)
+        return render_participant_text(report, lang=lang)
+    _ = translator(lang)
     out = [
-        f"Screening report for the clinician: {session_line(report)}",
-        f"Program: {report.program.id} {report.program.version}",
+        _("Screening report for the clinician: {session}").format(session=session_line(report, lang)),
+        _("Program: {program}").format(program=f"{report.program.id} {report.program.version}"),
         "",
     ]
-    out += _summary_lines(report)
-    out += ["", _wrap(report.notice, "")]
+    out += _summary_lines(report, lang)
+    out += ["", _wrap(_(report.notice), "")]
     findings = _findings(report)
     by_id: dict[str, Finding] = {}
     for f in findings:
@@ -357,33 +421,39 @@ def render_text(report: Report) -> str:
         )
         out += [
             "",
-            f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
-            _wrap(finding.summary, "   "),
+            f"{n}. [{severity_word(finding.severity, lang).upper()}] {_(finding.title)} "
+            f"({whose(finding.subject, finding.participants, lang)})",
+            _wrap(_(finding.summary), "   "),
         ]
         for ref in finding.rests_on:
-            title = by_id[ref].title if ref in by_id else ref
-            out.append(_wrap(f"Builds on: {title} ({whose(ref.split(':', 1)[0])}, above)", "   "))
+            title = _(by_id[ref].title) if ref in by_id else ref
+            out.append(_wrap(_("Builds on: {title} ({whose}, above)").format(title=title, whose=whose(ref.split(":", 1)[0], lang=lang)), "   "))
         evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
         if evidence:
-            out.append("   Found:")
+            out.append("   " + _("Found:"))
             for item in evidence:
                 who = "" if item.participant == finding.subject else f"{item.participant}: "
-                out.append(_wrap(f"- {who}{item.question} {answer_text(item)}", "     ", "       "))
-        out += [_wrap("Why it matters: " + finding.explanation, "   "), _wrap("For review: " + finding.clinician_action, "   ")]
+                out.append(_wrap(f"- {who}{_(item.question)} {answer_text(item, lang)}", "     ", "       "))
+        out += [
+            _wrap(_("Why it matters: ") + _(finding.explanation), "   "),
+            _wrap(_("For review: ") + _(finding.clinician_action), "   "),
+        ]
         others = [r for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id]
         if others:
-            out.append(_wrap("Also covers: " + "; ".join(dict.fromkeys(f"{r.title} ({r.severity})" for r in others)), "   "))
-        out.append("   Limitations:")
-        out += [_wrap("- " + plain(text), "     ", "       ") for text in finding.limitations]
+            covered = "; ".join(dict.fromkeys(f"{_(r.title)} ({severity_word(r.severity, lang)})" for r in others))
+            out.append(_wrap(_("Also covers: ") + covered, "   "))
+        out.append("   " + _("Limitations:"))
+        out += [_wrap("- " + plain(_(text)), "     ", "       ") for text in finding.limitations]
         if finding.references:
-            out.append("   Sources:")
+            out.append("   " + _("Sources:"))
             out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
         rules = ", ".join(
-            f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
+            _("{rule} (review: {state})").format(rule=r, state=_(reviews.get(r, "not reviewed")))
+            for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
-        out.append(f"   Rules: {rules}; {finding.rule_status}")
+        out.append("   " + _("Rules: {rules}; {status}").format(rules=rules, status=_(finding.rule_status)))
     if report.engine_notice:
-        out += ["", _wrap("Engine: " + report.engine_notice, "")]
+        out += ["", _wrap(_("Engine: ") + report.engine_notice, "")]
     out += ["", record_line(report)]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
     return "\n".join(display.text(line) for line in out) + "\n"
@@ -402,12 +472,14 @@ def record_line(report: Report) -> str:
     )
 
 
-PARTICIPANT_INTRO = (
+# i18n: participant
+PARTICIPANT_INTRO = N_(
     "Thank you for answering the intake questions. This page is for you. It is not a decision about you or your "
     "session: it lists the points that your facilitator will talk through with you before the session, so that "
     "the plan fits you. A clinician reads every intake."
 )
-PARTICIPANT_PRIVATE = (
+# i18n: participant
+PARTICIPANT_PRIVATE = N_(
     "Points about your relationship or about harm and personal safety are not printed on this copy; they are talked "
     "about with you in private, and you can ask for them to be included."
 )
@@ -433,22 +505,30 @@ def participant_points(report: Report, include_private: bool = False) -> tuple[l
     return points, missing
 
 
-def render_participant_text(report: Report, include_private: bool = False) -> str:
-    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
+def render_participant_text(report: Report, include_private: bool = False, lang: str | None = None) -> str:
+    """A participant's own view, addressed to them: plain, with no sources or clinician notes.
+
+    ``lang``: the language of the copy (English by default; see :mod:`screening.i18n`)."""
+    _ = translator(lang)
     pid = report.view.split(":", 1)[1]
     points, missing = participant_points(report, include_private)
-    out = [f"Your screening answers: what we will talk about (participant {pid})", "", _wrap(PARTICIPANT_INTRO, "")]
+    # i18n: participant
+    heading = _("Your screening answers: what we will talk about (participant {pid})").format(pid=pid)
+    out = [heading, "", _wrap(_(PARTICIPANT_INTRO), "")]
     out.append("")
     if points:
-        out.append("To talk through with your facilitator:")
-        out += [_wrap("- " + f.participant_text, "  ", "    ") for f in points]
+        # i18n: participant
+        out.append(_("To talk through with your facilitator:"))
+        out += [_wrap("- " + _(f.participant_text), "  ", "    ") for f in points]
     else:
         out.append(
-            "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
+            # i18n: participant
+            _("None of the screening's points came up in your answers. Your facilitator will still go through the intake with you.")
         )
     if missing:
-        out += ["", "Questions left open, which you can answer with your facilitator:"]
-        out += [_wrap("- " + m.question, "  ", "    ") for m in missing]
+        # i18n: participant
+        out += ["", _("Questions left open, which you can answer with your facilitator:")]
+        out += [_wrap("- " + _(m.question), "  ", "    ") for m in missing]
     if not include_private:
-        out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
+        out += ["", _wrap(_(PARTICIPANT_PRIVATE), "")]
     return "\n".join(display.text(line) for line in out) + "\n"
