@@ -60,7 +60,13 @@ def test_everything_a_participant_reads_is_translated() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Het is veilig om door te gaan.", "U bent geschikt voor de sessie.", "Goedgekeurd.", "U mag niet meedoen.", "Zonder risico."],
+    [
+        "Het is veilig om door te gaan.",
+        "U bent geschikt voor de sessie.",
+        "Goedgekeurd.",
+        "U mag niet meedoen.",
+        "Zonder risico.",
+    ],
 )
 def test_dutch_verdicts_and_orders_are_refused(text: str) -> None:
     assert wording.problems({"summary": text}, lang="nl")
@@ -121,8 +127,7 @@ def test_the_dutch_questionnaire_has_the_same_link_ids_and_codes() -> None:
 
     def shape(items: list[dict]) -> list:  # type: ignore[type-arg]
         return [
-            (i["linkId"], [o["valueCoding"]["code"] for o in i.get("answerOption", [])], shape(i.get("item", [])))
-            for i in items
+            (i["linkId"], [o["valueCoding"]["code"] for o in i.get("answerOption", [])], shape(i.get("item", []))) for i in items
         ]
 
     assert shape(dutch["item"]) == shape(english["item"])

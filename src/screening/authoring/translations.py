@@ -9,6 +9,7 @@ needs review), and the ``.mo`` the library reads at run time is compiled from th
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -79,12 +80,12 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
                 places.append(where)
             kinds.add(kind)
 
-    for filename, lineno, message, comments, _context in extract.extract_from_dir(
+    for filename, _lineno, message, comments, _context in extract.extract_from_dir(
         str(SOURCE), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}, comment_tags=("i18n:",)
     ):
         if isinstance(message, str):
             kind = "participant" if "participant" in " ".join(comments).lower() else "code"
-            add(message, f"src/screening/{filename}:{lineno}", kind)
+            add(message, f"src/screening/{filename}", kind)
     for text, kind in _questionnaire_texts():
         add(text, "intake:questionnaire", kind)
     for rule in sorted(book.rules, key=lambda r: r.id):
@@ -101,7 +102,9 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
 def template(book: Rulebook) -> Any:
     """The template catalogue (English ids, empty translations), in a stable order."""
     catalog, _, _, _ = _babel()
-    pot = catalog.Catalog(project="screening", domain=DOMAIN, charset="utf-8", fuzzy=False, copyright_holder="the screening authors")
+    pot = catalog.Catalog(
+        project="screening", domain=DOMAIN, charset="utf-8", fuzzy=False, copyright_holder="the screening authors"
+    )
     for text, (places, kinds) in sorted(messages(book).items(), key=lambda item: (item[1][0][0], item[0])):
         pot.add(text, locations=[(place, None) for place in places], auto_comments=sorted(kinds))
     return pot
@@ -114,7 +117,16 @@ def _po_path(lang: str) -> Path:
 def _write_po(path: Path, catalogue: Any) -> None:
     _, _, _, pofile = _babel()
     buffer = io.BytesIO()
-    pofile.write_po(buffer, catalogue, width=0, omit_header=False, ignore_obsolete=True, sort_output=False, include_previous=True)
+    pofile.write_po(
+        buffer,
+        catalogue,
+        width=0,
+        omit_header=False,
+        ignore_obsolete=True,
+        sort_output=False,
+        include_previous=True,
+        include_lineno=False,
+    )
     path.write_bytes(_without_dates(buffer.getvalue()))
 
 
@@ -140,7 +152,10 @@ def compiled_mo(lang: str) -> bytes:
     """The ``.mo`` compiled from a language's ``.po`` (fuzzy translations left out, as gettext does)."""
     _, _, mofile, _ = _babel()
     buffer = io.BytesIO()
-    mofile.write_mo(buffer, _read_po(lang), use_fuzzy=False)
+    po = _read_po(lang)
+    # the .po keeps no dates (a fresh build matches the committed one); the .mo header gets a fixed one
+    po.creation_date = po.revision_date = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    mofile.write_mo(buffer, po, use_fuzzy=False)
     return buffer.getvalue()
 
 
@@ -207,7 +222,7 @@ def check(book: Rulebook) -> tuple[list[str], list[str]]:
     _, _, _, pofile = _babel()
     problems: list[str] = []
     fresh = io.BytesIO()
-    pofile.write_po(fresh, template(book), width=0, sort_output=False)
+    pofile.write_po(fresh, template(book), width=0, sort_output=False, include_lineno=False)
     if not TEMPLATE.is_file() or _without_dates(fresh.getvalue()) != TEMPLATE.read_bytes():
         problems.append(f"{TEMPLATE.name} is out of date with the code, the intake or the rules: run `screening i18n extract`")
     lines = []

@@ -218,8 +218,12 @@ def _parser() -> argparse.ArgumentParser:
     i18n = sub.add_parser("i18n", help="translation catalogues (needs: pip install 'screening[i18n]')")
     i18n_sub = i18n.add_subparsers(dest="i18n_command", required=True)
     i18n_sub.add_parser("extract", help="write the template of every English text (code, intake questions, rule texts)")
-    i18n_sub.add_parser("update", help="merge each language's catalogue with the template (changed texts: needs review) and compile it")
-    i18n_sub.add_parser("check", help="fail on a stale template or .mo, an untranslated text a participant reads, or a verdict in a translation")
+    i18n_sub.add_parser(
+        "update", help="merge each language's catalogue with the template (changed texts: needs review) and compile it"
+    )
+    i18n_sub.add_parser(
+        "check", help="fail on a stale template or .mo, an untranslated text a participant reads, or a verdict in a translation"
+    )
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
 

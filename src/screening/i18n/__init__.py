@@ -142,4 +142,3 @@ def format_date(day: dt.date, lang: str | None = None) -> str:
     if code in _MONTHS:
         return f"{day.day} {_MONTHS[code][day.month - 1]} {day.year}"
     return day.isoformat()
-

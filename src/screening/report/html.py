@@ -174,7 +174,9 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
     ]
     others = list(
         dict.fromkeys(
-            f"{_(r.title)} ({severity_word(r.severity, lang)})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id
+            f"{_(r.title)} ({severity_word(r.severity, lang)})"
+            for r in finding.rules[1:]
+            if r.rule_id != finding.rules[0].rule_id
         )
     )
     if others:
@@ -269,8 +271,7 @@ def render_html(
                 "p",
                 (_("{total} finding") if total == 1 else _("{total} findings")).format(total=total)
                 + f": {counts['critical']} {severity_word('critical', lang)}, {counts['warning']} {severity_word('warning', lang)}, "
-                f"{counts['info']} {severity_word('info', lang)} "
-                + _("(from {flags} rule flags).").format(flags=summary.flags),
+                f"{counts['info']} {severity_word('info', lang)} " + _("(from {flags} rule flags).").format(flags=summary.flags),
             )
             if total
             else _el("p", _("No rule matched. A clinician still reviews the whole intake.")),

@@ -378,8 +378,7 @@ def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
     words = {s: _(w) for s, w in SEVERITY_WORDS.items()}
     out = [
         (
-            findings.format(total=total)
-            + f" ({counts['critical']} {words['critical']}, {counts['warning']} {words['warning']}, "
+            findings.format(total=total) + f" ({counts['critical']} {words['critical']}, {counts['warning']} {words['warning']}, "
             f"{counts['info']} {words['info']}) "
             + _("from {flags}; details below.").format(flags=flags.format(flags=summary.flags))
         )
@@ -427,7 +426,12 @@ def render_text(report: Report, lang: str | None = None) -> str:
         ]
         for ref in finding.rests_on:
             title = _(by_id[ref].title) if ref in by_id else ref
-            out.append(_wrap(_("Builds on: {title} ({whose}, above)").format(title=title, whose=whose(ref.split(":", 1)[0], lang=lang)), "   "))
+            out.append(
+                _wrap(
+                    _("Builds on: {title} ({whose}, above)").format(title=title, whose=whose(ref.split(":", 1)[0], lang=lang)),
+                    "   ",
+                )
+            )
         evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
         if evidence:
             out.append("   " + _("Found:"))
@@ -523,7 +527,9 @@ def render_participant_text(report: Report, include_private: bool = False, lang:
     else:
         out.append(
             # i18n: participant
-            _("None of the screening's points came up in your answers. Your facilitator will still go through the intake with you.")
+            _(
+                "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
+            )
         )
     if missing:
         # i18n: participant
