@@ -207,7 +207,7 @@ def coverage(book: Rulebook, lang: str) -> Coverage:
             if kinds & set(PARTICIPANT_FACING):
                 result.missing_for_participants.append(text)
         result.translated += done
-        kind = "participant" if "participant" in kinds else "intake" if "intake" in kinds else sorted(kinds)[0]
+        kind = "participant" if "participant" in kinds else "intake" if "intake" in kinds else min(kinds)
         tally = counts.setdefault(kind, [0, 0])
         tally[0] += done
         tally[1] += 1

@@ -18,8 +18,6 @@ import gettext
 from functools import cache
 from pathlib import Path
 
-from ..errors import ScreeningError
-
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
@@ -58,8 +56,10 @@ _MONTHS = {
 }
 
 
-class UnknownLanguage(ScreeningError, ValueError):
-    """A language with no catalogue: a usage error that names the ones there are."""
+class UnknownLanguage(ValueError):
+    """A language with no catalogue: a usage error that names the ones there are.
+
+    A plain ValueError: this package sits beside ``errors`` in the bottom layer and imports nothing of the library."""
 
     def __init__(self, lang: str) -> None:
         super().__init__(f"no translation for language {lang!r}; available: {', '.join(LANGUAGES)}")

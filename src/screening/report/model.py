@@ -152,9 +152,9 @@ class Report(Model):
         def texts(item: Model, names: tuple[str, ...]) -> dict[str, Any]:
             update: dict[str, Any] = {name: _(getattr(item, name)) for name in names if hasattr(item, name)}
             if hasattr(item, "limitations"):
-                update["limitations"] = [_(t) for t in getattr(item, "limitations")]
+                update["limitations"] = [_(t) for t in item.limitations]
             if hasattr(item, "evidence"):
-                update["evidence"] = [e.model_copy(update={"question": _(e.question)}) for e in getattr(item, "evidence")]
+                update["evidence"] = [e.model_copy(update={"question": _(e.question)}) for e in item.evidence]
             return update
 
         rule_texts = ("title", "summary", "explanation", "clinician_action", "participant_text")
@@ -420,8 +420,10 @@ def render_text(report: Report, lang: str | None = None) -> str:
         )
         out += [
             "",
-            f"{n}. [{severity_word(finding.severity, lang).upper()}] {_(finding.title)} "
-            f"({whose(finding.subject, finding.participants, lang)})",
+            (
+                f"{n}. [{severity_word(finding.severity, lang).upper()}] {_(finding.title)} "
+                f"({whose(finding.subject, finding.participants, lang)})"
+            ),
             _wrap(_(finding.summary), "   "),
         ]
         for ref in finding.rests_on:
