@@ -20,6 +20,7 @@ from ..engines import durable
 from ..engines import engine as engine_module
 from ..engines.engine import FallbackEngineWarning
 from ..errors import EngineError, IntakeError, RulebookError, ScreeningError
+from ..i18n import LANGUAGES, UnknownLanguage, checked_language
 from ..report.model import Report, render_text, report_schema
 from ..rulebook.loading import SEVERITY_ORDER, Rulebook, load
 from ..version import __version__
@@ -27,6 +28,17 @@ from ..version import __version__
 EXIT_OK, EXIT_FLAGGED, EXIT_USAGE, EXIT_INTAKE, EXIT_ENGINE = 0, 1, 2, 3, 4
 ENGINES = list(engine_module.ENGINE_NAMES)
 DESCRIPTION = "Screen intake answers for psychedelic-assisted sessions against contraindication rules, for a clinician to review."
+
+
+def _lang(text: str) -> str:
+    """A language with a catalogue; an unknown one is a usage error naming the available ones."""
+    try:
+        return checked_language(text)
+    except UnknownLanguage as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+_LANG_HELP = f"the language of the texts: {', '.join(LANGUAGES)} (default en)"
 
 
 def _base(text: str) -> str:
@@ -70,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         help="text (default), json, cds-hooks (a CDS Hooks response, one card per finding) or html (a printable page); --batch writes JSON lines only",
     )
     screen.add_argument("--paper", choices=["a4", "letter"], default="a4", help="paper size for --format html")
+    screen.add_argument("--lang", type=_lang, default="en", help=_LANG_HELP)
     screen.add_argument(
         "--include-private",
         action="store_true",
@@ -160,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     fhir_sub = fhir.add_subparsers(dest="fhir_command", required=True)
     base_help = "the canonical base the resources are published under (default: https://screening.invalid/fhir)"
     fhir_questionnaire = fhir_sub.add_parser("questionnaire", help="print the intake Questionnaire (JSON)")
+    fhir_questionnaire.add_argument("--lang", type=_lang, default="en", help=_LANG_HELP)
     fhir_questionnaire.add_argument(
         "--program", help="the Questionnaire of a program (its prescribed wording and required questions)"
     )
@@ -202,6 +216,15 @@ def _parser() -> argparse.ArgumentParser:
         help="keep CDS Hooks feedback as clinician decisions in this store (a SQLite file, or postgresql://...); needs screening[store]",
     )
 
+    i18n = sub.add_parser("i18n", help="translation catalogues (needs: pip install 'screening[i18n]')")
+    i18n_sub = i18n.add_subparsers(dest="i18n_command", required=True)
+    i18n_sub.add_parser("extract", help="write the template of every English text (code, intake questions, rule texts)")
+    i18n_sub.add_parser(
+        "update", help="merge each language's catalogue with the template (changed texts: needs review) and compile it"
+    )
+    i18n_sub.add_parser(
+        "check", help="fail on a stale template or .mo, an untranslated text a participant reads, or a verdict in a translation"
+    )
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
 
@@ -228,16 +251,16 @@ def _engine_usable(engine: str) -> bool:
 
 def _rendered(report: Report, args: argparse.Namespace) -> str:
     if args.format == "json":
-        return report.to_json() + "\n"
+        return report.in_language(args.lang).to_json() + "\n"
     if args.format == "html":
         from ..report.html import render_html
 
-        return render_html(report, paper=args.paper, include_private=args.include_private)
+        return render_html(report, paper=args.paper, include_private=args.include_private, lang=args.lang)
     if report.view.startswith("participant:") and args.include_private:
         from ..report.model import render_participant_text
 
-        return render_participant_text(report, include_private=True)
-    return render_text(report)
+        return render_participant_text(report, include_private=True, lang=args.lang)
+    return render_text(report, lang=args.lang)
 
 
 def _screen(args: argparse.Namespace) -> int:
@@ -352,6 +375,7 @@ def _rules_check(args: argparse.Namespace) -> int:
     if changed:
         print("changed since review (their approval no longer counts): " + ", ".join(changed))
     print(f"examples: {len(checks)}, each as expected; rules whose examples also raise another rule: {len(related)}")
+    _translation_lines(book)
     refs = [ref for r in rules for ref in r.meta.references]
     home = sum(1 for ref in refs if ref.url.split("://", 1)[-1].strip("/").count("/") == 0)
     print(
@@ -359,6 +383,39 @@ def _rules_check(args: argparse.Namespace) -> int:
         f"{sum(1 for x in refs if x.kind)}, with an access date {sum(1 for x in refs if x.accessed)}; links to a bare home page {home}"
     )
     return EXIT_OK
+
+
+def _translation_lines(book: Rulebook) -> None:
+    """Per language: translated, missing, needing review (the counts need Babel, the i18n extra)."""
+    try:
+        from ..authoring import translations
+    except ImportError:  # pragma: no cover - Babel is imported lazily; this is for completeness
+        return
+    try:
+        for lang in LANGUAGES[1:]:
+            print("translations " + translations.coverage(book, lang).line())
+    except ScreeningError:
+        print("translations: counted with the i18n extra (pip install 'screening[i18n]')")
+
+
+def _i18n(args: argparse.Namespace) -> int:
+    from ..authoring import translations
+    from ..rulebook.loading import default
+
+    book = default()
+    if args.i18n_command == "extract":
+        print(f"wrote {translations.extract(book)}")
+        return EXIT_OK
+    if args.i18n_command == "update":
+        for path in translations.update(book):
+            print(f"wrote {path}")
+        return EXIT_OK
+    problems, lines = translations.check(book)
+    for line in lines:
+        print(line)
+    for problem in problems:
+        print(f"screening: i18n: {problem}", file=sys.stderr)
+    return EXIT_USAGE if problems else EXIT_OK
 
 
 def _rules_test(args: argparse.Namespace) -> int:
@@ -487,7 +544,7 @@ def _fhir(args: argparse.Namespace) -> int:
     from ..interop import fhir
 
     if args.fhir_command == "questionnaire":
-        resource = fhir.questionnaire(args.program, base=args.base)
+        resource = fhir.questionnaire(args.program, base=args.base, lang=args.lang)
     elif args.fhir_command == "codesystem":
         resource = fhir.answer_code_system(args.base)
     elif args.fhir_command == "terminology":
@@ -574,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
             from . import web as web_cli
 
             return web_cli.run(args)
+        if args.command == "i18n":
+            return _i18n(args)
         if args.which in ("rule", "vocabulary", "program"):
             from ..authoring.rule_schemas import program_schema, rule_schema, vocabulary_schema
 

@@ -286,7 +286,10 @@ class Physical(_Strict):
 
 
 class Needs(_Strict):
-    """Support needed during the session (Oregon's client information form, (d) to (g))."""
+    """Support needed during the session.
+
+    The questions follow Oregon's client information form, items (d) to (g).
+    """
 
     medication_during_session: Answer = _question(
         "Are you currently taking any medications that might need to be consumed during the session?"

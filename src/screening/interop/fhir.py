@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import sys
 import typing
+import uuid
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..errors import IntakeError, Problem, ScreeningError
+from ..i18n import translator
 from ..intake import models as intake_models
 from ..intake.fields import FOLLOW_UPS, PARTICIPANT_GROUPS, kind_of
 from ..intake.models import Intake
@@ -69,6 +71,9 @@ ANSWER_SYSTEM = f"{BASE_URL}/CodeSystem/tri-state-answer"
 UCUM = "http://unitsofmeasure.org"
 ACCEPTED_STATUSES = ("completed", "amended")
 REQUIRED = ("session.substance", "session.format", "participant_id")
+# The ValueSets' expansions are a pure function of this version's CodeSystems: a fixed time keeps
+# the published files the same from one build to the next.
+EXPANSION_TIMESTAMP = "2026-12-01T00:00:00Z"
 # Lists and objects inside each other. A duo Bundle of this Questionnaire's responses has 13
 # (answers nest inside items inside groups); the limit leaves room for other writers' layouts.
 MAX_FHIR_DEPTH = 40
@@ -252,6 +257,9 @@ def _medications_group(base: str) -> dict[str, Any]:
     for item in group["item"]:
         if item["linkId"] in ("medications.last_taken", "medications.stopped_with_prescriber"):
             item["enableWhen"] = [stopped]
+        # Required inside an optional repeating group reads, in forms tools, as required of everyone
+        # (LHC-Forms refuses a form with no medication); the reader still refuses a medication without a name.
+        item.pop("required", None)
     return group
 
 
@@ -260,7 +268,9 @@ def _questionnaire_json(base: str) -> str:
     from ..version import __version__
 
     participant_id = _question("participant_id", intake_models.Participant.model_fields["participant_id"], base)
-    items = [_group("session", intake_models.Session, "session", base), participant_id]
+    session = _group("session", intake_models.Session, "session", base)
+    session["required"] = True  # its substance and format are
+    items = [session, participant_id]
     for name, model in PARTICIPANT_GROUPS.items():
         group = _group(name, model, name, base)
         if name == "relationship":
@@ -295,19 +305,26 @@ def _questionnaire_json(base: str) -> str:
 
 
 def questionnaire(
-    program: str | Program | None = None, rulebook: Rulebook | None = None, *, base: str | None = None
+    program: str | Program | None = None,
+    rulebook: Rulebook | None = None,
+    *,
+    base: str | None = None,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The intake as a FHIR R4 Questionnaire (a fresh dict each call).
 
     For a program other than 'default' it is that program's Questionnaire: the same linkIds, the
     framework's own wording and numbering where the program prescribes it, and its required
     questions marked required. Its responses are read like any other. ``base``: the canonical
-    base it is published under (default :data:`BASE_URL`).
+    base it is published under (default :data:`BASE_URL`). ``lang``: the language of its texts
+    (``Questionnaire.language``); the linkIds and answer codes are the same in every language,
+    so a response in any language screens the same.
     """
     base = _checked_base(base)
+    translator(lang)  # an unknown language is refused before anything is built
     resource: dict[str, Any] = json.loads(_questionnaire_json(base))
     if program is None or program == "default":
-        return resource
+        return _in_language(resource, lang)
     from ..rulebook import loading as rulebook_module
     from ..rulebook import programs
 
@@ -338,7 +355,28 @@ def questionnaire(
             adapt(item.get("item") or [])
 
     adapt(resource["item"])
-    return resource
+    return _in_language(resource, lang)
+
+
+def _in_language(resource: dict[str, Any], lang: str | None) -> dict[str, Any]:
+    """The Questionnaire with its texts and answer displays in ``lang`` (English: as it is)."""
+    _ = translator(lang)
+    if _.lang == "en":
+        return resource
+
+    def walk(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            item["text"] = _(item["text"])
+            for option in item.get("answerOption", []):
+                option["valueCoding"]["display"] = _(option["valueCoding"]["display"])
+            walk(item.get("item") or [])
+
+    walk(resource["item"])
+    translated = {"resourceType": resource["resourceType"], "id": resource["id"], "language": _.lang}
+    translated.update({k: v for k, v in resource.items() if k not in translated})
+    translated["title"] = _(resource["title"])
+    translated["description"] = _(resource["description"])
+    return translated
 
 
 def _systems(base: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -402,6 +440,16 @@ def value_sets(base: str | None = None) -> list[dict[str, Any]]:
             "status": "active",
             "description": f"Every code of {system['url']}.",
             "compose": {"include": [{"system": system["url"]}]},
+            # expanded here, so a forms tool loads the answers through answerValueSet without a terminology server
+            "expansion": {
+                "identifier": "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"{system['url']}|{system['version']}")),
+                "timestamp": EXPANSION_TIMESTAMP,
+                "total": len(system["concept"]),
+                "contains": [
+                    {"system": system["url"], "version": system["version"], "code": c["code"], "display": c["display"]}
+                    for c in system["concept"]
+                ],
+            },
         }
         for system in code_systems(base)
     ]
@@ -518,7 +566,11 @@ def _value(link_id: str, item: dict[str, Any], answer: dict[str, Any], where: st
             raise _problem(where, f"{link_id}: valueCoding is not a Coding")
         options = {o["valueCoding"]["code"]: o["valueCoding"]["system"] for o in item["answerOption"]}
         code, system = value.get("code"), value.get("system")
-        if code not in options or (system is not None and system != options[code]):
+        if system is None:
+            raise _problem(
+                where, f"{link_id}: valueCoding has no system (the answer's code system, {options[next(iter(options))]})"
+            )
+        if code not in options or system != options[code]:
             raise _problem(where, f"{link_id}: the answer is not one of the question's answer options")
         return code
     return value
@@ -652,6 +704,7 @@ def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date |
     validate_fhir(data, data.get("resourceType", "resource"))
     session: dict[str, Any] = {}
     participants = []
+    missing: list[Problem] = []
     for where, response in responses:
         status = response.get("status")
         if status not in ACCEPTED_STATUSES:
@@ -668,13 +721,15 @@ def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date |
                 )
             session[key] = value
         if "participant_id" not in reader.participant:
-            raise IntakeError([Problem(where, None, "participant_id: required answer missing")])
+            missing.append(Problem(where, None, "participant_id: required answer missing"))
         if reader.medications:
             reader.participant["medications"] = reader.medications
         participants.append(reader.participant)
     for link_id in ("session.substance", "session.format"):
         if link_id.split(".")[1] not in session:
-            raise IntakeError([Problem(link_id, None, "required answer missing")])
+            missing.append(Problem(link_id, None, "required answer missing"))
+    if missing:
+        raise IntakeError(missing)
     from ..pipeline.screener import parse_intake
 
     return parse_intake({"session": session, "participants": participants}, today=today)

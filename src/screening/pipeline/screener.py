@@ -382,5 +382,6 @@ def _screen(
         "summary": findings.summarise(found, participants, len(ordered)),
         "findings": found,
         "participant_copies": _copies(book, chosen),
+        "language": None,
     }
     return identified(fields)

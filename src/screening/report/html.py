@@ -12,6 +12,7 @@ import datetime as dt
 import html
 from collections.abc import Iterable
 
+from ..i18n import N_, translator
 from . import display
 from .model import (
     PARTICIPANT_CRISIS,
@@ -22,9 +23,12 @@ from .model import (
     Report,
     Summary,
     answer_text,
+    capitalised,
+    copy_date,
     participant_copy,
     plain,
     session_line,
+    severity_word,
     whose,
 )
 
@@ -83,8 +87,8 @@ footer dt { margin: 0; }
 """
 
 
-def _sev(severity: str) -> _Markup:
-    return _el("span", severity.upper(), class_=f"sev {severity}")
+def _sev(severity: str, lang: str | None = None) -> _Markup:
+    return _el("span", severity_word(severity, lang).upper(), class_=f"sev {severity}")
 
 
 def _findings(report: Report) -> list[Finding]:
@@ -99,24 +103,26 @@ def _summary(report: Report) -> Summary:
     return report.summary
 
 
-def _summary_table(report: Report) -> _Markup:
+def _summary_table(report: Report, lang: str | None = None) -> _Markup:
+    _ = translator(lang)
     rows = []
     for group in _summary(report).groups:
-        rows.append(_el("tr", _el("th", group.heading, scope="rowgroup", colspan="3")))
+        heading = group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang))
+        rows.append(_el("tr", _el("th", heading, scope="rowgroup", colspan="3")))
         for line in group.lines:
             rows.append(
                 _el(
                     "tr",
-                    _el("td", _sev(line.severity)),
-                    _el("td", _el("a", line.title, href=f"#{_anchor(line.finding)}")),
-                    _el("td", line.review),
+                    _el("td", _sev(line.severity, lang)),
+                    _el("td", _el("a", _(line.title), href=f"#{_anchor(line.finding)}")),
+                    _el("td", _(line.review)),
                 )
             )
     head = _el(
         "tr",
-        _el("th", "Severity", scope="col"),
-        _el("th", "Finding", scope="col"),
-        _el("th", "First point to review", scope="col"),
+        _el("th", _("Severity"), scope="col"),
+        _el("th", _("Finding"), scope="col"),
+        _el("th", _("First point to review"), scope="col"),
     )
     return _el("table", _el("thead", head), _el("tbody", _join(rows)), class_="summary")
 
@@ -125,103 +131,128 @@ def _anchor(finding_id: str) -> str:
     return "f-" + "".join(c if c.isalnum() else "-" for c in finding_id)
 
 
-def _finding(report: Report, finding: Finding, n: int) -> _Markup:
+def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) -> _Markup:
+    _ = translator(lang)
     by_id = {f.id: f for f in _findings(report)}
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
     parts = [
         _el(
             "h3",
-            _sev(finding.severity),
-            f"{n}. {finding.title} ",
-            _el("span", f"({whose(finding.subject, finding.participants)})", class_="small"),
+            _sev(finding.severity, lang),
+            f"{n}. {_(finding.title)} ",
+            _el("span", f"({whose(finding.subject, finding.participants, lang)})", class_="small"),
             id=_anchor(finding.id),
         ),
-        _el("p", finding.summary),
+        _el("p", _(finding.summary)),
     ]
     terms = []
     if finding.rests_on:
         links = [
-            _el("li", _el("a", by_id[r].title if r in by_id else r, href=f"#{_anchor(r)}"), f" ({whose(r.split(':', 1)[0])})")
+            _el(
+                "li",
+                _el("a", _(by_id[r].title) if r in by_id else r, href=f"#{_anchor(r)}"),
+                f" ({whose(r.split(':', 1)[0], lang=lang)})",
+            )
             for r in finding.rests_on
         ]
-        terms += [_el("dt", "Builds on"), _el("dd", _el("ul", _join(links)))]
+        terms += [_el("dt", _("Builds on")), _el("dd", _el("ul", _join(links)))]
     if evidence:
         items = [
             _el(
                 "li",
                 "" if e.participant == finding.subject else f"{e.participant}: ",
-                e.question,
+                _(e.question),
                 " ",
-                _el("strong", answer_text(e)),
+                _el("strong", answer_text(e, lang)),
             )
             for e in evidence
         ]
-        terms += [_el("dt", "Found in the intake"), _el("dd", _el("ul", _join(items)))]
+        terms += [_el("dt", _("Found in the intake")), _el("dd", _el("ul", _join(items)))]
     terms += [
-        _el("dt", "Why it matters"),
-        _el("dd", finding.explanation),
-        _el("dt", "For review"),
-        _el("dd", finding.clinician_action),
+        _el("dt", _("Why it matters")),
+        _el("dd", _(finding.explanation)),
+        _el("dt", _("For review")),
+        _el("dd", _(finding.clinician_action)),
     ]
-    others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
+    others = list(
+        dict.fromkeys(
+            f"{_(r.title)} ({severity_word(r.severity, lang)})"
+            for r in finding.rules[1:]
+            if r.rule_id != finding.rules[0].rule_id
+        )
+    )
     if others:
-        terms += [_el("dt", "Also covers"), _el("dd", "; ".join(others))]
-    terms += [_el("dt", "Limitations"), _el("dd", _el("ul", _join(_el("li", plain(t)) for t in finding.limitations)))]
+        terms += [_el("dt", _("Also covers")), _el("dd", "; ".join(others))]
+    terms += [_el("dt", _("Limitations")), _el("dd", _el("ul", _join(_el("li", plain(_(t))) for t in finding.limitations)))]
     if finding.references:
         refs = [
             _el("li", _el("a", ref.title, href=ref.url), ": ", ref.says, " ", _el("span", f"<{ref.url}>", class_="url small"))
             for ref in finding.references
         ]
-        terms += [_el("dt", "Sources"), _el("dd", _el("ul", _join(refs)))]
+        terms += [_el("dt", _("Sources")), _el("dd", _el("ul", _join(refs)))]
     rules = ", ".join(dict.fromkeys(r.rule_id for r in finding.rules))
-    terms += [_el("dt", "Rules"), _el("dd", f"{rules} ({finding.rule_status})")]
+    terms += [_el("dt", _("Rules")), _el("dd", f"{rules} ({_(finding.rule_status)})")]
     return _el("section", *parts, _el("dl", _join(terms)), class_="finding", aria_labelledby=_anchor(finding.id))
 
 
-def _participant_record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+def _participant_record(report: Report, printed: dt.datetime, lang: str | None = None) -> tuple[_Markup, str]:
     """A participant's copy's record, in plain words: dates, the program's name, who to contact."""
+    _ = translator(lang)
     copies = report.participant_copies
     program = copies.program_title if copies is not None else report.program.id
-    day = printed.strftime("%d %B %Y")
+    day = copy_date(printed.date(), lang)
+    # i18n: participant
     pairs = [
-        ("Printed", day),
-        ("Dates counted up to", f"{report.session.reference_date:%d %B %Y}"),
-        ("Program", program),
-        ("Questions about this page", "Your facilitator, or the practice that gave it to you."),
+        (_("Printed"), day),
+        # i18n: participant
+        (_("Dates counted up to"), copy_date(report.session.reference_date, lang)),
+        # i18n: participant
+        (_("Program"), program),
+        # i18n: participant
+        (_("Questions about this page"), _("Your facilitator, or the practice that gave it to you.")),
     ]
     items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
-    margin = f"Your screening copy · {program} · printed {day}"
-    return _el("footer", _el("h2", "About this copy"), _el("dl", items), aria_label="About this copy"), margin
+    # i18n: participant
+    margin = _("Your screening copy · {program} · printed {day}").format(program=program, day=day)
+    # i18n: participant
+    about = _("About this copy")
+    return _el("footer", _el("h2", about), _el("dl", items), aria_label=about), margin
 
 
-def _record(report: Report, printed: dt.datetime) -> tuple[_Markup, str]:
+def _record(report: Report, printed: dt.datetime, lang: str | None = None) -> tuple[_Markup, str]:
     if report.view.startswith("participant:"):
-        return _participant_record(report, printed)
-    pairs = [("Printed", printed.strftime("%Y-%m-%d %H:%M UTC"))]
-    for name, label in (("screened_at", "Screened"), ("report_id", "Report id"), ("intake_sha256", "Intake sha256")):
+        return _participant_record(report, printed, lang)
+    _ = translator(lang)
+    when = printed.strftime("%Y-%m-%d %H:%M UTC") if _.lang == "en" else f"{_.date(printed.date())} {printed:%H:%M} UTC"
+    pairs = [(_("Printed"), when)]
+    for name, label in (("screened_at", N_("Screened")), ("report_id", N_("Report id")), ("intake_sha256", N_("Intake sha256"))):
         value = getattr(report, name, None)
         if value:
-            pairs.append((label, str(value)))
+            pairs.append((_(label), str(value)))
     program = report.program
-    pairs.append(("Program", f"{program.id} {program.version} (sha256 {program.sha256})"))
+    pairs.append((_("Program"), f"{program.id} {program.version} (sha256 {program.sha256})"))
+    view = (
+        _("the clinician's report")
+        if report.view == "clinician"
+        else _("participant {id}'s own copy").format(id=report.view.split(":", 1)[1])
+    )
     pairs += [
-        ("Rulebook", f"{report.rulebook.version}, {report.rulebook.rules} rules"),
-        ("Rulebook sha256", report.rulebook.sha256),
-        ("Engine", report.engine),
-        ("Screening library", report.library_version),
-        (
-            "View",
-            "the clinician's report" if report.view == "clinician" else f"participant {report.view.split(':', 1)[1]}'s own copy",
-        ),
+        (_("Rulebook"), _("{version}, {rules} rules").format(version=report.rulebook.version, rules=report.rulebook.rules)),
+        (_("Rulebook sha256"), report.rulebook.sha256),
+        (_("Engine"), report.engine),
+        (_("Screening library"), report.library_version),
+        (_("View"), view),
     ]
     items = _join(_join((_el("dt", k), _el("dd", v))) for k, v in pairs)
     ident = getattr(report, "report_id", None) or report.rulebook.sha256[:12]
-    margin = f"Screening record {ident} · rulebook {report.rulebook.version} · printed {pairs[0][1]}"
-    return _el("footer", _el("h2", "Record"), _el("dl", items), aria_label="Record"), margin
+    margin = _("Screening record {id} · rulebook {version} · printed {when}").format(
+        id=ident, version=report.rulebook.version, when=pairs[0][1]
+    )
+    return _el("footer", _el("h2", _("Record")), _el("dl", items), aria_label=_("Record")), margin
 
 
-def _page(title: str, body: _Markup, margin: str, paper: str) -> str:
+def _page(title: str, body: _Markup, margin: str, paper: str, lang: str = "en") -> str:
     safe = "".join(c for c in margin if c.isalnum() or c in " .:·_-")  # a CSS string in a <style>: nothing that ends either
     css = _CSS.replace("@SIZE@", PAPER_SIZES[paper]).replace("@FOOTER@", safe)
     head = _el(
@@ -231,81 +262,101 @@ def _page(title: str, body: _Markup, margin: str, paper: str) -> str:
         _el("title", title),
         _el("style", _Markup(css)),
     )
-    return "<!DOCTYPE html>\n" + _el("html", head, _el("body", body), lang="en") + "\n"
+    return "<!DOCTYPE html>\n" + _el("html", head, _el("body", body), lang=lang) + "\n"
 
 
-def render_html(report: Report, *, paper: str = "a4", include_private: bool = False, printed: dt.datetime | None = None) -> str:
+def render_html(
+    report: Report,
+    *,
+    paper: str = "a4",
+    include_private: bool = False,
+    printed: dt.datetime | None = None,
+    lang: str | None = None,
+) -> str:
     """The report as a printable HTML page: the summary first, then each finding in full.
 
     A participant's view (``report.view_for(id)``) gives their own copy, addressed to them;
     relationship, violence and harm points are left out unless ``include_private``.
     ``paper``: 'a4' or 'letter'. ``printed``: the time on the record (default now, UTC).
+    ``lang``: the language of the page (English by default), also its ``<html lang>``.
     """
+    _ = translator(lang)
     paper = paper.lower()
     if paper not in PAPER_SIZES:
         raise ValueError(f"paper must be one of {', '.join(PAPER_SIZES)}")
     printed = printed or dt.datetime.now(dt.UTC)
-    footer, margin = _record(report, printed)
+    footer, margin = _record(report, printed, lang)
     if report.view.startswith("participant:"):
-        return _participant_page(report, include_private, footer, margin, paper)
+        return _participant_page(report, include_private, footer, margin, paper, lang)
     summary = _summary(report)
     counts = summary.counts
     total = sum(counts.values())
     body = [
-        _el("header", _el("h1", "Screening report for the clinician"), _el("p", session_line(report), class_="meta")),
+        _el("header", _el("h1", _("Screening report for the clinician")), _el("p", session_line(report, lang), class_="meta")),
         _el(
             "main",
-            _el("h2", "Summary", id="summary"),
+            _el("h2", _("Summary"), id="summary"),
             _el(
                 "p",
-                f"{total} finding{'s' if total != 1 else ''}: {counts['critical']} critical, {counts['warning']} warning, "
-                f"{counts['info']} info (from {summary.flags} rule flags).",
+                (_("{total} finding") if total == 1 else _("{total} findings")).format(total=total)
+                + f": {counts['critical']} {severity_word('critical', lang)}, {counts['warning']} {severity_word('warning', lang)}, "
+                f"{counts['info']} {severity_word('info', lang)} " + _("(from {flags} rule flags).").format(flags=summary.flags),
             )
             if total
-            else _el("p", "No rule matched. A clinician still reviews the whole intake."),
-            _summary_table(report) if total else None,
-            _el("p", report.notice, class_="notice"),
-            _el("h2", "Findings in full", id="details") if total else None,
-            _join(_finding(report, f, n) for n, f in enumerate(_findings(report), 1)),
+            else _el("p", _("No rule matched. A clinician still reviews the whole intake.")),
+            _summary_table(report, lang) if total else None,
+            _el("p", _(report.notice), class_="notice"),
+            _el("h2", _("Findings in full"), id="details") if total else None,
+            _join(_finding(report, f, n, lang) for n, f in enumerate(_findings(report), 1)),
         ),
         footer,
     ]
-    return _page("Screening report", _join(b for b in body if b is not None), margin, paper)
+    return _page(_("Screening report"), _join(b for b in body if b is not None), margin, paper, _.lang)
 
 
-def _participant_page(report: Report, include_private: bool, footer: _Markup, margin: str, paper: str) -> str:
-    copy = participant_copy(report, include_private)
-    content = [_el("p", PARTICIPANT_INTRO)]
+def _participant_page(
+    report: Report, include_private: bool, footer: _Markup, margin: str, paper: str, lang: str | None = None
+) -> str:
+    _ = translator(lang)
+    copy = participant_copy(report, include_private, lang)
+    content = [_el("p", _(PARTICIPANT_INTRO))]
     if copy.crisis:
         content += [
-            _el("h2", "Someone to talk with now"),
-            _el("p", PARTICIPANT_CRISIS),
+            # i18n: participant
+            _el("h2", _("Someone to talk with now")),
+            _el("p", _(PARTICIPANT_CRISIS)),
             _el("ul", _join(_el("li", line) for line in copy.crisis)),
         ]
-    content.append(_el("h2", "To talk through with your facilitator"))
+    # i18n: participant
+    content.append(_el("h2", _("To talk through with your facilitator")))
     if copy.points:
         content.append(_el("ul", _join(_el("li", text) for text in copy.points)))
     if copy.withheld:
-        content.append(_el("p", PARTICIPANT_WITHHELD))
+        content.append(_el("p", _(PARTICIPANT_WITHHELD)))
     if copy.opening:
         content.append(_el("p", copy.opening))
     if copy.missing:
         content += [
-            _el("h2", "Questions left open"),
-            _el("p", "You can answer these with your facilitator."),
+            # i18n: participant
+            _el("h2", _("Questions left open")),
+            # i18n: participant
+            _el("p", _("You can answer these with your facilitator.")),
             _el("ul", _join(_el("li", question) for question in copy.missing)),
         ]
     if not include_private and not copy.withheld:
-        content.append(_el("p", PARTICIPANT_PRIVATE, class_="notice"))
+        content.append(_el("p", _(PARTICIPANT_PRIVATE), class_="notice"))
     body = _join(
         [
             _el(
                 "header",
-                _el("h1", "Your screening answers: what we will talk about"),
-                _el("p", f"Participant {copy.participant}", class_="meta"),
+                # i18n: participant
+                _el("h1", _("Your screening answers: what we will talk about")),
+                # i18n: participant
+                _el("p", _("Participant {id}").format(id=copy.participant), class_="meta"),
             ),
             _el("main", *content),
             footer,
         ]
     )
-    return _page("Your screening answers", body, margin, paper)
+    # i18n: participant
+    return _page(_("Your screening answers"), body, margin, paper, _.lang)

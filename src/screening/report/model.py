@@ -8,6 +8,7 @@ the view for one participant, leaving out everything that rests on the other's a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field, model_validator
 from pydantic_core import to_json
 
+from ..i18n import N_, Translator, translator
 from . import display
 from .parts import (
     EvidenceItem,
@@ -53,7 +55,7 @@ __all__ = [
     "compute_view_id",
 ]
 
-NOTICE = (
+NOTICE = N_(
     "This screening supports a clinician's judgement and decides nothing. Each flag is a prompt "
     "to review, with its reasons and sources; no flag does not mean that a session is without risk. "
     "A qualified clinician reviews every intake."
@@ -106,6 +108,14 @@ class Report(Model):
         description=(
             "A participant's view only: sha256 (hex) over this view's compact JSON with this field and `engine` empty, so "
             "over what the view itself shows and nothing of the other participant's answers."
+        ),
+    )
+    language: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description=(
+            "The language of the texts when not English ('nl'): the same report (same id) with its texts translated; "
+            "a text with no translation is kept in English and marked. Left out for English."
         ),
     )
 
@@ -161,6 +171,31 @@ class Report(Model):
             },
         )
         return view.model_copy(update={"view_id": compute_view_id(view)})
+
+    def in_language(self, lang: str | None) -> Report:
+        """The same report with its texts in a language (English: unchanged); it records the language."""
+        _ = translator(lang)
+        if _.lang == "en":
+            return self
+
+        def texts(item: Model, names: tuple[str, ...]) -> dict[str, Any]:
+            update: dict[str, Any] = {name: _(getattr(item, name)) for name in names if hasattr(item, name)}
+            if hasattr(item, "limitations"):
+                update["limitations"] = [_(t) for t in item.limitations]
+            if hasattr(item, "evidence"):
+                update["evidence"] = [e.model_copy(update={"question": _(e.question)}) for e in item.evidence]
+            return update
+
+        rule_texts = ("title", "summary", "explanation", "clinician_action", "participant_text")
+        return self.model_copy(
+            update={
+                "notice": _(self.notice),
+                "language": _.lang,
+                "flags": [f.model_copy(update=texts(f, rule_texts)) for f in self.flags],
+                "findings": [f.model_copy(update=texts(f, rule_texts)) for f in _findings(self)],
+                "missing_information": [m.model_copy(update={"question": _(m.question)}) for m in self.missing_information],
+            }
+        )
 
     def to_json(self, indent: int | None = 2) -> str:
         """Stable JSON: fields in schema order, flags in a fixed order.
@@ -300,6 +335,9 @@ _MARKS = {
     "[NF]": "(not found in the primary text)",
 }
 SUBSTANCE_NAMES = {"mdma": "MDMA", "lsd": "LSD", "dmt": "DMT"}
+SEVERITY_WORDS = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}
+FORMAT_WORDS = {"individual": N_("individual"), "duo": N_("duo")}
+YES_NO = {"yes": N_("yes"), "no": N_("no")}
 
 
 def plain(text: str) -> str:
@@ -309,27 +347,46 @@ def plain(text: str) -> str:
     return text
 
 
-def answer_text(item: EvidenceItem) -> str:
+def answer_text(item: EvidenceItem, lang: str | None = None) -> str:
+    _ = translator(lang)
     if item.answer in ("unknown", None):
-        return "not answered (or unsure)"
+        return _("not answered (or unsure)")
+    if isinstance(item.answer, str) and item.answer in YES_NO:
+        return _(YES_NO[item.answer])
     return str(item.answer)
 
 
-def whose(subject: str, participants: list[str] | None = None) -> str:
+def whose(subject: str, participants: list[str] | None = None, lang: str | None = None) -> str:
+    _ = translator(lang)
     if subject == "session":
-        return "session plan"
+        return _("session plan")
     if subject == "pair":
-        return "the pair" + (f" ({' and '.join(participants)})" if participants else "")
-    return f"participant {subject}"
+        joined = _(" and ").join(participants or [])
+        return _("the pair") + (f" ({joined})" if participants else "")
+    return _("participant {id}").format(id=subject)
 
 
-def session_line(report: Report) -> str:
+def capitalised(text: str) -> str:
+    """The first letter upper case, the rest as it is (participant ids keep their case)."""
+    return text[:1].upper() + text[1:]
+
+
+def severity_word(severity: str, lang: str | None = None) -> str:
+    """The severity as the reader's language writes it (upper case in the text report)."""
+    return translator(lang)(SEVERITY_WORDS.get(severity, severity))
+
+
+def session_line(report: Report, lang: str | None = None) -> str:
+    _ = translator(lang)
     substance = SUBSTANCE_NAMES.get(report.session.substance, report.session.substance.capitalize())
     people = ", ".join(report.participants)
-    return (
-        f"{substance}, {report.session.format} session; participant{'s' if len(report.participants) > 1 else ''} {people}; "
-        f"medication timing is counted up to {report.session.reference_date}"
-    )
+    form = _(FORMAT_WORDS.get(report.session.format, report.session.format))
+    date = _.date(report.session.reference_date)
+    if len(report.participants) > 1:
+        line = _("{substance}, {format} session; participants {people}; medication timing is counted up to {date}")
+    else:
+        line = _("{substance}, {format} session; participant {people}; medication timing is counted up to {date}")
+    return line.format(substance=substance, format=form, people=people, date=date)
 
 
 def _wrap(text: str, indent: str, later: str | None = None) -> str:
@@ -357,39 +414,46 @@ def _summary(report: Report) -> Summary:
     return summarise(_findings(report), report.participants, len(report.flags))
 
 
-def _summary_lines(report: Report) -> list[str]:
+def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
+    _ = translator(lang)
     summary = _summary(report)
     counts = summary.counts
     total = sum(counts.values())
     if not total:
-        return ["No rule matched. A clinician still reviews the whole intake."]
+        return [_("No rule matched. A clinician still reviews the whole intake.")]
+    findings = _("{total} finding") if total == 1 else _("{total} findings")
+    flags = _("{flags} rule flag") if summary.flags == 1 else _("{flags} rule flags")
+    words = {s: _(w) for s, w in SEVERITY_WORDS.items()}
     out = [
         (
-            f"{total} finding{'s' if total != 1 else ''} ({counts['critical']} critical, {counts['warning']} warning, "
-            f"{counts['info']} info) from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."
+            findings.format(total=total) + f" ({counts['critical']} {words['critical']}, {counts['warning']} {words['warning']}, "
+            f"{counts['info']} {words['info']}) "
+            + _("from {flags}; details below.").format(flags=flags.format(flags=summary.flags))
         )
     ]
     for group in summary.groups:
-        out.append(group.heading)
+        out.append(group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang)))
         for line in group.lines:
-            out.append(f"  {line.severity.upper():<8} {line.title} - {line.review}")
+            out.append(f"  {words[line.severity].upper():<8} {_(line.title)} - {_(line.review)}")
     return out
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, lang: str | None = None) -> str:
     """The clinician's report as text: the summary first, then each finding in full.
 
     A participant's view (``report.view_for(id)``) renders as text addressed to them instead.
+    ``lang``: the language (English by default); rule texts with no translation are marked.
     """
     if report.view.startswith("participant:"):
-        return render_participant_text(report)
+        return render_participant_text(report, lang=lang)
+    _ = translator(lang)
     out = [
-        f"Screening report for the clinician: {session_line(report)}",
-        f"Program: {report.program.id} {report.program.version}",
+        _("Screening report for the clinician: {session}").format(session=session_line(report, lang)),
+        _("Program: {program}").format(program=f"{report.program.id} {report.program.version}"),
         "",
     ]
-    out += _summary_lines(report)
-    out += ["", _wrap(report.notice, "")]
+    out += _summary_lines(report, lang)
+    out += ["", _wrap(_(report.notice), "")]
     findings = _findings(report)
     by_id: dict[str, Finding] = {}
     for f in findings:
@@ -404,33 +468,46 @@ def render_text(report: Report) -> str:
         )
         out += [
             "",
-            f"{n}. [{finding.severity.upper()}] {finding.title} ({whose(finding.subject, finding.participants)})",
-            _wrap(finding.summary, "   "),
+            (
+                f"{n}. [{severity_word(finding.severity, lang).upper()}] {_(finding.title)} "
+                f"({whose(finding.subject, finding.participants, lang)})"
+            ),
+            _wrap(_(finding.summary), "   "),
         ]
         for ref in finding.rests_on:
-            title = by_id[ref].title if ref in by_id else ref
-            out.append(_wrap(f"Builds on: {title} ({whose(ref.split(':', 1)[0])}, above)", "   "))
+            title = _(by_id[ref].title) if ref in by_id else ref
+            out.append(
+                _wrap(
+                    _("Builds on: {title} ({whose}, above)").format(title=title, whose=whose(ref.split(":", 1)[0], lang=lang)),
+                    "   ",
+                )
+            )
         evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
         if evidence:
-            out.append("   Found:")
+            out.append("   " + _("Found:"))
             for item in evidence:
                 who = "" if item.participant == finding.subject else f"{item.participant}: "
-                out.append(_wrap(f"- {who}{item.question} {answer_text(item)}", "     ", "       "))
-        out += [_wrap("Why it matters: " + finding.explanation, "   "), _wrap("For review: " + finding.clinician_action, "   ")]
+                out.append(_wrap(f"- {who}{_(item.question)} {answer_text(item, lang)}", "     ", "       "))
+        out += [
+            _wrap(_("Why it matters: ") + _(finding.explanation), "   "),
+            _wrap(_("For review: ") + _(finding.clinician_action), "   "),
+        ]
         others = [r for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id]
         if others:
-            out.append(_wrap("Also covers: " + "; ".join(dict.fromkeys(f"{r.title} ({r.severity})" for r in others)), "   "))
-        out.append("   Limitations:")
-        out += [_wrap("- " + plain(text), "     ", "       ") for text in finding.limitations]
+            covered = "; ".join(dict.fromkeys(f"{_(r.title)} ({severity_word(r.severity, lang)})" for r in others))
+            out.append(_wrap(_("Also covers: ") + covered, "   "))
+        out.append("   " + _("Limitations:"))
+        out += [_wrap("- " + plain(_(text)), "     ", "       ") for text in finding.limitations]
         if finding.references:
-            out.append("   Sources:")
+            out.append("   " + _("Sources:"))
             out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
         rules = ", ".join(
-            f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
+            _("{rule} (review: {state})").format(rule=r, state=_(reviews.get(r, "not reviewed")))
+            for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
-        out.append(f"   Rules: {rules}; {finding.rule_status}")
+        out.append("   " + _("Rules: {rules}; {status}").format(rules=rules, status=_(finding.rule_status)))
     if report.engine_notice:
-        out += ["", _wrap("Engine: " + report.engine_notice, "")]
+        out += ["", _wrap(_("Engine: ") + report.engine_notice, "")]
     out += ["", record_line(report)]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
     return "\n".join(display.text(line) for line in out) + "\n"
@@ -449,12 +526,14 @@ def record_line(report: Report) -> str:
     )
 
 
-PARTICIPANT_INTRO = (
+# i18n: participant
+PARTICIPANT_INTRO = N_(
     "Thank you for answering the intake questions. This page is for you. It is not a decision about you or your "
     "session: it lists the points that your facilitator will talk through with you before the session, so that "
     "the plan fits you. A clinician reads every intake."
 )
-PARTICIPANT_PRIVATE = (
+# i18n: participant
+PARTICIPANT_PRIVATE = N_(
     "Points about your relationship or about harm and personal safety are not printed on this copy; they are talked "
     "about with you in private, and you can ask for them to be included."
 )
@@ -462,21 +541,26 @@ PARTICIPANT_PRIVATE = (
 # "none came up" only when no finding rests on this participant at all; in a duo the copy cannot
 # say that (findings about the two together rest on the other's answers too, which this copy
 # must not reflect), so it says what holds either way.
-PARTICIPANT_NONE = (
+# i18n: participant
+PARTICIPANT_NONE = N_(
     "None of the screening's points came up in your answers. Your facilitator will still go through the intake with you."
 )
-PARTICIPANT_NONE_DUO = (
+# i18n: participant
+PARTICIPANT_NONE_DUO = N_(
     "No point came up from your own answers alone. Your facilitator will still go through the intake with you, "
     "including anything about the two of you together."
 )
-PARTICIPANT_ONLY_OPEN = "The points that came up are the questions left open, below."
-PARTICIPANT_WITHHELD = (
+# i18n: participant
+PARTICIPANT_ONLY_OPEN = N_("The points that came up are the questions left open, below.")
+# i18n: participant
+PARTICIPANT_WITHHELD = N_(
     "There are points from your answers that your facilitator will talk through with you in private. They are not "
     "printed on this copy, and you can ask for them to be included."
 )
 
 
-PARTICIPANT_CRISIS = (
+# i18n: participant
+PARTICIPANT_CRISIS = N_(
     "If you are thinking of harming yourself or someone else, you can talk with someone now, at any hour, "
     "as well as with your facilitator:"
 )
@@ -507,15 +591,27 @@ def crisis_lines(report: Report) -> list[str]:
     return [f"{c.name}: {c.number} ({c.how}) <{c.source}>" for c in copies.crisis.contacts]
 
 
-PARTICIPANT_CONTACT = "Questions about this page go to your facilitator, or to the practice that gave it to you."
+# i18n: participant
+PARTICIPANT_CONTACT = N_("Questions about this page go to your facilitator, or to the practice that gave it to you.")
 
 
-def copy_record(report: Report) -> str:
+def copy_record(report: Report, lang: str | None = None) -> str:
     """The copy's record in plain words: the program's name, a date and who to contact; no
     hash, engine or version (they mean nothing to the reader, and a hash can be guessed)."""
+    _ = translator(lang)
     copies = report.participant_copies
     program = copies.program_title if copies is not None else report.program.id
-    return f"Program: {program}; dates counted up to {report.session.reference_date:%d %B %Y}. {PARTICIPANT_CONTACT}"
+    # i18n: participant
+    line = _("Program: {program}; dates counted up to {date}.").format(
+        program=program, date=copy_date(report.session.reference_date, lang)
+    )
+    return f"{line} {_(PARTICIPANT_CONTACT)}"
+
+
+def copy_date(day: dt.date, lang: str | None = None) -> str:
+    """A date as the copy's reader writes it (15 January 2027; 15 januari 2027)."""
+    _ = translator(lang)
+    return f"{day:%d %B %Y}" if _.lang == "en" else _.date(day)
 
 
 class ParticipantCopy(Model):
@@ -532,15 +628,19 @@ class ParticipantCopy(Model):
 _COUNTED = re.compile(r"^(\d+): ")
 
 
-def _point_text(finding: Finding) -> str:
+# i18n: participant
+UNRECOGNISED_COUNT = N_("{count} items on your medicine list were not recognised. Your facilitator will ask you what they are.")
+
+
+def _point_text(finding: Finding, _: Translator) -> str:
     """A finding's sentence for the participant; a list answer's count is the data's, not the rule's."""
     for item in finding.evidence:
         if item.field == "medications.unrecognised" and isinstance(item.answer, str):
             found = _COUNTED.match(item.answer)
             count = int(found.group(1)) if found else 1
             if count != 1:
-                return f"{count} items on your medicine list were not recognised. Your facilitator will ask you what they are."
-    return finding.participant_text
+                return _(UNRECOGNISED_COUNT).format(count=count)
+    return _(finding.participant_text)
 
 
 def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
@@ -563,8 +663,10 @@ def participant_points(report: Report, include_private: bool = False) -> tuple[l
     return points, missing
 
 
-def participant_copy(report: Report, include_private: bool = False) -> ParticipantCopy:
-    """The content of a participant's copy (``report`` is their view, ``report.view_for(id)``)."""
+def participant_copy(report: Report, include_private: bool = False, lang: str | None = None) -> ParticipantCopy:
+    """The content of a participant's copy (``report`` is their view, ``report.view_for(id)``),
+    in the copy's language (English by default; see :mod:`screening.i18n`)."""
+    _ = translator(lang)
     pid = report.view.split(":", 1)[1]
     points, missing = participant_points(report, include_private)
     own = [f for f in _findings(report) if pid in f.participants]
@@ -584,34 +686,41 @@ def participant_copy(report: Report, include_private: bool = False) -> Participa
             opening = PARTICIPANT_NONE
     return ParticipantCopy(
         participant=pid,
-        points=list(dict.fromkeys(_point_text(f) for f in points)),
-        missing=[m.question for m in missing],
-        opening=opening,
+        points=list(dict.fromkeys(_point_text(f, _) for f in points)),
+        missing=[_(m.question) for m in missing],
+        opening=_(opening) if opening else None,
         withheld=withheld,
         crisis=crisis_lines(report) if harm_reported(report, pid) else [],
     )
 
 
-def render_participant_text(report: Report, include_private: bool = False) -> str:
-    """A participant's own view, addressed to them: plain, with no sources or clinician notes."""
-    copy = participant_copy(report, include_private)
-    out = [f"Your screening answers: what we will talk about (participant {copy.participant})", "", _wrap(PARTICIPANT_INTRO, "")]
+def render_participant_text(report: Report, include_private: bool = False, lang: str | None = None) -> str:
+    """A participant's own view, addressed to them: plain, with no sources or clinician notes.
+
+    ``lang``: the language of the copy (English by default; see :mod:`screening.i18n`)."""
+    _ = translator(lang)
+    copy = participant_copy(report, include_private, lang)
+    # i18n: participant
+    heading = _("Your screening answers: what we will talk about (participant {pid})").format(pid=copy.participant)
+    out = [heading, "", _wrap(_(PARTICIPANT_INTRO), "")]
     out.append("")
     if copy.crisis:
-        out.append(_wrap(PARTICIPANT_CRISIS, ""))
+        out.append(_wrap(_(PARTICIPANT_CRISIS), ""))
         out += [_wrap("- " + line, "  ", "    ") for line in copy.crisis]
         out.append("")
     if copy.points:
-        out.append("To talk through with your facilitator:")
+        # i18n: participant
+        out.append(_("To talk through with your facilitator:"))
         out += [_wrap("- " + text, "  ", "    ") for text in copy.points]
     if copy.withheld:
-        out += ["", _wrap(PARTICIPANT_WITHHELD, "")] if copy.points else [_wrap(PARTICIPANT_WITHHELD, "")]
+        out += ["", _wrap(_(PARTICIPANT_WITHHELD), "")] if copy.points else [_wrap(_(PARTICIPANT_WITHHELD), "")]
     if copy.opening:
         out.append(_wrap(copy.opening, ""))
     if copy.missing:
-        out += ["", "Questions left open, which you can answer with your facilitator:"]
+        # i18n: participant
+        out += ["", _("Questions left open, which you can answer with your facilitator:")]
         out += [_wrap("- " + question, "  ", "    ") for question in copy.missing]
     if not include_private and not copy.withheld:
-        out += ["", _wrap(PARTICIPANT_PRIVATE, "")]
-    out += ["", _wrap(copy_record(report), "")]
+        out += ["", _wrap(_(PARTICIPANT_PRIVATE), "")]
+    out += ["", _wrap(copy_record(report, lang), "")]
     return "\n".join(display.text(line) for line in out) + "\n"

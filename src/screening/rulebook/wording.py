@@ -18,6 +18,8 @@ import unicodedata
 
 __all__ = [
     "FORBIDDEN_WORDING",
+    "FORBIDDEN_WORDING_NL",
+    "forbidden_wording",
     "DEFERENTIAL_VERBS",
     "normalised",
     "without_quotations",
@@ -159,6 +161,43 @@ FORBIDDEN_WORDING = [
         "gives a directive",
     ),
 ]
+# The same three kinds of wording in Dutch, read on the Dutch catalogue (``screening i18n check``).
+_BIJWOORD = r"(?:volkomen |volledig |helemaal |nu |nog |waarschijnlijk |zeker )?"
+FORBIDDEN_WORDING_NL = [
+    (
+        re.compile(
+            rf"\b(?:is|zijn|lijkt|lijken|blijkt|blijken|wordt|worden|geacht|beschouwd als|als) {_BIJWOORD}veilig\b"
+            r"|\bveilig (?:om|voor|genoeg)\b|\bzonder risico\b|\bgeen risico\b(?!factor)|\brisicovrij\b",
+            re.IGNORECASE,
+        ),
+        "declares something safe",
+    ),
+    (
+        re.compile(
+            r"\b(?:on)?geschikt(?:heid)?\b|\bgoedgekeurd\b|\bgoedkeuren\b|\bgoedkeuring\b|\btoegelaten\b|\bgroen licht\b"
+            r"|\bgeen contra-?indicaties?\b|\bniet gecontra-?indiceerd\b|\bgeslaagd voor\b|\bin orde om\b",
+            re.IGNORECASE,
+        ),
+        "declares eligibility",
+    ),
+    (
+        re.compile(
+            r"\bmag niet\b|\bmogen niet\b|\bmoet(?:en)?\b|\bniet toegestaan\b|\bverboden\b|\buitsluiten\b|\bweigeren\b"
+            r"|\bafwijzen\b|\bga door\b|\bdoorgaan met\b|\bmag (?:doorgaan|deelnemen|meedoen)\b|\bkan (?:veilig )?doorgaan\b"
+            r"|\bniet (?:geven|toedienen|combineren)\b|\bnooit (?:geven|combineren|gebruiken|toedienen)\b"
+            r"|\b(?:sessie|de sessie) (?:afzeggen|annuleren)\b",
+            re.IGNORECASE,
+        ),
+        "gives a directive",
+    ),
+]
+
+
+def forbidden_wording(lang: str = "en") -> list[tuple[re.Pattern[str], str]]:
+    """The verdict and directive phrases read in a language ('en' or 'nl')."""
+    return FORBIDDEN_WORDING_NL if lang == "nl" else FORBIDDEN_WORDING
+
+
 DEFERENTIAL_VERBS = re.compile(
     r"\b(consider|review|discuss|confirm|check|ask|explore|assess|plan|clarify|verify|talk|weigh|offer|agree|look)\b",
     re.IGNORECASE,
@@ -167,17 +206,18 @@ DEFERENTIAL_VERBS = re.compile(
 QUOTING_ALLOWED = frozenset({"explanation", "limitations"})
 
 
-def problems(texts: dict[str, str]) -> list[tuple[str, str, str]]:
+def problems(texts: dict[str, str], lang: str = "en") -> list[tuple[str, str, str]]:
     """(text name, what it does, the words found) for each text that declares or directs.
 
-    ``texts`` maps a name such as ``summary`` or ``limitations[0]`` to the text.
+    ``texts`` maps a name such as ``summary`` or ``limitations[0]`` to the text; ``lang`` the
+    language they are written in (English by default; Dutch has its own phrase list).
     """
     found = []
     for name, text in texts.items():
         readable = normalised(text)
         if name.split("[")[0] in QUOTING_ALLOWED:
             readable = without_quotations(readable)
-        for pattern, what in FORBIDDEN_WORDING:
+        for pattern, what in forbidden_wording(lang):
             hit = pattern.search(readable)
             if hit:
                 found.append((name, what, hit.group(0)))
