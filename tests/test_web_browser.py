@@ -29,13 +29,46 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "docs" / "images"
+# axe-core from npm, installed by .ci/run (`npm install --no-save --prefix .ci/node axe-core@4`), not committed
+AXE = ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 
 if not Path(CHROMIUM).exists():  # loud, not silent: the run's summary names what was not tested
     pytest.skip(
         "!! BROWSER TESTS NOT RUN: no Chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does) !!",
         allow_module_level=True,
     )
+
+
+class Axe:
+    """Runs axe-core on a page and keeps what it found. The app's CSP forbids every script, so the
+    pages are opened in contexts with ``bypass_csp`` (the check's script only; the app sends none)."""
+
+    def __init__(self) -> None:
+        self.checked: list[str] = []
+        self.violations: list[str] = []
+
+    def __call__(self, page) -> None:
+        page.add_script_tag(path=str(AXE))
+        result = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+        self.checked.append(page.url)
+        for violation in result:
+            if violation["impact"] in ("serious", "critical"):
+                where = "; ".join(" ".join(node["target"]) for node in violation["nodes"][:3])
+                self.violations.append(f"{page.url}: {violation['id']} ({violation['impact']}) at {where}")
+
+    def assert_clean(self, at_least: int) -> None:
+        assert not self.violations, "\n".join(self.violations)
+        assert len(self.checked) >= at_least, self.checked
+        print(f"axe-core: {len(self.checked)} pages checked, no serious or critical violation")
+
+
+@pytest.fixture
+def axe() -> Axe:
+    if not AXE.exists():
+        pytest.skip(f"!! ACCESSIBILITY NOT CHECKED: no axe-core at {AXE} (npm install --no-save --prefix .ci/node axe-core@4) !!")
+    return Axe()
 
 
 @pytest.fixture
@@ -65,12 +98,15 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def _create(page, url: str, fmt: str, languages: tuple[str, ...]) -> dict[str, str]:
+def _create(page, url: str, fmt: str, languages: tuple[str, ...], axe: Axe) -> dict[str, str]:
     page.goto(url + "/login")
+    axe(page)
     page.get_by_label("Name").fill(FACILITATOR)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    axe(page)  # the facilitator's home
     page.get_by_role("link", name="New screening").first.click()
+    axe(page)
     page.locator(
         "input[name='session.substance'][value='mdma']" if fmt == "duo" else "input[name='session.substance'][value='psilocybin']"
     ).check()
@@ -79,14 +115,17 @@ def _create(page, url: str, fmt: str, languages: tuple[str, ...]) -> dict[str, s
     for index, language in enumerate(languages):
         page.locator(f"select[name='language.{index}']").select_option(language)
     page.get_by_role("button", name="Create and get the links").click()
+    axe(page)  # the links
     links = {box.get_attribute("data-participant"): box.input_value() for box in page.locator("input.link-box").all()}
     assert len(links) == len(languages)
     return links
 
 
-def _fill_intake(page, link: str, age: str, medication: str, shot: str | None = None) -> None:
+def _fill_intake(page, link: str, age: str, medication: str, axe: Axe, shot: str | None = None) -> None:
     page.goto(link)
+    axe(page)  # the consent page
     page.get_by_role("button").last.click()  # the consent page's one button
+    axe(page)  # the intake form
     page.get_by_label("How old are you, in years?").fill(age)
     page.locator("input[name='psychiatric.bipolar_1'][value='no']").check()
     page.locator("input[name='psychiatric.psychotic_disorder'][value='unknown']").check()
@@ -94,6 +133,7 @@ def _fill_intake(page, link: str, age: str, medication: str, shot: str | None = 
     page.locator("input[name='med.0.status'][value='current']").check()
     page.get_by_role("button", name="Save and add another line").click()
     assert page.locator("input[name='med.1.name']").count() == 1  # a new empty line
+    axe(page)
     page.locator("input[name='med.1.name']").fill("ibuprofen")
     page.get_by_role("button", name="Save and continue later").click()
     page.goto(link)  # resumable with the same link
@@ -102,47 +142,71 @@ def _fill_intake(page, link: str, age: str, medication: str, shot: str | None = 
         page.screenshot(path=str(IMAGES / shot), full_page=False)
     page.get_by_role("button", name="Submit my answers").click()
     assert page.get_by_role("heading", name="Thank you").is_visible()
+    axe(page)
 
 
-def _review(page, url: str, shot: str | None = None) -> None:
+def _review(page, url: str, axe: Axe, shot: str | None = None) -> None:
     page.goto(url + "/")
     page.locator("ul.list a").first.click()
+    axe(page)  # the screening's status
     page.get_by_role("link", name="Record decisions").click()
     findings = page.locator("fieldset.finding")
     assert findings.count() > 0
+    axe(page)
     findings.nth(0).locator("input[value='noted']").check()
     findings.nth(1).locator("input[value='addressed']").check()
     if shot:
         page.screenshot(path=str(IMAGES / shot), full_page=False)
     page.get_by_role("button", name="Record these decisions under my name").click()
     assert page.get_by_text(f"by {FACILITATOR}").count() == 2
+    axe(page)
     page.go_back()
     page.goto(page.url.replace("/decide", "/audit"))
     assert page.get_by_text("decision(s) recorded").is_visible()
+    axe(page)
 
 
-def test_individual_in_english_from_creation_to_decisions(server, browser):
-    page = browser.new_page(viewport={"width": 1000, "height": 1100})
-    links = _create(page, server, "individual", ("en",))
-    person = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
-    _fill_intake(person, links["A"], "44", "sertraline 50 mg", shot="web-participant-form.png")
+def test_individual_in_english_from_creation_to_decisions(server, browser, axe):
+    page = browser.new_page(viewport={"width": 1000, "height": 1100}, bypass_csp=True)
+    links = _create(page, server, "individual", ("en",), axe)
+    person = browser.new_page(viewport={"width": 390, "height": 844}, bypass_csp=True)  # a phone
+    _fill_intake(person, links["A"], "44", "sertraline 50 mg", axe, shot="web-participant-form.png")
     page.reload()
     page.goto(server + "/")
     page.locator("ul.list a").first.click()
     page.get_by_role("link", name="Read the clinician's report").click()
     assert page.get_by_role("heading", name="Screening report for the clinician").is_visible()
+    axe(page)  # the clinician's report
     page.go_back()
-    _review(page, server, shot="web-facilitator-review.png")
+    _review(page, server, axe, shot="web-facilitator-review.png")
+    axe.assert_clean(at_least=13)
 
 
-def test_duo_from_two_private_links_to_decisions(server, browser):
-    page = browser.new_page()
-    links = _create(page, server, "duo", ("nl", "en"))
-    first = browser.new_context().new_page()
+def test_duo_from_two_private_links_to_decisions(server, browser, axe):
+    page = browser.new_page(bypass_csp=True)
+    links = _create(page, server, "duo", ("nl", "en"), axe)
+    first = browser.new_context(bypass_csp=True).new_page()
     first.goto(links["A"])
     assert first.get_by_role("heading", name="Voordat u begint").is_visible()  # the consent page in Dutch
-    _fill_intake(first, links["A"], "38", "lithium")
-    second = browser.new_context().new_page()
-    _fill_intake(second, links["B"], "41", "tramadol")
+    _fill_intake(first, links["A"], "38", "lithium", axe)
+    second = browser.new_context(bypass_csp=True).new_page()
+    _fill_intake(second, links["B"], "41", "tramadol", axe)
     assert "lithium" not in second.content()
-    _review(page, server)
+    first.goto(links["A"])  # a correction after submitting: reopen, change an answer, submit again
+    first.get_by_role("button", name="Mijn antwoorden verbeteren").click()
+    axe(first)  # the form, reopened
+    first.locator("input[name='psychiatric.bipolar_1'][value='yes']").check()
+    first.get_by_role("button", name="Submit my answers").click()
+    page.goto(server + "/")
+    page.locator("ul.list a").first.click()
+    assert page.get_by_role("heading", name="What changed since the previous report").is_visible()
+    _review(page, server, axe)
+    axe.assert_clean(at_least=17)
+
+
+def test_the_accessibility_check_finds_a_real_problem(browser, axe):
+    """The check itself can fail: an unlabelled field and an image without a text alternative."""
+    page = browser.new_page(bypass_csp=True)
+    page.set_content('<html lang="en"><title>t</title><main><img src="x.png"><input type="text"></main></html>')
+    axe(page)
+    assert {line.split(": ")[1].split(" ")[0] for line in axe.violations} >= {"image-alt", "label"}

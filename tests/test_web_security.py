@@ -99,7 +99,7 @@ def test_csrf_is_checked_on_every_form(site):
     for path in posts:
         for sent in ({}, {"csrf": "forged"}):
             assert client.post(path, data={**SESSION_FORM, **sent}).status_code == 403, path
-    for path in (links["A"], links["A"] + "/save"):
+    for path in (links["A"], links["A"] + "/save", links["A"] + "/reopen"):
         assert client.post(path, data={"csrf": "forged", "person.age": "1"}).status_code == 403, path
     assert client.get(f"/s/{sid}").status_code == 200  # nothing was deleted, still logged in
 

@@ -26,6 +26,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..decisions.model import DecisionError, make_decision
+from ..decisions.rescreen import diff_reports, render_diff_text
 from ..errors import ScreeningError
 from ..interop.cds_hooks import reason_slug
 from ..pipeline.screener import parse_intake, screen
@@ -264,7 +265,12 @@ def create_app(config: WebConfig) -> Starlette:
         user = facilitator(request)
         row = owned(user, request.path_params["sid"])
         people = members(row["id"])
-        return page("status.html", user=user, screening=row, people=people, ready=all(p["submitted"] for p in people))
+        changes = None
+        if row["report"] and row["previous_report"]:
+            old = Report.model_validate_json(sealer.open(row["previous_report"]))
+            changes = render_diff_text(diff_reports(old, report_of(row), db.store.decisions_for(old.report_id)))
+        ready = all(p["submitted"] for p in people)
+        return page("status.html", user=user, screening=row, people=people, ready=ready, changes=changes)
 
     async def new_link(request: Request) -> Response:
         user = facilitator(request)
@@ -309,6 +315,8 @@ def create_app(config: WebConfig) -> Starlette:
         user = facilitator(request)
         row = owned(user, request.path_params["sid"])
         report = report_of(row)
+        if not all(p["submitted"] for p in members(row["id"])):
+            raise _Denied(409, "A participant is correcting their answers; decisions wait for the new report.")
         digest = db.store.report(report.report_id)
         assert digest is not None  # stored when the report was made
         problems: list[str] = []
@@ -367,7 +375,7 @@ def create_app(config: WebConfig) -> Starlette:
             delete(tables.participants).where(tables.participants.c.screening_id == row["id"]),
             update(tables.screenings)
             .where(tables.screenings.c.id == row["id"])
-            .values(session=sealer.seal("{}"), report=None, title="(deleted)"),
+            .values(session=sealer.seal("{}"), report=None, previous_report=None, title="(deleted)"),
         )
         db.log(row["id"], user["user"], "deleted: answers and report removed; " + "; ".join(digests))
         return RedirectResponse("/", status_code=303)
@@ -423,10 +431,36 @@ def create_app(config: WebConfig) -> Starlette:
             db.run(tables.update_row(tables.participants, person["id"], consented=1))
             return RedirectResponse(f"/p/{token}", status_code=303)
         if person["submitted"]:
-            return page("submitted.html", language=person["language"], person=person, token_path=f"/p/{token}")
+            return page(
+                "submitted.html",
+                language=person["language"],
+                person=person,
+                token_path=f"/p/{token}",
+                csrf=participant_csrf(person),
+                can_correct=correctable(person, screening_row),
+            )
         if not person["consented"]:
             return page("consent.html", language=person["language"], csrf=participant_csrf(person), token_path=f"/p/{token}")
         return form_page(person, screening_row, token=token)
+
+    def correctable(person: dict[str, Any], screening_row: dict[str, Any]) -> bool:
+        """A submitted participant may correct their answers until their copy is released or a
+        decision is recorded on a finding about them (their own or the pair's)."""
+        if not person["submitted"] or person["released"]:
+            return False
+        if not screening_row["report_id"]:
+            return True
+        decided = db.store.decisions_for(screening_row["report_id"])
+        return not any(d.participant in (person["label"], "pair") for d in decided)
+
+    async def reopen(request: Request) -> Response:
+        person, screening_row = participant(request)
+        await participant_form(request)
+        if not correctable(person, screening_row):
+            raise _Denied(409, "Your answers can no longer be corrected here; ask your facilitator.")
+        db.run(tables.update_row(tables.participants, person["id"], submitted=None))
+        db.log(screening_row["id"], f"participant {person['label']}", "reopened their answers for a correction")
+        return RedirectResponse(f"/p/{request.path_params['token']}", status_code=303)
 
     async def participant_save(request: Request) -> Response:
         person, screening_row = participant(request)
@@ -468,6 +502,8 @@ def create_app(config: WebConfig) -> Starlette:
             "session": plan,
             "participants": [{"participant_id": p["label"], **json.loads(sealer.open(p["answers"]))} for p in people],
         }
+        if row["report"]:  # a correction: the report it replaces is kept to show what changed
+            db.run(tables.update_row(tables.screenings, sid, previous_report=row["report"], report=None, report_id=None))
         try:
             report = screen(intake, program=row["program"])
         except ScreeningError:
@@ -478,7 +514,9 @@ def create_app(config: WebConfig) -> Starlette:
         db.log(
             sid,
             "screening",
-            f"screened: report {report.report_id[:12]}, intake sha256 {intake_sha256(parse_intake(intake))[:16]}, {len(report.flags)} flag(s)",
+            f"screened: report {report.report_id[:12]}, intake sha256 {intake_sha256(parse_intake(intake))[:16]}, "
+            f"{len(report.flags)} flag(s)"
+            + (f"; re-screened after a correction, replaces {row['report_id'][:12]}" if row["report"] else ""),
         )
 
     async def own_copy(request: Request) -> Response:
@@ -526,6 +564,7 @@ def create_app(config: WebConfig) -> Starlette:
         Route("/s/{sid}/p/{pid}/release", guarded(release), methods=["POST"]),
         Route("/p/{token}", guarded(participant_home), methods=["GET", "POST"]),
         Route("/p/{token}/save", guarded(participant_save), methods=["POST"]),
+        Route("/p/{token}/reopen", guarded(reopen), methods=["POST"]),
         Route("/p/{token}/copy", guarded(own_copy)),
         Route("/p/{token}/answers.json", guarded(download)),
         Mount("/static", StaticFiles(packages=[("screening.web", "static")]), name="static"),

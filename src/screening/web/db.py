@@ -43,6 +43,7 @@ screenings = Table(
     Column("program", String(100), nullable=False),
     Column("report", Text, nullable=True),  # encrypted report JSON
     Column("report_id", String(64), nullable=True),
+    Column("previous_report", Text, nullable=True),  # encrypted: the report a correction replaced
     Column("created", String(40), nullable=False),
 )
 participants = Table(

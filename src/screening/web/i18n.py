@@ -19,6 +19,10 @@ _DUTCH = {
         "Tot uw begeleider de screening verwijdert. U kunt uw eigen antwoorden altijd downloaden."
     ),
     "I understand, start": "Ik begrijp het, beginnen",
+    "Something to correct? You can reopen your answers until your facilitator has reviewed them.": (
+        "Iets te verbeteren? U kunt uw antwoorden heropenen tot uw begeleider ze heeft beoordeeld."
+    ),
+    "Correct my answers": "Mijn antwoorden verbeteren",
 }
 
 LANGUAGES = ("en", "nl")
