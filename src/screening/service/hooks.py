@@ -12,6 +12,7 @@ fields and resources, never an answer.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ __all__ = [
     "parse_request",
     "responses_in",
     "pick_response",
+    "instant_span",
     "intake_resource",
     "search_path",
 ]
@@ -241,32 +243,77 @@ def subject_of(response: Mapping[str, Any]) -> str | None:
     return _patient_ref(subject.get("reference")) if isinstance(subject, Mapping) else None
 
 
+# FHIR R4 dateTime (http://hl7.org/fhir/R4/datatypes.html#dateTime): a year, a month, a day, or a
+# time to the second with optional fractions; a time carries a zone ("Z" or an offset).
+_DATE_TIME = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})"
+    r"(?:T(?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?P<f>\.\d{1,9})?(?P<z>Z|[+-]\d{2}:\d{2}))?)?)?$"
+)
+_ZONES = dt.timedelta(hours=14)  # a date without a time is a local day: anywhere from UTC-12 to UTC+14
+
+
+def instant_span(text: Any) -> tuple[dt.datetime, dt.datetime] | None:
+    """The UTC span a FHIR dateTime covers, [start, end); None when it is not a FHIR dateTime.
+
+    Time is compared as time, never as text: ``11:00+02:00`` is before ``10:00Z``, ``10:00:00.5Z``
+    after ``10:00:00Z``, and ``2026-11-20`` (the whole day, in some zone) overlaps both.
+    """
+    if not isinstance(text, str) or len(text) > 40:
+        return None
+    match = _DATE_TIME.match(text)
+    if match is None:
+        return None
+    g = match.groupdict()
+    try:
+        if g["H"] is not None:
+            fraction = (g["f"] or ".")[1:7].ljust(6, "0")
+            start = dt.datetime.fromisoformat(
+                f"{g['y']}-{g['m']}-{g['d']}T{g['H']}:{g['M']}:{g['S']}.{fraction}{'+00:00' if g['z'] == 'Z' else g['z']}"
+            ).astimezone(dt.UTC)
+            return start, start + dt.timedelta(microseconds=1)  # a time is an instant: 10:00:00Z is 10:00:00.000Z
+        year, month, day = int(g["y"]), int(g["m"] or 1), int(g["d"] or 1)
+        first = dt.datetime(year, month, day, tzinfo=dt.UTC)
+        if g["d"] is not None:
+            after = first + dt.timedelta(days=1)
+        elif g["m"] is not None:
+            after = dt.datetime(year + month // 12, month % 12 + 1, 1, tzinfo=dt.UTC)
+        else:
+            after = dt.datetime(year + 1, 1, 1, tzinfo=dt.UTC)
+        return first - _ZONES, after + _ZONES
+    except (ValueError, OverflowError):
+        return None
+
+
 def pick_response(patient: str, candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
     """This patient's current completed response: the latest ``authored`` when there are several.
 
-    Several responses that cannot be told apart (no ``authored``, or the same one) are an error,
-    never a guess.
+    ``authored`` is read as an instant (zones, fractions, partial dates as the span they cover).
+    Several responses that cannot be ordered (no ``authored``, the same instant, spans that
+    overlap) are an error naming the patient, never a guess.
     """
     mine = [r for r in candidates if subject_of(r) == patient and r.get("status") in ACCEPTED_STATUSES]
     if len(mine) <= 1:
         return mine[0] if mine else None
-    dated = [r for r in mine if isinstance(r.get("authored"), str)]
-    if len(dated) != len(mine):
+    spans = [instant_span(r.get("authored")) for r in mine]
+    if any(span is None for span in spans):
         raise HookError(
             422,
             "multiple-matches",
-            f"{patient} has {len(mine)} completed intake responses and not all have an 'authored' date; which one is current cannot be told",
+            f"{patient} has {len(mine)} completed intake responses and not all have a valid 'authored' date-time; "
+            "which one is current cannot be told",
             "QuestionnaireResponse.authored",
         )
-    dated.sort(key=lambda r: r["authored"], reverse=True)
-    if dated[0]["authored"] == dated[1]["authored"]:
+    dated = sorted(zip(spans, range(len(mine))), key=lambda pair: pair[0] or (), reverse=True)
+    latest = dated[0][0]
+    if latest is None or any(other is None or latest[0] < other[1] for other, _ in dated[1:]):  # after every other ends
         raise HookError(
             422,
             "multiple-matches",
-            f"{patient} has two completed intake responses authored at the same time; which one is current cannot be told",
+            f"{patient} has completed intake responses whose 'authored' times cannot be ordered (the same instant, "
+            "or a date without a time that overlaps another); which one is current cannot be told",
             "QuestionnaireResponse.authored",
         )
-    return dated[0]
+    return mine[dated[0][1]]
 
 
 def _answer(response: Mapping[str, Any], link_id: str) -> Any:
