@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -21,6 +25,7 @@ from service_support import hook_request, responses_for, searchset
 
 from screening import screen
 from screening.interop.cds_hooks import RULE_EXTENSION
+from screening.interop.fhir import program_questionnaire_url, response_from_intake
 from screening.service import ServiceConfig, create_app
 from screening.service.hooks import instant_span
 
@@ -97,7 +102,9 @@ def test_the_latest_response_is_screened_whatever_its_time_zone(open_client, duo
 def test_responses_that_cannot_be_ordered_are_refused_naming_the_patient(open_client, duo_intake, pair):
     (qr,) = responses_for(individual(duo_intake, 0), ["Patient/p1"]).values()
     first, second = dict(qr, authored=pair[0]), dict(qr, id="qr-other", authored=pair[1])
-    response = open_client.post(VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": searchset(first, second)}))
+    response = open_client.post(
+        VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": searchset(first, second)})
+    )
     assert response.status_code == 422, response.text
     assert "Patient/p1" in response.text and "cannot be told" in response.text
 
@@ -115,3 +122,81 @@ def test_an_instant_is_read_as_the_same_time_in_any_written_form(moment):
     assert span is not None and span[0] == moment.astimezone(dt.UTC)
     utc = moment.astimezone(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
     assert instant_span(utc) == span
+
+
+# ---------------------------------------------------------------------------- 2, 3. every program served
+
+PROGRAMS = sorted(p.stem for p in (Path(__file__).parents[1] / "rules" / "programs").glob("*.yaml"))
+
+
+def own_response(intake: dict, patient: str, *, program: str | None = None, base: str | None = None) -> dict:
+    """One person's response as their EHR keeps it, to a program's Questionnaire under a base."""
+    response = response_from_intake(intake, base=base)
+    response.update(id="qr-1", subject={"reference": patient}, authored="2026-11-20T10:00:00Z")
+    response["questionnaire"] = program_questionnaire_url(program, base)
+    return response
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_the_service_starts_and_screens_under_every_shipped_program(program, duo_intake):
+    """Reproduction 2: the app re-checked each program against a rulebook already compiled for one."""
+    app = create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python", program=program))
+    own = individual(duo_intake, 0)
+    with TestClient(app, base_url=BASE) as client:
+        services = client.get("/cds-services").json()["services"]
+        assert all(program_questionnaire_url(program) in s["prefetch"]["intake"] for s in services)
+        qr = own_response(own, "Patient/p1", program=program)
+        response = client.post(VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": qr}))
+        assert response.status_code in (200, 422), response.text  # 422: a program may require answers this intake lacks
+        if response.status_code == 200:
+            about = response.json()["extension"]["invalid.screening.report"]
+            assert about["program"]["id"] == program
+            rule = response.json()["cards"][0]["extension"][RULE_EXTENSION]["rule_id"] if response.json()["cards"] else None
+            if rule:
+                assert client.get(f"/rules/{rule}").status_code == 200
+        else:
+            assert "required" in response.text
+
+
+def test_a_response_to_another_programs_questionnaire_is_refused_naming_the_program(duo_intake):
+    """Reproduction 3: never re-read under another program's rules without a word."""
+    own = individual(duo_intake, 0)
+    app = create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python"))
+    with TestClient(app, base_url=BASE) as client:
+        for named, said in (("oregon-ops", "'oregon-ops'"), ("made-up", "'made-up'")):
+            qr = own_response(own, "Patient/p1", program=named)
+            response = client.post(VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": qr}))
+            assert response.status_code == 422 and said in response.text and "questionnaire" in response.text
+        qr = own_response(own, "Patient/p1")
+        qr["questionnaire"] = program_questionnaire_url(None) + "-"
+        response = client.post(VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": qr}))
+        assert response.status_code == 422 and "another questionnaire" in response.text
+
+
+def test_responses_under_a_sites_own_base_are_read_with_fhir_base(duo_intake):
+    own = individual(duo_intake, 0)
+    site = "https://forms.example.org/fhir"
+    qr = own_response(own, "Patient/p1", base=site)
+    body = hook_request("patient-view", "Patient/p1", prefetch={"intake": qr})
+    with TestClient(create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python")), base_url=BASE) as plain:
+        assert plain.post(VIEW, json=body).status_code == 412  # not this service's Questionnaire: no intake found
+    config = ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python", fhir_base=site)
+    with TestClient(create_app(config), base_url=BASE) as client:
+        assert site in client.get("/cds-services").json()["services"][0]["prefetch"]["intake"]
+        response = client.post(VIEW, json=body)
+        assert response.status_code == 200, response.text
+        assert card_rules(response.json()) == {f.rules[0].rule_id for f in screen(own, engine="python").findings}
+
+
+def test_screen_refuses_a_fhir_file_answering_another_programs_questionnaire(duo_intake, tmp_path):
+    path = tmp_path / "oregon.json"
+    path.write_text(json.dumps(own_response(individual(duo_intake, 0), "Patient/p1", program="oregon-ops")))
+    run = subprocess.run([sys.executable, "-m", "screening", "screen", str(path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and "oregon-ops" in run.stderr and "Traceback" not in run.stderr
+    ok = subprocess.run(
+        [sys.executable, "-m", "screening", "screen", str(path), "--program", "oregon-ops"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "questionnaire" not in ok.stderr, ok.stderr

@@ -138,3 +138,27 @@ def test_serve_refuses_to_start_without_a_trusted_issuer():
         [sys.executable, "-m", "screening", "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 2 and "--insecure-no-auth" in run.stderr
+
+
+def test_serve_starts_under_a_program_other_than_the_default(tmp_path):
+    """Reproduction 2 as a real process: `serve --program oregon-ops` exited with rulebook problems."""
+    port = free_port()
+    log = tmp_path / "serve-program.log"
+    command = [sys.executable, "-m", "screening", "serve", "--port", str(port), "--insecure-no-auth", "--program", "oregon-ops"]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "screening serve exited:\n" + log.read_text()
+            assert time.monotonic() < deadline, "screening serve did not start in 60 s:\n" + log.read_text()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health.status_code == 200
+        services = httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=5).json()["services"]
+        assert all("screening-intake-oregon-ops" in s["prefetch"]["intake"] for s in services)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)

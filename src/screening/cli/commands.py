@@ -186,6 +186,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
     serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
     serve.add_argument(
+        "--fhir-base",
+        metavar="URL",
+        type=_base,
+        help="the canonical base your intake Questionnaires are published under (as for fhir questionnaire --base)",
+    )
+    serve.add_argument(
         "--engine",
         choices=ENGINES,
         default="auto",
@@ -267,10 +273,10 @@ def _screen(args: argparse.Namespace) -> int:
     from ..rulebook.loading import default
     from ..rulebook.programs import resolve
 
-    book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
+    book, chosen = resolve(load(args.rules) if args.rules else default(), args.program)
     from ..interop.fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file, base=args.fhir_base, today=args.today)
+    intake = read_intake_file(args.file, base=args.fhir_base, today=args.today, program=chosen.id)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
@@ -512,6 +518,7 @@ def _serve(args: argparse.Namespace) -> int:
         insecure_no_auth=args.insecure_no_auth,
         engine=args.engine,
         program=args.program,
+        fhir_base=args.fhir_base,
         rules=args.rules,
         fhir_timeout=args.fhir_timeout,
         store=args.store,

@@ -24,13 +24,13 @@ from ..engines.engine import EngineName
 from ..errors import EngineError, IntakeError, ScreeningError
 from ..interop.cds_hooks import RULE_EXTENSION, Card
 from ..interop.cds_hooks import cards as make_cards
-from ..interop.fhir import intake_from_fhir
+from ..interop.fhir import intake_from_fhir, program_questionnaire_url, questionnaire_url
 from ..pipeline.screener import screen
 from ..version import __version__
 from .auth import Authenticator, AuthError
 from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
-from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in
+from .hooks import HookError, intake_resource, parse_request, pick_response, responses_in, services
 
 if TYPE_CHECKING:
     from ..rulebook.loading import Rulebook
@@ -51,6 +51,7 @@ class ServiceConfig:
     insecure_no_auth: bool = False
     engine: EngineName = "auto"
     program: str | None = None
+    fhir_base: str | None = None  # the canonical base the intake Questionnaires are published under
     rules: str | None = None
     today: dt.date | None = None
     max_body_bytes: int = 1_000_000
@@ -121,6 +122,12 @@ def create_app(
     config = config or ServiceConfig()
     config.check()
     book = service_rulebook(config)
+    program_id = book.program.id if book.program is not None else "default"
+    # responses to the base Questionnaire and to this program's own are read (under --fhir-base)
+    questionnaires = tuple(
+        dict.fromkeys((questionnaire_url(config.fhir_base), program_questionnaire_url(program_id, config.fhir_base)))
+    )
+    offered = services(questionnaires)
     base = config.public_url.rstrip("/")
     shared = None
     if config.state_path:
@@ -128,9 +135,9 @@ def create_app(
 
         shared = SqliteState(config.state_path)
     cards_seen = card_log or shared or MemoryCardLog()
-    from ..authoring.docs import render
+    from ..authoring.docs import rule_pages
 
-    pages = {path.rsplit("/", 1)[-1].removesuffix(".md"): text for path, text in render(book).items() if "/" in path}
+    pages = rule_pages(book)  # the program's own severities; a compiled rulebook is not re-checked
     state = _Running()
 
     @asynccontextmanager
@@ -207,7 +214,7 @@ def create_app(
     @app.get("/cds-services", response_model=None)
     async def discovery(request: Request) -> dict[str, list[dict[str, Any]]]:
         await authenticate(request, "/cds-services")
-        return {"services": [s.discovery() for s in SERVICES.values()]}
+        return {"services": [s.discovery() for s in offered.values()]}
 
     @app.get("/healthz", include_in_schema=False, response_model=None)
     async def health() -> dict[str, object]:
@@ -222,14 +229,14 @@ def create_app(
 
     @app.post("/cds-services/{service_id}", response_model=None)
     async def call(service_id: str, request: Request) -> JSONResponse | dict[str, object]:
-        service = SERVICES.get(service_id)
+        service = offered.get(service_id)
         if service is None:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         await authenticate(request, f"/cds-services/{service_id}")
         hook = parse_request(await body_of(request), service)
         candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
         for value in hook.prefetch.values():
-            for response in responses_in(value):
+            for response in responses_in(value, questionnaires[0]):
                 for patient in hook.patients:
                     candidates[patient].append(response)
         chosen = {p: pick_response(p, c) for p, c in candidates.items()}
@@ -238,7 +245,7 @@ def create_app(
         if missing and hook.fhir_server:
             if state.client is None:
                 raise RuntimeError("the app's lifespan has not started")  # a 500, as any unexpected failure
-            fetched = await fetch_responses(state.client, hook.fhir_server, missing, hook.fhir_token)
+            fetched = await fetch_responses(state.client, hook.fhir_server, missing, hook.fhir_token, questionnaires)
             for patient, (found, reason) in fetched.items():
                 chosen[patient] = pick_response(patient, found)
                 reasons[patient] = reason
@@ -259,7 +266,10 @@ def create_app(
         resource, patients = intake_resource(hook, responses)
         try:
             report = screen(
-                intake_from_fhir(resource, today=config.today), rulebook=book, engine=config.engine, today=config.today
+                intake_from_fhir(resource, base=config.fhir_base, today=config.today, program=program_id),
+                rulebook=book,
+                engine=config.engine,
+                today=config.today,
             )
         except IntakeError as error:
             problems: list[Issue] = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
@@ -289,7 +299,7 @@ def create_app(
 
     @app.post("/cds-services/{service_id}/feedback")
     async def feedback(service_id: str, request: Request) -> JSONResponse:
-        if service_id not in SERVICES:
+        if service_id not in offered:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         await authenticate(request, f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback")
         entries = parse_feedback(await body_of(request), service_id, cards_seen)

@@ -19,12 +19,14 @@ __all__ = ["fetch_responses"]
 MAX_FHIR_BYTES = 2_000_000
 
 
-async def _search(client: httpx.AsyncClient, server: str, patient: str, token: str | None) -> tuple[list[dict[str, Any]], str]:
+async def _search(
+    client: httpx.AsyncClient, server: str, patient: str, token: str | None, questionnaires: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], str]:
     headers = {"Accept": "application/fhir+json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
-        response = await client.get(f"{server}/{search_path(patient)}", headers=headers)
+        response = await client.get(f"{server}/{search_path(patient, questionnaires)}", headers=headers)
     except httpx.TimeoutException:
         return [], "the FHIR server did not answer in time"
     except httpx.HTTPError:
@@ -34,15 +36,17 @@ async def _search(client: httpx.AsyncClient, server: str, patient: str, token: s
     if len(response.content) > MAX_FHIR_BYTES:
         return [], "the FHIR server's answer was too large"
     try:
-        found = responses_in(response.json())
+        found = responses_in(response.json(), questionnaires[0])
     except ValueError:
         return [], "the FHIR server's answer was not JSON"
     return found, "the FHIR server holds no completed intake response"
 
 
 async def fetch_responses(
-    client: httpx.AsyncClient, server: str, patients: list[str], token: str | None
+    client: httpx.AsyncClient, server: str, patients: list[str], token: str | None, questionnaires: tuple[str, ...]
 ) -> dict[str, tuple[list[dict[str, Any]], str]]:
-    """patient -> (the intake responses the FHIR server returned, what to say when none fits)."""
-    results = await asyncio.gather(*(_search(client, server, p, token) for p in patients))
+    """patient -> (the intake responses the FHIR server returned, what to say when none fits).
+
+    ``questionnaires``: the base Questionnaire's URL first, then the program's own."""
+    results = await asyncio.gather(*(_search(client, server, p, token, questionnaires) for p in patients))
     return dict(zip(patients, results))

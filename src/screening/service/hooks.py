@@ -26,6 +26,7 @@ __all__ = [
     "HookName",
     "Service",
     "SERVICES",
+    "services",
     "HookRequest",
     "parse_request",
     "responses_in",
@@ -49,9 +50,11 @@ class HookError(Exception):
         self.status, self.code, self.diagnostics, self.expression = status, code, diagnostics, expression
 
 
-def search_path(patient_ref: str) -> str:
-    """The FHIR search for a patient's latest completed response to the intake Questionnaire."""
-    return f"QuestionnaireResponse?subject={patient_ref}&questionnaire={QUESTIONNAIRE_URL}&status={_STATUSES}&_sort=-authored&_count=1"
+def search_path(patient_ref: str, questionnaires: tuple[str, ...] = (QUESTIONNAIRE_URL,)) -> str:
+    """The FHIR search for a patient's latest completed response to the intake Questionnaire(s)
+    (the base one and the program's own; a comma is FHIR search's "or")."""
+    wanted = ",".join(questionnaires)
+    return f"QuestionnaireResponse?subject={patient_ref}&questionnaire={wanted}&status={_STATUSES}&_sort=-authored&_count=1"
 
 
 @dataclass(frozen=True)
@@ -72,34 +75,38 @@ class Service:
         }
 
 
-_INTAKE_TEMPLATE = search_path("Patient/{{context.patientId}}")
+def services(questionnaires: tuple[str, ...] = (QUESTIONNAIRE_URL,)) -> dict[str, Service]:
+    """The two services, their prefetch asking for responses to these Questionnaires."""
+    template = search_path("Patient/{{context.patientId}}", questionnaires)
+    return {
+        service.id: service
+        for service in (
+            Service(
+                id="screening-appointment",
+                hook="appointment-book",
+                title="Psychedelic-session screening (individual or duo)",
+                description=(
+                    "Screens the intake of each Patient on the booked Appointment (two Patients: a duo) against "
+                    "published contraindication criteria; one card per finding for a clinician to review. "
+                    "The screening decides nothing."
+                ),
+                prefetch={"intake": template},
+            ),
+            Service(
+                id="screening-patient",
+                hook="patient-view",
+                title="Psychedelic-session screening (this patient's own intake)",
+                description=(
+                    "Screens this patient's own completed intake for an individual session; a duo's intakes are "
+                    "screened on appointment-book, where both people are in context. The screening decides nothing."
+                ),
+                prefetch={"intake": template},
+            ),
+        )
+    }
 
-SERVICES: dict[str, Service] = {
-    service.id: service
-    for service in (
-        Service(
-            id="screening-appointment",
-            hook="appointment-book",
-            title="Psychedelic-session screening (individual or duo)",
-            description=(
-                "Screens the intake of each Patient on the booked Appointment (two Patients: a duo) against "
-                "published contraindication criteria; one card per flag for a clinician to review. "
-                "The screening decides nothing."
-            ),
-            prefetch={"intake": _INTAKE_TEMPLATE},
-        ),
-        Service(
-            id="screening-patient",
-            hook="patient-view",
-            title="Psychedelic-session screening (this patient's own intake)",
-            description=(
-                "Screens this patient's own completed intake for an individual session; a duo's intakes are "
-                "screened on appointment-book, where both people are in context. The screening decides nothing."
-            ),
-            prefetch={"intake": _INTAKE_TEMPLATE},
-        ),
-    )
-}
+
+SERVICES = services()
 
 
 @dataclass(frozen=True)
@@ -212,11 +219,14 @@ def parse_request(body: Any, service: Service) -> HookRequest:
     return HookRequest(service, instance, patient, patients, prefetch, server.rstrip("/") if server else None, token)
 
 
-def responses_in(resource: Any) -> list[dict[str, Any]]:
+def responses_in(resource: Any, questionnaire: str = QUESTIONNAIRE_URL) -> list[dict[str, Any]]:
     """The QuestionnaireResponses to the intake Questionnaire in a prefetch or search result.
 
-    A ``searchset`` Bundle's matches are read (included resources and OperationOutcomes are not);
-    a single resource is read as itself; ``null`` (nothing found) gives none.
+    ``questionnaire``: the base Questionnaire's URL; responses to it and to every program's own
+    (``<url>-<program>``) are read, so one to another program's is refused by name when it is
+    screened, never passed over for an older one. A ``searchset`` Bundle's matches are read
+    (included resources and OperationOutcomes are not); a single resource is read as itself;
+    ``null`` (nothing found) gives none.
     """
     if not isinstance(resource, Mapping):
         return []
@@ -229,11 +239,12 @@ def responses_in(resource: Any) -> list[dict[str, Any]]:
             mode = search.get("mode", "match") if isinstance(search, Mapping) else "match"
             inner = entry.get("resource")
             if mode == "match" and isinstance(inner, Mapping):
-                found += responses_in(inner)
+                found += responses_in(inner, questionnaire)
         return found
     if resource.get("resourceType") != "QuestionnaireResponse":
         return []
-    if str(resource.get("questionnaire") or "").split("|")[0] != QUESTIONNAIRE_URL:
+    canonical = str(resource.get("questionnaire") or "").split("|")[0]
+    if canonical != questionnaire and not canonical.startswith(questionnaire + "-"):
         return []
     return [dict(resource)]
 
