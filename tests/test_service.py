@@ -351,6 +351,8 @@ def _hmac_token(aud):
         (lambda k, aud: k.token(aud, headers={"kid": "unknown-kid"}), "kid"),
         (lambda k, aud: Keys(kid=k.kid).token(aud), "signature"),
         (lambda k, aud: _hmac_token(aud), "asymmetric"),
+        (lambda k, aud: k.token(aud, iat=str(int(time.time()))), "iat"),  # issue 26: a 500 before
+        (lambda k, aud: k.token(aud, exp=str(int(time.time()) + 60)), "exp"),
     ],
 )
 def test_a_bad_token_is_refused_with_401(secured, keys, make, says):
@@ -452,6 +454,7 @@ def test_overridden_feedback_with_the_cards_reason_reaches_the_decisions_sink(wi
         (lambda e, c: e.update(outcome="accepted", acceptedSuggestions=[{"id": "x"}]), 422, "no suggestions"),
         (lambda e, c: e.pop("outcomeTimestamp"), 422, "outcomeTimestamp"),
         (lambda e, c: e.update(outcomeTimestamp="2026-12-01T10:00:00"), 422, "time zone"),
+        (lambda e, c: e.update(outcomeTimestamp="9999-12-31T23:59:59-01:00"), 422, "out of range"),  # a 500 before
     ],
 )
 def test_invalid_feedback_is_refused_and_nothing_is_kept(with_sink, duo_responses, change, status, says):

@@ -200,3 +200,104 @@ def test_screen_refuses_a_fhir_file_answering_another_programs_questionnaire(duo
         timeout=120,
     )
     assert "questionnaire" not in ok.stderr, ok.stderr
+
+
+# ---------------------------------------------------------------------------- 4. no answer in any body; 4xx for client mistakes
+
+MARKER = "SECRET-MARKER-7f3a"
+
+
+def answered_items(items):
+    for item in items:
+        if item.get("answer"):
+            yield item
+        yield from answered_items(item.get("item") or [])
+
+
+def test_no_answer_reaches_any_response_body_error_bodies_included(open_client, duo_intake):
+    """Reproduction 7 and its fuzz: a marker planted in each answer, in each form a FHIR answer
+    may take, never comes back, whatever the status."""
+    duo = ["Patient/p1", "Patient/p2"]
+    base = responses_for(duo_intake, duo)
+    count = len(list(answered_items(base["Patient/p1"]["item"])))
+    forms = (
+        lambda: {"valueString": MARKER * 40},
+        lambda: {"valueCoding": {"system": "urn:x", "code": MARKER}},
+        lambda: {"valueInteger": MARKER},
+    )
+    statuses = set()
+    for index in range(count):
+        for form in forms:
+            responses = copy.deepcopy(base)
+            item = list(answered_items(responses["Patient/p1"]["item"]))[index]
+            item["answer"] = [form()]
+            body = hook_request("appointment-book", duo[0], patients=duo, prefetch={"intake": searchset(*responses.values())})
+            response = open_client.post(APPT, json=body)
+            statuses.add(response.status_code)
+            assert response.status_code < 500, response.text
+            assert MARKER not in response.text and "SECRET" not in response.text, (item["linkId"], response.text[:300])
+    assert 422 in statuses
+
+
+def test_the_session_format_answer_is_not_quoted_when_it_contradicts_the_appointment(open_client, duo_intake):
+    (qr,) = responses_for(individual(duo_intake, 0), ["Patient/p1"]).values()
+    for item in answered_items(qr["item"]):
+        if item["linkId"] == "session.format":
+            item["answer"] = [{"valueCoding": {"code": MARKER}}]
+    body = hook_request("appointment-book", "Patient/p1", patients=["Patient/p1"], prefetch={"intake": qr})
+    response = open_client.post(APPT, json=body)
+    assert response.status_code == 422 and "session.format" in response.text and MARKER not in response.text
+
+
+@pytest.mark.parametrize(
+    "server",
+    [
+        "http://127.0.0.1:9/fhir\r\nX-Injected: 1",
+        "http://127.0.0.1:9/fhir\n",
+        "http://user:pw@127.0.0.1:9/fhir",
+        "http://127.0.0.1:9/secret-path#",
+        "http://127.0.0.1:9/secret-path?x=",
+        "http://127.0.0.1:notaport/fhir",
+        "file:///etc/passwd",
+        "http:///fhir",
+    ],
+)
+def test_a_fhir_server_url_that_could_steer_the_call_is_a_400(open_client, server):
+    body = hook_request("patient-view", "Patient/p1", fhir_server=server, fhir_token="t")
+    response = open_client.post(VIEW, json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["issue"][0]["expression"] == ["fhirServer"]
+
+
+def test_context_user_id_is_required(open_client):
+    for user in (None, "", "clin-1", "Organization/1", "Practitioner/"):
+        body = hook_request("patient-view", "Patient/p1")
+        if user is None:
+            del body["context"]["userId"]
+        else:
+            body["context"]["userId"] = user
+        response = open_client.post(VIEW, json=body)
+        assert response.status_code == 400 and "context.userId" in response.text
+
+
+def test_no_api_docs_are_served(open_client):
+    for path in ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"):
+        assert open_client.get(path).status_code == 404
+
+
+def test_insecure_no_auth_is_refused_on_an_address_others_can_reach():
+    from screening.service.app import check_listening
+
+    config = ServiceConfig(insecure_no_auth=True)
+    for host in ("127.0.0.1", "::1", "localhost", "127.0.0.2"):
+        check_listening(config, host)
+    for host in ("0.0.0.0", "::", "192.168.1.10", "example.org"):
+        with pytest.raises(ValueError, match="insecure-no-auth"):
+            check_listening(config, host)
+    run = subprocess.run(
+        [sys.executable, "-m", "screening", "serve", "--insecure-no-auth", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2 and "insecure-no-auth" in run.stderr

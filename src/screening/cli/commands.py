@@ -523,8 +523,11 @@ def _serve(args: argparse.Namespace) -> int:
         fhir_timeout=args.fhir_timeout,
         store=args.store,
     )
+    from ..service.app import check_listening
+
     try:
         config.check()
+        check_listening(config, args.host)
     except ValueError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_USAGE

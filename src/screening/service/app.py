@@ -35,7 +35,7 @@ from .hooks import HookError, intake_resource, parse_request, pick_response, res
 if TYPE_CHECKING:
     from ..rulebook.loading import Rulebook
 
-__all__ = ["ServiceConfig", "create_app", "REPORT_EXTENSION"]
+__all__ = ["ServiceConfig", "create_app", "check_listening", "is_loopback", "REPORT_EXTENSION"]
 
 log = logging.getLogger("screening.service")
 REPORT_EXTENSION = "invalid.screening.report"
@@ -65,6 +65,26 @@ class ServiceConfig:
             raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError("the public URL must start with http:// or https://")
+        if self.fhir_base is not None:
+            questionnaire_url(self.fhir_base)  # a ValueError naming the form a base must have
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listening(config: ServiceConfig, host: str) -> None:
+    """No authentication is for a local trial: refused on an address others can reach."""
+    if config.insecure_no_auth and not is_loopback(host):
+        raise ValueError(f"--insecure-no-auth is for a local trial: listen on 127.0.0.1, not {host}")
 
 
 class Issue(TypedDict):
@@ -163,6 +183,11 @@ def create_app(
         version=__version__,
         description="CDS Hooks 2.0 services that screen intakes for psychedelic-assisted sessions. The screening decides nothing.",
         lifespan=lifespan,
+        # no /docs, /redoc, /openapi.json: they answered without a token and loaded scripts from a CDN;
+        # the CDS Hooks discovery endpoint (CDS Hooks 2.0 §"Discovery") is what clients read
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
 
     async def authenticate(request: Request, *audiences: str) -> None:

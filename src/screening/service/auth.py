@@ -144,6 +144,9 @@ class Authenticator:
             raise AuthError(f"the token has no {error.claim} claim") from None
         except jwt.PyJWTError:
             raise AuthError("the token's signature or claims do not verify") from None
+        for claim in ("exp", "iat"):  # numbers (RFC 7519 NumericDate); text would fail the arithmetic below
+            if isinstance(claims[claim], bool) or not isinstance(claims[claim], (int, float)):
+                raise AuthError(f"the token's {claim} must be a number of seconds")
         if not isinstance(claims["jti"], str) or not claims["jti"]:
             raise AuthError("the token's jti must be a string")
         if claims["exp"] - claims["iat"] > self.max_lifetime:

@@ -134,7 +134,10 @@ def _timestamp(value: Any, where: str) -> dt.datetime:
         raise _invalid(f"{where}: outcomeTimestamp is not an ISO 8601 time", where) from None
     if parsed.tzinfo is None:
         raise _invalid(f"{where}: outcomeTimestamp needs a time zone (UTC)", where)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00, past the last representable time
+        raise _invalid(f"{where}: outcomeTimestamp is out of range", where) from None
 
 
 def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRecord]:

@@ -34,12 +34,14 @@ __all__ = [
     "instant_span",
     "intake_resource",
     "search_path",
+    "fhir_server_url",
 ]
 
 HookName = Literal["appointment-book", "patient-view"]  # the CDS Hooks this service answers
 
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _STATUSES = ",".join(ACCEPTED_STATUSES)
+_USER = re.compile(r"^(Practitioner|PractitionerRole|Patient|RelatedPerson)/[A-Za-z0-9\-.]{1,64}$")
 
 
 class HookError(Exception):
@@ -118,6 +120,7 @@ class HookRequest:
     prefetch: Mapping[str, Any]
     fhir_server: str | None
     fhir_token: str | None = field(default=None, repr=False)
+    user: str = ""  # context.userId: the clinician (or other user) the cards are shown to
 
 
 def _bad(message: str, expression: str | None = None, code: str = "invalid") -> HookError:
@@ -172,6 +175,31 @@ def _appointment_patients(context: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def fhir_server_url(value: Any) -> str:
+    """``fhirServer`` as a base URL the service may call, or a 400.
+
+    CDS Hooks 2.0 §"HTTP Request" (https://cds-hooks.hl7.org/2.0/#http-request_1): a URL, https
+    for production data. Credentials (userinfo), a query and a fragment would let a caller steer
+    the request the service makes (the path, the Authorization sent), so they are refused; the
+    allow-list of servers per issuer is checked by the app.
+    """
+    from urllib.parse import urlsplit
+
+    problem = _bad("fhirServer must be an http(s) base URL without credentials, query or fragment", "fhirServer")
+    if not isinstance(value, str) or len(value) > 2000 or not value.isascii() or any(c <= " " or c == "\x7f" for c in value):
+        raise problem
+    if "?" in value or "#" in value or "@" in value or "\\" in value:
+        raise problem
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise problem from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise problem
+    return value.rstrip("/")
+
+
 def parse_request(body: Any, service: Service) -> HookRequest:
     """Check a hook request against CDS Hooks 2.0 and the service's hook; 400 when it is not one."""
     if not isinstance(body, Mapping):
@@ -192,11 +220,19 @@ def parse_request(body: Any, service: Service) -> HookRequest:
     if not isinstance(patient_id, str) or not _FHIR_ID.match(patient_id):
         raise _bad("context.patientId must be a FHIR id", "context.patientId")
     patient = f"Patient/{patient_id}"
+    # CDS Hooks 2.0 hooks library, patient-view and appointment-book 1.0: context.userId is REQUIRED,
+    # "[ResourceType]/[id]" of a Practitioner, PractitionerRole, Patient or RelatedPerson.
+    user = context.get("userId")
+    if not isinstance(user, str) or not _USER.match(user):
+        raise _bad(
+            "context.userId is required: the user's Practitioner/, PractitionerRole/, Patient/ or RelatedPerson/ id",
+            "context.userId",
+        )
     server = body.get("fhirServer")
     auth = body.get("fhirAuthorization")
     token = None
-    if server is not None and (not isinstance(server, str) or not re.match(r"^https?://[^\s/]+", server)):
-        raise _bad("fhirServer must be an http(s) URL", "fhirServer")
+    if server is not None:
+        server = fhir_server_url(server)
     if auth is not None:
         if server is None:
             raise _bad("fhirServer is required with fhirAuthorization", "fhirServer")
@@ -216,7 +252,7 @@ def parse_request(body: Any, service: Service) -> HookRequest:
             raise _bad("context.patientId is not a Patient participant of the Appointment", "context.patientId")
     else:
         patients = (patient,)
-    return HookRequest(service, instance, patient, patients, prefetch, server.rstrip("/") if server else None, token)
+    return HookRequest(service, instance, patient, patients, prefetch, server, token, user)
 
 
 def responses_in(resource: Any, questionnaire: str = QUESTIONNAIRE_URL) -> list[dict[str, Any]]:
@@ -363,10 +399,11 @@ def intake_resource(request: HookRequest, responses: Mapping[str, dict[str, Any]
                     "QuestionnaireResponse",
                 )
             where = "the Appointment names two patients" if wanted == "duo" else "the Appointment names one patient"
+            # the answer itself is never quoted: it may be anything the form let someone type
             raise HookError(
                 422,
                 "invalid",
-                f"{where}, but the intake of {patient} answers session.format with {declared or 'nothing'}",
+                f"{where}, but the intake of {patient} does not answer session.format with '{wanted}'",
                 "session.format",
             )
         pid = _answer(response, "participant_id")

@@ -17,7 +17,7 @@ from typing import TypedDict
 import uvicorn
 from fastapi import FastAPI
 
-from .app import ServiceConfig, create_app
+from .app import ServiceConfig, check_listening, create_app
 
 __all__ = ["serve", "app_from_env", "CONFIG_ENV"]
 
@@ -76,6 +76,7 @@ def serve(
 ) -> None:
     """Run until interrupted. The access log holds method, path and status, never a body."""
     config.check()
+    check_listening(config, host)
     common: _ServerOptions = {
         "host": host,
         "port": port,
