@@ -9,6 +9,7 @@ import copy
 import datetime as dt
 import json
 import subprocess
+import uuid
 import sys
 from pathlib import Path
 
@@ -301,3 +302,34 @@ def test_insecure_no_auth_is_refused_on_an_address_others_can_reach():
         timeout=60,
     )
     assert run.returncode == 2 and "insecure-no-auth" in run.stderr
+
+
+# ---------------------------------------------------------------------------- 5. cards bound to their report
+
+
+def test_a_reused_hook_instance_with_other_answers_gives_other_cards(duo_intake):
+    """Reproduction 9: feedback on the first screening's cards must not land on the second."""
+    sink = []
+
+    class Sink:
+        def record(self, entries):
+            sink.extend(entries)
+
+    app = create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python"), decisions=Sink())
+    base = individual(duo_intake, 0)
+    first, second = with_blood_pressure(base, 185, 112), with_blood_pressure(base, 186, 112)
+    with TestClient(app, base_url=BASE) as client:
+        issued = {}
+        for name, intake in (("first", first), ("second", second)):
+            (qr,) = responses_for(intake, ["Patient/p1"]).values()
+            body = hook_request("patient-view", "Patient/p1", prefetch={"intake": qr}, hook_instance=str(uuid.UUID(int=7)))
+            response = client.post(VIEW, json=body)
+            assert response.status_code == 200
+            issued[name] = response.json()
+        ids = {n: b["extension"]["invalid.screening.report"]["report_id"] for n, b in issued.items()}
+        assert ids["first"] != ids["second"]
+        assert not {c["uuid"] for c in issued["first"]["cards"]} & {c["uuid"] for c in issued["second"]["cards"]}
+        card = issued["first"]["cards"][0]
+        entry = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
+        assert client.post(f"{VIEW}/feedback", json={"feedback": [entry]}).status_code == 200
+        assert sink[-1].report_id == ids["first"]
