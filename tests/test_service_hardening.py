@@ -9,8 +9,9 @@ import copy
 import datetime as dt
 import json
 import subprocess
-import uuid
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -333,3 +334,98 @@ def test_a_reused_hook_instance_with_other_answers_gives_other_cards(duo_intake)
         entry = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-12-01T10:00:00Z"}
         assert client.post(f"{VIEW}/feedback", json={"feedback": [entry]}).status_code == 200
         assert sink[-1].report_id == ids["first"]
+
+
+# ---------------------------------------------------------------------------- 6. SSRF and bounded fetch
+
+
+class Hostile:
+    """An HTTP server on 127.0.0.1 that records every path asked and answers as ``mode`` says:
+    'trickle' (a byte every 0.5 s), 'gzip' (a small gzip that inflates to 50 MB), 'huge'."""
+
+    def __init__(self, mode: str):
+        import gzip
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.paths: list[tuple[str, str | None]] = []  # (path, Accept-Encoding)
+        hostile = self
+        bomb = gzip.compress(b"{" + b" " * 50_000_000 + b"}", compresslevel=9)
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                hostile.paths.append((self.path, self.headers.get("Accept-Encoding")))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/fhir+json")
+                try:
+                    if mode == "trickle":
+                        self.send_header("Content-Length", "100")
+                        self.end_headers()
+                        for _ in range(100):
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                            time.sleep(0.5)
+                    elif mode == "gzip":
+                        self.send_header("Content-Encoding", "gzip")
+                        self.send_header("Content-Length", str(len(bomb)))
+                        self.end_headers()
+                        self.wfile.write(bomb)
+                    else:
+                        self.end_headers()  # no length: read until the cap
+                        for _ in range(400):
+                            self.wfile.write(b" " * 10_000)
+                except OSError:
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_fhir_server_not_on_the_clients_list_is_never_called():
+    """Reproduction 5: a caller steered the service to any host, path and port, with its token."""
+    hostile = Hostile("huge")
+    try:
+        config = ServiceConfig(
+            public_url=BASE, insecure_no_auth=True, engine="python", fhir_servers={"": ["https://ehr.example.org/fhir"]}
+        )
+        with TestClient(create_app(config), base_url=BASE) as client:
+            for server in (f"{hostile.url}/secret-path", f"{hostile.url}", "https://ehr.example.org/fhir/../admin"):
+                body = hook_request("patient-view", "Patient/p1", fhir_server=server, fhir_token="the-clients-token")
+                response = client.post(VIEW, json=body)
+                assert response.status_code == 412 and "not on this service's list" in response.text
+        assert hostile.paths == []
+    finally:
+        hostile.close()
+
+
+@pytest.mark.parametrize("mode", ["trickle", "gzip", "huge"])
+def test_a_fhir_fetch_is_bounded_in_time_and_bytes(mode):
+    """Reproduction 6: a trickle held a call 27 s; a 1 MB gzip grew the server to 2.1 GB."""
+    import resource
+
+    hostile = Hostile(mode)
+    try:
+        config = ServiceConfig(
+            public_url=BASE, insecure_no_auth=True, engine="python", fhir_timeout=1.5, fhir_servers={"": [hostile.url]}
+        )
+        with TestClient(create_app(config), base_url=BASE) as client:
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            started = time.monotonic()
+            body = hook_request("patient-view", "Patient/p1", fhir_server=hostile.url, fhir_token="t")
+            response = client.post(VIEW, json=body)
+            took = time.monotonic() - started
+            grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert response.status_code == 412 and "Patient/p1" in response.text
+        assert took < 3.5, took
+        assert grown_mb < 30, grown_mb
+        assert hostile.paths and all(encoding == "identity" for _, encoding in hostile.paths)
+    finally:
+        hostile.close()

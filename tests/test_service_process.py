@@ -46,6 +46,8 @@ class Served:
             str(workers),
             "--trust",
             f"{ISSUER}={ehr.url}/jwks.json",
+            "--fhir-server",
+            f"{ISSUER}={ehr.url}/fhir",
         ]
         self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60

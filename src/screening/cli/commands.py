@@ -183,6 +183,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ISSUER=JWKS_URL",
         help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)",
     )
+    serve.add_argument(
+        "--fhir-server",
+        action="append",
+        default=[],
+        metavar="ISSUER=URL",
+        help="a FHIR server base URL this trusted client's requests may name as fhirServer (repeatable; "
+        "with --insecure-no-auth, just URL); the service fetches from no other",
+    )
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
     serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
     serve.add_argument(
@@ -198,7 +206,12 @@ def _parser() -> argparse.ArgumentParser:
         help="as for screen: auto (default) cross-checks both engines where durable_rules imports",
     )
     serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
-    serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
+    serve.add_argument(
+        "--fhir-timeout",
+        type=float,
+        default=5.0,
+        help="seconds for the whole fetch from the client's FHIR server, however slowly it answers (default 5)",
+    )
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
     serve.add_argument(
@@ -512,7 +525,15 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"screening: --trust takes ISSUER=JWKS_URL, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
         issuers[iss] = url
+    servers: dict[str, list[str]] = {}
+    for item in args.fhir_server:
+        iss, sep, url = item.rpartition("=") if not item.startswith(("http://", "https://")) else ("", "", item)
+        if not url.startswith(("http://", "https://")):
+            print(f"screening: --fhir-server takes ISSUER=URL (or URL with --insecure-no-auth), got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        servers.setdefault(iss, []).append(url.rstrip("/"))
     config = ServiceConfig(
+        fhir_servers=servers,
         public_url=args.public_url or f"http://{args.host}:{args.port}",
         trusted_issuers=issuers,
         insecure_no_auth=args.insecure_no_auth,

@@ -30,7 +30,7 @@ from ..version import __version__
 from .auth import Authenticator, AuthError
 from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
-from .hooks import HookError, intake_resource, parse_request, pick_response, responses_in, services
+from .hooks import HookError, fhir_server_url, intake_resource, parse_request, pick_response, responses_in, services
 
 if TYPE_CHECKING:
     from ..rulebook.loading import Rulebook
@@ -48,6 +48,8 @@ class ServiceConfig:
 
     public_url: str = "http://127.0.0.1:8080"
     trusted_issuers: dict[str, str] = field(default_factory=dict)  # iss -> JWK Set URL
+    # iss -> the FHIR server base URLs its requests may name ("" is the key without authentication)
+    fhir_servers: dict[str, list[str]] = field(default_factory=dict)
     insecure_no_auth: bool = False
     engine: EngineName = "auto"
     program: str | None = None
@@ -65,6 +67,12 @@ class ServiceConfig:
             raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError("the public URL must start with http:// or https://")
+        for issuer, servers in self.fhir_servers.items():
+            if issuer and issuer not in self.trusted_issuers:
+                raise ValueError(f"--fhir-server names {issuer!r}, which is not a trusted issuer (--trust)")
+            for server in servers:
+                if fhir_server_url(server) != server.rstrip("/"):
+                    raise ValueError(f"--fhir-server: {server!r} is not a base URL")
         if self.fhir_base is not None:
             questionnaire_url(self.fhir_base)  # a ValueError naming the form a base must have
 
@@ -162,7 +170,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(config.fhir_timeout), follow_redirects=False)
+        client = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(config.fhir_timeout),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=100),
+            trust_env=False,  # no proxy or .netrc credentials picked up from the environment
+        )
         state.client = client
         state.auth = (
             None
@@ -190,10 +203,14 @@ def create_app(
         openapi_url=None,
     )
 
-    async def authenticate(request: Request, *audiences: str) -> None:
+    async def authenticate(request: Request, *audiences: str) -> str:
+        """The caller's issuer ("" when authentication is off)."""
         if state.auth is None:
-            return
-        await state.auth.verify(request.headers.get("authorization"), [base + a for a in audiences])
+            return ""
+        claims = await state.auth.verify(request.headers.get("authorization"), [base + a for a in audiences])
+        return str(claims["iss"])
+
+    allowed = {issuer: {s.rstrip("/") for s in servers} for issuer, servers in config.fhir_servers.items()}
 
     async def body_of(request: Request) -> Any:
         declared = request.headers.get("content-length")
@@ -257,7 +274,7 @@ def create_app(
         service = offered.get(service_id)
         if service is None:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
-        await authenticate(request, f"/cds-services/{service_id}")
+        issuer = await authenticate(request, f"/cds-services/{service_id}")
         hook = parse_request(await body_of(request), service)
         candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
         for value in hook.prefetch.values():
@@ -267,10 +284,23 @@ def create_app(
         chosen = {p: pick_response(p, c) for p, c in candidates.items()}
         missing = [p for p, r in chosen.items() if r is None]
         reasons = {p: "the prefetch holds no completed intake response and the request gives no fhirServer" for p in missing}
-        if missing and hook.fhir_server:
+        if missing and hook.fhir_server and hook.fhir_server not in allowed.get(issuer, ()):
+            # Not in CDS Hooks 2.0 (§"Trusting CDS Services" has the service pre-registered with the FHIR
+            # server's authorization server, https://cds-hooks.hl7.org/2.0/#trusting-cds-services): our own
+            # allow-list per issuer, so a caller cannot point the service (and its token) at any host.
+            reasons = {
+                p: "the request's fhirServer is not on this service's list for this client (--fhir-server)" for p in missing
+            }
+        elif missing and hook.fhir_server and hook.fhir_token is None:
+            # §"FHIR Resource Access" (https://cds-hooks.hl7.org/2.0/#fhir-resource-access): the service MAY use
+            # the FHIR server when the client gives both fhirServer and fhirAuthorization
+            reasons = {p: "the request gives fhirServer without fhirAuthorization" for p in missing}
+        elif missing and hook.fhir_server:
             if state.client is None:
                 raise RuntimeError("the app's lifespan has not started")  # a 500, as any unexpected failure
-            fetched = await fetch_responses(state.client, hook.fhir_server, missing, hook.fhir_token, questionnaires)
+            fetched = await fetch_responses(
+                state.client, hook.fhir_server, missing, hook.fhir_token, questionnaires, config.fhir_timeout
+            )
             for patient, (found, reason) in fetched.items():
                 chosen[patient] = pick_response(patient, found)
                 reasons[patient] = reason
