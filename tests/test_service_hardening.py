@@ -429,3 +429,39 @@ def test_a_fhir_fetch_is_bounded_in_time_and_bytes(mode):
         assert hostile.paths and all(encoding == "identity" for _, encoding in hostile.paths)
     finally:
         hostile.close()
+
+
+# ---------------------------------------------------------------------------- 7. the event loop never waits on the store
+
+
+def test_healthz_answers_fast_while_a_hook_call_waits_on_a_locked_store(duo_intake, tmp_path):
+    """Reproduction 8: with another process holding the SQLite write lock, /healthz took 11.6 s."""
+    import sqlite3
+    import threading
+
+    path = tmp_path / "state.sqlite"
+    config = ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python", state_path=str(path))
+    (qr,) = responses_for(individual(duo_intake, 0), ["Patient/p1"]).values()
+    with TestClient(create_app(config), base_url=BASE) as client:
+        client.get("/healthz")
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # as another worker mid-write would
+        answers = []
+        call = threading.Thread(
+            target=lambda: answers.append(
+                client.post(VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": qr}))
+            )
+        )
+        call.start()
+        time.sleep(1.0)  # the hook call is screening or waiting on the lock by now
+        assert call.is_alive()
+        times = []
+        for _ in range(5):
+            started = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            times.append(time.monotonic() - started)
+        holder.execute("ROLLBACK")
+        holder.close()
+        call.join(30)
+        assert max(times) < 0.1, times
+        assert answers and answers[0].status_code in (200, 500)  # waited for the lock, or failed closed after it

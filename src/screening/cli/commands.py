@@ -527,7 +527,9 @@ def _serve(args: argparse.Namespace) -> int:
         issuers[iss] = url
     servers: dict[str, list[str]] = {}
     for item in args.fhir_server:
-        iss, sep, url = item.rpartition("=") if not item.startswith(("http://", "https://")) else ("", "", item)
+        iss, sep, url = item.partition("=")  # an issuer has no "=" (as for --trust)
+        if not sep:
+            iss, url = "", item
         if not url.startswith(("http://", "https://")):
             print(f"screening: --fhir-server takes ISSUER=URL (or URL with --insecure-no-auth), got {item!r}", file=sys.stderr)
             return EXIT_USAGE

@@ -12,9 +12,11 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import httpx
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
@@ -33,6 +35,7 @@ from .fhir_client import fetch_responses
 from .hooks import HookError, fhir_server_url, intake_resource, parse_request, pick_response, responses_in, services
 
 if TYPE_CHECKING:
+    from ..report.model import Report
     from ..rulebook.loading import Rulebook
 
 __all__ = ["ServiceConfig", "create_app", "check_listening", "is_loopback", "REPORT_EXTENSION"]
@@ -319,13 +322,13 @@ def create_app(
             ]
             return outcome(412, "not-found", f"{first}: {reasons[first]}", f"QuestionnaireResponse?subject={first}", issues)
         resource, patients = intake_resource(hook, responses)
-        try:
-            report = screen(
-                intake_from_fhir(resource, base=config.fhir_base, today=config.today, program=program_id),
-                rulebook=book,
-                engine=config.engine,
-                today=config.today,
-            )
+
+        def screened() -> Report:
+            intake = intake_from_fhir(resource, base=config.fhir_base, today=config.today, program=program_id)
+            return screen(intake, rulebook=book, engine=config.engine, today=config.today)
+
+        try:  # CPU-bound: in a worker thread, so the event loop keeps answering (/healthz among others)
+            report = await to_thread.run_sync(screened)
         except IntakeError as error:
             problems: list[Issue] = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
             return JSONResponse({"resourceType": "OperationOutcome", "issue": problems}, 422, media_type=FHIR_JSON)
@@ -334,13 +337,16 @@ def create_app(
             return outcome(500, "exception", "the screening could not be completed; no cards are returned (it fails closed)")
         except ScreeningError as error:  # e.g. an optional extra missing: a message without data
             return outcome(500, "exception", str(error).splitlines()[0])
-        if isinstance(decisions, ReportKeeper):
-            decisions.add_report(report, book)  # its digest (no answers), so feedback can bind to it
+        if isinstance(decisions, ReportKeeper):  # its digest (no answers), so feedback can bind to it
+            await to_thread.run_sync(decisions.add_report, report, book)  # store I/O: never on the event loop
         result = make_cards(
             report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}"
         )
         report_id = report.report_id
-        cards_seen.remember([_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256) for card in result])
+        await to_thread.run_sync(
+            cards_seen.remember,
+            [_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256) for card in result],
+        )
         about: dict[str, object] = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
             "engine": report.engine,
@@ -357,9 +363,10 @@ def create_app(
         if service_id not in offered:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         await authenticate(request, f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback")
-        entries = parse_feedback(await body_of(request), service_id, cards_seen)
+        body = await body_of(request)
+        entries = await to_thread.run_sync(partial(parse_feedback, body, service_id, cards_seen))  # looks cards up
         if decisions is not None:
-            decisions.record(entries)
+            await to_thread.run_sync(decisions.record, entries)
             said = f"{len(entries)} feedback entries validated and kept"
         else:
             said = f"{len(entries)} feedback entries validated; not kept (this service has no decisions store)"

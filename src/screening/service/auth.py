@@ -151,6 +151,8 @@ class Authenticator:
             raise AuthError("the token's jti must be a string")
         if claims["exp"] - claims["iat"] > self.max_lifetime:
             raise AuthError(f"the token lives longer than {int(self.max_lifetime)} seconds")
-        if not self.replay.first_use(iss, claims["jti"], claims["exp"]):
+        from anyio import to_thread  # the replay cache may be a file the workers share: not on the event loop
+
+        if not await to_thread.run_sync(self.replay.first_use, iss, claims["jti"], claims["exp"]):
             raise AuthError("the token's jti was used before (replay)")
         return claims

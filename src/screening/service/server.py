@@ -56,7 +56,7 @@ def _app(config: ServiceConfig) -> FastAPI:
         from ..decisions.store import open_store
         from ..decisions.store.feedback import StoreFeedbackSink
 
-        decisions = StoreFeedbackSink(open_store(config.store))
+        decisions = StoreFeedbackSink(open_store(config.store, lock_timeout=10))  # a locked store: an error in 10 s
     return create_app(config, decisions=decisions)
 
 
