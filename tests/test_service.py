@@ -166,15 +166,17 @@ def test_patient_view_never_shows_the_partners_answers_either_way(open_client, d
 
 
 def test_a_duo_members_chart_gets_no_duo_screening_and_no_pair_card(open_client, duo_responses):
-    """Pair cards rest on both people's answers: they appear on appointment-book only."""
+    """Pair cards rest on both people's answers: they appear on appointment-book only. The chart gets
+    one card saying where the screening is (not a 412: CDS Hooks 2.0 keeps it for data that cannot be fetched)."""
     for patient in DUO:
         response = open_client.post(
             VIEW, json=hook_request("patient-view", patient, prefetch={"intake": searchset(*duo_responses.values())})
         )
-        assert response.status_code == 412
-        body = response.json()
-        assert body["resourceType"] == "OperationOutcome" and "cards" not in body
-        assert "appointment-book" in body["issue"][0]["diagnostics"]
+        assert response.status_code == 200
+        (card,) = response.json()["cards"]
+        assert card["indicator"] == "info" and len(card["summary"]) < 140 and "uuid" not in card
+        assert "appointment is booked" in card["summary"] and "extension" not in card
+        assert not any(p in response.text for p in DUO)
 
 
 def test_an_appointment_for_one_patient_cannot_screen_half_a_duo(open_client, duo_responses):
@@ -422,7 +424,12 @@ def test_overridden_feedback_with_the_cards_reason_reaches_the_decisions_sink(wi
                 "overrideReason": {"reason": reason, "userComment": "Discussed at intake."},
                 "outcomeTimestamp": "2026-12-01T10:00:00Z",
             },
-            {"card": second["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
+            {  # a reason the EHR added (CDS Hooks 2.0 §"Card Attributes": a client MAY augment the list)
+                "card": second["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"reason": {"system": "https://ehr.example.org/reasons", "code": "seen-by-cardiology"}},
+                "outcomeTimestamp": "2026-12-01T10:01:00Z",
+            },
         ]
     }
     response = client.post(f"{APPT}/feedback", json=feedback)
@@ -438,7 +445,9 @@ def test_overridden_feedback_with_the_cards_reason_reaches_the_decisions_sink(wi
     assert one.override_reason == {"system": reason["system"], "code": reason["code"], "display": reason["display"]}
     assert one.user_comment == "Discussed at intake." and one.hook_instance == instance and len(one.report_id) == 64
     assert one.outcome_time.isoformat() == "2026-12-01T10:00:00+00:00" and list(one.patients) == ext["patients"]
-    assert two.outcome == "accepted" and two.override_reason is None
+    assert one.reviewer == "Practitioner/clin-1" and one.reason_offered  # the user the card was shown to
+    assert two.outcome == "overridden" and not two.reason_offered
+    assert two.override_reason == {"system": "https://ehr.example.org/reasons", "code": "seen-by-cardiology"}
 
 
 @pytest.mark.parametrize(
@@ -446,16 +455,9 @@ def test_overridden_feedback_with_the_cards_reason_reaches_the_decisions_sink(wi
     [
         (lambda e, c: e.update(card=str(uuid.uuid4())), 404, "no such card"),
         (lambda e, c: e.update(outcome="ignored"), 422, "outcome"),
-        (
-            lambda e, c: e.update(overrideReason={"reason": {"system": c["overrideReasons"][0]["system"], "code": "made-up"}}),
-            422,
-            "not one of the card's",
-        ),
-        (
-            lambda e, c: e.update(outcome="accepted", overrideReason={"reason": c["overrideReasons"][0]}),
-            422,
-            "only given with outcome 'overridden'",
-        ),
+        (lambda e, c: e.update(overrideReason={"reason": {"code": "made-up"}}), 422, "a system and a code"),
+        (lambda e, c: e.update(overrideReason={}), 422, "a reason (a Coding) or a userComment"),
+        (lambda e, c: e.update(outcome="accepted"), 422, "needs acceptedSuggestions"),  # stored as "noted" before
         (lambda e, c: e.update(outcome="accepted", acceptedSuggestions=[{"id": "x"}]), 422, "no suggestions"),
         (lambda e, c: e.pop("outcomeTimestamp"), 422, "outcomeTimestamp"),
         (lambda e, c: e.update(outcomeTimestamp="2026-12-01T10:00:00"), 422, "time zone"),

@@ -465,3 +465,34 @@ def test_healthz_answers_fast_while_a_hook_call_waits_on_a_locked_store(duo_inta
         call.join(30)
         assert max(times) < 0.1, times
         assert answers and answers[0].status_code in (200, 500)  # waited for the lock, or failed closed after it
+
+
+# ---------------------------------------------------------------------------- 8. CORS
+
+
+def test_cors_answers_only_the_configured_origins(duo_intake):
+    """A browser client (the CDS Hooks Sandbox) could not call the service and showed "All clear!"."""
+    sandbox = "https://sandbox.example.org"
+    preflight = {
+        "Origin": sandbox,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
+    with TestClient(create_app(ServiceConfig(public_url=BASE, insecure_no_auth=True)), base_url=BASE) as closed:
+        assert "access-control-allow-origin" not in closed.options(VIEW, headers=preflight).headers  # none by default
+    config = ServiceConfig(public_url=BASE, insecure_no_auth=True, engine="python", allow_origins=(sandbox,))
+    with TestClient(create_app(config), base_url=BASE) as client:
+        answer = client.options(VIEW, headers=preflight)
+        assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == sandbox
+        assert "authorization" in answer.headers["access-control-allow-headers"].lower()
+        assert "access-control-allow-credentials" not in answer.headers
+        other = client.options(VIEW, headers=dict(preflight, Origin="https://evil.example.org"))
+        assert other.headers.get("access-control-allow-origin") != "https://evil.example.org"
+        (qr,) = responses_for(individual(duo_intake, 0), ["Patient/p1"]).values()
+        call = client.post(
+            VIEW, json=hook_request("patient-view", "Patient/p1", prefetch={"intake": qr}), headers={"Origin": sandbox}
+        )
+        assert call.status_code == 200 and call.headers["access-control-allow-origin"] == sandbox
+    for bad in ("*", "null", "https://x.org/path", "ftp://x.org"):
+        with pytest.raises(ValueError, match="allow-origin"):
+            ServiceConfig(insecure_no_auth=True, allow_origins=(bad,)).check()

@@ -191,6 +191,13 @@ def _parser() -> argparse.ArgumentParser:
         help="a FHIR server base URL this trusted client's requests may name as fhirServer (repeatable; "
         "with --insecure-no-auth, just URL); the service fetches from no other",
     )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the service (CORS), e.g. https://sandbox.example.org (repeatable; none by default)",
+    )
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
     serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
     serve.add_argument(
@@ -536,6 +543,7 @@ def _serve(args: argparse.Namespace) -> int:
         servers.setdefault(iss, []).append(url.rstrip("/"))
     config = ServiceConfig(
         fhir_servers=servers,
+        allow_origins=tuple(args.allow_origin),
         public_url=args.public_url or f"http://{args.host}:{args.port}",
         trusted_issuers=issuers,
         insecure_no_auth=args.insecure_no_auth,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -32,7 +33,17 @@ from ..version import __version__
 from .auth import Authenticator, AuthError
 from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
-from .hooks import HookError, fhir_server_url, intake_resource, parse_request, pick_response, responses_in, services
+from .hooks import (
+    DuoElsewhere,
+    HookError,
+    duo_elsewhere_card,
+    fhir_server_url,
+    intake_resource,
+    parse_request,
+    pick_response,
+    responses_in,
+    services,
+)
 
 if TYPE_CHECKING:
     from ..report.model import Report
@@ -57,6 +68,7 @@ class ServiceConfig:
     engine: EngineName = "auto"
     program: str | None = None
     fhir_base: str | None = None  # the canonical base the intake Questionnaires are published under
+    allow_origins: tuple[str, ...] = ()  # browser origins allowed by CORS; none by default
     rules: str | None = None
     today: dt.date | None = None
     max_body_bytes: int = 1_000_000
@@ -76,6 +88,9 @@ class ServiceConfig:
             for server in servers:
                 if fhir_server_url(server) != server.rstrip("/"):
                     raise ValueError(f"--fhir-server: {server!r} is not a base URL")
+        for origin in self.allow_origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", origin):
+                raise ValueError(f"--allow-origin takes an origin such as https://ehr.example.org, got {origin!r}")
         if self.fhir_base is not None:
             questionnaire_url(self.fhir_base)  # a ValueError naming the form a base must have
 
@@ -206,6 +221,21 @@ def create_app(
         openapi_url=None,
     )
 
+    if config.allow_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        # CDS Hooks 2.0 §"Cross-Origin Resource Sharing" (https://cds-hooks.hl7.org/2.0/#cross-origin-resource-sharing):
+        # browser clients need CORS and the spec refers to OWASP: an explicit list of origins, no
+        # credentials (the JWT is a header), only the methods and headers the endpoints use.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.allow_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
     async def authenticate(request: Request, *audiences: str) -> str:
         """The caller's issuer ("" when authentication is off)."""
         if state.auth is None:
@@ -321,7 +351,10 @@ def create_app(
                 for p in others
             ]
             return outcome(412, "not-found", f"{first}: {reasons[first]}", f"QuestionnaireResponse?subject={first}", issues)
-        resource, patients = intake_resource(hook, responses)
+        try:
+            resource, patients = intake_resource(hook, responses)
+        except DuoElsewhere:
+            return {"cards": [duo_elsewhere_card()]}
 
         def screened() -> Report:
             intake = intake_from_fhir(resource, base=config.fhir_base, today=config.today, program=program_id)
@@ -345,7 +378,7 @@ def create_app(
         report_id = report.report_id
         await to_thread.run_sync(
             cards_seen.remember,
-            [_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256) for card in result],
+            [_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256, hook.user) for card in result],
         )
         about: dict[str, object] = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
@@ -381,7 +414,7 @@ def create_app(
     return app
 
 
-def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rulebook_sha256: str) -> CardRecord:
+def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rulebook_sha256: str, user: str) -> CardRecord:
     """What is remembered of an issued card, to check feedback on it (no answers)."""
     flag = card["extension"][RULE_EXTENSION]
     if "patients" not in flag:  # cards() names them whenever it is given patients, as here
@@ -396,6 +429,7 @@ def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rul
         override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
         report_id=report_id,
         rulebook_sha256=rulebook_sha256,
+        user=user,
     )
 
 

@@ -23,6 +23,8 @@ from ..interop.fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
 
 __all__ = [
     "HookError",
+    "DuoElsewhere",
+    "duo_elsewhere_card",
     "HookName",
     "Service",
     "SERVICES",
@@ -50,6 +52,34 @@ class HookError(Exception):
     def __init__(self, status: int, code: str, diagnostics: str, expression: str | None = None):
         super().__init__(diagnostics)
         self.status, self.code, self.diagnostics, self.expression = status, code, diagnostics, expression
+
+
+class DuoElsewhere(Exception):
+    """patient-view for a duo member: the duo is screened where both people are in context.
+
+    Not a 412: CDS Hooks 2.0 §"HTTP Status Codes" (https://cds-hooks.hl7.org/2.0/#http-status-codes_1)
+    keeps 412 for data the service cannot fetch; here the data is there, and the answer is a
+    card saying where the screening is shown (:func:`duo_elsewhere_card`).
+    """
+
+
+def duo_elsewhere_card() -> dict[str, Any]:
+    """The one card patient-view shows a duo member: where the screening is, and no answers.
+
+    No ``uuid``: there is nothing to give feedback on (CDS Hooks 2.0 §"Feedback", a client sends none
+    for a card without one, https://cds-hooks.hl7.org/2.0/#feedback); ``summary`` under 140
+    characters (§"Card Attributes", https://cds-hooks.hl7.org/2.0/#card-attributes).
+    """
+    return {
+        "summary": "Duo session intake: its screening is shown when the duo's appointment is booked",
+        "indicator": "info",
+        "detail": (
+            "This patient's intake is for a duo session. A duo is screened on the Appointment that names "
+            "both people (the appointment-book hook), so that one person's chart never shows what the other "
+            "answered. No screening is shown here; nothing has been decided."
+        ),
+        "source": {"label": "screening (CDS Hooks service)"},
+    }
 
 
 def search_path(patient_ref: str, questionnaires: tuple[str, ...] = (QUESTIONNAIRE_URL,)) -> str:
@@ -391,13 +421,7 @@ def intake_resource(request: HookRequest, responses: Mapping[str, dict[str, Any]
         declared = _answer(response, "session.format")
         if declared != wanted:
             if request.service.hook == "patient-view" and declared == "duo":
-                raise HookError(
-                    412,
-                    "not-found",
-                    f"the intake of {patient} is for a duo session: it is screened on appointment-book, where the "
-                    "Appointment names both people; patient-view shows one person's own individual screening",
-                    "QuestionnaireResponse",
-                )
+                raise DuoElsewhere(patient)
             where = "the Appointment names two patients" if wanted == "duo" else "the Appointment names one patient"
             # the answer itself is never quoted: it may be anything the form let someone type
             raise HookError(

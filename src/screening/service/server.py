@@ -46,6 +46,7 @@ def _dump(config: ServiceConfig) -> str:
 def _load(text: str) -> ServiceConfig:
     data = json.loads(text)
     data["today"] = dt.date.fromisoformat(data["today"]) if data.get("today") else None
+    data["allow_origins"] = tuple(data.get("allow_origins") or ())
     return ServiceConfig(**data)
 
 
