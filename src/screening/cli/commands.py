@@ -219,6 +219,12 @@ def _parser() -> argparse.ArgumentParser:
         default=5.0,
         help="seconds for the whole fetch from the client's FHIR server, however slowly it answers (default 5)",
     )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to receive a whole request body; a slower one is refused with 408 (default 10)",
+    )
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
     serve.add_argument(
@@ -552,6 +558,7 @@ def _serve(args: argparse.Namespace) -> int:
         fhir_base=args.fhir_base,
         rules=args.rules,
         fhir_timeout=args.fhir_timeout,
+        body_deadline=args.body_timeout,
         store=args.store,
     )
     from ..service.app import check_listening

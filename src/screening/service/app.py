@@ -72,6 +72,7 @@ class ServiceConfig:
     rules: str | None = None
     today: dt.date | None = None
     max_body_bytes: int = 1_000_000
+    body_deadline: float = 10.0  # seconds to receive a whole request body
     fhir_timeout: float = 5.0
     max_token_lifetime: float = 600
     state_path: str | None = None  # a SQLite file the workers share (cards issued, token ids seen)
@@ -221,7 +222,10 @@ def create_app(
         openapi_url=None,
     )
 
-    if config.allow_origins:
+    from .limits import BodyDeadline
+
+    app.add_middleware(BodyDeadline, deadline=config.body_deadline, max_bytes=config.max_body_bytes)
+    if config.allow_origins:  # added last: the outermost, so a preflight never waits on a body
         from starlette.middleware.cors import CORSMiddleware
 
         # CDS Hooks 2.0 §"Cross-Origin Resource Sharing" (https://cds-hooks.hl7.org/2.0/#cross-origin-resource-sharing):
