@@ -55,7 +55,8 @@ class BodyDeadline:
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()  # after the body: the disconnect, when it comes
+            message: Message = await receive()  # after the body: the disconnect, when it comes
+            return message
 
         await self.app(scope, replay, send)
 
