@@ -46,6 +46,8 @@ class Served:
             str(workers),
             "--trust",
             f"{ISSUER}={ehr.url}/jwks.json",
+            "--fhir-server",
+            f"{ISSUER}={ehr.url}/fhir",
         ]
         self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -138,3 +140,83 @@ def test_serve_refuses_to_start_without_a_trusted_issuer():
         [sys.executable, "-m", "screening", "serve", "--port", str(free_port())], capture_output=True, text=True, timeout=60
     )
     assert run.returncode == 2 and "--insecure-no-auth" in run.stderr
+
+
+def test_serve_starts_under_a_program_other_than_the_default(tmp_path):
+    """Reproduction 2 as a real process: `serve --program oregon-ops` exited with rulebook problems."""
+    port = free_port()
+    log = tmp_path / "serve-program.log"
+    command = [sys.executable, "-m", "screening", "serve", "--port", str(port), "--insecure-no-auth", "--program", "oregon-ops"]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "screening serve exited:\n" + log.read_text()
+            assert time.monotonic() < deadline, "screening serve did not start in 60 s:\n" + log.read_text()
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert health.status_code == 200
+        services = httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=5).json()["services"]
+        assert all("screening-intake-oregon-ops" in s["prefetch"]["intake"] for s in services)
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)
+
+
+def test_slow_peers_cannot_lock_others_out(tmp_path):
+    """Reproduction 4: 1,000 connections that never finished their headers made every request a 503,
+    and a body trickled at a byte a second was held 20 s. Real sockets against a real process."""
+    port = free_port()
+    log = tmp_path / "serve-slow.log"
+    command = [sys.executable, "-m", "screening", "serve", "--port", str(port), "--insecure-no-auth", "--body-timeout", "2"]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    sockets: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, "screening serve exited:\n" + log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                httpx.get(f"{base}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        for _ in range(1000):  # heads that never finish, from one client, no token
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            sockets.append(s)
+        started = time.monotonic()
+        assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200  # others are still served
+        assert time.monotonic() - started < 2
+        time.sleep(7)  # past the header deadline (5 s): the server has closed them
+        for s in sockets[:50]:
+            s.settimeout(1)
+            assert s.recv(100) == b""
+        trickle = socket.create_connection(("127.0.0.1", port))
+        sockets.append(trickle)
+        trickle.sendall(
+            b"POST /cds-services/screening-patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+        )
+        started = time.monotonic()
+        trickle.settimeout(0.5)
+        answer = b""
+        while time.monotonic() - started < 10 and not answer:
+            try:
+                trickle.sendall(b" ")
+                answer = trickle.recv(200)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        held = time.monotonic() - started
+        assert answer.startswith(b"HTTP/1.1 408"), answer
+        assert held < 4, held
+    finally:
+        for s in sockets:
+            s.close()
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)

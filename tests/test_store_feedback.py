@@ -71,3 +71,37 @@ def test_feedback_that_does_not_fit_records_nothing(store, report):
     sink.record([Entry(report.report_id, flag.rule_id, flag.participant, "overridden", None, "spoke with her GP", now)])
     (record,) = store.audit_log()
     assert (record.reason, record.reason_text, record.reviewer) == ("other", "spoke with her GP", "dr.kim")
+
+
+@dataclass(frozen=True)
+class ServiceEntry(Entry):  # as the service now hands them: the clinician, and whether the card offered the reason
+    reviewer: str | None = None
+    reason_offered: bool = True
+
+
+def test_the_clinician_and_the_ehrs_own_reason_are_kept(store, report):
+    """Issue 26: decisions named the hook call, not the clinician; an EHR's own reason was refused."""
+    sink = StoreFeedbackSink(store)
+    sink.add_report(report)
+    flag = report.flags[0]
+    when = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.UTC)
+    own = {"system": "https://ehr.example.org/reasons", "code": "seen-by-cardiology", "display": "Seen by cardiology"}
+    sink.record(
+        [
+            ServiceEntry(
+                report.report_id,
+                flag.rule_id,
+                flag.participant,
+                "overridden",
+                own,
+                None,
+                when,
+                reviewer="Practitioner/clin-1",
+                reason_offered=False,
+            )
+        ]
+    )
+    (decision,) = store.decisions_for(report.report_id)
+    assert decision.reviewer == "Practitioner/clin-1"
+    assert decision.reason == "other" and "Seen by cardiology" in decision.reason_text and own["system"] in decision.reason_text
+    assert store.verify().ok

@@ -198,8 +198,29 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ISSUER=JWKS_URL",
         help="a trusted CDS client: its JWT iss and the URL of its JWK Set (repeatable)",
     )
+    serve.add_argument(
+        "--fhir-server",
+        action="append",
+        default=[],
+        metavar="ISSUER=URL",
+        help="a FHIR server base URL this trusted client's requests may name as fhirServer (repeatable; "
+        "with --insecure-no-auth, just URL); the service fetches from no other",
+    )
+    serve.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin allowed to call the service (CORS), e.g. https://sandbox.example.org (repeatable; none by default)",
+    )
     serve.add_argument("--insecure-no-auth", action="store_true", help="accept calls without a JWT: ONLY for a local trial")
     serve.add_argument("--program", help="screen under a program of rules/programs/ (as for screen)")
+    serve.add_argument(
+        "--fhir-base",
+        metavar="URL",
+        type=_base,
+        help="the canonical base your intake Questionnaires are published under (as for fhir questionnaire --base)",
+    )
     serve.add_argument(
         "--engine",
         choices=ENGINES,
@@ -207,7 +228,18 @@ def _parser() -> argparse.ArgumentParser:
         help="as for screen: auto (default) cross-checks both engines where durable_rules imports",
     )
     serve.add_argument("--rules", help="a rules folder to use instead of the shipped rulebook")
-    serve.add_argument("--fhir-timeout", type=float, default=5.0, help="seconds to wait for the client's FHIR server (default 5)")
+    serve.add_argument(
+        "--fhir-timeout",
+        type=float,
+        default=5.0,
+        help="seconds for the whole fetch from the client's FHIR server, however slowly it answers (default 5)",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        help="seconds to receive a whole request body; a slower one is refused with 408 (default 10)",
+    )
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
     serve.add_argument(
@@ -294,10 +326,10 @@ def _screen(args: argparse.Namespace) -> int:
     from ..rulebook.loading import default
     from ..rulebook.programs import resolve
 
-    book, _ = resolve(load(args.rules) if args.rules else default(), args.program)
+    book, chosen = resolve(load(args.rules) if args.rules else default(), args.program)
     from ..interop.fhir import read_intake_file  # also reads a FHIR QuestionnaireResponse or duo Bundle
 
-    intake = read_intake_file(args.file, base=args.fhir_base, today=args.today)
+    intake = read_intake_file(args.file, base=args.fhir_base, today=args.today, program=chosen.id)
     report = screen(intake, rulebook=book, engine=args.engine, today=args.today)
     if args.view != "clinician":
         try:
@@ -567,18 +599,34 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"screening: --trust takes ISSUER=JWKS_URL, got {item!r}", file=sys.stderr)
             return EXIT_USAGE
         issuers[iss] = url
+    servers: dict[str, list[str]] = {}
+    for item in args.fhir_server:
+        iss, sep, url = item.partition("=")  # an issuer has no "=" (as for --trust)
+        if not sep:
+            iss, url = "", item
+        if not url.startswith(("http://", "https://")):
+            print(f"screening: --fhir-server takes ISSUER=URL (or URL with --insecure-no-auth), got {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        servers.setdefault(iss, []).append(url.rstrip("/"))
     config = ServiceConfig(
+        fhir_servers=servers,
+        allow_origins=tuple(args.allow_origin),
         public_url=args.public_url or f"http://{args.host}:{args.port}",
         trusted_issuers=issuers,
         insecure_no_auth=args.insecure_no_auth,
         engine=args.engine,
         program=args.program,
+        fhir_base=args.fhir_base,
         rules=args.rules,
         fhir_timeout=args.fhir_timeout,
+        body_deadline=args.body_timeout,
         store=args.store,
     )
+    from ..service.app import check_listening
+
     try:
         config.check()
+        check_listening(config, args.host)
     except ValueError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -111,18 +111,22 @@ def card_uuid(
     program: str | None = None,
     hook_instance: str | None = None,
     patient: str = "",
+    report_id: str = "",
 ) -> str:
     """The same rule for the same participant under the same rulebook (and program) gives the same uuid.
 
     ``program`` is the program's id and sha256 for any program but 'default', whose cards keep
     the uuids they had before programs existed. With ``hook_instance`` (and the FHIR ``patient``
     the flag is about) the uuid is unique per hook call, patient and flag: the same flag in
-    another call is another card.
+    another call is another card. The ``report_id`` binds it to the screening it came from too:
+    a ``hookInstance`` reused with other answers gives other cards, so feedback on the first
+    screening's cards cannot land on the second's (CDS Hooks 2.0 §"hookInstance" names one hook
+    call, https://cds-hooks.hl7.org/2.0/#hookinstance; the client, not this service, makes it).
     """
     extra = f"\n{program}" if program else ""
     key = f"{rule_id}\n{participant}\n{rulebook_sha256}{extra}"
     if hook_instance is not None:
-        key = f"{hook_instance}\n{patient}\n{key}"
+        key = f"{hook_instance}\n{report_id}\n{patient}\n{key}"
     return str(uuid.uuid5(_NAMESPACE, key))
 
 
@@ -233,7 +237,9 @@ def cards(
         source = finding.references[0] if finding.references else None
         about = sorted({patients.get(p, p) for p in finding.participants})
         card: Card = {
-            "uuid": card_uuid(main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about)),
+            "uuid": card_uuid(
+                main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about), report.report_id
+            ),
             "summary": _summary(finding),
             "indicator": finding.severity,
             "detail": _detail(report, finding, by_id, shown),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sys
 import typing
 import uuid
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BASE_URL",
     "QUESTIONNAIRE_URL",
+    "program_questionnaire_url",
     "ANSWER_SYSTEM",
     "UCUM",
     "FhirSupportMissing",
@@ -677,24 +679,46 @@ def _responses(resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def _check_questionnaire(response: dict[str, Any], where: str, base: str) -> None:
-    """The response answers this Questionnaire: same canonical URL, and same version if it names one."""
+def program_questionnaire_url(program: str | None = None, base: str | None = None) -> str:
+    """The canonical URL of a program's Questionnaire: ``<url>-<program>``; the base
+    Questionnaire's for the default program (``None``)."""
+    url = questionnaire_url(base)
+    return url if program in (None, "default") else f"{url}-{program}"
+
+
+def _check_questionnaire(response: dict[str, Any], where: str, base: str, program: str | None) -> None:
+    """The response answers this Questionnaire: the base one, or the screening program's own
+    (``<url>-<program>``), and the same version if it names one. A response to another program's
+    Questionnaire is refused, never re-read under this program's rules."""
     from ..version import __version__
 
     expected = questionnaire_url(base)
+    own = program_questionnaire_url(program, base)
     canonical, _, version = str(response.get("questionnaire") or expected).partition("|")
-    if canonical != expected and not canonical.startswith(expected + "-"):  # a program's Questionnaire: <url>-<program>
-        raise _problem(f"{where}.questionnaire", f"answers another questionnaire; expected {expected}")
+    if canonical not in (expected, own):
+        if canonical.startswith(expected + "-"):
+            named = canonical.removeprefix(expected + "-")[:64]
+            if re.fullmatch(r"[a-z0-9][a-z0-9-]*", named):
+                raise _problem(
+                    f"{where}.questionnaire",
+                    f"answers the Questionnaire of program {named!r}; this screening runs under program "
+                    f"{program or 'default'!r} (screen it under --program {named}, or use that program's Questionnaire)",
+                )
+        raise _problem(f"{where}.questionnaire", f"answers another questionnaire; expected {own}")
     if version and version != __version__:
         raise _problem(
             f"{where}.questionnaire", f"answers version {version} of the Questionnaire; this library reads version {__version__}"
         )
 
 
-def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date | None = None) -> Intake:
+def intake_from_fhir(
+    resource: Any, *, base: str | None = None, today: dt.date | None = None, program: str | None = None
+) -> Intake:
     """Map a completed QuestionnaireResponse (individual) or a Bundle of two (duo) to an Intake.
 
-    ``base`` is the canonical base the Questionnaire was published under (default :data:`BASE_URL`).
+    ``base`` is the canonical base the Questionnaire was published under (default :data:`BASE_URL`);
+    ``program`` the id of the program that will screen it (default: the default program): a
+    response to another program's Questionnaire is an :class:`IntakeError`.
     """
     from ..intake.reading import check_shape
 
@@ -711,7 +735,7 @@ def intake_from_fhir(resource: Any, *, base: str | None = None, today: dt.date |
             raise IntakeError(
                 [Problem(f"{where}.status", None, f"only a completed or amended response is screened, this one is {status!r}")]
             )
-        _check_questionnaire(response, where, base)
+        _check_questionnaire(response, where, base, program)
         reader = _Reader(where, base)
         reader.read(response.get("item") or [])
         for key, value in reader.session.items():
@@ -747,7 +771,8 @@ def screen_fhir(
     """Screen a FHIR QuestionnaireResponse or duo Bundle; the options as for :func:`screening.screen`."""
     from ..pipeline.screener import screen
 
-    intake = intake_from_fhir(resource, base=base, today=today)
+    program_id = program if isinstance(program, str) or program is None else program.id
+    intake = intake_from_fhir(resource, base=base, today=today, program=program_id)
     return screen(intake, rulebook=rulebook, engine=engine, today=today, program=program)
 
 
@@ -755,7 +780,9 @@ def is_fhir(data: Any) -> bool:
     return isinstance(data, Mapping) and "resourceType" in data
 
 
-def read_intake_file(path: str | Path, *, base: str | None = None, today: dt.date | None = None) -> Intake:
+def read_intake_file(
+    path: str | Path, *, base: str | None = None, today: dt.date | None = None, program: str | None = None
+) -> Intake:
     """Read an intake file ("-" is stdin): the library's JSON/YAML intake, or a FHIR response or
     Bundle (JSON). Both are read strictly and within the same limits (size, nesting, integer
     length, duplicate keys): see :mod:`screening.intake.reading`.
@@ -772,7 +799,7 @@ def read_intake_file(path: str | Path, *, base: str | None = None, today: dt.dat
     looks_fhir = b'"resourceType"' in raw[:4096] or (b"resourceType" in raw and raw.lstrip()[:1] == b"{")
     data = load_intake_data(raw, where, MAX_FHIR_DEPTH if looks_fhir else None)
     if looks_fhir and is_fhir(data):
-        return intake_from_fhir(data, base=base, today=today)
+        return intake_from_fhir(data, base=base, today=today, program=program)
     return parse_intake(data, where, today=today)
 
 

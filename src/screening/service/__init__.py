@@ -1,7 +1,7 @@
 """The CDS Hooks service (``screening serve``): an optional extra, ``pip install 'screening[service]'``.
 
 Nothing in the core imports this package. ``create_app(config, decisions=...)`` builds the
-ASGI app; ``serve()`` runs it with uvicorn.
+ASGI app; ``serve()`` runs it with hypercorn.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ __all__ = ["ServiceSupportMissing", "ServiceConfig", "create_app", "serve"]
 
 
 class ServiceSupportMissing(ScreeningError, ImportError):
-    """FastAPI, uvicorn, PyJWT or httpx is not installed: the service is an optional extra."""
+    """FastAPI, hypercorn, PyJWT or httpx is not installed: the service is an optional extra."""
 
     def __init__(self) -> None:
         super().__init__("the CDS Hooks service needs the optional extra: pip install 'screening[service]'")
@@ -21,8 +21,8 @@ class ServiceSupportMissing(ScreeningError, ImportError):
 try:
     import fastapi  # noqa: F401
     import httpx  # noqa: F401
+    import hypercorn  # noqa: F401
     import jwt  # noqa: F401
-    import uvicorn  # noqa: F401
 except ImportError:
     raise ServiceSupportMissing() from None
 

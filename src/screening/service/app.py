@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 import httpx
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel
@@ -24,18 +27,29 @@ from ..engines.engine import EngineName
 from ..errors import EngineError, IntakeError, ScreeningError
 from ..interop.cds_hooks import RULE_EXTENSION, Card
 from ..interop.cds_hooks import cards as make_cards
-from ..interop.fhir import intake_from_fhir
+from ..interop.fhir import intake_from_fhir, program_questionnaire_url, questionnaire_url
 from ..pipeline.screener import screen
 from ..version import __version__
 from .auth import Authenticator, AuthError
 from .feedback import CardLog, CardRecord, FeedbackSink, MemoryCardLog, ReportKeeper, parse_feedback
 from .fhir_client import fetch_responses
-from .hooks import SERVICES, HookError, intake_resource, parse_request, pick_response, responses_in
+from .hooks import (
+    DuoElsewhere,
+    HookError,
+    duo_elsewhere_card,
+    fhir_server_url,
+    intake_resource,
+    parse_request,
+    pick_response,
+    responses_in,
+    services,
+)
 
 if TYPE_CHECKING:
+    from ..report.model import Report
     from ..rulebook.loading import Rulebook
 
-__all__ = ["ServiceConfig", "create_app", "REPORT_EXTENSION"]
+__all__ = ["ServiceConfig", "create_app", "check_listening", "is_loopback", "REPORT_EXTENSION"]
 
 log = logging.getLogger("screening.service")
 REPORT_EXTENSION = "invalid.screening.report"
@@ -48,12 +62,17 @@ class ServiceConfig:
 
     public_url: str = "http://127.0.0.1:8080"
     trusted_issuers: dict[str, str] = field(default_factory=dict)  # iss -> JWK Set URL
+    # iss -> the FHIR server base URLs its requests may name ("" is the key without authentication)
+    fhir_servers: dict[str, list[str]] = field(default_factory=dict)
     insecure_no_auth: bool = False
     engine: EngineName = "auto"
     program: str | None = None
+    fhir_base: str | None = None  # the canonical base the intake Questionnaires are published under
+    allow_origins: tuple[str, ...] = ()  # browser origins allowed by CORS; none by default
     rules: str | None = None
     today: dt.date | None = None
     max_body_bytes: int = 1_000_000
+    body_deadline: float = 10.0  # seconds to receive a whole request body
     fhir_timeout: float = 5.0
     max_token_lifetime: float = 600
     state_path: str | None = None  # a SQLite file the workers share (cards issued, token ids seen)
@@ -64,6 +83,35 @@ class ServiceConfig:
             raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
         if not self.public_url.startswith(("http://", "https://")):
             raise ValueError("the public URL must start with http:// or https://")
+        for issuer, servers in self.fhir_servers.items():
+            if issuer and issuer not in self.trusted_issuers:
+                raise ValueError(f"--fhir-server names {issuer!r}, which is not a trusted issuer (--trust)")
+            for server in servers:
+                if fhir_server_url(server) != server.rstrip("/"):
+                    raise ValueError(f"--fhir-server: {server!r} is not a base URL")
+        for origin in self.allow_origins:
+            if not re.fullmatch(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?", origin):
+                raise ValueError(f"--allow-origin takes an origin such as https://ehr.example.org, got {origin!r}")
+        if self.fhir_base is not None:
+            questionnaire_url(self.fhir_base)  # a ValueError naming the form a base must have
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a listening address is reachable from this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listening(config: ServiceConfig, host: str) -> None:
+    """No authentication is for a local trial: refused on an address others can reach."""
+    if config.insecure_no_auth and not is_loopback(host):
+        raise ValueError(f"--insecure-no-auth is for a local trial: listen on 127.0.0.1, not {host}")
 
 
 class Issue(TypedDict):
@@ -121,6 +169,12 @@ def create_app(
     config = config or ServiceConfig()
     config.check()
     book = service_rulebook(config)
+    program_id = book.program.id if book.program is not None else "default"
+    # responses to the base Questionnaire and to this program's own are read (under --fhir-base)
+    questionnaires = tuple(
+        dict.fromkeys((questionnaire_url(config.fhir_base), program_questionnaire_url(program_id, config.fhir_base)))
+    )
+    offered = services(questionnaires)
     base = config.public_url.rstrip("/")
     shared = None
     if config.state_path:
@@ -128,14 +182,19 @@ def create_app(
 
         shared = SqliteState(config.state_path)
     cards_seen = card_log or shared or MemoryCardLog()
-    from ..authoring.docs import render
+    from ..authoring.docs import rule_pages
 
-    pages = {path.rsplit("/", 1)[-1].removesuffix(".md"): text for path, text in render(book).items() if "/" in path}
+    pages = rule_pages(book)  # the program's own severities; a compiled rulebook is not re-checked
     state = _Running()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = http_client or httpx.AsyncClient(timeout=httpx.Timeout(config.fhir_timeout), follow_redirects=False)
+        client = http_client or httpx.AsyncClient(
+            timeout=httpx.Timeout(config.fhir_timeout),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=100),
+            trust_env=False,  # no proxy or .netrc credentials picked up from the environment
+        )
         state.client = client
         state.auth = (
             None
@@ -156,12 +215,39 @@ def create_app(
         version=__version__,
         description="CDS Hooks 2.0 services that screen intakes for psychedelic-assisted sessions. The screening decides nothing.",
         lifespan=lifespan,
+        # no /docs, /redoc, /openapi.json: they answered without a token and loaded scripts from a CDN;
+        # the CDS Hooks discovery endpoint (CDS Hooks 2.0 §"Discovery") is what clients read
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
 
-    async def authenticate(request: Request, *audiences: str) -> None:
+    from .limits import BodyDeadline
+
+    app.add_middleware(BodyDeadline, deadline=config.body_deadline, max_bytes=config.max_body_bytes)
+    if config.allow_origins:  # added last: the outermost, so a preflight never waits on a body
+        from starlette.middleware.cors import CORSMiddleware
+
+        # CDS Hooks 2.0 §"Cross-Origin Resource Sharing" (https://cds-hooks.hl7.org/2.0/#cross-origin-resource-sharing):
+        # browser clients need CORS and the spec refers to OWASP: an explicit list of origins, no
+        # credentials (the JWT is a header), only the methods and headers the endpoints use.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.allow_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,
+            max_age=600,
+        )
+
+    async def authenticate(request: Request, *audiences: str) -> str:
+        """The caller's issuer ("" when authentication is off)."""
         if state.auth is None:
-            return
-        await state.auth.verify(request.headers.get("authorization"), [base + a for a in audiences])
+            return ""
+        claims = await state.auth.verify(request.headers.get("authorization"), [base + a for a in audiences])
+        return str(claims["iss"])
+
+    allowed = {issuer: {s.rstrip("/") for s in servers} for issuer, servers in config.fhir_servers.items()}
 
     async def body_of(request: Request) -> Any:
         declared = request.headers.get("content-length")
@@ -207,7 +293,7 @@ def create_app(
     @app.get("/cds-services", response_model=None)
     async def discovery(request: Request) -> dict[str, list[dict[str, Any]]]:
         await authenticate(request, "/cds-services")
-        return {"services": [s.discovery() for s in SERVICES.values()]}
+        return {"services": [s.discovery() for s in offered.values()]}
 
     @app.get("/healthz", include_in_schema=False, response_model=None)
     async def health() -> dict[str, object]:
@@ -222,23 +308,36 @@ def create_app(
 
     @app.post("/cds-services/{service_id}", response_model=None)
     async def call(service_id: str, request: Request) -> JSONResponse | dict[str, object]:
-        service = SERVICES.get(service_id)
+        service = offered.get(service_id)
         if service is None:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
-        await authenticate(request, f"/cds-services/{service_id}")
+        issuer = await authenticate(request, f"/cds-services/{service_id}")
         hook = parse_request(await body_of(request), service)
         candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
         for value in hook.prefetch.values():
-            for response in responses_in(value):
+            for response in responses_in(value, questionnaires[0]):
                 for patient in hook.patients:
                     candidates[patient].append(response)
         chosen = {p: pick_response(p, c) for p, c in candidates.items()}
         missing = [p for p, r in chosen.items() if r is None]
         reasons = {p: "the prefetch holds no completed intake response and the request gives no fhirServer" for p in missing}
-        if missing and hook.fhir_server:
+        if missing and hook.fhir_server and hook.fhir_server not in allowed.get(issuer, ()):
+            # Not in CDS Hooks 2.0 (§"Trusting CDS Services" has the service pre-registered with the FHIR
+            # server's authorization server, https://cds-hooks.hl7.org/2.0/#trusting-cds-services): our own
+            # allow-list per issuer, so a caller cannot point the service (and its token) at any host.
+            reasons = {
+                p: "the request's fhirServer is not on this service's list for this client (--fhir-server)" for p in missing
+            }
+        elif missing and hook.fhir_server and hook.fhir_token is None:
+            # §"FHIR Resource Access" (https://cds-hooks.hl7.org/2.0/#fhir-resource-access): the service MAY use
+            # the FHIR server when the client gives both fhirServer and fhirAuthorization
+            reasons = {p: "the request gives fhirServer without fhirAuthorization" for p in missing}
+        elif missing and hook.fhir_server:
             if state.client is None:
                 raise RuntimeError("the app's lifespan has not started")  # a 500, as any unexpected failure
-            fetched = await fetch_responses(state.client, hook.fhir_server, missing, hook.fhir_token)
+            fetched = await fetch_responses(
+                state.client, hook.fhir_server, missing, hook.fhir_token, questionnaires, config.fhir_timeout
+            )
             for patient, (found, reason) in fetched.items():
                 chosen[patient] = pick_response(patient, found)
                 reasons[patient] = reason
@@ -256,11 +355,17 @@ def create_app(
                 for p in others
             ]
             return outcome(412, "not-found", f"{first}: {reasons[first]}", f"QuestionnaireResponse?subject={first}", issues)
-        resource, patients = intake_resource(hook, responses)
         try:
-            report = screen(
-                intake_from_fhir(resource, today=config.today), rulebook=book, engine=config.engine, today=config.today
-            )
+            resource, patients = intake_resource(hook, responses)
+        except DuoElsewhere:
+            return {"cards": [duo_elsewhere_card()]}
+
+        def screened() -> Report:
+            intake = intake_from_fhir(resource, base=config.fhir_base, today=config.today, program=program_id)
+            return screen(intake, rulebook=book, engine=config.engine, today=config.today)
+
+        try:  # CPU-bound: in a worker thread, so the event loop keeps answering (/healthz among others)
+            report = await to_thread.run_sync(screened)
         except IntakeError as error:
             problems: list[Issue] = [{"severity": "error", "code": "invalid", "diagnostics": str(p)} for p in error.problems[:50]]
             return JSONResponse({"resourceType": "OperationOutcome", "issue": problems}, 422, media_type=FHIR_JSON)
@@ -269,13 +374,16 @@ def create_app(
             return outcome(500, "exception", "the screening could not be completed; no cards are returned (it fails closed)")
         except ScreeningError as error:  # e.g. an optional extra missing: a message without data
             return outcome(500, "exception", str(error).splitlines()[0])
-        if isinstance(decisions, ReportKeeper):
-            decisions.add_report(report, book)  # its digest (no answers), so feedback can bind to it
+        if isinstance(decisions, ReportKeeper):  # its digest (no answers), so feedback can bind to it
+            await to_thread.run_sync(decisions.add_report, report, book)  # store I/O: never on the event loop
         result = make_cards(
             report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}"
         )
         report_id = report.report_id
-        cards_seen.remember([_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256) for card in result])
+        await to_thread.run_sync(
+            cards_seen.remember,
+            [_record(card, service_id, hook.hook_instance, report_id, report.rulebook.sha256, hook.user) for card in result],
+        )
         about: dict[str, object] = {
             "rulebook": {"version": report.rulebook.version, "sha256": report.rulebook.sha256},
             "engine": report.engine,
@@ -289,12 +397,13 @@ def create_app(
 
     @app.post("/cds-services/{service_id}/feedback")
     async def feedback(service_id: str, request: Request) -> JSONResponse:
-        if service_id not in SERVICES:
+        if service_id not in offered:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         await authenticate(request, f"/cds-services/{service_id}", f"/cds-services/{service_id}/feedback")
-        entries = parse_feedback(await body_of(request), service_id, cards_seen)
+        body = await body_of(request)
+        entries = await to_thread.run_sync(partial(parse_feedback, body, service_id, cards_seen))  # looks cards up
         if decisions is not None:
-            decisions.record(entries)
+            await to_thread.run_sync(decisions.record, entries)
             said = f"{len(entries)} feedback entries validated and kept"
         else:
             said = f"{len(entries)} feedback entries validated; not kept (this service has no decisions store)"
@@ -309,7 +418,7 @@ def create_app(
     return app
 
 
-def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rulebook_sha256: str) -> CardRecord:
+def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rulebook_sha256: str, user: str) -> CardRecord:
     """What is remembered of an issued card, to check feedback on it (no answers)."""
     flag = card["extension"][RULE_EXTENSION]
     if "patients" not in flag:  # cards() names them whenever it is given patients, as here
@@ -324,6 +433,7 @@ def _record(card: Card, service_id: str, hook_instance: str, report_id: str, rul
         override_reasons=tuple((r["system"], r["code"]) for r in card["overrideReasons"]),
         report_id=report_id,
         rulebook_sha256=rulebook_sha256,
+        user=user,
     )
 
 

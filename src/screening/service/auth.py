@@ -144,10 +144,15 @@ class Authenticator:
             raise AuthError(f"the token has no {error.claim} claim") from None
         except jwt.PyJWTError:
             raise AuthError("the token's signature or claims do not verify") from None
+        for claim in ("exp", "iat"):  # numbers (RFC 7519 NumericDate); text would fail the arithmetic below
+            if isinstance(claims[claim], bool) or not isinstance(claims[claim], (int, float)):
+                raise AuthError(f"the token's {claim} must be a number of seconds")
         if not isinstance(claims["jti"], str) or not claims["jti"]:
             raise AuthError("the token's jti must be a string")
         if claims["exp"] - claims["iat"] > self.max_lifetime:
             raise AuthError(f"the token lives longer than {int(self.max_lifetime)} seconds")
-        if not self.replay.first_use(iss, claims["jti"], claims["exp"]):
+        from anyio import to_thread  # the replay cache may be a file the workers share: not on the event loop
+
+        if not await to_thread.run_sync(self.replay.first_use, iss, claims["jti"], claims["exp"]):
             raise AuthError("the token's jti was used before (replay)")
         return claims

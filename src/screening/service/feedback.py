@@ -3,7 +3,7 @@
 The service remembers each card it issued (rule, participant, patients, the override reasons
 it offered, the report it came from; never an answer) in a :class:`CardLog`, so feedback can be
 checked: the card exists and came from this service, the outcome is ``accepted`` or
-``overridden``, an override reason is one the card offered. Valid feedback goes to a
+``overridden``, an override reason is a Coding (one the card offered, or the client's own). Valid feedback goes to a
 :class:`FeedbackSink` (the clinician-decisions store plugs in here); without one it is validated
 and acknowledged but not kept.
 """
@@ -54,6 +54,7 @@ class CardRecord:
     override_reasons: tuple[tuple[str, str], ...]  # (system, code) offered on the card
     report_id: str | None
     rulebook_sha256: str
+    user: str = ""  # context.userId of the call the card was shown in
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ class FeedbackRecord:
     user_comment: str | None
     outcome_time: dt.datetime
     received_time: dt.datetime
+    reviewer: str | None = None  # the user the card was shown to (context.userId), who acted on it
+    reason_offered: bool = True  # False: an override reason the client added (CDS Hooks 2.0 allows it)
 
 
 class CardLog(Protocol):
@@ -134,7 +137,10 @@ def _timestamp(value: Any, where: str) -> dt.datetime:
         raise _invalid(f"{where}: outcomeTimestamp is not an ISO 8601 time", where) from None
     if parsed.tzinfo is None:
         raise _invalid(f"{where}: outcomeTimestamp needs a time zone (UTC)", where)
-    return parsed.astimezone(dt.UTC)
+    try:
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00, past the last representable time
+        raise _invalid(f"{where}: outcomeTimestamp is out of range", where) from None
 
 
 def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRecord]:
@@ -159,30 +165,37 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
         outcome = entry.get("outcome")
         if outcome not in ("accepted", "overridden"):
             raise _invalid(f"{where}.outcome must be 'accepted' or 'overridden'", f"{where}.outcome")
-        if entry.get("acceptedSuggestions"):
-            raise _invalid(f"{where}.acceptedSuggestions: the card has no suggestions to accept", f"{where}.acceptedSuggestions")
+        # CDS Hooks 2.0 §"Feedback" (https://cds-hooks.hl7.org/2.0/#feedback): acceptedSuggestions is
+        # "Required for accepted outcomes"; these cards offer no suggestions, so none can be accepted.
+        if outcome == "accepted":
+            raise _invalid(
+                f"{where}: outcome 'accepted' needs acceptedSuggestions, and this card has no suggestions to accept "
+                "(send 'overridden', or no feedback when the card is simply read)",
+                f"{where}.acceptedSuggestions",
+            )
         reason = entry.get("overrideReason")
         coding: dict[str, str] | None = None
         comment: str | None = None
+        offered_by_card = True
         if reason is not None:
-            if outcome != "overridden":
-                raise _invalid(f"{where}.overrideReason is only given with outcome 'overridden'", f"{where}.overrideReason")
+            # §"OverrideReason" (https://cds-hooks.hl7.org/2.0/#overridereason): a reason Coding, a userComment, or both
             if not isinstance(reason, Mapping) or not (reason.get("reason") or reason.get("userComment")):
-                raise _invalid(
-                    f"{where}.overrideReason needs a reason (a Coding from the card) or a userComment", f"{where}.overrideReason"
-                )
+                raise _invalid(f"{where}.overrideReason needs a reason (a Coding) or a userComment", f"{where}.overrideReason")
             chosen = reason.get("reason")
             if chosen is not None:
-                pair = (chosen.get("system"), chosen.get("code")) if isinstance(chosen, Mapping) else None
-                offered = next((o for o in card.override_reasons if o == pair), None)
-                if offered is None:
+                system, code = (chosen.get("system"), chosen.get("code")) if isinstance(chosen, Mapping) else (None, None)
+                if not all(isinstance(v, str) and 0 < len(v) <= 256 for v in (system, code)):
                     raise _invalid(
-                        f"{where}.overrideReason.reason is not one of the card's overrideReasons",
+                        f"{where}.overrideReason.reason must be a Coding with a system and a code",
                         f"{where}.overrideReason.reason",
                     )
-                coding = {"system": offered[0], "code": offered[1]}
-                if isinstance(chosen.get("display"), str):
-                    coding["display"] = chosen["display"]
+                # §"Card Attributes" (https://cds-hooks.hl7.org/2.0/#card-attributes): "A CDS Client MAY augment
+                # the override reasons presented to the user with its own reasons": kept, marked as the client's
+                offered_by_card = (system, code) in card.override_reasons
+                coding = {"system": str(system), "code": str(code)}
+                display = chosen.get("display")
+                if isinstance(display, str) and 0 < len(display) <= 256:
+                    coding["display"] = display
             comment = reason.get("userComment")
             if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
                 raise _invalid(
@@ -204,6 +217,8 @@ def parse_feedback(body: Any, service_id: str, log: CardLog) -> list[FeedbackRec
                 user_comment=comment,
                 outcome_time=_timestamp(entry.get("outcomeTimestamp"), where),
                 received_time=received,
+                reviewer=card.user or None,
+                reason_offered=offered_by_card,
             )
         )
     return out

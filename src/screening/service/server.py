@@ -1,40 +1,51 @@
-"""Run the app with uvicorn: one process, or several workers that each build their own app.
+"""Run the app with hypercorn: one process, or several workers that each build their own app.
 
+Hypercorn, not uvicorn: its ``keep_alive_timeout`` is armed when a connection opens and stopped
+only by a complete request head, so a peer that never finishes its headers is dropped after
+``HEADER_TIMEOUT`` seconds (uvicorn has no header read deadline: a thousand such connections
+locked everyone out, issue 26). The body is bounded by the app (:mod:`.limits`).
 Workers are separate processes (the screening is CPU-bound and holds the GIL), so the
 configuration travels to them in an environment variable, as JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
 import os
 import shutil
 import tempfile
-from typing import TypedDict
 
-import uvicorn
 from fastapi import FastAPI
+from hypercorn.config import Config
 
-from .app import ServiceConfig, create_app
+from .app import ServiceConfig, check_listening, create_app
 
-__all__ = ["serve", "app_from_env", "CONFIG_ENV"]
+__all__ = ["serve", "app_from_env", "CONFIG_ENV", "HEADER_TIMEOUT", "server_config"]
 
 CONFIG_ENV = "SCREENING_SERVICE_CONFIG"
+HEADER_TIMEOUT = 5.0  # seconds for a connection to send a complete request head (and between requests)
 
 
-class _ServerOptions(TypedDict):
-    """The uvicorn.run options one process and several workers share."""
-
-    host: str
-    port: int
-    access_log: bool
-    limit_concurrency: int
-    timeout_keep_alive: int
-    server_header: bool
-    ssl_certfile: str | None
-    ssl_keyfile: str | None
+def server_config(
+    host: str, port: int, *, workers: int = 1, access_log: bool = True, certfile: str | None = None, keyfile: str | None = None
+) -> Config:
+    """Hypercorn's settings: the header deadline, an idle read guard, bounded heads, no server header."""
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.keep_alive_timeout = HEADER_TIMEOUT
+    config.read_timeout = 30  # a connection silent this long mid-request is closed
+    config.h11_max_incomplete_size = 16 * 1024
+    config.include_server_header = False
+    config.graceful_timeout = 5
+    config.workers = workers
+    config.accesslog = "-" if access_log else None
+    config.access_log_format = '%(h)s "%(r)s" %(s)s'  # method, path and status: never a body
+    config.errorlog = "-"
+    config.certfile, config.keyfile = certfile, keyfile
+    return config
 
 
 def _dump(config: ServiceConfig) -> str:
@@ -46,6 +57,7 @@ def _dump(config: ServiceConfig) -> str:
 def _load(text: str) -> ServiceConfig:
     data = json.loads(text)
     data["today"] = dt.date.fromisoformat(data["today"]) if data.get("today") else None
+    data["allow_origins"] = tuple(data.get("allow_origins") or ())
     return ServiceConfig(**data)
 
 
@@ -56,7 +68,7 @@ def _app(config: ServiceConfig) -> FastAPI:
         from ..decisions.store import open_store
         from ..decisions.store.feedback import StoreFeedbackSink
 
-        decisions = StoreFeedbackSink(open_store(config.store))
+        decisions = StoreFeedbackSink(open_store(config.store, lock_timeout=10))  # a locked store: an error in 10 s
     return create_app(config, decisions=decisions)
 
 
@@ -76,26 +88,23 @@ def serve(
 ) -> None:
     """Run until interrupted. The access log holds method, path and status, never a body."""
     config.check()
-    common: _ServerOptions = {
-        "host": host,
-        "port": port,
-        "access_log": access_log,
-        "limit_concurrency": 1000,
-        "timeout_keep_alive": 5,
-        "server_header": False,
-        "ssl_certfile": ssl_certfile,
-        "ssl_keyfile": ssl_keyfile,
-    }
+    check_listening(config, host)
+    settings = server_config(host, port, workers=workers, access_log=access_log, certfile=ssl_certfile, keyfile=ssl_keyfile)
     if workers <= 1:
-        uvicorn.run(_app(config), **common)
+        from hypercorn.asyncio import serve as run_server
+
+        asyncio.run(run_server(_app(config), settings, mode="asgi"))  # type: ignore[arg-type]
         return
     scratch = None
     if config.state_path is None:  # the workers share the cards issued and the token ids seen
         scratch = tempfile.mkdtemp(prefix="screening-serve-")
         config = dataclasses.replace(config, state_path=os.path.join(scratch, "state.sqlite"))
     os.environ[CONFIG_ENV] = _dump(config)
+    settings.application_path = "screening.service.server:app_from_env()"
+    from hypercorn.run import run
+
     try:
-        uvicorn.run("screening.service.server:app_from_env", factory=True, workers=workers, **common)
+        run(settings)
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS tokens (iss TEXT NOT NULL, jti TEXT NOT NULL, exp REA
 class SqliteState:
     """A card log and a replay cache in one SQLite file, safe across threads and processes."""
 
-    def __init__(self, path: str, ttl: float = 7 * 24 * 3600, leeway: float = 30):
-        self.path, self.ttl, self.leeway = path, ttl, leeway
+    def __init__(self, path: str, ttl: float = 7 * 24 * 3600, leeway: float = 30, busy_timeout: float = 5.0):
+        self.path, self.ttl, self.leeway, self.busy_timeout = path, ttl, leeway, busy_timeout
         self._local = threading.local()
         self._next_purge = 0.0
         self._db().executescript(_SCHEMA)
@@ -37,7 +37,9 @@ class SqliteState:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            # a lock held elsewhere: wait at most busy_timeout, then an error (the call fails closed), in the
+            # worker thread the app runs store calls in
+            db = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db

@@ -134,7 +134,16 @@ class Store:
                 conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("screening_read") else "BEGIN IMMEDIATE")
 
             return engine
-        return create_engine(self.url, pool_size=5, max_overflow=5, pool_recycle=3600)
+        # a stalled server gives an error, never a hang: a bounded connect, statement and pool wait
+        timeout_ms = int(self.lock_timeout * 1000)
+        return create_engine(
+            self.url,
+            pool_size=5,
+            max_overflow=5,
+            pool_recycle=3600,
+            pool_timeout=self.lock_timeout,
+            connect_args={"connect_timeout": 10, "options": f"-c statement_timeout={timeout_ms}"},
+        )
 
     def _lock(self, conn: Connection) -> None:
         """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""

@@ -64,6 +64,9 @@ def decision_from_feedback(entry: FeedbackEntry, reviewer: str) -> Decision:
         coding: Mapping[str, str] = entry.override_reason or {}
         outcome, reason = "overridden", coding.get("code") or OTHER
         reason_text = None if coding.get("code") else (entry.user_comment or "overridden in the EHR without a reason")
+        if coding and not getattr(entry, "reason_offered", True):  # a reason the EHR added, not one the rule offers
+            reason = OTHER
+            reason_text = f"the EHR's own reason: {coding.get('display') or coding.get('code')} ({coding.get('system')})"
     else:
         outcome, reason, reason_text = entry.outcome, None, None  # refused by Decision with the field named
     return make_decision(
