@@ -91,11 +91,12 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
     for rule in sorted(book.rules, key=lambda r: r.id):
         meta = rule.meta
         for name in RULE_TEXTS:
-            add(getattr(meta, name), f"rules:{rule.id}/{name}", "participant" if name == "participant_text" else "rule")
+            # stripped, as a report carries it (a folded text in a rule file ends with a newline)
+            add(getattr(meta, name).strip(), f"rules:{rule.id}/{name}", "participant" if name == "participant_text" else "rule")
         for i, text in enumerate(meta.limitations):
-            add(text, f"rules:{rule.id}/limitations[{i}]", "rule")
+            add(text.strip(), f"rules:{rule.id}/limitations[{i}]", "rule")
         for i, text in enumerate(meta.override_reasons):
-            add(text, f"rules:{rule.id}/override_reasons[{i}]", "rule")
+            add(text.strip(), f"rules:{rule.id}/override_reasons[{i}]", "rule")
     return found
 
 
