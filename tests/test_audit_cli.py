@@ -84,7 +84,9 @@ def test_decide_list_export_and_verify(capsys, reports, store_url):
     code, out, _ = run(capsys, "audit", "list", "--report", old.report_id, "--view", "A", "--store", store_url)
     assert "setting.one-facilitator-for-duo [A]" in out and BP not in out
     code, out, _ = run(capsys, "audit", "verify", "--store", store_url)
-    assert code == 0 and out.startswith("2 decision records, chain intact; head " + exported[1]["record_hash"])
+    assert code == 0 and out.startswith(
+        "2 decision records and 1 reports, chain intact; head " + exported[1]["record_hash"] + ":"
+    )
 
 
 def test_verify_exits_1_naming_the_edited_record(capsys, reports, store_url):
@@ -113,6 +115,23 @@ def test_verify_exits_1_naming_the_edited_record(capsys, reports, store_url):
     raw_sql(store_url, ["UPDATE screening_decisions SET record = '{}' WHERE seq = 1".format(record.replace("dr.kim", "dr.who"))])
     code, out, err = run(capsys, "audit", "verify", "--store", store_url)
     assert code == 1 and "NOT intact" in out and "record 1: its content does not match its hash (edited)" in err
+
+
+def test_a_malformed_row_is_not_intact_and_list_and_export_go_on_past_it(capsys, reports, store_url):
+    """Issue 27, 2: exit 1 "record N: not readable", no traceback, nothing stored quoted; list/export skip it and say so."""
+    old_file, _, _ = reports
+    for flag, who in ((BP, "B"), ("setting.one-facilitator-for-duo", "A")):
+        argv = ["decide", old_file, "--flag", flag, "--participant", who, "--outcome", "noted", "--reviewer", "dr.kim"]
+        assert run(capsys, *argv, "--store", store_url)[0] == 0
+    drop_append_only_guards(store_url)
+    raw_sql(store_url, ["UPDATE screening_decisions SET record = '[\"ZZSECRET\"]' WHERE seq = 1"])
+    code, out, err = run(capsys, "audit", "verify", "--store", store_url)
+    assert code == 1 and "NOT intact" in out and "record 1: not readable" in err
+    assert "Traceback" not in err and "ZZSECRET" not in out + err
+    code, out, err = run(capsys, "audit", "list", "--store", store_url)
+    assert code == 0 and len(out.splitlines()) == 1 and "record 1: not readable; skipped" in err
+    code, out, err = run(capsys, "audit", "export", "--format", "csv", "--store", store_url)
+    assert code == 0 and len(out.splitlines()) == 2 and "record 1: not readable; skipped" in err
 
 
 @pytest.mark.parametrize(
@@ -217,7 +236,7 @@ def test_the_commands_run_as_a_real_process(tmp_path):
     verify = subprocess.run(
         [sys.executable, "-m", "screening", "audit", "verify"], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
-    assert verify.returncode == 0 and "1 decision records, chain intact" in verify.stdout
+    assert verify.returncode == 0 and "1 decision records and 1 reports, chain intact" in verify.stdout
 
 
 def test_the_core_never_imports_the_store_and_a_missing_extra_says_what_to_install(tmp_path):

@@ -71,7 +71,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         p.add_argument("--reviewer", help="only this reviewer's decisions")
         p.add_argument("--store", help=STORE_HELP)
     verify = audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 when a record was edited, deleted or inserted")
-    verify.add_argument("--head", help="a head hash printed by an earlier verify: it must still be in the chain")
+    verify.add_argument(
+        "--head",
+        help="a head printed by an earlier verify (DECISIONS:REPORTS, or the decisions' alone): it must still be in the chain",
+    )
     verify.add_argument("--store", help=STORE_HELP)
 
     diff = sub.add_parser("diff", help="compare two reports of the same people; carry forward decisions on unchanged flags")
@@ -146,12 +149,16 @@ def _decide(args: argparse.Namespace) -> int:
 
 
 def _records(args: argparse.Namespace, store: Store) -> list[DecisionRecord]:
+    """The records asked for; a record that is not readable is skipped and named on stderr."""
+    unreadable: list[str] = []
     if args.view != "clinician":
         if not args.report:
             raise ScreeningError("--view: a participant's view needs --report REPORT_ID")
-        records = store.decisions_for(args.report, view=args.view)
+        records = store.decisions_for(args.report, view=args.view, unreadable=unreadable)
     else:
-        records = store.audit_log(report_id=args.report)
+        records = store.audit_log(report_id=args.report, unreadable=unreadable)
+    for label in unreadable:
+        print(f"screening: {label}; skipped (run `screening audit verify`)", file=sys.stderr)
     return [r for r in records if args.reviewer is None or r.reviewer == args.reviewer]
 
 
@@ -162,7 +169,7 @@ def _audit(args: argparse.Namespace) -> int:
             for problem in result.problems:
                 print(f"screening: {problem}", file=sys.stderr)
             state = "intact" if result.ok else f"NOT intact ({len(result.problems)} problems)"
-            print(f"{result.records} decision records, chain {state}; head {result.head}")
+            print(f"{result.records} decision records and {result.reports} reports, chain {state}; head {result.full_head}")
             return 0 if result.ok else 1
         records = _records(args, store)
     if args.audit_command == "list":
