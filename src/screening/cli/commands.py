@@ -265,7 +265,7 @@ def _screen(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         print("screening: --jobs applies to --batch only", file=sys.stderr)
         return EXIT_USAGE
-    if args.file != "-" and not Path(args.file).is_file():
+    if args.file != "-" and not Path(args.file).is_file():  # (a name the system refuses: OSError, below)
         what = "not a file" if Path(args.file).exists() else "no such file"
         print(f"screening: {what}: {args.file}", file=sys.stderr)
         return EXIT_USAGE
@@ -629,6 +629,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as error:  # a file or folder name the system refuses (too long, ...): a usage error
+        name = str(error.filename or "")
+        shown = name if len(name) <= 80 else name[:80] + "..."
+        print(f"screening: {error.strerror or type(error).__name__}" + (f": {shown}" if shown else ""), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("screening: interrupted", file=sys.stderr)
         return 130
