@@ -66,7 +66,7 @@ def test_an_approval_is_recorded_and_shows_in_check_docs_and_reports(rules_copy,
     assert record["reviewer"] == "Dr Jane Example" and record["role"] == "psychiatrist"
     assert record["checklist"] == {item: "yes" for item in CHECKLIST}
     book = load_rulebook(rules_copy)
-    assert record["rule_sha256"] == content_hash(book.rule(RULE))
+    assert record["rule_sha256"] == content_hash(book.rule(RULE), book)
     capsys.readouterr()
     assert main(["rules", "check", "--rules", str(rules_copy)]) == 0
     assert "approved 1" in capsys.readouterr().out
@@ -190,12 +190,14 @@ CONTENT_EDITS = {
 def test_any_content_change_changes_the_hash(tmp_path_factory, part):
     rules = tmp_path_factory.mktemp("rules") / "rules"
     shutil.copytree(default_rules_dir(), rules)
-    before = content_hash(load_rulebook(rules).rule(RULE))
+    book = load_rulebook(rules)
+    before = content_hash(book.rule(RULE), book)
     old, new = CONTENT_EDITS[part]
     path = rules / FILE
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new))
-    assert content_hash(load_rulebook(rules).rule(RULE)) != before
+    book = load_rulebook(rules)
+    assert content_hash(book.rule(RULE), book) != before
 
 
 def git(repo, *args):
@@ -303,7 +305,7 @@ def test_reviewer_pages_show_names_and_comments_as_text_never_markup_or_links(ru
     rule = book.rule(RULE)
     record = {
         "rule_id": RULE,
-        "rule_sha256": content_hash(rule),
+        "rule_sha256": content_hash(rule, book),
         "reviewer": "Dr <script>alert(1)</script> [x](javascript:alert(1))",
         "role": "psychiatrist",
         "date": "2026-11-30",
@@ -321,3 +323,46 @@ def test_reviewer_pages_show_names_and_comments_as_text_never_markup_or_links(ru
     record["reviewer"] = "Dr\x1b[2J Example"
     (rules_copy / REVIEWS_FILE).write_text(json.dumps(record) + "\n")
     assert main(["rules", "check", "--rules", str(rules_copy)]) != 0
+
+
+def _hashes(rules):
+    book = load_rulebook(rules)
+    return {rule.id: content_hash(rule, book) for rule in book.rules}
+
+
+@pytest.mark.parametrize(
+    "file, old, new, shows",
+    [
+        ("parameters.yaml", "    default: 140\n    unit: mmHg", "    default: 160\n    unit: mmHg", "bp_systolic_elevated: 160"),
+        ("conditions.yaml", "      within_days: 14", "      within_days: 10", "within_days: 10"),
+        (
+            "mood-and-suicide/thoughts-of-harm-now.yaml",
+            "participant_copy: on-request",
+            "participant_copy: shown",
+            "participant_copy: shown",
+        ),
+    ],
+)
+def test_docs_diff_and_the_review_hash_see_the_same_changes(tmp_path, capsys, file, old, new, shows):
+    """Issue 27, 5: a parameter, a named condition or participant_copy changed outside a rule's
+    file: docs diff lists each rule it touches, with old and new value, exactly where the hash moved."""
+    repo = tmp_path / "repo"
+    shutil.copytree(default_rules_dir(), repo / "rules")
+    (repo / "rules" / REVIEWS_FILE).unlink(missing_ok=True)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "start")
+    before = _hashes(repo / "rules")
+    path = repo / "rules" / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    after = _hashes(repo / "rules")
+    moved = sorted(rule_id for rule_id in after if after[rule_id] != before.get(rule_id))
+    assert moved, "the review hash must see the change"
+    assert main(["docs", "diff", "--since", "HEAD", "--rules", str(repo / "rules")]) == 0
+    out = capsys.readouterr().out
+    listed = sorted(re.findall(r"^changed: (\S+)", out, re.MULTILINE))
+    assert listed == moved
+    assert re.search(r"^\s*\+\s*" + re.escape(shows), out, re.MULTILINE)  # the new value ...
+    old_value = old.split("\n")[0].split(":")[-1].strip()
+    assert re.search(r"^\s*-.*: " + re.escape(old_value) + "$", out, re.MULTILINE)  # ... and the old one

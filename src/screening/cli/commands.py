@@ -449,7 +449,7 @@ def _rules_review(args: argparse.Namespace) -> int:
             print(display.text(line + (f": {record.comments}" if record.comments else "")).replace("\n", "\\n"))
         if state.state == "changed-since-review" and state.approval is not None:
             print(f"changed since the approval of {state.approval.date}:")
-            for part, lines in compare(state.approval.content, review.content(rule)).items():
+            for part, lines in compare(state.approval.content, review.content(rule, book)).items():
                 print(f"  {part}:")
                 print("\n".join(f"    {line}" for line in lines))
         return EXIT_OK
@@ -467,6 +467,7 @@ def _rules_review(args: argparse.Namespace) -> int:
     try:
         record = review.new_record(
             rule,
+            book=book,
             reviewer=args.reviewer,
             role=args.role,
             decision=args.decision,

@@ -69,18 +69,20 @@ UNVERIFIED_MARKERS = re.compile(
 )
 
 
-def content(rule: Rule) -> dict[str, Any]:
+def content(rule: Rule, book: Rulebook) -> dict[str, Any]:
     """What a review covers: the validated rule file without its bookkeeping fields."""
     data = rule.meta.model_dump(mode="json")
     for key in _NOT_CONTENT:
         data.pop(key, None)
     if rule.uses:  # a named condition is part of the logic of every rule that uses it
         data["named_conditions"] = rule.uses
+    if rule.params:  # so is the value of a parameter it reads
+        data["parameters"] = {name: book.parameters[name].default for name in sorted(rule.params) if name in book.parameters}
     return data
 
 
-def content_hash(rule: Rule) -> str:
-    text = json.dumps(content(rule), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def content_hash(rule: Rule, book: Rulebook) -> str:
+    text = json.dumps(content(rule, book), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -116,7 +118,7 @@ def state_of(book: Rulebook, rule: Rule) -> ReviewState:
 
 
 def _state(book: Rulebook, rule: Rule) -> ReviewState:
-    current = content_hash(rule)
+    current = content_hash(rule, book)
     mine = [r for r in book.reviews if r.rule_id == rule.id]
     last = mine[-1] if mine else None
     approvals = [r for r in mine if r.decision == "approved"]
@@ -135,6 +137,7 @@ def _state(book: Rulebook, rule: Rule) -> ReviewState:
 def new_record(
     rule: Rule,
     *,
+    book: Rulebook,
     reviewer: str,
     role: str,
     decision: ReviewDecision,
@@ -184,14 +187,14 @@ def new_record(
     try:
         return ReviewRecord(
             rule_id=rule.id,
-            rule_sha256=content_hash(rule),
+            rule_sha256=content_hash(rule, book),
             reviewer=reviewer,
             role=role,
             date=date,
             decision=decision,
             comments=comments.strip(),
             checklist=answers,
-            content=content(rule),
+            content=content(rule, book),
             registration=registration.strip(),
             recorded_by=recorded_by.strip(),
         )
