@@ -130,14 +130,18 @@ class Store:
 
     def _engine(self) -> Engine:
         if self.dialect == "sqlite":
-            engine = create_engine(self.url, connect_args={"timeout": self.lock_timeout, "check_same_thread": False})
+            path = self.url.removeprefix("sqlite:///")
+            read_only = self._read_only_file(Path(path))
+            url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true" if read_only else self.url
+            engine = create_engine(url, connect_args={"timeout": self.lock_timeout, "check_same_thread": False})
             timeout_ms = int(self.lock_timeout * 1000)
 
             @event.listens_for(engine, "connect")
             def _sqlite_connect(dbapi: sqlite3.Connection, _record: object) -> None:  # our own BEGIN: the write lock first
                 dbapi.isolation_level = None
                 cursor = dbapi.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
+                if not read_only:
+                    cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=FULL")  # a committed decision survives a power cut
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
@@ -149,6 +153,15 @@ class Store:
 
             return engine
         return create_engine(self.url, pool_size=5, max_overflow=5, pool_recycle=3600)
+
+    @staticmethod
+    def _read_only_file(path: Path) -> bool:
+        """An existing SQLite file on a read-only mount: opened read-only (listing and verifying
+        work; a write says the store is read-only)."""
+        try:
+            return path.is_file() and bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            return False
 
     def _lock(self, conn: Connection) -> None:
         """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""
@@ -186,7 +199,7 @@ class Store:
                 f"could not {doing}: the decisions store {where} is locked by another writer "
                 f"(waited {self.lock_timeout:g} s); nothing was recorded, try again"
             )
-        if "disk is full" in message or "database or disk is full" in message or sqlstate.startswith("53"):
+        if "disk is full" in message or "no space" in message or sqlstate.startswith("53") or self._disk_full():
             return StoreError(f"could not {doing}: no space left for the decisions store {where}; nothing was recorded")
         if "readonly" in message or "read-only" in message or "permission" in message:
             return StoreError(f"could not {doing}: the decisions store {where} is read-only; nothing was recorded")
@@ -194,6 +207,16 @@ class Store:
             return StoreError(f"could not {doing}: cannot reach the decisions store {where}")
         kind = type(orig).__name__
         return StoreError(f"could not {doing}: the decisions store {where} reported {kind}; nothing was recorded")
+
+    def _disk_full(self) -> bool:
+        """A SQLite file's disk is (nearly) full: SQLite then often says only "disk I/O error"."""
+        if self.dialect != "sqlite":
+            return False
+        try:
+            space = os.statvfs(Path(self.url.removeprefix("sqlite:///")).parent)
+        except (OSError, AttributeError):
+            return False
+        return space.f_bavail * space.f_frsize < 256 * 1024
 
     # ------------------------------------------------------------------ migrations
 
