@@ -14,7 +14,8 @@ from typing import Literal, TypedDict
 
 from ..errors import ScreeningError
 from ..report import display
-from ..report.model import Flag, Report, Severity
+from ..report.model import Flag, Report
+from ..report.parts import Severity
 from .model import DecisionRecord, Outcome, effective_decisions
 
 __all__ = ["FlagChange", "ReportDiff", "diff_reports", "render_diff_text", "FlagChangeDict", "ReportDiffDict", "DecidedDict"]
