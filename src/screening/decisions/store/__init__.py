@@ -216,7 +216,7 @@ class Store:
             space = os.statvfs(Path(self.url.removeprefix("sqlite:///")).parent)
         except (OSError, AttributeError):
             return False
-        return space.f_bavail * space.f_frsize < 256 * 1024
+        return space.f_bavail * space.f_frsize < 64 * 1024
 
     # ------------------------------------------------------------------ migrations
 
