@@ -87,6 +87,12 @@ def drop_append_only_guards(url: str) -> None:
             [
                 "DROP TRIGGER screening_decisions_append_only ON screening_decisions",
                 "DROP TRIGGER screening_reports_append_only ON screening_reports",
+                "DROP TRIGGER screening_reports_no_delete ON screening_reports",
+                "DROP TRIGGER screening_report_chain_append_only ON screening_report_chain",
+                *(
+                    f"DROP TRIGGER {t}_no_truncate ON {t}"
+                    for t in ("screening_decisions", "screening_reports", "screening_report_chain", "screening_schema_version")
+                ),
             ],
         )
     else:
@@ -96,5 +102,8 @@ def drop_append_only_guards(url: str) -> None:
                 "DROP TRIGGER screening_decisions_no_update",
                 "DROP TRIGGER screening_decisions_no_delete",
                 "DROP TRIGGER screening_reports_no_update",
+                "DROP TRIGGER screening_reports_no_delete",
+                "DROP TRIGGER screening_report_chain_no_update",
+                "DROP TRIGGER screening_report_chain_no_delete",
             ],
         )

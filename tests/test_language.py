@@ -191,10 +191,12 @@ def test_editing_a_named_condition_changes_every_rule_that_uses_it(tmp_path):
     root = tmp_path / "rules"
     shutil.copytree(default_rules_dir(), root)
     rule_id = "medication.several-serotonergic-drugs-with-mdma-or-ayahuasca"
-    before = content_hash(load_rulebook(root).rule(rule_id))
+    book = load_rulebook(root)
+    before = content_hash(book.rule(rule_id), book)
     path = root / "conditions.yaml"
     path.write_text(path.read_text().replace("within_days: 14", "within_days: 10"))
-    assert content_hash(load_rulebook(root).rule(rule_id)) != before
+    book = load_rulebook(root)
+    assert content_hash(book.rule(rule_id), book) != before
 
 
 def test_a_broken_named_condition_file_names_file_and_line(tmp_path):

@@ -2,6 +2,7 @@
 what changed since, through the command line as a reviewer uses it."""
 
 import json
+import re
 import shutil
 import subprocess
 
@@ -65,7 +66,7 @@ def test_an_approval_is_recorded_and_shows_in_check_docs_and_reports(rules_copy,
     assert record["reviewer"] == "Dr Jane Example" and record["role"] == "psychiatrist"
     assert record["checklist"] == {item: "yes" for item in CHECKLIST}
     book = load_rulebook(rules_copy)
-    assert record["rule_sha256"] == content_hash(book.rule(RULE))
+    assert record["rule_sha256"] == content_hash(book.rule(RULE), book)
     capsys.readouterr()
     assert main(["rules", "check", "--rules", str(rules_copy)]) == 0
     assert "approved 1" in capsys.readouterr().out
@@ -110,10 +111,25 @@ def test_formatting_and_bookkeeping_do_not_invalidate_an_approval(rules_copy):
 
 
 def test_an_approval_needs_every_checklist_item_and_no_no(rules_copy, capsys):
-    common = ["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "approved", "--reviewer", "Dr X", "--role", "GP"]
+    common = [
+        "rules",
+        "review",
+        RULE,
+        "--rules",
+        str(rules_copy),
+        "--decision",
+        "approved",
+        "--reviewer",
+        "Dr X",
+        "--role",
+        "physician",
+    ]
     assert main([*common, "--check", "logic=yes"]) == 2
     assert "missing: severity" in capsys.readouterr().err
     answers = [a if a != "sources=yes" else "sources=no" for a in ALL_YES]
+    assert main([*common, *answers]) == 2
+    assert "not yes: sources" in capsys.readouterr().err
+    answers = [a if a != "related=yes" else "related=no" for a in ALL_YES]
     assert main([*common, *answers]) == 2
     assert "request changes instead" in capsys.readouterr().err
     assert not (rules_copy / REVIEWS_FILE).exists()
@@ -131,7 +147,7 @@ def test_a_request_for_changes_needs_a_comment_and_is_the_state(rules_copy, caps
         "--reviewer",
         "Dr X",
         "--role",
-        "GP",
+        "physician",
     ]
     assert main(common) == 2
     assert "needs --comment" in capsys.readouterr().err
@@ -141,7 +157,10 @@ def test_a_request_for_changes_needs_a_comment_and_is_the_state(rules_copy, caps
 
 
 def test_a_review_dated_in_the_future_or_without_a_reviewer_is_refused(rules_copy, capsys):
-    assert main(["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "approved", "--role", "GP", *ALL_YES]) == 2
+    assert (
+        main(["rules", "review", RULE, "--rules", str(rules_copy), "--decision", "approved", "--role", "physician", *ALL_YES])
+        == 2
+    )
     assert "--reviewer" in capsys.readouterr().err
     assert approve(rules_copy, RULE, "--date", "2999-01-01") == 2
     assert "in the future" in capsys.readouterr().err
@@ -171,12 +190,14 @@ CONTENT_EDITS = {
 def test_any_content_change_changes_the_hash(tmp_path_factory, part):
     rules = tmp_path_factory.mktemp("rules") / "rules"
     shutil.copytree(default_rules_dir(), rules)
-    before = content_hash(load_rulebook(rules).rule(RULE))
+    book = load_rulebook(rules)
+    before = content_hash(book.rule(RULE), book)
     old, new = CONTENT_EDITS[part]
     path = rules / FILE
     assert old in path.read_text()
     path.write_text(path.read_text().replace(old, new))
-    assert content_hash(load_rulebook(rules).rule(RULE)) != before
+    book = load_rulebook(rules)
+    assert content_hash(book.rule(RULE), book) != before
 
 
 def git(repo, *args):
@@ -215,3 +236,133 @@ def test_docs_diff_lists_changes_by_part_since_a_ref_or_a_version(tmp_path, caps
     assert "1 changed" in capsys.readouterr().out
     assert main(["docs", "diff", "--since", "no-such-ref", "--rules", str(repo / "rules")]) == 2
     assert "neither a git ref nor a rulebook version" in capsys.readouterr().err
+
+
+def _review(rules, *argv):
+    return main(["rules", "review", RULE, "--rules", str(rules), "--date", "2026-11-30", *argv])
+
+
+def test_an_approval_needs_a_yes_to_each_core_item_all_na_is_refused(rules_copy, capsys):
+    """Issue 27, 7: logic, severity, sources and wording answered yes, or no approval."""
+    all_na = [arg for item in CHECKLIST for arg in ("--check", f"{item}=n/a")]
+    assert _review(rules_copy, "--decision", "approved", "--reviewer", "Dr Jane Example", "--role", "psychiatrist", *all_na) == 2
+    err = capsys.readouterr().err
+    assert "not yes: logic, severity, sources, wording" in err and len(err.strip().splitlines()) == 1
+    assert not (rules_copy / REVIEWS_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    "reviewer, role, field",
+    [
+        ("xy", "psychiatrist", "--reviewer"),
+        ("a", "psychiatrist", "--reviewer"),
+        ("Dr Jane Example", "anyone", "--role"),
+        ("Dr Jane Example", "other:", "--role"),
+        ("Dr\x1b[2J Example", "psychiatrist", "--reviewer"),
+        ("Dr Jane Example\u202e", "psychiatrist", "--reviewer"),
+    ],
+)
+def test_a_bad_reviewer_or_role_is_one_line_naming_the_field(rules_copy, capsys, reviewer, role, field):
+    assert _review(rules_copy, "--decision", "approved", "--reviewer", reviewer, "--role", role, *ALL_YES) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"screening: {field}") and len(err.strip().splitlines()) == 1
+    assert "input_value" not in err and "http" not in err and "\x1b" not in err
+    assert not (rules_copy / REVIEWS_FILE).exists()
+
+
+def test_a_review_keeps_the_role_registration_and_who_recorded_it(rules_copy, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("USER", "made-up-typist")
+    monkeypatch.chdir(tmp_path)
+    argv = ["--decision", "approved", "--reviewer", "Dr Jane Example", "--role", "other:addiction medicine"]
+    assert _review(rules_copy, *argv, "--registration", "BIG 00000000000", *ALL_YES) == 0
+    record = json.loads((rules_copy / REVIEWS_FILE).read_text().splitlines()[-1])
+    assert record["role"] == "other:addiction medicine" and record["registration"] == "BIG 00000000000"
+    assert record["recorded_by"] == "made-up-typist" and record["reviewer"] == "Dr Jane Example"
+
+
+def test_a_review_is_written_into_a_repository_never_an_installed_package(rules_copy, capsys, monkeypatch, tmp_path):
+    """Issue 27, 7: without --rules, ./rules of a checkout; an installed package's folder is refused."""
+    argv = ["rules", "review", RULE, "--decision", "approved", "--reviewer", "Dr Jane Example", "--role", "psychiatrist"]
+    monkeypatch.chdir(tmp_path / "rules" / "..")
+    assert main([*argv, *ALL_YES, "--date", "2026-11-30"]) == 0  # ./rules: the checkout's folder
+    assert (rules_copy / REVIEWS_FILE).exists()
+    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "screening" / "rules"
+    shutil.copytree(default_rules_dir(), installed)
+    (installed / REVIEWS_FILE).unlink(missing_ok=True)
+    assert main([*argv, "--rules", str(installed), *ALL_YES]) == 2
+    err = capsys.readouterr().err
+    assert "installed package" in err and "--rules PATH" in err and not (installed / REVIEWS_FILE).exists()
+    monkeypatch.chdir(tmp_path / "venv")
+    assert main([*argv, *ALL_YES]) == 2  # no ./rules here: never the shipped rulebook
+    assert "not a rules folder" in capsys.readouterr().err
+
+
+def test_reviewer_pages_show_names_and_comments_as_text_never_markup_or_links(rules_copy):
+    """Issue 27, 6: what a record says reaches the pages as text; a control character never gets in."""
+    book = load_rulebook(rules_copy)
+    rule = book.rule(RULE)
+    record = {
+        "rule_id": RULE,
+        "rule_sha256": content_hash(rule, book),
+        "reviewer": "Dr <script>alert(1)</script> [x](javascript:alert(1))",
+        "role": "psychiatrist",
+        "date": "2026-11-30",
+        "decision": "changes-requested",
+        "comments": "<img src=x onerror=alert(1)> see [here](javascript:alert(2)) | cell",
+        "checklist": {},
+        "content": {},
+    }
+    (rules_copy / REVIEWS_FILE).write_text(json.dumps(record) + "\n")
+    pages = render(load_rulebook(rules_copy))
+    text = "\n".join(pages.values())
+    assert "Dr \\<script\\>" in text
+    for raw in ("<script>", "<img", "](javascript:", "[x](", "| cell"):  # each only with a backslash before it
+        assert not re.search(r"(?<!\\)" + re.escape(raw), text), raw
+    record["reviewer"] = "Dr\x1b[2J Example"
+    (rules_copy / REVIEWS_FILE).write_text(json.dumps(record) + "\n")
+    assert main(["rules", "check", "--rules", str(rules_copy)]) != 0
+
+
+def _hashes(rules):
+    book = load_rulebook(rules)
+    return {rule.id: content_hash(rule, book) for rule in book.rules}
+
+
+@pytest.mark.parametrize(
+    "file, old, new, shows",
+    [
+        ("parameters.yaml", "    default: 140\n    unit: mmHg", "    default: 160\n    unit: mmHg", "bp_systolic_elevated: 160"),
+        ("conditions.yaml", "      within_days: 14", "      within_days: 10", "within_days: 10"),
+        (
+            "mood-and-suicide/thoughts-of-harm-now.yaml",
+            "participant_copy: on-request",
+            "participant_copy: shown",
+            "participant_copy: shown",
+        ),
+    ],
+)
+def test_docs_diff_and_the_review_hash_see_the_same_changes(tmp_path, capsys, file, old, new, shows):
+    """Issue 27, 5: a parameter, a named condition or participant_copy changed outside a rule's
+    file: docs diff lists each rule it touches, with old and new value, exactly where the hash moved."""
+    repo = tmp_path / "repo"
+    shutil.copytree(default_rules_dir(), repo / "rules")
+    (repo / "rules" / REVIEWS_FILE).unlink(missing_ok=True)
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "start")
+    before = _hashes(repo / "rules")
+    path = repo / "rules" / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    after = _hashes(repo / "rules")
+    moved = sorted(rule_id for rule_id in after if after[rule_id] != before.get(rule_id))
+    assert moved, "the review hash must see the change"
+    assert main(["docs", "diff", "--since", "HEAD", "--rules", str(repo / "rules")]) == 0
+    out = capsys.readouterr().out
+    listed = sorted(re.findall(r"^changed: (\S+)", out, re.MULTILINE))
+    assert listed == moved
+    assert re.search(r"^\s*\+\s*" + re.escape(shows), out, re.MULTILINE)  # the new value ...
+    old_value = old.split("\n")[0].split(":")[-1].strip()
+    assert re.search(r"^\s*-.*: " + re.escape(old_value) + "$", out, re.MULTILINE)  # ... and the old one

@@ -112,3 +112,51 @@ def test_a_rulebook_from_the_cache_registers_the_counts_its_rules_read(rules, mo
     again = rulebook.load_cached(rules)
     assert again is not book
     assert expected <= set(conditions.COUNTS)
+
+
+class _Planted:
+    """A pickle that leaves a mark when it is loaded: what another user would plant."""
+
+    def __init__(self, mark):
+        self.mark = str(mark)
+
+    def __reduce__(self):
+        return (open, (self.mark, "w"))
+
+
+def _plant(target, mark):
+    import pickle
+
+    target.write_bytes(pickle.dumps(_Planted(mark)))
+
+
+def test_a_symlink_in_the_cache_is_never_followed(rules, tmp_path, monkeypatch):
+    """Issue 27, 8: another user's symlink rulebook-<key>.pickle -> a file the victim owns."""
+    rulebook.load_cached(rules)
+    (cached,) = _cached_files(rules)
+    victim_file = tmp_path / "victims-own.pickle"
+    mark = tmp_path / "unpickled"
+    _plant(victim_file, mark)
+    cached.unlink()
+    cached.symlink_to(victim_file)
+    book = rulebook.load_cached(rules)
+    assert not mark.exists() and book.rules
+
+
+def test_a_cache_folder_others_may_write_is_skipped_with_one_line(rules, tmp_path, monkeypatch, capsys):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    monkeypatch.setenv(rulebook.CACHE_ENV, str(shared))
+    rulebook.load_cached(rules)
+    assert not list(shared.glob("rulebook-*.pickle"))  # nothing written there either
+    mark = tmp_path / "unpickled"
+    monkeypatch.setattr(rulebook, "_write_cache", lambda *a: None)
+    os.chmod(shared, 0o700)  # find the key the cache would use, then share the folder again
+    key = rulebook._cache_key(rules)
+    os.chmod(shared, 0o1777)
+    _plant(shared / f"rulebook-{key}.pickle", mark)
+    book = rulebook.load_cached(rules)
+    assert not mark.exists() and book.rules
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rulebook cache" in err and "skipped" in err

@@ -229,14 +229,16 @@ def test_a_later_migration_is_applied_once_in_order(store_url, monkeypatch):
         applied.append(2)
         conn.execute(__import__("sqlalchemy").text("CREATE INDEX screening_test_by_prev ON screening_decisions (prev_hash, seq)"))
 
-    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS + [(2, "test: an index", add_index)])
-    monkeypatch.setattr(schema, "LATEST", 2)
+    shipped = schema.MIGRATIONS
+    later = schema.LATEST + 1
+    monkeypatch.setattr(schema, "MIGRATIONS", shipped + [(later, "test: an index", add_index)])
+    monkeypatch.setattr(schema, "LATEST", later)
     with open_store(store_url) as store:
-        assert store.schema_version() == 2
+        assert store.schema_version() == later
     open_store(store_url).close()
     assert applied == [2]
     rows = raw_sql(store_url, ["SELECT version, description FROM screening_schema_version ORDER BY version"])[0]
-    assert [tuple(r) for r in rows] == [(1, schema.MIGRATIONS[0][1]), (2, "test: an index")]
+    assert [tuple(r) for r in rows] == [*((n, d) for n, d, _ in shipped), (later, "test: an index")]
 
 
 @pytest.mark.parametrize(
@@ -251,3 +253,68 @@ def test_a_store_that_cannot_be_opened_says_why_without_the_password(url, messag
     with pytest.raises(StoreError) as caught:
         open_store(url)
     assert message in str(caught.value) and "hunter2" not in str(caught.value)
+
+
+TABLES = ("screening_decisions", "screening_reports", "screening_report_chain", "screening_schema_version")
+
+
+def test_the_database_refuses_to_empty_a_table(store, store_url, duo_report):
+    """PostgreSQL's row triggers do not fire on TRUNCATE: a statement trigger refuses it (issue 27, 1)."""
+    _three_decisions(store, duo_report)
+    for table in TABLES[:3]:
+        statement = f"TRUNCATE {table} CASCADE" if store_url.startswith("postgresql") else f"DELETE FROM {table}"
+        with pytest.raises(Exception, match="append-only"):
+            raw_sql(store_url, [statement])
+    result = store.verify()
+    assert result.ok and result.records == 3 and result.reports == 1
+
+
+def test_verify_finds_a_report_without_decisions_edited_or_deleted(store, store_url, duo_report):
+    """A report digest with no decisions is in the reports' chain: editing or deleting it is found (issue 27, 10c)."""
+    store.add_report(duo_report)
+    noted = store.verify()
+    assert noted.ok and noted.reports == 1 and noted.records == 0
+    drop_append_only_guards(store_url)
+    digest = json.loads(raw_sql(store_url, ["SELECT digest FROM screening_reports"])[0][0][0])
+    digest["flags"] = digest["flags"][1:]
+    text = json.dumps(digest, sort_keys=True, separators=(",", ":"))
+    sha = __import__("hashlib").sha256(text.encode()).hexdigest()
+    raw_sql(store_url, [f"UPDATE screening_reports SET digest = '{text.replace(chr(39), chr(39) * 2)}', digest_sha256 = '{sha}'"])
+    edited = store.verify()
+    assert not edited.ok and any("digest was replaced" in p for p in edited.problems)
+    raw_sql(store_url, ["DELETE FROM screening_report_chain", "DELETE FROM screening_reports"])
+    assert store.verify().ok  # an empty store is a valid store ...
+    deleted = store.verify(head=noted.full_head)  # ... but not the one noted
+    assert not deleted.ok and any("reports were deleted" in p for p in deleted.problems)
+
+
+MALFORMED = [
+    ("decisions", "record = '[]'", "record 2: not readable"),
+    ("decisions", "record = '1'", "record 2: not readable"),
+    ("decisions", "record = 'null'", "record 2: not readable"),
+    ("decisions", "record = 'not json {'", "record 2: not readable"),
+    ("decisions", 'record = replace(record, \'"outcome":"noted"\', \'"outcome":"ZZSECRET"\')', "record 2: not readable"),
+    ("decisions", "seq = 'x'", "not readable"),
+    ("reports", "digest = '{}'", "not readable"),
+    ("reports", "digest = 'ZZSECRET not json'", "not readable"),
+]
+
+
+@pytest.mark.parametrize("table, change, problem", MALFORMED)
+def test_a_malformed_row_is_reported_not_readable_never_raised_or_quoted(store, store_url, duo_report, table, change, problem):
+    """Rows an administrator mangled: verify says NOT intact, naming the record, quoting nothing (issue 27, 2)."""
+    if change.startswith("seq") and store_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL bigint column cannot hold 'x'")
+    _three_decisions(store, duo_report)
+    drop_append_only_guards(store_url)
+    where = " WHERE seq = 2" if table == "decisions" else ""
+    raw_sql(store_url, [f"UPDATE screening_{table} SET {change}{where}"])
+    result = store.verify()
+    assert not result.ok and any(problem in p for p in result.problems), result.problems
+    assert not any("ZZSECRET" in p or "input_value" in p for p in result.problems)
+    if table == "decisions" and change.startswith("record"):
+        unreadable: list[str] = []
+        listed = store.audit_log(unreadable=unreadable)
+        assert len(listed) == 2 and len(unreadable) == 1 and "not readable" in unreadable[0]
+        with pytest.raises(StoreError, match="not readable"):
+            store.audit_log()

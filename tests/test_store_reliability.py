@@ -193,7 +193,7 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 
 def test_a_full_disk_gives_a_clear_error_and_no_partial_record(tmp_path, report):
     disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "160k"):
+    if not _mount_tmpfs(disk, "320k"):  # the reports chain (schema 2) needs a few pages more
         pytest.skip("cannot mount a small tmpfs here (needs root): the full-disk case is covered by SQLite's size limit above")
     try:
         store = open_store(str(disk / "decisions.sqlite"))
@@ -245,3 +245,55 @@ def test_a_full_disk_under_postgresql_gives_a_clear_error_and_no_partial_record(
         drop()
         subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
         shutil.rmtree(disk.parent)
+
+
+def test_a_store_on_a_disk_that_fills_up_between_uses_says_no_space(tmp_path, report):
+    """Issue 27, 10a: whatever SQLite calls it (often "disk I/O error"), a full disk is "no space"."""
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "256k"):
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        open_store(str(disk / "decisions.sqlite")).close()
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        for attempt in (lambda: open_store(str(disk / "decisions.sqlite")).add_report(report),):
+            with pytest.raises(StoreError) as caught:
+                attempt()
+            assert "no space left" in str(caught.value) and "nothing was recorded" in str(caught.value)
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)
+
+
+def test_a_read_only_store_can_be_listed_and_verified(tmp_path, report):
+    """Issue 27, 10b: a store that needs no migration opens without writing, so a read-only mount lists and verifies."""
+    from screening.decisions.model import make_decision
+
+    disk = tmp_path / "disk"
+    if not _mount_tmpfs(disk, "4m"):
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        path = disk / "decisions.sqlite"
+        with open_store(str(path)) as store:
+            store.add_report(report)
+            flag = report.flags[0]
+            store.record_decision(
+                make_decision(
+                    report_id=report.report_id,
+                    rule_id=flag.rule_id,
+                    participant=flag.participant,
+                    outcome="noted",
+                    reviewer="dr.kim",
+                )
+            )
+        remount = subprocess.run(["mount", "-o", "remount,ro", str(disk)], capture_output=True, timeout=30)
+        assert remount.returncode == 0, remount.stderr
+        with open_store(str(path)) as store:
+            assert len(store.audit_log()) == 1 and store.verify().ok
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True, timeout=30)

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from pydantic import BaseModel
 
 from ..intake.fields import catalogue
+from ..report import display
 from ..report.model import NOTICE, Flag, MissingItem, Report
 from ..rulebook import conditions, interactions, review
 from ..rulebook.conditions import Branch, Condition, Leaf
@@ -338,7 +339,7 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
     out += ["## What the participant reads", "", f"> {_cell(m.participant_text)}", "", copy, ""]
     out += ["## Limitations", ""] + [f"- {_cell(t)}" for t in m.limitations] + [""]
     out += ["## References", ""]
-    out += [f"- [{_cell(r.title)}]({r.url}){reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
+    out += [f"- {_link(r.title, r.url)}{reference_marks(r)}: {_cell(r.says)}" for r in m.references] + [""]
     related = _related(book).get(rule.id)
     if related:
         out += [
@@ -431,14 +432,19 @@ def reference_marks(ref: Any) -> str:
     return " (" + "; ".join(parts) + ")"
 
 
+def _person(record: review.ReviewRecord) -> str:
+    """A reviewer as written in a review record, shown as text: never markup, HTML or a link."""
+    return f"{display.markdown(record.reviewer)} ({display.markdown(record.role)})"
+
+
 def _review_cell(book: Rulebook, rule: Rule) -> str:
     state = review.state_of(book, rule)
     if state.last is None:
         return "not reviewed (see the [review checklist](../review-checklist.md))"
     last = state.last
-    text = f"{state.label}; last: {last.decision} by {_cell(last.reviewer)} ({_cell(last.role)}), {last.date.isoformat()}"
+    text = f"{state.label}; last: {last.decision} by {_person(last)}, {last.date.isoformat()}"
     if last.comments:
-        text += f": {_cell(last.comments)}"
+        text += f": {display.markdown(last.comments)}"
     return text
 
 
@@ -507,7 +513,7 @@ def _index(book: Rulebook) -> str:
             state = states[rule.id]
             who = "pair" if m.applies_to == "pair" else ("participant (duo only)" if rule.duo_only else "participant")
             last = state.last
-            by = f"{_cell(last.reviewer)} ({_cell(last.role)}), {last.date.isoformat()}" if last else "–"
+            by = f"{_person(last)}, {last.date.isoformat()}" if last else "–"
             unverified = len(review.unverified_items(rule))
             items = f"[{unverified}](unverified.md#{_anchor(rule.id)})" if unverified else "0"
             out.append(
@@ -666,7 +672,7 @@ def _medications(book: Rulebook) -> str:
                 what = "covered by " + ", ".join(f"`{c}`" for c in covering)
                 out.append(f"- `{cls}` with {', '.join(names)}: {what}" + (f". {_cell(text)}" if text else "."))
             elif kind == "none_known":
-                out.append(f"- `{cls}` with {', '.join(names)}: no known interaction. {_cell(text)} ([{_cell(source)}]({url}))")
+                out.append(f"- `{cls}` with {', '.join(names)}: no known interaction. {_cell(text)} ({_link(source, url)})")
             else:
                 out.append(f"- `{cls}` with {', '.join(names)}: no source found. {_cell(text)}")
     out += _tripsit_section(book)
@@ -709,7 +715,7 @@ def _tripsit_section(book: Rulebook) -> list[str]:
         "## TripSit's pairs and the least each raises",
         "",
         (
-            f"From `rules/interactions/tripsit-pairs.yaml` ([{_cell(data['source']['title'])}]({data['source']['url']})); "
+            f"From `rules/interactions/tripsit-pairs.yaml` ({_link(data['source']['title'], data['source']['url'])}); "
             "harm-reduction ratings for recreational co-use, not trial evidence. Ayahuasca is read as TripSit's MAOI "
             "row together with its DMT row. `tests/test_tripsit_pairs.py` screens every name below, as people write "
             "it, with its substance on both engines and checks the highest medication flag is at least the level shown."
@@ -983,7 +989,14 @@ def _source(program: Program, key: str | None) -> str:
     if key is None:
         return ""
     ref = program.meta.sources[key]
-    return f"[{_cell(ref.title)}]({ref.url})"
+    return _link(ref.title, ref.url)
+
+
+def _link(title: Any, url: Any) -> str:
+    """A Markdown link, written only to an http or https address (never javascript:, data: or file:)."""
+    if urlparse(str(url)).scheme not in ("http", "https") or any(c in str(url) for c in " <>\n"):
+        return f"{display.markdown(title)} ({display.markdown(url)})"
+    return f"[{_cell(title)}]({url})"
 
 
 def _rule_link(book: Rulebook, rule_id: str) -> str:

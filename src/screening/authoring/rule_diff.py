@@ -24,9 +24,9 @@ Part = Literal["logic", "severity", "text", "sources", "examples"]
 
 # Each part a reviewer reads, and the rule-file fields it is made of.
 PARTS: dict[Part, tuple[str, ...]] = {
-    "logic": ("when", "named_conditions", "applies_to", "substances", "category"),
+    "logic": ("when", "named_conditions", "parameters", "applies_to", "substances", "category", "participant_copy"),
     "severity": ("severity",),
-    "text": ("title", "summary", "explanation", "clinician_action", "limitations", "override_reasons"),
+    "text": ("title", "summary", "explanation", "clinician_action", "participant_text", "limitations", "override_reasons"),
     "sources": ("references",),
     "examples": ("examples",),
 }
@@ -127,13 +127,47 @@ def _rules_now(root: Path) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _resolved(root: Path) -> dict[str, dict[str, Any]] | None:
+    """Each rule as a review covers it (parameters and named conditions filled in), or None
+    when the folder does not load."""
+    from ..rulebook import review
+    from ..rulebook.loading import load
+
+    try:
+        book = load(root)
+    except RulebookError:
+        return None
+    return {rule.id: review.content(rule, book) for rule in book.rules}
+
+
+def _resolved_at(top: Path, prefix: str, commit: str) -> dict[str, dict[str, Any]] | None:
+    import io
+    import tarfile
+    import tempfile
+
+    archive = subprocess.run(
+        ["git", "-C", str(top), "archive", "--format=tar", commit, "--", prefix], capture_output=True, check=False
+    )
+    if archive.returncode != 0:
+        return None
+    with tempfile.TemporaryDirectory() as folder, tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
+        return _resolved(Path(folder) / prefix)
+
+
 def diff_since(root: Path, since: str) -> tuple[str, list[RuleChange]]:
-    """(commit, changes) between the rules at ``since`` and the rules folder as it is now."""
+    """(commit, changes) between the rules at ``since`` and the rules folder as it is now: the
+    rules as a review covers them (so a parameter or named condition changed elsewhere shows in
+    each rule that reads it), else, when either side does not load, the rule files as written."""
     root = root.resolve()
     top = Path(_git(root, "rev-parse", "--show-toplevel").strip())
     prefix = root.relative_to(top).as_posix() + "/"
     commit = _resolve(top, prefix, since)
-    old, new = _rules_at(top, prefix, commit), _rules_now(root)
+    resolved_old, resolved_new = _resolved_at(top, prefix, commit), _resolved(root)
+    if resolved_old is not None and resolved_new is not None:
+        old, new = resolved_old, resolved_new
+    else:
+        old, new = _rules_at(top, prefix, commit), _rules_now(root)
     changes: list[RuleChange] = []
     for rule_id in sorted(set(old) | set(new)):
         if rule_id not in old:

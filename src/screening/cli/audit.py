@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ScreeningError
+from ..report import display
 from ..report.model import Report, compute_report_id
 
 if TYPE_CHECKING:
@@ -71,7 +72,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         p.add_argument("--reviewer", help="only this reviewer's decisions")
         p.add_argument("--store", help=STORE_HELP)
     verify = audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 when a record was edited, deleted or inserted")
-    verify.add_argument("--head", help="a head hash printed by an earlier verify: it must still be in the chain")
+    verify.add_argument(
+        "--head",
+        help="a head printed by an earlier verify (DECISIONS:REPORTS, or the decisions' alone): it must still be in the chain",
+    )
     verify.add_argument("--store", help=STORE_HELP)
 
     diff = sub.add_parser("diff", help="compare two reports of the same people; carry forward decisions on unchanged flags")
@@ -102,6 +106,22 @@ def read_report(path: str) -> Report:
     if compute_report_id(report) != report.report_id:
         raise ScreeningError(f"{path}: the report's content does not match its report_id (edited after screening)")
     return report
+
+
+def shown(value: object) -> str:
+    """Stored or remote text for a terminal line: the reports' display escaping, newlines shown too."""
+    return display.text(value).replace("\n", "\\n")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ TAB or CR gets a leading
+    apostrophe (OWASP, CSV injection). Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -146,12 +166,16 @@ def _decide(args: argparse.Namespace) -> int:
 
 
 def _records(args: argparse.Namespace, store: Store) -> list[DecisionRecord]:
+    """The records asked for; a record that is not readable is skipped and named on stderr."""
+    unreadable: list[str] = []
     if args.view != "clinician":
         if not args.report:
             raise ScreeningError("--view: a participant's view needs --report REPORT_ID")
-        records = store.decisions_for(args.report, view=args.view)
+        records = store.decisions_for(args.report, view=args.view, unreadable=unreadable)
     else:
-        records = store.audit_log(report_id=args.report)
+        records = store.audit_log(report_id=args.report, unreadable=unreadable)
+    for label in unreadable:
+        print(f"screening: {label}; skipped (run `screening audit verify`)", file=sys.stderr)
     return [r for r in records if args.reviewer is None or r.reviewer == args.reviewer]
 
 
@@ -162,7 +186,7 @@ def _audit(args: argparse.Namespace) -> int:
             for problem in result.problems:
                 print(f"screening: {problem}", file=sys.stderr)
             state = "intact" if result.ok else f"NOT intact ({len(result.problems)} problems)"
-            print(f"{result.records} decision records, chain {state}; head {result.head}")
+            print(f"{result.records} decision records and {result.reports} reports, chain {state}; head {result.full_head}")
             return 0 if result.ok else 1
         records = _records(args, store)
     if args.audit_command == "list":
@@ -170,8 +194,9 @@ def _audit(args: argparse.Namespace) -> int:
             reason = f" ({r.reason_display})" if r.reason_display else ""
             fix = f" corrects {r.corrects[:8]}" if r.corrects else ""
             print(
-                f"{r.seq:>6} {r.recorded_at.isoformat(timespec='seconds')} report {r.report_id[:12]} "
-                f"{r.rule_id} [{r.participant}] {r.outcome}{reason} by {r.reviewer}{fix} id {r.decision_id}"
+                f"{r.seq:>6} {r.recorded_at.isoformat(timespec='seconds')} report {shown(r.report_id[:12])} "
+                f"{shown(r.rule_id)} [{shown(r.participant)}] {r.outcome}{shown(reason)} by {shown(r.reviewer)}"
+                f"{shown(fix)} id {shown(r.decision_id)}"
             )
         if not records:
             print("no decisions")
@@ -180,10 +205,12 @@ def _audit(args: argparse.Namespace) -> int:
         print(json.dumps([r.model_dump(mode="json") for r in records], indent=2, ensure_ascii=False))
     else:
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+        writer = csv.DictWriter(
+            out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\r\n"
+        )  # RFC 4180: a CR in a cell is quoted
         writer.writeheader()
         for r in records:
-            writer.writerow({k: ("" if v is None else v) for k, v in r.model_dump(mode="json").items()})
+            writer.writerow({k: csv_cell(v) for k, v in r.model_dump(mode="json").items()})
         sys.stdout.write(out.getvalue())
     return 0
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import warnings
 from collections import Counter
@@ -137,7 +138,11 @@ def _parser() -> argparse.ArgumentParser:
         help="record this decision (without it: show the rule's review state)",
     )
     review.add_argument("--reviewer", help="the reviewer's name")
-    review.add_argument("--role", help="the reviewer's role, e.g. psychiatrist, clinical pharmacist")
+    review.add_argument(
+        "--role",
+        help="the reviewer's role: psychiatrist, physician, clinical-pharmacist, psychologist, nurse, facilitator or other:ROLE",
+    )
+    review.add_argument("--registration", default="", help="the reviewer's registration number (e.g. BIG, NPI), optional")
     review.add_argument("--comment", default="", help="what to change, or a note on the approval")
     review.add_argument(
         "--check",
@@ -319,7 +324,7 @@ def _screen(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         print("screening: --jobs applies to --batch only", file=sys.stderr)
         return EXIT_USAGE
-    if args.file != "-" and not Path(args.file).is_file():
+    if args.file != "-" and not Path(args.file).is_file():  # (a name the system refuses: OSError, below)
         what = "not a file" if Path(args.file).exists() else "no such file"
         print(f"screening: {what}: {args.file}", file=sys.stderr)
         return EXIT_USAGE
@@ -487,11 +492,45 @@ def _rules_test(args: argparse.Namespace) -> int:
     return EXIT_FLAGGED if failed else EXIT_OK
 
 
+def _review_folder(given: str | None) -> Path | None:
+    """Where a review is recorded: the rules folder of the rulebook's own repository (``--rules``,
+    or ./rules in a checkout), never an installed package, where it would be lost on upgrade."""
+    folder = Path(given) if given else Path("rules")
+    where = "pass --rules PATH: the rules/ folder of the rulebook's repository (a git checkout), where reviews are kept under version control"
+    if not (folder / "baseline.yaml").is_file():
+        print(f"screening: --rules: {folder} is not a rules folder; {where}", file=sys.stderr)
+        return None
+    resolved = folder.resolve()
+    if any(part in ("site-packages", "dist-packages") for part in resolved.parts):
+        print(f"screening: --rules: {folder} is an installed package, not a repository; {where}", file=sys.stderr)
+        return None
+    return resolved
+
+
+def _recorded_by() -> str:
+    """Who types the record in: ``git config user.name``, else $USER."""
+    import subprocess
+
+    try:
+        name = subprocess.run(
+            ["git", "config", "user.name"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        name = ""
+    return name or os.environ.get("USER", "") or os.environ.get("USERNAME", "")
+
+
 def _rules_review(args: argparse.Namespace) -> int:
     from ..authoring.rule_diff import compare
     from ..authoring.tools import select
+    from ..report import display
     from ..rulebook import review
 
+    if args.decision is not None:
+        folder = _review_folder(args.rules)
+        if folder is None:
+            return EXIT_USAGE
+        args.rules = str(folder)
     book = load(args.rules)
     rule = select(book, [args.rule])[0]
     if args.decision is None:
@@ -499,13 +538,11 @@ def _rules_review(args: argparse.Namespace) -> int:
         print(f"{rule.id}: {state.label} (content sha256 {state.current_sha256[:16]})")
         for record in (r for r in book.reviews if r.rule_id == rule.id):
             same = "this content" if record.rule_sha256 == state.current_sha256 else "earlier content"
-            print(
-                f"  {record.date} {record.decision} by {record.reviewer} ({record.role}), {same}"
-                + (f": {record.comments}" if record.comments else "")
-            )
+            line = f"  {record.date} {record.decision} by {record.reviewer} ({record.role}), {same}"
+            print(display.text(line + (f": {record.comments}" if record.comments else "")).replace("\n", "\\n"))
         if state.state == "changed-since-review" and state.approval is not None:
             print(f"changed since the approval of {state.approval.date}:")
-            for part, lines in compare(state.approval.content, review.content(rule)).items():
+            for part, lines in compare(state.approval.content, review.content(rule, book)).items():
                 print(f"  {part}:")
                 print("\n".join(f"    {line}" for line in lines))
         return EXIT_OK
@@ -523,19 +560,22 @@ def _rules_review(args: argparse.Namespace) -> int:
     try:
         record = review.new_record(
             rule,
+            book=book,
             reviewer=args.reviewer,
             role=args.role,
             decision=args.decision,
             comments=args.comment,
             checklist=checklist,
             date=args.date or dt.date.today(),
+            registration=args.registration,
+            recorded_by=_recorded_by(),
         )
     except ValueError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_USAGE
     path = review.append(book.root, record)
     print(
-        f"recorded: {rule.id} {record.decision} by {record.reviewer} on {record.date} (content sha256 {record.rule_sha256[:16]}) in {path}"
+        f"recorded: {rule.id} {record.decision} by {record.reviewer} (recorded by {record.recorded_by or 'unknown'}) on {record.date} (content sha256 {record.rule_sha256[:16]}) in {path}"
     )
     print("rebuild the reviewers' pages: screening docs build")
     return EXIT_OK
@@ -705,6 +745,11 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK
+    except OSError as error:  # a file or folder name the system refuses (too long, ...): a usage error
+        name = str(error.filename or "")
+        shown = name if len(name) <= 80 else name[:80] + "..."
+        print(f"screening: {error.strerror or type(error).__name__}" + (f": {shown}" if shown else ""), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("screening: interrupted", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
 from ..errors import ScreeningError
+from ..report import display
 from ..report.model import Flag, Report
 from ..report.parts import Severity
 from .model import DecisionRecord, Outcome, effective_decisions
@@ -152,22 +153,28 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
     return ReportDiff(old.report_id, new.report_id, changes)
 
 
+def _one_line(value: object) -> str:
+    """Stored or remote text (a reviewer's name) for a terminal: escapes shown, one line."""
+    return display.text(value).replace("\n", "\\n")
+
+
 def render_diff_text(diff: ReportDiff) -> str:
+    """The diff for a terminal; every stored text goes through the reports' display escaping."""
     out = [f"Re-screening: report {diff.old_report_id[:12]} -> {diff.new_report_id[:12]}"]
     labels = {"new": "NEW", "changed": "CHANGED", "gone": "GONE", "unchanged": "unchanged"}
     for change in diff.changes:
-        who = "the pair" if change.participant == "pair" else f"participant {change.participant}"
-        line = f"{labels[change.status]:9} [{change.severity}] {change.rule_id} ({who})"
+        who = "the pair" if change.participant == "pair" else f"participant {_one_line(change.participant)}"
+        line = f"{labels[change.status]:9} [{_one_line(change.severity)}] {_one_line(change.rule_id)} ({who})"
         if change.status == "changed":
             detail = ", ".join(change.changes)
             if "severity" in change.changes:
                 detail += f" {change.old_severity} -> {change.severity}"
             line += f": {detail} changed"
             if change.reopened:
-                line += f"; re-opened (was {change.reopened.outcome} by {change.reopened.reviewer} on {change.reopened.decided_at.date()})"
+                line += f"; re-opened (was {change.reopened.outcome} by {_one_line(change.reopened.reviewer)} on {change.reopened.decided_at.date()})"
         if change.status == "unchanged":
             line += (
-                f": decided earlier, {change.carried.outcome} by {change.carried.reviewer} on {change.carried.decided_at.date()}"
+                f": decided earlier, {change.carried.outcome} by {_one_line(change.carried.reviewer)} on {change.carried.decided_at.date()}"
                 if change.carried
                 else ": no decision yet"
             )

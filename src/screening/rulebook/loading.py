@@ -13,6 +13,7 @@ import hashlib
 import os
 import pickle
 import re
+import stat
 import sys
 import time
 from collections.abc import Callable
@@ -859,19 +860,44 @@ def load_cached(root: str | Path | None = None) -> Rulebook:
     except OSError:
         return load(root)
     path = folder / f"rulebook-{key}.pickle"
-    book = _read_cache(path, root)
+    trusted = _trusted_folder(folder)
+    book = _read_cache(path, root) if trusted else None
     if book is not None:
         return book
     book = load(root)
-    _write_cache(folder, path, book)
+    if trusted:
+        _write_cache(folder, path, book)
     return book
 
 
-def _read_cache(path: Path, root: Path) -> Rulebook | None:
+_warned_folders: set[Path] = set()
+
+
+def _trusted_folder(folder: Path) -> bool:
+    """The cache folder is used only when it is this user's own and no one else may write in it
+    (another user's file there could be unpickled); else one line on stderr and no cache."""
     try:
-        with open(path, "rb") as file:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = os.stat(folder)
+    except OSError:
+        return False
+    if stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022:
+        return True
+    if folder not in _warned_folders:
+        _warned_folders.add(folder)
+        print(
+            f"screening: rulebook cache {folder} skipped: it must be your own folder, writable by no one else "
+            f"(set {CACHE_ENV} to such a folder, or to off)",
+            file=sys.stderr,
+        )
+    return False
+
+
+def _read_cache(path: Path, root: Path) -> Rulebook | None:
+    try:  # never through a symlink, only this user's own regular file that no one else may write
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)), "rb") as file:
             info = os.fstat(file.fileno())
-            if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
                 return None
             book = pickle.load(file)
     except Exception:  # noqa: BLE001 (no cache, or a damaged one: load from YAML)

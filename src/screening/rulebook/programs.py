@@ -382,18 +382,26 @@ def get_program(book: Rulebook, program: str | Program | None) -> Program:
     return book.derived(("program-file", name), lambda: _load_named(book, name))
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name the system refuses (too long, ...): no such program
+        return False
+
+
 def _load_named(book: Rulebook, name: str) -> Program:
     path = book.root / "programs" / f"{name}.yaml"
-    if not isinstance(name, str) or "/" in name or name.startswith(".") or not path.is_file():
+    if not isinstance(name, str) or "/" in name or name.startswith(".") or not _is_file(path):
         if name == DEFAULT:
             return _implicit_default(book)
         names = _names(book)
+        shown = str(name) if len(str(name)) <= 80 else str(name)[:80] + "..."
         raise RulebookError(
             [
                 Problem(
                     "programs",
                     None,
-                    f"unknown program {name!r}{conditions._suggest(str(name), names)}; the programs are {', '.join(names)}",
+                    f"unknown program {shown!r}{conditions._suggest(str(name)[:200], names)}; the programs are {', '.join(names)}",
                 )
             ]
         )

@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import ValidationError
+
 from .review_records import (
     CHECKLIST,
+    CORE_ITEMS,
     DECISIONS,
     REVIEWS_FILE,
+    ROLES,
     ChecklistAnswer,
     ChecklistItem,
     ReviewDecision,
@@ -51,6 +55,8 @@ __all__ = [
     "new_record",
     "append",
     "unverified_items",
+    "ROLES",
+    "CORE_ITEMS",
 ]
 
 # Rule-file fields that are bookkeeping, not content a reviewer signs off.
@@ -63,18 +69,20 @@ UNVERIFIED_MARKERS = re.compile(
 )
 
 
-def content(rule: Rule) -> dict[str, Any]:
+def content(rule: Rule, book: Rulebook) -> dict[str, Any]:
     """What a review covers: the validated rule file without its bookkeeping fields."""
     data = rule.meta.model_dump(mode="json")
     for key in _NOT_CONTENT:
         data.pop(key, None)
     if rule.uses:  # a named condition is part of the logic of every rule that uses it
         data["named_conditions"] = rule.uses
+    if rule.params:  # so is the value of a parameter it reads
+        data["parameters"] = {name: book.parameters[name].default for name in sorted(rule.params) if name in book.parameters}
     return data
 
 
-def content_hash(rule: Rule) -> str:
-    text = json.dumps(content(rule), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+def content_hash(rule: Rule, book: Rulebook) -> str:
+    text = json.dumps(content(rule, book), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -110,7 +118,7 @@ def state_of(book: Rulebook, rule: Rule) -> ReviewState:
 
 
 def _state(book: Rulebook, rule: Rule) -> ReviewState:
-    current = content_hash(rule)
+    current = content_hash(rule, book)
     mine = [r for r in book.reviews if r.rule_id == rule.id]
     last = mine[-1] if mine else None
     approvals = [r for r in mine if r.decision == "approved"]
@@ -129,6 +137,7 @@ def _state(book: Rulebook, rule: Rule) -> ReviewState:
 def new_record(
     rule: Rule,
     *,
+    book: Rulebook,
     reviewer: str,
     role: str,
     decision: ReviewDecision,
@@ -136,10 +145,17 @@ def new_record(
     checklist: dict[str, str],
     date: dt.date,
     today: dt.date | None = None,
+    registration: str = "",
+    recorded_by: str = "",
 ) -> ReviewRecord:
-    """A validated record; raises ValueError naming what is missing or inconsistent."""
+    """A validated record; raises ValueError, one line naming each field that is wrong."""
     problems: list[str] = []
     today = today or dt.date.today()
+    reviewer, role = reviewer.strip(), role.strip()
+    if len(reviewer) < 2 or " " not in reviewer:
+        problems.append("--reviewer: the reviewer's full name (a given name and a family name)")
+    if role not in ROLES and not (role.startswith("other:") and len(role.removeprefix("other:").strip()) >= 2):
+        problems.append(f"--role: one of {', '.join(ROLES)}, or other:ROLE")
     if date > today:
         problems.append(f"--date {date} is in the future")
     unknown = sorted(k for k in checklist if not is_item(k))
@@ -152,7 +168,10 @@ def new_record(
         unanswered = [k for k in CHECKLIST if k not in checklist]
         if unanswered:
             problems.append("an approval answers every checklist item; missing: " + ", ".join(unanswered))
-        refused = [k for k, v in checklist.items() if v == "no"]
+        not_yes = [k for k in CORE_ITEMS if k in checklist and checklist[k] != "yes"]
+        if not_yes:
+            problems.append("an approval answers yes to " + ", ".join(CORE_ITEMS) + "; not yes: " + ", ".join(not_yes))
+        refused = [k for k, v in checklist.items() if v == "no" and k not in CORE_ITEMS]
         if refused:
             problems.append(
                 "an approval with checklist item(s) answered 'no' (" + ", ".join(refused) + "): request changes instead"
@@ -165,17 +184,27 @@ def new_record(
     for key, value in checklist.items():
         if is_item(key) and is_answer(value):  # all of them, checked above
             answers[key] = value
-    return ReviewRecord(
-        rule_id=rule.id,
-        rule_sha256=content_hash(rule),
-        reviewer=reviewer.strip(),
-        role=role.strip(),
-        date=date,
-        decision=decision,
-        comments=comments.strip(),
-        checklist=answers,
-        content=content(rule),
-    )
+    try:
+        return ReviewRecord(
+            rule_id=rule.id,
+            rule_sha256=content_hash(rule, book),
+            reviewer=reviewer,
+            role=role,
+            date=date,
+            decision=decision,
+            comments=comments.strip(),
+            checklist=answers,
+            content=content(rule, book),
+            registration=registration.strip(),
+            recorded_by=recorded_by.strip(),
+        )
+    except ValidationError as error:
+        raise ValueError(
+            "; ".join(
+                f"--{'.'.join(str(p) for p in e['loc']).replace('comments', 'comment')}: {e['msg'].removeprefix('Value error, ')}"
+                for e in error.errors(include_input=False, include_url=False)
+            )
+        ) from None
 
 
 def append(root: Path, record: ReviewRecord) -> Path:

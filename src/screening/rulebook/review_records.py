@@ -7,10 +7,11 @@ means for a rule (its content hash, its state) is :mod:`screening.rulebook.revie
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import Problem
 
@@ -25,6 +26,9 @@ __all__ = [
     "is_answer",
     "ReviewRecord",
     "read_records",
+    "ROLES",
+    "CORE_ITEMS",
+    "control_character",
 ]
 
 REVIEWS_FILE = "reviews.jsonl"
@@ -46,6 +50,21 @@ CHECKLIST: dict[ChecklistItem, str] = {
 if tuple(CHECKLIST) != get_args(ChecklistItem):  # the texts and the type name the same items, in order
     raise AssertionError("review.CHECKLIST and review.ChecklistItem differ")
 ChecklistAnswer = Literal["yes", "no", "n/a"]
+# An approval needs these answered yes: what the rule checks, how severe, its sources, its wording.
+CORE_ITEMS: tuple[ChecklistItem, ...] = ("logic", "severity", "sources", "wording")
+# Who may sign off: a closed list, or "other:" with the role written out.
+ROLES = ("psychiatrist", "physician", "clinical-pharmacist", "psychologist", "nurse", "facilitator")
+
+
+def control_character(value: str, *, newlines: bool = False) -> str | None:
+    """The first character that could change how a text is shown (a control, bidi or format
+    character), written as its escape; None when there is none."""
+    for char in value:
+        if newlines and char == "\n":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
+            return f"U+{ord(char):04X}"
+    return None
 
 
 def is_item(key: str) -> TypeGuard[ChecklistItem]:
@@ -67,6 +86,24 @@ class ReviewRecord(BaseModel):
     comments: str = ""
     checklist: dict[ChecklistItem, ChecklistAnswer] = Field(default_factory=dict)
     content: dict[str, Any] = Field(description="The rule's content as reviewed, to show what changed since.")
+    registration: str = Field("", max_length=100, description="The reviewer's registration number (e.g. BIG, NPI), if given.")
+    recorded_by: str = Field("", max_length=200, description="Who typed the record in (git user.name or $USER).")
+
+    @field_validator("reviewer", "role", "registration", "recorded_by")
+    @classmethod
+    def _one_plain_line(cls, value: str) -> str:
+        found = control_character(value)
+        if found:
+            raise ValueError(f"contains a control or formatting character ({found})")
+        return value
+
+    @field_validator("comments")
+    @classmethod
+    def _plain_text(cls, value: str) -> str:
+        found = control_character(value, newlines=True)
+        if found:
+            raise ValueError(f"contains a control or formatting character ({found})")
+        return value
 
 
 def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> list[ReviewRecord]:
@@ -86,7 +123,7 @@ def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> li
         try:
             record = ReviewRecord.model_validate_json(line)
         except ValidationError as error:
-            for item in error.errors():
+            for item in error.errors(include_input=False, include_url=False):
                 where = ".".join(str(p) for p in item["loc"]) or "record"
                 problems.append(Problem(REVIEWS_FILE, number, f"{where}: {item['msg']}"))
             continue

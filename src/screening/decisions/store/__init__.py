@@ -16,7 +16,6 @@ and decisions; intake answers only when a caller passes ``intake=`` explicitly.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import sqlite3
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Store", "StoreError", "open_store", "default_url", "VerifyResult", "GENESIS"]
 
-GENESIS = "0" * 64  # the hash before the first record
+GENESIS = schema.GENESIS  # the hash before the first record
 DEFAULT_FILE = "screening-decisions.sqlite"
 
 
@@ -75,8 +74,16 @@ def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _hash_record(record: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(record)).hexdigest()
+_hash_record = schema.hash_record
+_UNREADABLE = (ValueError, TypeError, AttributeError, KeyError, IndexError)  # what a malformed row raises
+
+
+def _fields(raw: object) -> dict[str, Any]:
+    """A stored record's JSON object; ValueError when it is not one (never quotes it)."""
+    fields = json.loads(raw) if isinstance(raw, str) else None
+    if not isinstance(fields, dict):
+        raise TypeError("not a JSON object")
+    return fields
 
 
 @dataclass
@@ -85,6 +92,13 @@ class VerifyResult:
     records: int
     head: str
     problems: list[str] = field(default_factory=list)
+    reports: int = 0
+    reports_head: str = GENESIS
+
+    @property
+    def full_head(self) -> str:
+        """The decisions' head and the reports' head, as ``verify --head`` takes them back."""
+        return f"{self.head}:{self.reports_head}"
 
 
 class Store:
@@ -116,14 +130,18 @@ class Store:
 
     def _engine(self) -> Engine:
         if self.dialect == "sqlite":
-            engine = create_engine(self.url, connect_args={"timeout": self.lock_timeout, "check_same_thread": False})
+            path = self.url.removeprefix("sqlite:///")
+            read_only = self._read_only_file(Path(path))
+            url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true" if read_only else self.url
+            engine = create_engine(url, connect_args={"timeout": self.lock_timeout, "check_same_thread": False})
             timeout_ms = int(self.lock_timeout * 1000)
 
             @event.listens_for(engine, "connect")
             def _sqlite_connect(dbapi: sqlite3.Connection, _record: object) -> None:  # our own BEGIN: the write lock first
                 dbapi.isolation_level = None
                 cursor = dbapi.cursor()
-                cursor.execute("PRAGMA journal_mode=WAL")
+                if not read_only:
+                    cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=FULL")  # a committed decision survives a power cut
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute(f"PRAGMA busy_timeout={timeout_ms}")
@@ -144,6 +162,15 @@ class Store:
             pool_timeout=self.lock_timeout,
             connect_args={"connect_timeout": 10, "options": f"-c statement_timeout={timeout_ms}"},
         )
+
+    @staticmethod
+    def _read_only_file(path: Path) -> bool:
+        """An existing SQLite file on a read-only mount: opened read-only (listing and verifying
+        work; a write says the store is read-only)."""
+        try:
+            return path.is_file() and bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):
+            return False
 
     def _lock(self, conn: Connection) -> None:
         """The store's write lock, held to the end of the transaction (SQLite: BEGIN IMMEDIATE)."""
@@ -181,7 +208,7 @@ class Store:
                 f"could not {doing}: the decisions store {where} is locked by another writer "
                 f"(waited {self.lock_timeout:g} s); nothing was recorded, try again"
             )
-        if "disk is full" in message or "database or disk is full" in message or sqlstate.startswith("53"):
+        if "disk is full" in message or "no space" in message or sqlstate.startswith("53") or self._disk_full():
             return StoreError(f"could not {doing}: no space left for the decisions store {where}; nothing was recorded")
         if "readonly" in message or "read-only" in message or "permission" in message:
             return StoreError(f"could not {doing}: the decisions store {where} is read-only; nothing was recorded")
@@ -190,9 +217,34 @@ class Store:
         kind = type(orig).__name__
         return StoreError(f"could not {doing}: the decisions store {where} reported {kind}; nothing was recorded")
 
+    def _disk_full(self) -> bool:
+        """A SQLite file's disk is (nearly) full: SQLite then often says only "disk I/O error"."""
+        if self.dialect != "sqlite":
+            return False
+        try:
+            space = os.statvfs(Path(self.url.removeprefix("sqlite:///")).parent)
+        except (OSError, AttributeError):
+            return False
+        return space.f_bavail * space.f_frsize < 64 * 1024
+
     # ------------------------------------------------------------------ migrations
 
+    def _up_to_date(self) -> bool:
+        """Read only: is every migration applied? Then opening writes nothing (a read-only store opens)."""
+        with self._reading() as conn:
+            if not self.engine.dialect.has_table(conn, schema.schema_version.name):
+                return False
+            done = set(conn.execute(select(schema.schema_version.c.version)).scalars())
+        if done and max(done) > schema.LATEST:
+            raise StoreError(
+                f"the store is at schema version {max(done)}, newer than this screening "
+                f"understands ({schema.LATEST}); upgrade screening"
+            )
+        return {number for number, _, _ in schema.MIGRATIONS} <= done
+
     def _migrate(self) -> None:
+        if self._up_to_date():
+            return
         with self.engine.begin() as conn:
             self._lock(conn)
             schema.metadata.create_all(conn, tables=[schema.schema_version])
@@ -245,14 +297,26 @@ class Store:
                     select(schema.reports.c.digest_sha256).where(schema.reports.c.report_id == digest.report_id)
                 ).scalar_one_or_none()
                 if existing is None:
+                    stored_at = _iso(dt.datetime.now(dt.UTC))
                     conn.execute(
                         insert(schema.reports).values(
                             report_id=digest.report_id,
                             intake_sha256=digest.intake_sha256,
                             digest=canonical_json(digest.model_dump(mode="json")).decode("utf-8"),
                             digest_sha256=digest.sha256(),
-                            stored_at=_iso(dt.datetime.now(dt.UTC)),
+                            stored_at=stored_at,
                             intake=kept,
+                        )
+                    )
+                    last = conn.execute(
+                        select(schema.report_chain.c.seq, schema.report_chain.c.record_hash)
+                        .order_by(schema.report_chain.c.seq.desc())
+                        .limit(1)
+                    ).one_or_none()
+                    seq, prev = (int(last.seq) + 1, last.record_hash) if last else (1, GENESIS)
+                    conn.execute(
+                        insert(schema.report_chain).values(
+                            **schema.chain_entry(seq, prev, digest.report_id, digest.sha256(), stored_at)
                         )
                     )
                 elif existing != digest.sha256():
@@ -268,7 +332,14 @@ class Store:
             row = conn.execute(
                 select(schema.reports.c.digest).where(schema.reports.c.report_id == report_id)
             ).scalar_one_or_none()
-        return None if row is None else ReportDigest.model_validate_json(row)
+        if row is None:
+            return None
+        try:
+            return ReportDigest.model_validate(_fields(row))
+        except _UNREADABLE:
+            raise StoreError(
+                f"report {report_id[:12]}: its stored digest is not readable; run `screening audit verify`"
+            ) from None
 
     def stored_intake(self, report_id: str) -> str | None:
         """The intake answers kept with a report, when the caller asked for that (else None)."""
@@ -338,30 +409,53 @@ class Store:
                 )
             if len(self._digests) > 10_000:
                 self._digests.clear()
-            self._digests[report_id] = (ReportDigest.model_validate_json(row.digest), row.digest_sha256)
+            try:
+                self._digests[report_id] = (ReportDigest.model_validate(_fields(row.digest)), row.digest_sha256)
+            except _UNREADABLE:
+                raise StoreError(f"report {report_id[:12]}: its stored digest is not readable; nothing was recorded") from None
         return self._digests[report_id]
 
     def _record_by_id(self, conn: Connection, decision_id: str) -> DecisionRecord | None:
         row = conn.execute(
             select(schema.decisions.c.record, schema.decisions.c.record_hash).where(schema.decisions.c.decision_id == decision_id)
         ).one_or_none()
-        return None if row is None else DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
+        if row is None:
+            return None
+        try:
+            return DecisionRecord(**_fields(row.record), record_hash=row.record_hash)
+        except _UNREADABLE:
+            raise StoreError("the decision it corrects is not readable; nothing was recorded") from None
 
-    def _records(self, where: ColumnElement[bool] | None = None) -> Iterator[DecisionRecord]:
-        query = select(schema.decisions.c.record, schema.decisions.c.record_hash).order_by(schema.decisions.c.seq)
+    def _records(self, where: ColumnElement[bool] | None = None, unreadable: list[str] | None = None) -> Iterator[DecisionRecord]:
+        """The readable records in order. A record that is not readable is named in ``unreadable``
+        and skipped; without that list it stops the reading with a StoreError."""
+        query = select(schema.decisions.c.seq, schema.decisions.c.record, schema.decisions.c.record_hash).order_by(
+            schema.decisions.c.seq
+        )
         if where is not None:
             query = query.where(where)
         try:
             with self._reading() as conn:
-                for row in conn.execution_options(yield_per=1000).execute(query):
-                    yield DecisionRecord(**json.loads(row.record), record_hash=row.record_hash)
+                for position, row in enumerate(conn.execution_options(yield_per=1000).execute(query), start=1):
+                    try:
+                        record = DecisionRecord(**_fields(row.record), record_hash=row.record_hash)
+                    except _UNREADABLE:
+                        label = f"record {row.seq if isinstance(row.seq, int) else f'at position {position}'}: not readable"
+                        if unreadable is None:
+                            raise StoreError(f"{label}; run `screening audit verify`") from None
+                        unreadable.append(label)
+                        continue
+                    yield record
         except SQLAlchemyError as error:
             raise self._error(error, "read the decisions") from None
 
-    def decisions_for(self, report_id: str, *, view: str = "clinician") -> list[DecisionRecord]:
+    def decisions_for(
+        self, report_id: str, *, view: str = "clinician", unreadable: list[str] | None = None
+    ) -> list[DecisionRecord]:
         """Every decision on a report, oldest first. ``view=PARTICIPANT``: only decisions on flags in
-        that participant's own view (never a pair flag's, never the other's)."""
-        records = list(self._records(schema.decisions.c.report_id == report_id))
+        that participant's own view (never a pair flag's, never the other's). ``unreadable``: see
+        :meth:`audit_log`."""
+        records = list(self._records(schema.decisions.c.report_id == report_id, unreadable))
         if view == "clinician":
             return records
         digest = self.report(report_id)
@@ -373,66 +467,135 @@ class Store:
         return [r for r in records if r.flag_key in visible]
 
     def audit_log(
-        self, *, report_id: str | None = None, reviewer: str | None = None, since: dt.datetime | None = None
+        self,
+        *,
+        report_id: str | None = None,
+        reviewer: str | None = None,
+        since: dt.datetime | None = None,
+        unreadable: list[str] | None = None,
     ) -> list[DecisionRecord]:
-        """The decisions in the order they were recorded, optionally for one report or reviewer or since a time."""
-        records = self._records(schema.decisions.c.report_id == report_id if report_id else None)
+        """The decisions in the order they were recorded, optionally for one report or reviewer or since a time.
+        A record that is not readable raises StoreError, or, given a list ``unreadable``, is named there
+        and skipped (``audit list`` and ``export`` go on and say so)."""
+        records = self._records(schema.decisions.c.report_id == report_id if report_id else None, unreadable)
         return [r for r in records if (reviewer is None or r.reviewer == reviewer) and (since is None or r.recorded_at >= since)]
 
     # ------------------------------------------------------------------ verification
 
     def verify(self, *, head: str | None = None) -> VerifyResult:
-        """Recompute the chain: every record's hash, its link to the one before, the numbering, and
-        the stored report digest it names. ``head``: a head hash noted earlier must still be in the
-        chain (this is what finds the newest records deleted)."""
+        """Recompute both chains: every record's hash, its link to the one before, the numbering, and
+        the stored report digest it names; every stored report must be in the reports' chain. ``head``:
+        a head noted earlier (``full_head``, or the decisions' head alone) must still be in the chains
+        (this is what finds the newest records deleted). A row that is not readable is a problem
+        ("not readable"), never an exception and never quoted."""
+        decisions_head, _, reports_head = (head or "").partition(":")
         problems: list[str] = []
-        prev, count, seen_head = GENESIS, 0, head is None
-        digests: dict[str, str] = {}
-        decided: set[str] = set()
         try:
             with self._reading() as conn:
-                for row in conn.execute(
-                    select(schema.reports.c.report_id, schema.reports.c.digest, schema.reports.c.digest_sha256)
-                ):
-                    actual = ReportDigest.model_validate_json(row.digest).sha256()
-                    if actual != row.digest_sha256 or json.loads(row.digest)["report_id"] != row.report_id:
-                        problems.append(f"report {row.report_id[:12]}: its stored digest was edited")
-                    digests[row.report_id] = row.digest_sha256
-                rows = conn.execution_options(yield_per=1000).execute(select(schema.decisions).order_by(schema.decisions.c.seq))
-                for row in rows:
-                    count += 1
-                    label = f"record {row.seq}"
-                    if row.seq != count:
-                        problems.append(f"{label}: expected number {count}; {row.seq - count} record(s) before it are missing")
-                        count = row.seq
-                    try:
-                        fields = json.loads(row.record)
-                    except ValueError:
-                        problems.append(f"{label}: not readable")
-                        prev = row.record_hash
-                        continue
-                    if row.prev_hash != prev or fields.get("prev_hash") != prev:
-                        problems.append(f"{label}: does not follow the record before it (a record was removed or inserted)")
-                    if _hash_record(fields) != row.record_hash:
-                        problems.append(f"{label}: its content does not match its hash (edited)")
-                    if (
-                        fields.get("seq") != row.seq
-                        or fields.get("decision_id") != row.decision_id
-                        or fields.get("report_id") != row.report_id
-                    ):
-                        problems.append(f"{label}: its columns do not match its hashed content (edited)")
-                    if digests.get(row.report_id) != fields.get("report_digest"):
-                        problems.append(f"{label}: the report it is about is missing or was edited")
-                    if fields.get("corrects") and fields["corrects"] not in decided:
-                        problems.append(f"{label}: corrects a decision that is not earlier in the chain")
-                    decided.add(row.decision_id)
-                    prev = row.record_hash
-                    seen_head = seen_head or row.record_hash == head
+                digests = self._verify_reports(conn, problems)
+                chained, reports_seen, reports_last = self._verify_report_chain(conn, digests, problems, reports_head)
+                for report_id in sorted(set(digests) - chained):
+                    problems.append(f"report {report_id[:12]}: not in the reports' chain (inserted)")
+                count, decisions_seen, prev = self._verify_decisions(conn, digests, problems, decisions_head)
         except SQLAlchemyError as error:
             raise self._error(error, "verify the store") from None
-        if not seen_head:
+        if decisions_head and not decisions_seen:
             problems.append("the head noted earlier is no longer in the chain: the newest records were deleted or replaced")
-        return VerifyResult(ok=not problems, records=count, head=prev, problems=problems)
+        if reports_head and not reports_seen:
+            problems.append("the reports' head noted earlier is no longer in the chain: stored reports were deleted or replaced")
+        return VerifyResult(
+            ok=not problems,
+            records=count,
+            head=prev,
+            problems=problems,
+            reports=len(chained),
+            reports_head=reports_last,
+        )
+
+    @staticmethod
+    def _verify_reports(conn: Connection, problems: list[str]) -> dict[str, str]:
+        digests: dict[str, str] = {}
+        for row in conn.execute(select(schema.reports.c.report_id, schema.reports.c.digest, schema.reports.c.digest_sha256)):
+            label = f"report {str(row.report_id)[:12]}"
+            try:
+                fields = _fields(row.digest)
+                actual = ReportDigest.model_validate(fields).sha256()
+            except _UNREADABLE:
+                problems.append(f"{label}: not readable")
+                digests[row.report_id] = ""
+                continue
+            if actual != row.digest_sha256 or fields.get("report_id") != row.report_id:
+                problems.append(f"{label}: its stored digest was edited")
+            digests[row.report_id] = row.digest_sha256
+        return digests
+
+    @staticmethod
+    def _verify_report_chain(
+        conn: Connection, digests: dict[str, str], problems: list[str], head: str
+    ) -> tuple[set[str], bool, str]:
+        prev, count, seen, chained = GENESIS, 0, not head, set()
+        for row in conn.execute(select(schema.report_chain).order_by(schema.report_chain.c.seq)):
+            count += 1
+            label = f"report record {row.seq}"
+            try:
+                fields = _fields(row.record)
+                if row.seq != count:
+                    problems.append(f"{label}: expected number {count}; report record(s) before it are missing")
+                    count = int(row.seq)
+                if row.prev_hash != prev or fields.get("prev_hash") != prev:
+                    problems.append(f"{label}: does not follow the one before it (a report was removed or inserted)")
+                if _hash_record(fields) != row.record_hash:
+                    problems.append(f"{label}: its content does not match its hash (edited)")
+                if fields.get("report_id") != row.report_id or fields.get("seq") != row.seq:
+                    problems.append(f"{label}: its columns do not match its hashed content (edited)")
+                if row.report_id not in digests:
+                    problems.append(f"{label}: its report was deleted")
+                elif digests[row.report_id] != fields.get("digest_sha256"):
+                    problems.append(f"{label}: its report's digest was replaced")
+            except _UNREADABLE:
+                problems.append(f"{label}: not readable")
+            chained.add(row.report_id)
+            prev = row.record_hash
+            seen = seen or row.record_hash == head
+        return chained, seen, prev
+
+    @staticmethod
+    def _verify_decisions(conn: Connection, digests: dict[str, str], problems: list[str], head: str) -> tuple[int, bool, str]:
+        prev, count, seen = GENESIS, 0, not head
+        decided: set[str] = set()
+        rows = conn.execution_options(yield_per=1000).execute(select(schema.decisions).order_by(schema.decisions.c.seq))
+        for row in rows:
+            count += 1
+            label = f"record {row.seq}" if isinstance(row.seq, int) else f"record {count}"
+            try:
+                fields = _fields(row.record)
+                if not isinstance(row.seq, int):
+                    raise TypeError("seq is not a number")
+                if row.seq != count:
+                    problems.append(f"{label}: expected number {count}; {row.seq - count} record(s) before it are missing")
+                    count = row.seq
+                if row.prev_hash != prev or fields.get("prev_hash") != prev:
+                    problems.append(f"{label}: does not follow the record before it (a record was removed or inserted)")
+                if _hash_record(fields) != row.record_hash:
+                    problems.append(f"{label}: its content does not match its hash (edited)")
+                if (
+                    fields.get("seq") != row.seq
+                    or fields.get("decision_id") != row.decision_id
+                    or fields.get("report_id") != row.report_id
+                ):
+                    problems.append(f"{label}: its columns do not match its hashed content (edited)")
+                if digests.get(row.report_id) != fields.get("report_digest"):
+                    problems.append(f"{label}: the report it is about is missing or was edited")
+                corrects = fields.get("corrects")
+                if corrects and corrects not in decided:
+                    problems.append(f"{label}: corrects a decision that is not earlier in the chain")
+                DecisionRecord(**fields, record_hash=row.record_hash)  # readable as a decision
+            except _UNREADABLE:
+                problems.append(f"{label}: not readable")
+            decided.add(row.decision_id)
+            prev = row.record_hash
+            seen = seen or row.record_hash == head
+        return count, seen, prev
 
 
 def open_store(url: str | None = None, *, lock_timeout: float = 30.0) -> Store:

@@ -6,9 +6,27 @@ a record reads back byte for byte the same on both back-ends and its hash can be
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Connection, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    text,
+)
+
+from ..model import canonical_json
 
 metadata = MetaData()
 
@@ -42,6 +60,35 @@ decisions = Table(
     Column("record_hash", String(64), nullable=False, unique=True),
     Index("screening_decisions_by_report", "report_id"),
 )
+
+report_chain = Table(  # every stored report, chained like the decisions: a report without decisions is covered too
+    "screening_report_chain",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("report_id", String(64), ForeignKey("screening_reports.report_id"), nullable=False, unique=True),
+    Column("record", Text, nullable=False),  # seq, report_id, digest_sha256, stored_at, prev_hash as canonical JSON
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("record_hash", String(64), nullable=False, unique=True),
+)
+
+GENESIS = "0" * 64  # the hash before the first record of a chain
+
+
+def hash_record(record: Mapping[str, Any]) -> str:
+    return hashlib.sha256(canonical_json(record)).hexdigest()
+
+
+def chain_entry(seq: int, prev: str, report_id: str, digest_sha256: str, stored_at: str) -> dict[str, Any]:
+    """The row of ``report_chain`` that keeps one stored report in the chain."""
+    fields = {"seq": seq, "report_id": report_id, "digest_sha256": digest_sha256, "stored_at": stored_at, "prev_hash": prev}
+    return {
+        "seq": seq,
+        "report_id": report_id,
+        "record": canonical_json(fields).decode("utf-8"),
+        "prev_hash": prev,
+        "record_hash": hash_record(fields),
+    }
+
 
 _APPEND_ONLY_SQLITE: list[str] = [
     (
@@ -79,9 +126,59 @@ def _v1(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+_V2_SQLITE: list[str] = [
+    (
+        "CREATE TRIGGER screening_reports_no_delete BEFORE DELETE ON screening_reports "
+        "BEGIN SELECT RAISE(ABORT, 'screening_reports is append-only'); END"
+    ),
+    (
+        "CREATE TRIGGER screening_report_chain_no_update BEFORE UPDATE ON screening_report_chain "
+        "BEGIN SELECT RAISE(ABORT, 'screening_report_chain is append-only'); END"
+    ),
+    (
+        "CREATE TRIGGER screening_report_chain_no_delete BEFORE DELETE ON screening_report_chain "
+        "BEGIN SELECT RAISE(ABORT, 'screening_report_chain is append-only'); END"
+    ),
+]
+# Row triggers do not fire on TRUNCATE: a statement trigger refuses it (SQLite has no TRUNCATE;
+# its DELETE without WHERE runs the row triggers).
+_V2_POSTGRESQL: list[str] = [
+    (
+        "CREATE TRIGGER screening_reports_no_delete BEFORE DELETE ON screening_reports "
+        "FOR EACH ROW EXECUTE FUNCTION screening_append_only()"
+    ),
+    (
+        "CREATE TRIGGER screening_report_chain_append_only BEFORE UPDATE OR DELETE ON screening_report_chain "
+        "FOR EACH ROW EXECUTE FUNCTION screening_append_only()"
+    ),
+    *(
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION screening_append_only()"
+        for table in ("screening_decisions", "screening_reports", "screening_report_chain", "screening_schema_version")
+    ),
+]
+
+
+def _v2(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[report_chain])
+    prev = GENESIS
+    stored = conn.execute(
+        select(reports.c.report_id, reports.c.digest_sha256, reports.c.stored_at).order_by(
+            reports.c.stored_at, reports.c.report_id
+        )
+    )
+    for seq, row in enumerate(stored.all(), start=1):
+        entry = chain_entry(seq, prev, row.report_id, row.digest_sha256, row.stored_at)
+        conn.execute(insert(report_chain).values(**entry))
+        prev = entry["record_hash"]
+    for statement in _V2_POSTGRESQL if conn.dialect.name == "postgresql" else _V2_SQLITE:
+        conn.execute(text(statement))
+
+
 # Numbered migrations, applied in order inside one locked transaction; never edit a shipped one,
 # add the next number.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "reports and decisions, append-only, hash-chained", _v1),
+    (2, "reports chained too; TRUNCATE refused; reports never deleted", _v2),
 ]
 LATEST = MIGRATIONS[-1][0]
