@@ -380,6 +380,14 @@ class Relationship(_Strict):
     )
 
 
+class MedicationUse(_Strict):
+    """Whether the person takes anything at all: an empty medication list alone cannot say "nothing"."""
+
+    takes_any: Answer = _question(
+        "Do you take any medication, supplement or other substance now, or have you taken any in the last three months?"
+    )
+
+
 class Medication(_Strict):
     """A medication or other substance, written as the person wrote it."""
 
@@ -440,6 +448,7 @@ class Participant(_Strict):
     needs: Needs = Field(default_factory=Needs)
     readiness: Readiness = Field(default_factory=Readiness)
     plan: Plan = Field(default_factory=Plan)
+    medication_use: MedicationUse = Field(default_factory=MedicationUse)
     medications: list[Medication] = Field(
         default_factory=list,
         max_length=60,
