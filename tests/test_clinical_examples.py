@@ -217,3 +217,25 @@ def test_yes_to_the_medication_question_with_a_list_raises_nothing_about_the_lis
     report = screen(baseline_individual, engine=engine, today=TODAY)
     assert "missing-information.medication-question-open" not in {f.rule_id for f in report.flags}
     assert "medication_use.takes_any" not in {m.field for m in report.missing_information}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("substance", "dose", "flagged_rule"),
+    [
+        ("mdma", 300, "medical.mdma-dose-above-studied"),
+        ("ketamine", 500, "medical.ketamine-dose-above-studied"),
+        ("psilocybin", 80, "medical.psilocybin-dose-above-studied"),
+        ("mdma", 120, None),
+        ("mdma", 180, None),
+        ("ketamine", 56, None),
+        ("psilocybin", 25, None),
+    ],
+)
+def test_a_dose_above_the_studied_range_is_flagged_and_a_typical_dose_never(
+    engine, baseline_individual, substance, dose, flagged_rule
+):
+    baseline_individual["session"]["substance"] = substance
+    baseline_individual["participants"][0]["plan"]["dose_mg"] = dose
+    dose_rules = {f.rule_id for f in screen(baseline_individual, engine=engine, today=TODAY).flags if "dose-above" in f.rule_id}
+    assert dose_rules == ({flagged_rule} if flagged_rule else set())

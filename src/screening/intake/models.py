@@ -322,7 +322,13 @@ class Plan(_Strict):
     """This participant's part of the session plan."""
 
     dose_mg: Annotated[float | None, _NUMBER] = Field(
-        default=None, gt=0, le=1000, description="What dose is planned for you, in milligrams of the active substance?"
+        default=None,
+        gt=0,
+        le=1000,
+        description=(
+            "What dose is planned for you, in milligrams of the active substance itself"
+            " (mg of psilocybin, MDMA or ketamine; not grams of truffles or mushrooms)?"
+        ),
     )
     transport_plan: Answer = _question("Do you have a plan for getting home after the session without driving yourself?")
     facilitator_has_authority: Answer = _question(
