@@ -197,3 +197,45 @@ def test_parent_and_child_duo_without_agreements_flags_power_and_each_missing_ag
 def test_an_individual_session_gets_only_the_facilitator_authority_rule_of_the_relationship_category(engine, baseline_individual):
     baseline_individual["participants"][0]["plan"]["facilitator_has_authority"] = "yes"
     assert flagged(baseline_individual, engine) == {("relationship.facilitator-has-authority", "A")}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_skipped_medication_section_is_listed_as_missing_not_read_as_taking_nothing(engine, baseline_individual):
+    person = baseline_individual["participants"][0]
+    person.pop("medication_use", None)
+    person["medications"] = []
+    report = screen(baseline_individual, engine=engine, today=TODAY)
+    assert ("missing-information.medication-question-open", "A") in {(f.rule_id, f.participant) for f in report.flags}
+    assert "medication_use.takes_any" in {m.field for m in report.missing_information}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_yes_to_the_medication_question_with_a_list_raises_nothing_about_the_list(engine, baseline_individual):
+    person = baseline_individual["participants"][0]
+    person["medication_use"] = {"takes_any": "yes"}
+    person["medications"] = [{"name": "ibuprofen 400 mg", "status": "current"}]
+    report = screen(baseline_individual, engine=engine, today=TODAY)
+    assert "missing-information.medication-question-open" not in {f.rule_id for f in report.flags}
+    assert "medication_use.takes_any" not in {m.field for m in report.missing_information}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("substance", "dose", "flagged_rule"),
+    [
+        ("mdma", 300, "medical.mdma-dose-above-studied"),
+        ("ketamine", 500, "medical.ketamine-dose-above-studied"),
+        ("psilocybin", 80, "medical.psilocybin-dose-above-studied"),
+        ("mdma", 120, None),
+        ("mdma", 180, None),
+        ("ketamine", 56, None),
+        ("psilocybin", 25, None),
+    ],
+)
+def test_a_dose_above_the_studied_range_is_flagged_and_a_typical_dose_never(
+    engine, baseline_individual, substance, dose, flagged_rule
+):
+    baseline_individual["session"]["substance"] = substance
+    baseline_individual["participants"][0]["plan"]["dose_mg"] = dose
+    dose_rules = {f.rule_id for f in screen(baseline_individual, engine=engine, today=TODAY).flags if "dose-above" in f.rule_id}
+    assert dose_rules == ({flagged_rule} if flagged_rule else set())

@@ -18,7 +18,7 @@ from screening.intake.models import Substance
 needs_durable = pytest.mark.skipif(not durable_available(), reason="durable_rules does not import here")
 
 ANSWERS = st.sampled_from(["yes", "no", "unknown"])
-MEDICATION_NAMES = ["lithium", "Zoloft 50mg", "Prozac", "lexapro 10 mg", "Zorblax", "sertralin", "ibuprofen"]
+MEDICATION_NAMES = ["lithium", "Zoloft 50mg", "Prozac", "lexapro 10 mg", "Zorblax", "sertaline", "ibuprofen"]
 
 
 def _baseline_person(book, pid: str, duo: bool) -> dict:

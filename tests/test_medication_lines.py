@@ -73,7 +73,7 @@ def test_an_unknown_part_of_a_line_is_named_with_its_line(baseline_individual):
         ("Nardil then Prozac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
         ("Nardil | Prozac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
         ("Nardil\tProzac", [("recognised", "phenelzine"), ("recognised", "fluoxetine")]),
-        ("sertralin 50mg lithium twice daily", [("unconfirmed", "sertraline"), ("recognised", "lithium carbonate")]),
+        ("sertralene 50mg lithium twice daily", [("unconfirmed", "sertraline"), ("recognised", "lithium carbonate")]),
         ("Xanax for sleep", [("recognised", "alprazolam"), ("unrecognised", "sleep")]),
         ("Zoloft (sertraline) 50 mg", [("recognised", "sertraline")]),
     ],
@@ -136,3 +136,85 @@ def test_every_word_of_a_line_is_read_or_reported(vocabulary, parts):
         elif word in _UNKNOWN:
             assert word in read, (line, word)
             assert any(m.status != "recognised" for m in matches), line
+
+
+# ---------------------------------------------------------------------------- prescriptions from NL/BE, FR, DE (issue 28)
+
+_COC = "ethinylestradiol and levonorgestrel"  # the combined pill's vocabulary entry
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("oxazepam zo nodig", [("recognised", "oxazepam")]),
+        ("oxazepam 10mg zn", [("recognised", "oxazepam")]),
+        ("lorazepam 1 mg z.n.", [("recognised", "lorazepam")]),
+        ("sertraline 50mg 1x per dag", [("recognised", "sertraline")]),
+        ("Ritalin 10 mg 2dd", [("recognised", "methylphenidate")]),
+        ("escitalopram 10 mg 1dd 's ochtends", [("recognised", "escitalopram")]),
+        ("ibuprofen 400mg 3 d.d. 1 tablet", [("recognised", "ibuprofen")]),
+        ("methylfenidaat 3x per dag", [("recognised", "methylphenidate")]),
+        ("temazepam 10 mg ’s avonds voor het slapen", [("recognised", "temazepam")]),
+        ("paracetamol 500 mg bij pijn, max 6 per dag", [("recognised", "paracetamol")]),
+        ("vitamine D3 druppels", [("recognised", "vitamin d")]),
+        ("vitamine B12", [("recognised", "vitamin b12")]),
+        ("fentanyl pleister", [("recognised", "fentanyl")]),
+        ("de pil", [("recognised", _COC)]),
+        ("anticonceptiepil", [("recognised", _COC)]),
+        ("Oxazepam zo nodig en de pil", [("recognised", "oxazepam"), ("recognised", _COC)]),
+    ],
+)
+def test_dutch_and_flemish_prescription_lines_are_read(vocabulary, line, expected):
+    assert _read(vocabulary, line) == expected
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("zolpidem si besoin", [("recognised", "zolpidem")]),
+        ("sertraline 50 mg le matin", [("recognised", "sertraline")]),
+        ("Stilnox 1 cp au coucher", [("recognised", "zolpidem")]),
+        ("Doliprane 1 comprimé si besoin", [("recognised", "paracetamol")]),
+        ("quetiapine 25 mg 1-0-1", [("recognised", "quetiapine")]),
+        ("ibuprofène 400 mg 3 fois par jour en cas de douleur", [("recognised", "ibuprofen")]),
+        ("la pilule", [("recognised", _COC)]),
+    ],
+)
+def test_french_prescription_lines_are_read(vocabulary, line, expected):
+    assert _read(vocabulary, line) == expected
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("Ibuprofen 400 bei Bedarf", [("recognised", "ibuprofen")]),
+        ("Sertralin 50 mg Tabletten 1-0-0", [("recognised", "sertraline")]),
+        ("Ibuprofen 3x täglich", [("recognised", "ibuprofen")]),
+        ("Zolpidem 10 mg abends zur Nacht", [("recognised", "zolpidem")]),
+        ("die Pille", [("recognised", _COC)]),
+        ("Antibabypille", [("recognised", _COC)]),
+    ],
+)
+def test_german_prescription_lines_are_read(vocabulary, line, expected):
+    assert _read(vocabulary, line) == expected
+
+
+@pytest.mark.parametrize("line", ["oxazepam zo nodig bla", "Ritalin 2dd zorblax", "sertraline si besoin quuxine"])
+def test_an_unknown_word_beside_foreign_timing_words_is_still_reported(vocabulary, line):
+    assert any(m.status == "unrecognised" for m in vocabulary.match_all(line)), line
+
+
+def test_no_timing_or_filler_word_is_part_of_a_drug_name(vocabulary):
+    from screening.intake import medications
+
+    words = {word for name in vocabulary._index for word in name.split()}
+    assert not (medications._NOISE & words)
+
+
+def test_the_issue_lines_raise_no_unrecognised_medication(baseline_individual):
+    lines = ["oxazepam zo nodig", "sertraline 50mg 1x per dag", "Ritalin 10 mg 2dd", "de pil", "vitamine D"]
+    baseline_individual["participants"][0]["medication_use"] = {"takes_any": "yes"}
+    baseline_individual["participants"][0]["medications"] = [{"name": line, "status": "current"} for line in lines]
+    for engine in ENGINES:
+        ids = {f.rule_id for f in screen(baseline_individual, engine=engine, today=dt.date(2026, 12, 1)).flags}
+        assert not ids & {"missing-information.unrecognised-medication", "medication.unconfirmed-match"}, engine

@@ -27,7 +27,7 @@ def test_vocabulary_has_at_least_250_entries():
 @pytest.mark.parametrize(
     ("written", "generic"),
     [
-        ("sertralin", "sertraline"),
+        ("sertaline", "sertraline"),
         ("fluoxetin 20mg", "fluoxetine"),
         ("lithum", "lithium carbonate"),
         ("wellbutin", "bupropion"),

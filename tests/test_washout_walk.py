@@ -37,7 +37,7 @@ def representative(cls: str):
 def windows(entry, substance: str, self_stopped: bool) -> dict[str, int]:
     """rule id -> the last day its flag should stand for this entry (the longest matching leaf)."""
     out: dict[str, int] = {}
-    for rule in BOOK.active:
+    for rule in MEDICATION_BOOK.active:  # the walk reads only the interaction rules
         if substance not in rule.substances:
             continue
         for leaf in walk(rule.condition):

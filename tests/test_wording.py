@@ -220,3 +220,41 @@ def test_the_library_s_own_fixed_texts_pass_the_guard(book):
     texts += [pages["how-to-read-a-report.md"], pages["review-checklist.md"]]
     for text in texts:
         assert directive_problems(text) == [], text[:80]
+
+
+# ---------------------------------------------------------------------------- issue 28, point 10
+
+_MARK = __import__("re").compile(r"\[(?:R|S|NF|V)(?:/[A-Z]+)*\]")
+
+
+def _shipped_rules():
+    return [rule.meta for rule in load(default_rules_dir()).rules]
+
+
+def test_no_title_reads_as_a_double_negative_when_its_answer_is_missing():
+    """A flag raised only by a missing answer is titled 'Not answered: <title>'; a title that
+    starts with 'No' would read 'Not answered: no ...'."""
+    starting_with_no = [r.id for r in _shipped_rules() if r.title.lower().startswith("no ")]
+    assert starting_with_no == []
+
+
+def test_participant_rules_read_in_a_duo_never_say_this_participant():
+    """Relationship findings appear among the pair's findings, where 'this participant' names nobody."""
+    said = [r.id for r in _shipped_rules() if r.category == "relationship" and "This participant" in r.explanation]
+    assert said == []
+
+
+def test_source_marks_stay_in_limitations_not_in_what_a_clinician_reads_first():
+    found = []
+    for rule in _shipped_rules():
+        texts = [rule.title, rule.summary, rule.explanation, rule.clinician_action]
+        texts += [str(getattr(ref, "locator", "") or "") for ref in rule.references]
+        found += [(rule.id, text) for text in texts if _MARK.search(text)]
+    assert found == []
+    assert not [r.id for r in _shipped_rules() if any("[R/NF]" in limitation for limitation in r.limitations)]
+
+
+def test_mapp1_is_cited_from_the_journal_article_not_a_course_page():
+    urls = {str(ref.url) for rule in _shipped_rules() for ref in rule.references}
+    assert not any("londonspring" in url for url in urls)
+    assert "https://www.nature.com/articles/s41591-021-01336-3" in urls

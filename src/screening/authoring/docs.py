@@ -40,6 +40,7 @@ NUMBER_LABELS = {
     "physical.systolic_bp": "the systolic blood pressure (mmHg)",
     "physical.diastolic_bp": "the diastolic blood pressure (mmHg)",
     "plan.dose_mg": "the planned dose in mg",
+    "medications.listed": "the number of medications or substances listed",
     "medications.unrecognised": "the number of listed medications or substances that the vocabulary did not recognise",
     "medications.unconfirmed_match": "the number of listed names matched only approximately (likely misspellings, to confirm)",
     "medications.timing_unknown": "the number of listed medications with no answer on whether they are current or when last taken",

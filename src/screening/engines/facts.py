@@ -75,6 +75,7 @@ def _medication_values(participant: Participant, vocabulary: Vocabulary, referen
             if medication.status == "stopped" and medication.stopped_with_prescriber != "yes":
                 stopped_on_own[cls] = min(days, stopped_on_own.get(cls, days))
     notes = {
+        "medications.listed": [medication.name for medication in participant.medications],
         "medications.unrecognised": unrecognised,
         "medications.unconfirmed_match": unconfirmed,
         "medications.timing_unknown": timing_unknown,

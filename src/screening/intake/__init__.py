@@ -12,6 +12,7 @@ from .models import (
     FamilyHistory,
     Intake,
     Medication,
+    MedicationUse,
     Needs,
     Participant,
     Person,
@@ -39,6 +40,7 @@ __all__ = [
     "Plan",
     "Relationship",
     "Medication",
+    "MedicationUse",
     "PARTICIPANT_ID_PATTERN",
     "RESERVED_PARTICIPANT_IDS",
 ]

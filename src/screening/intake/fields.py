@@ -30,10 +30,12 @@ PARTICIPANT_GROUPS: dict[str, type[BaseModel]] = {
     "readiness": intake.Readiness,
     "plan": intake.Plan,
     "relationship": intake.Relationship,
+    "medication_use": intake.MedicationUse,  # asked just before the medication list
 }
 
 # Fields computed from the medication list rather than asked; always known (a count).
 DERIVED_COUNTS: dict[str, str] = {
+    "medications.listed": "How many medications or substances were listed.",
     "medications.unrecognised": "How many listed medications or substances the vocabulary did not recognise.",
     "medications.unconfirmed_match": "How many listed names were matched only approximately (a likely misspelling) and need confirming.",
     "medications.timing_unknown": "How many listed medications have no answer on whether they are current or when they were last taken.",

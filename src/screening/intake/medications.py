@@ -158,12 +158,35 @@ _NOISE = {
     "party",
     "parties",
 }
+# The same words as written on Dutch and Flemish, French and German prescriptions and labels
+# ("oxazepam zo nodig", "Ritalin 10 mg 2dd", "1 comprimé le soir", "Ibuprofen bei Bedarf").
+# A word here must name no drug in the vocabulary (tests/test_medication_lines.py checks it).
+_NOISE_NL = {
+    "zn", "z.n", "zo", "nodig", "indien", "dd", "d.d", "keer", "maal", "dag", "daags", "dagelijks",
+    "s", "ochtends", "morgens", "middags", "avonds", "nachts", "ochtend", "avond", "nacht", "voor",
+    "na", "bij", "pijn", "slapen", "het", "de", "een", "en", "met", "stuk", "stuks", "tabletten",
+    "tabl", "druppels", "druppel", "pleister", "pleisters", "zakje", "zakjes", "weken", "maand",
+    "maanden", "soms", "af", "toe", "max", "maximaal", "gebruik", "elke", "iedere", "om", "uur",
+}  # fmt: skip
+_NOISE_FR = {
+    "le", "les", "un", "une", "des", "du", "et", "ou", "avec", "par", "jour", "jours", "fois",
+    "matin", "midi", "soir", "nuit", "coucher", "au", "aux", "si", "besoin", "comprime", "comprimes",
+    "cp", "cpr", "gelule", "gelules", "goutte", "gouttes", "sachet", "sachets", "patch", "douleur",
+    "douleurs", "semaine", "semaines", "mois", "tous", "toutes", "chaque", "cas", "pour", "dormir",
+}  # fmt: skip
+_NOISE_DE = {
+    "der", "die", "das", "den", "dem", "ein", "eine", "und", "oder", "mit", "bei", "bedarf", "tablette",
+    "tbl", "kapsel", "kapseln", "tropfen", "pflaster", "mittags", "abends", "taglich", "tgl", "mal",
+    "tag", "tage", "woche", "wochen", "monat", "schmerzen", "zur", "zum", "am", "abend",
+    "morgen", "vor", "nach", "schlafen", "stuck",
+}  # fmt: skip
+_NOISE |= _NOISE_NL | _NOISE_FR | _NOISE_DE
 # A number, alone or with a unit or count ("50mg", "2.5", "1000iu", "2x", "24h", "3rd", "q4h", "x2").
 # Other letters after a number are part of a name ("2cb", "4mmc", "25i"), never dropped as a dose.
 _NUMBER = re.compile(
     r"^(\d+([.,]\d+)?(mg|mgs|mcg|ug|µg|μg|g|gr|gram|grams|kg|ml|mls|l|iu|u|x|unit|units|tab|tabs|cap|caps|pill"
     r"|pills|puff|puffs|drop|drops|h|hr|hrs|hour|hours|d|day|days|w|wk|wks|week|weeks|mo|st|nd|rd|th|am|pm)?"
-    r"|q\d+h|x\d+)$"
+    r"|q\d+h|x\d+|\d+dd\d*)$"
 )
 # Research-chemical names join a number and letters with hyphens ("2C-B", "25I-NBOMe", "5-MeO-DMT",
 # "4-MMC"): read as one word ("2cb"), so that the number is not dropped as a dose and "2C-B" is

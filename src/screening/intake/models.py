@@ -325,7 +325,13 @@ class Plan(_Strict):
     """This participant's part of the session plan."""
 
     dose_mg: Annotated[float | None, _NUMBER] = Field(
-        default=None, gt=0, le=1000, description="What dose is planned for you, in milligrams of the active substance?"
+        default=None,
+        gt=0,
+        le=1000,
+        description=(
+            "What dose is planned for you, in milligrams of the active substance itself"
+            " (mg of psilocybin, MDMA or ketamine; not grams of truffles or mushrooms)?"
+        ),
     )
     transport_plan: Answer = _question("Do you have a plan for getting home after the session without driving yourself?")
     facilitator_has_authority: Answer = _question(
@@ -380,6 +386,14 @@ class Relationship(_Strict):
     )
     needs_more_guidance_than_duo: Answer = _question(
         "Do you expect to need much more one-to-one guidance from the facilitator than a shared session allows?"
+    )
+
+
+class MedicationUse(_Strict):
+    """Whether the person takes anything at all: an empty medication list alone cannot say "nothing"."""
+
+    takes_any: Answer = _question(
+        "Do you take any medication, supplement or other substance now, or have you taken any in the last three months?"
     )
 
 
@@ -443,6 +457,7 @@ class Participant(_Strict):
     needs: Needs = Field(default_factory=Needs)
     readiness: Readiness = Field(default_factory=Readiness)
     plan: Plan = Field(default_factory=Plan)
+    medication_use: MedicationUse = Field(default_factory=MedicationUse)
     medications: list[Medication] = Field(
         default_factory=list,
         max_length=60,

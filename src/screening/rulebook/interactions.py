@@ -53,9 +53,13 @@ def decisions_file(book: Any) -> Path:
 
 
 def readers(book: Any) -> dict[tuple[str, str], tuple[str, ...]]:
-    """(class, substance) -> the active rules that check whether that class is being taken."""
+    """(class, substance) -> the active interaction rules that check whether that class is being
+    taken. A rule of another category that reads the list (a medicine that implies an undeclared
+    diagnosis) says nothing about an interaction, so it neither fills nor contradicts a cell."""
     found: dict[tuple[str, str], set[str]] = {}
     for rule in book.active:
+        if rule.meta.category != "medication-interaction":
+            continue
         for leaf in conditions.walk(rule.condition):
             if leaf.op == "taking":
                 classes: tuple[str, ...] = (leaf.field,)
