@@ -70,6 +70,23 @@ def check_findings(report) -> None:
     assert max(gaps.values(), default=1) == 1
     summary = [line.finding for group in report.summary.groups for line in group.lines]
     assert summary == ids
+    check_address_first(report)
+
+
+def check_address_first(report) -> None:
+    """At most three, most serious first, none left out that is more serious; each point whole."""
+    first = report.summary.address_first
+    assert len(first) == min(3, len(report.findings))
+    ranks = [RANK[line.severity] for line in first]
+    assert ranks == sorted(ranks, reverse=True)
+    chosen = {line.finding for line in first}
+    if first:
+        assert all(RANK[f.severity] <= ranks[-1] for f in report.findings if f.id not in chosen)
+    by_id = {f.id: f for f in report.findings}
+    for line in first:
+        action = by_id[line.finding].clinician_action
+        assert not line.review.endswith("…")
+        assert line.review.lower().rstrip(".;") in action.lower()
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -191,12 +208,35 @@ def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
     text = render_text(report_of("duo-mdma"))
     head = text.split("\n\n1. [")[0]
     summary = head.split("This screening supports")[0].strip().splitlines()
-    assert len(summary) < 25
+    assert len(summary) < 40
     assert summary[3].startswith("13 findings (1 critical, 10 warning, 2 info) from 17 rule flags")
-    groups = [line for line in summary if not line.startswith("  ")][4:]
-    assert groups == ["Session plan", "Participant A", "Participant B", "The pair (A and B)"]
+    groups = [line for line in summary if line and not line.startswith(" ")][3:]
+    assert groups == ["Address first:", "Session plan", "Participant A", "Participant B", "The pair (A and B)"]
     b = summary.index("Participant B")
     assert summary[b + 1].startswith("  CRITICAL MDMA: blood pressure")
+
+
+def test_the_duo_addresses_the_critical_blood_pressure_first_with_its_point_in_full():
+    report = report_of("duo-mdma")
+    first = report.summary.address_first
+    assert [line.severity for line in first] == ["critical", "warning", "warning"]
+    assert first[0].finding == "B:cardiovascular.blood-pressure-140-90-mdma"
+    text = render_text(report)
+    block = text.split("Address first:\n")[1].split("\n\n")[0]
+    assert block.splitlines()[0].startswith(
+        "  1. CRITICAL MDMA: blood pressure at or above 140/90 mmHg (participant B): consider"
+    )
+    # the first point is whole: it ends where its sentence ends, not with an ellipsis
+    assert "before an MDMA session is planned." in " ".join(block.split())
+    assert "…" not in block
+
+
+def test_each_summary_group_is_ordered_by_severity():
+    for path in FILES:
+        report = screen(read_intake(path), today=TODAY)
+        for group in report.summary.groups:
+            ranks = [RANK[line.severity] for line in group.lines]
+            assert ranks == sorted(ranks, reverse=True), (path.name, group.subject)
 
 
 def test_the_full_duo_report_is_shorter_than_one_flag_per_firing():
@@ -219,6 +259,7 @@ def test_json_has_the_summary_block_and_round_trips():
     data = report.model_dump(mode="json")
     assert [g["subject"] for g in data["summary"]["groups"]] == ["session", "A", "B", "pair"]
     assert data["summary"]["counts"] == {"critical": 1, "warning": 10, "info": 2}
+    assert [line["severity"] for line in data["summary"]["address_first"]] == ["critical", "warning", "warning"]
 
 
 def test_a_report_built_without_findings_derives_them_from_its_flags():

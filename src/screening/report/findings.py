@@ -330,14 +330,25 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
 
 
 @functools.lru_cache(maxsize=4096)
-def _review(action: str, room: int) -> str:
-    """The first point of what to review, shortened to ``room`` (a rule's text: worked out once)."""
+def first_point(action: str) -> str:
+    """The first point of what to review, whole: its first sentence (a rule's text: worked out once)."""
     first = re.split(r"(?<=[.;])\s", action, maxsplit=1)[0].rstrip(".;")
-    first = first[:1].lower() + first[1:] if first[1:2].islower() else first
-    if len(first) <= room:
-        return first
-    cut = first[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ")
-    return cut + "…"
+    return first[:1].lower() + first[1:] if first[1:2].islower() else first
+
+
+@functools.lru_cache(maxsize=4096)
+def shortened(text: str, room: int) -> str:
+    """``text`` cut at a word to fit ``room`` characters, for one line of a terminal."""
+    if len(text) <= room:
+        return text
+    return text[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+
+
+ADDRESS_FIRST = 3
+
+
+def _urgency(line: SummaryLine, not_answered: bool) -> tuple[int, bool]:
+    return (-_RANK[line.severity], not_answered)
 
 
 def heading(subject: str, participants: list[str]) -> str:
@@ -349,31 +360,42 @@ def heading(subject: str, participants: list[str]) -> str:
 
 
 def summarise(found: list[Finding], participants: list[str], flag_count: int) -> Summary:
-    """A few lines: by session, each participant, the pair; most serious first in each."""
+    """What to address first (at most three, most serious first), then a few lines by session, each
+    participant and the pair; most serious first in each."""
     counts: dict[Severity, int] = {"critical": 0, "warning": 0, "info": 0}
     groups: dict[str, list[SummaryLine]] = {}
-    for finding in found:
+    ranked: list[tuple[tuple[int, bool], int, SummaryLine]] = []
+    for n, finding in enumerate(found):
         counts[finding.severity] += 1
-        room = max(40, 100 - len(finding.title))
-        groups.setdefault(finding.subject, []).append(
-            built(
-                SummaryLine,
-                {
-                    "finding": finding.id,
-                    "severity": finding.severity,
-                    "title": finding.title,
-                    "review": _review(finding.clinician_action, room),
-                },
-                in_order=True,
-            )
+        line = built(
+            SummaryLine,
+            {
+                "finding": finding.id,
+                "severity": finding.severity,
+                "title": finding.title,
+                "review": first_point(finding.clinician_action),
+            },
+            in_order=True,
         )
+        groups.setdefault(finding.subject, []).append(line)
+        ranked.append((_urgency(line, finding.not_answered), n, line))
+    ranked.sort(key=lambda r: (r[0], r[1]))
     return built(
         Summary,
         {
             "counts": counts,
             "flags": flag_count,
+            "address_first": [line for _, _, line in ranked[:ADDRESS_FIRST]],
             "groups": [
-                built(SummaryGroup, {"subject": s, "heading": heading(s, participants), "lines": lines}, in_order=True)
+                built(
+                    SummaryGroup,
+                    {
+                        "subject": s,
+                        "heading": heading(s, participants),
+                        "lines": sorted(lines, key=lambda line: -_RANK[line.severity]),
+                    },
+                    in_order=True,
+                )
                 for s, lines in groups.items()
             ],
         },

@@ -119,6 +119,30 @@ def _summary_table(report: Report) -> _Markup:
     return _el("table", _el("thead", head), _el("tbody", _join(rows)), class_="summary")
 
 
+def _address_first(report: Report) -> _Markup | None:
+    lines = _summary(report).address_first
+    if not lines:
+        return None
+    items = [
+        _el(
+            "li",
+            _sev(line.severity),
+            _el("a", line.title, href=f"#{_anchor(line.finding)}"),
+            f" ({whose(line.finding.split(':', 1)[0])}): ",
+            line.review,
+            ".",
+        )
+        for line in lines
+    ]
+    return _el(
+        "section",
+        _el("h2", "Address first", id="address-first"),
+        _el("ol", _join(items), class_="first"),
+        class_="address-first",
+        aria_labelledby="address-first",
+    )
+
+
 def _anchor(finding_id: str) -> str:
     return "f-" + "".join(c if c.isalnum() else "-" for c in finding_id)
 
@@ -243,6 +267,7 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
             )
             if total
             else _el("p", "No rule matched. A clinician still reviews the whole intake."),
+            _address_first(report),
             _summary_table(report) if total else None,
             _el("p", report.notice, class_="notice"),
             _el("h2", "Findings in full", id="details") if total else None,

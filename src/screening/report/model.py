@@ -17,6 +17,7 @@ from pydantic import Field, model_validator
 from pydantic_core import to_json
 
 from . import display
+from .findings import shortened
 from .parts import (
     EvidenceItem,
     Finding,
@@ -322,10 +323,17 @@ def _summary_lines(report: Report) -> list[str]:
             f"{counts['info']} info) from {summary.flags} rule flag{'s' if summary.flags != 1 else ''}; details below."
         )
     ]
+    if summary.address_first:
+        out += ["", "Address first:"]
+        for n, line in enumerate(summary.address_first, 1):
+            who = whose(line.finding.split(":", 1)[0])
+            out.append(_wrap(f"{n}. {line.severity.upper()} {line.title} ({who}): {line.review}.", "  ", "     "))
+        out.append("")
     for group in summary.groups:
         out.append(group.heading)
         for line in group.lines:
-            out.append(f"  {line.severity.upper():<8} {line.title} - {line.review}")
+            room = max(40, 100 - len(line.title))
+            out.append(f"  {line.severity.upper():<8} {line.title} - {shortened(line.review, room)}")
     return out
 
 

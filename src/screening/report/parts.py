@@ -157,7 +157,7 @@ class SummaryLine(Model):
     finding: str = Field(description="The finding's id.")
     severity: Severity
     title: str
-    review: str = Field(description="The first point of what to review, shortened.")
+    review: str = Field(description="The first point of what to review, in full (its first sentence).")
 
 
 class SummaryGroup(Model):
@@ -169,6 +169,13 @@ class SummaryGroup(Model):
 class Summary(Model):
     counts: dict[Severity, int] = Field(description="Findings by severity.")
     flags: int = Field(description="How many rule flags the findings cover.")
+    address_first: list[SummaryLine] = Field(
+        default_factory=list,
+        description=(
+            "At most three findings across the whole report, most serious first (answered findings before "
+            "unanswered questions, then in report order): what to address first."
+        ),
+    )
     groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair; most serious first in each.")
 
 
