@@ -23,7 +23,7 @@ from ..errors import EngineError, IntakeError, Problem
 from ..intake import reading
 from ..intake.fields import catalogue
 from ..intake.models import Intake
-from ..report import findings
+from ..report import as_read, findings
 from ..report.model import NOTICE, Report, identified, intake_sha256, severity_counts
 from ..report.parts import EvidenceItem, Flag, MissingItem, ProgramInfo, Reference, RulebookInfo, SessionInfo, Severity, built
 from ..rulebook import conditions
@@ -359,5 +359,7 @@ def _screen(
         "counts": severity_counts(ordered),
         "summary": findings.summarise(found, participants, len(ordered)),
         "findings": found,
+        "medications": as_read.medications_read(parsed, book.vocabulary, ordered),
+        "answers": as_read.answers_overview(parsed, missing),
     }
     return identified(fields)

@@ -20,6 +20,10 @@ from .model import (
     Report,
     Summary,
     answer_text,
+    drug_text,
+    medication_status,
+    medication_use,
+    overview_text,
     participant_points,
     plain,
     session_line,
@@ -140,6 +144,35 @@ def _address_first(report: Report) -> _Markup | None:
         _el("ol", _join(items), class_="first"),
         class_="address-first",
         aria_labelledby="address-first",
+    )
+
+
+def _as_read(report: Report) -> _Markup:
+    glance = [_el("li", f"Participant {a.participant}: ", overview_text(a)) for a in report.answers]
+    rows = [
+        _el(
+            "tr",
+            _el("td", med.participant),
+            _el("td", med.written, _el("div", medication_status(med), class_="small")),
+            _el("td", drug_text(med)),
+            _el("td", ", ".join(med.set_aside) or "nothing"),
+            _el("td", medication_use(med)),
+        )
+        for med in report.medications
+    ]
+    head = _el("tr", *(_el("th", h, scope="col") for h in ("Who", "As written", "Read as", "Set aside", "Rules")))
+    meds = (
+        _el("table", _el("thead", head), _el("tbody", _join(rows)), class_="summary meds")
+        if rows
+        else _el("p", "No medication or other substance was listed.")
+    )
+    return _el(
+        "section",
+        _el("h2", "Answers at a glance", id="answers"),
+        _el("ul", _join(glance)),
+        _el("h2", "Medications as read", id="medications"),
+        meds,
+        class_="as-read",
     )
 
 
@@ -272,6 +305,7 @@ def render_html(report: Report, *, paper: str = "a4", include_private: bool = Fa
             _el("p", report.notice, class_="notice"),
             _el("h2", "Findings in full", id="details") if total else None,
             _join(_finding(report, f, n) for n, f in enumerate(_findings(report), 1)),
+            _as_read(report),
         ),
         footer,
     ]

@@ -19,9 +19,11 @@ from pydantic_core import to_json
 from . import display
 from .findings import shortened
 from .parts import (
+    AnswersOverview,
     EvidenceItem,
     Finding,
     Flag,
+    MedicationRead,
     MissingItem,
     Model,
     ProgramInfo,
@@ -93,6 +95,14 @@ class Report(Model):
         default=None,
         description="The flags as a clinician reads them: one per fact, grouped by whose it is (built from the flags).",
     )
+    medications: list[MedicationRead] = Field(
+        default_factory=list,
+        description="Every medication line as written and as read: the drugs, their classes, what was set aside, the rules that used it.",
+    )
+    answers: list[AnswersOverview] = Field(
+        default_factory=list,
+        description="Per participant: blood pressure, weight, planned dose (per kg where known), questions left open.",
+    )
 
     @model_validator(mode="after")
     def _derive(self) -> Report:
@@ -132,6 +142,8 @@ class Report(Model):
                 "participants": [participant],
                 "flags": flags,
                 "missing_information": missing,
+                "medications": [m for m in self.medications if m.participant == participant],
+                "answers": [a for a in self.answers if a.participant == participant],
             },
         )
 
@@ -390,11 +402,65 @@ def render_text(report: Report) -> str:
             f"{r} (review: {reviews.get(r, 'not reviewed')})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
         out.append(f"   Rules: {rules}; {finding.rule_status}")
+    out += _as_read_lines(report)
     if report.engine_notice:
         out += ["", _wrap("Engine: " + report.engine_notice, "")]
     out += ["", record_line(report)]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
     return "\n".join(display.text(line) for line in out) + "\n"
+
+
+def drug_text(med: MedicationRead) -> str:
+    """How one written line was read, in words: 'Lexapro: read as escitalopram (Serotonergic antidepressant)'."""
+    parts = []
+    for drug in med.drugs:
+        if drug.read_as is None:
+            continue
+        how = "read as" if drug.status == "recognised" else "read, unconfirmed, as"
+        classes = f" ({', '.join(drug.classes)})" if drug.classes else ""
+        parts.append(f"{drug.written}: {how} {drug.read_as}{classes}")
+    return "; ".join(parts) if parts else "no drug read"
+
+
+def medication_status(med: MedicationRead) -> str:
+    if med.status == "stopped":
+        return f"stopped, last taken {med.last_taken}" if med.last_taken else "stopped, date not given"
+    return "current" if med.status == "current" else "taking now or not: not answered"
+
+
+def medication_use(med: MedicationRead) -> str:
+    return "used by " + ", ".join(med.used_by) if med.used_by else "no rule used it"
+
+
+def overview_text(item: AnswersOverview) -> str:
+    parts = [f"blood pressure {item.blood_pressure or 'not given'}", f"weight {_number(item.weight_kg, 'kg')}"]
+    if item.dose_mg is not None:
+        per_kg = f" ({item.dose_mg_per_kg:g} mg/kg)" if item.dose_mg_per_kg is not None else ""
+        parts.append(f"planned dose {item.dose_mg:g} mg{per_kg}")
+    parts.append(f"{item.left_open} question{'s' if item.left_open != 1 else ''} the rules read left open")
+    return "; ".join(parts)
+
+
+def _number(value: float | None, unit: str) -> str:
+    return "not given" if value is None else f"{value:g} {unit}"
+
+
+def _as_read_lines(report: Report) -> list[str]:
+    out = ["", "Answers at a glance"]
+    out += [_wrap(f"- Participant {a.participant}: {overview_text(a)}", "  ", "    ") for a in report.answers]
+    out += ["", "Medications as read"]
+    if not report.medications:
+        out.append("  No medication or other substance was listed.")
+    for med in report.medications:
+        aside = f"; set aside: {', '.join(med.set_aside)}" if med.set_aside else ""
+        out.append(
+            _wrap(
+                f'- {med.participant}: "{med.written}" ({medication_status(med)}): {drug_text(med)}{aside}; {medication_use(med)}',
+                "  ",
+                "    ",
+            )
+        )
+    return out
 
 
 def record_line(report: Report) -> str:

@@ -25,6 +25,9 @@ __all__ = [
     "RulebookInfo",
     "ProgramInfo",
     "SessionInfo",
+    "DrugRead",
+    "MedicationRead",
+    "AnswersOverview",
     "Model",
     "built",
 ]
@@ -197,3 +200,37 @@ class SessionInfo(Model):
     substance: str
     format: Literal["individual", "duo"]
     reference_date: dt.date = Field(description="Medication timing is counted up to this date.")
+
+
+class DrugRead(Model):
+    written: str = Field(description="The words of the line read as this drug, as written.")
+    status: Literal["recognised", "unconfirmed", "unrecognised"] = Field(
+        description="'unconfirmed': a close spelling of a known name; 'unrecognised': not understood."
+    )
+    read_as: str | None = Field(description="The drug it was read as (generic name), or null when not understood.")
+    classes: list[str] = Field(description="The classes the rules read, as labels.")
+
+
+class MedicationRead(Model):
+    """One medication line as the screening read it, so a clinician can confirm each reading."""
+
+    participant: str
+    written: str = Field(description="The line as written.")
+    status: Literal["current", "stopped", "unknown"]
+    last_taken: dt.date | None
+    drugs: list[DrugRead]
+    set_aside: list[str] = Field(
+        description="What was not read as a drug: dose and frequency words, the dose as written, words not understood."
+    )
+    used_by: list[str] = Field(description="The rules whose flags rest on this line (empty: no rule used it).")
+
+
+class AnswersOverview(Model):
+    """A few answers a clinician looks for first, per participant."""
+
+    participant: str
+    blood_pressure: str | None = Field(description="'systolic/diastolic mmHg' as answered, or null when not given.")
+    weight_kg: float | None
+    dose_mg: float | None = Field(description="The planned dose, where the plan gives one.")
+    dose_mg_per_kg: float | None = Field(description="The planned dose per kg of body weight, where both are known.")
+    left_open: int = Field(description="How many questions the rules read were left unanswered or answered unsure.")
