@@ -68,7 +68,7 @@ def test_a_word_not_understood_is_set_aside_as_such():
 def test_the_answers_at_a_glance_give_pressure_weight_and_dose_per_kg():
     report = report_of(EXAMPLES / "duo-mdma.yaml")
     glance = {a.participant: a for a in report.answers}
-    assert glance["B"].blood_pressure == "152/94 mmHg"
+    assert glance["B"].bp_mmhg == "152/94 mmHg"
     assert glance["B"].dose_mg_per_kg == round(120 / 88, 2)
     assert glance["A"].left_open == len([m for m in report.missing_information if m.participant == "A"])
     assert "Participant B: blood pressure 152/94 mmHg; weight 88 kg; planned dose 120 mg (1.36 mg/kg)" in " ".join(

@@ -92,7 +92,7 @@ def answers_overview(intake: Intake, missing: list[MissingItem]) -> list[Answers
                 AnswersOverview,
                 {
                     "participant": participant.participant_id,
-                    "blood_pressure": pressure,
+                    "bp_mmhg": pressure,
                     "weight_kg": weight,
                     "dose_mg": dose,
                     "dose_mg_per_kg": round(dose / weight, 2) if dose is not None and weight else None,

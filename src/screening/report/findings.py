@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ..rulebook.conditions import STOPPED_ON_OWN
 from .parts import (
     CoveredRule,
     EvidenceItem,
@@ -45,7 +46,11 @@ _Key = tuple[str, str, Any]
 
 
 def _key(item: EvidenceItem) -> _Key:
-    return (item.participant, item.field, item.line if item.line is not None else item.answer)
+    """What a finding rests on: an answer, or a medication line and what was read of it (taking it,
+    or stopping it without the prescriber: two facts with two actions, never one finding)."""
+    if item.line is None:
+        return (item.participant, item.field, item.answer)
+    return (item.participant, item.field, (item.line, STOPPED_ON_OWN in str(item.answer)))
 
 
 def _identity(item: EvidenceItem) -> tuple[Any, ...]:
@@ -230,6 +235,24 @@ def _link_pairs(drafts: list[_Draft]) -> None:
         pair.rests_on = [own[i].id for i in near if own[i].keys <= keys]
 
 
+def _fold_pairs(drafts: list[_Draft]) -> list[_Draft]:
+    """A pair finding that rests on one participant's finding and reads only the same question of
+    both (one feels pressured, the other does not) is that finding with the other's answer: one
+    answer, one action (talk with that participant alone), so one finding, led by the most serious."""
+    by_id = {d.id: d for d in drafts}
+    folded: set[int] = set()
+    for pair in (d for d in drafts if d.subject == "pair" and len(d.rests_on) == 1):
+        own = by_id.get(pair.rests_on[0])
+        if own is None or {e.field for e in pair.evidence} != {e.field for e in own.evidence}:
+            continue
+        own.flags = _by_severity(own.flags + pair.flags)
+        unique = {_identity(e): e for e in [*own.evidence, *pair.evidence]}
+        own.evidence = list(unique.values())
+        own.keys = frozenset(_key(e) for e in own.evidence)
+        folded.add(id(pair))
+    return [d for d in drafts if id(d) not in folded]
+
+
 def _missing_findings(
     missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
 ) -> list[Finding]:
@@ -300,6 +323,7 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
     drafts, unanswered = _drafts(flags, participants)
     drafts = _merge_same_answers(drafts)
     _link_pairs(drafts)
+    drafts = _fold_pairs(drafts)
     found = [d.finding() for d in drafts]
     shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
     gaps = _missing_findings(missing, shown, unanswered, participants)

@@ -433,7 +433,7 @@ def medication_use(med: MedicationRead) -> str:
 
 
 def overview_text(item: AnswersOverview) -> str:
-    parts = [f"blood pressure {item.blood_pressure or 'not given'}", f"weight {_number(item.weight_kg, 'kg')}"]
+    parts = [f"blood pressure {item.bp_mmhg or 'not given'}", f"weight {_number(item.weight_kg, 'kg')}"]
     if item.dose_mg is not None:
         per_kg = f" ({item.dose_mg_per_kg:g} mg/kg)" if item.dose_mg_per_kg is not None else ""
         parts.append(f"planned dose {item.dose_mg:g} mg{per_kg}")

@@ -229,7 +229,7 @@ class AnswersOverview(Model):
     """A few answers a clinician looks for first, per participant."""
 
     participant: str
-    blood_pressure: str | None = Field(description="'systolic/diastolic mmHg' as answered, or null when not given.")
+    bp_mmhg: str | None = Field(description="The blood pressure as answered, 'systolic/diastolic mmHg', or null when not given.")
     weight_kg: float | None
     dose_mg: float | None = Field(description="The planned dose, where the plan gives one.")
     dose_mg_per_kg: float | None = Field(description="The planned dose per kg of body weight, where both are known.")
