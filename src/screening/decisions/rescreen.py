@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
 from ..errors import ScreeningError
-from ..report.model import Flag, Report, Severity
+from ..report.model import Flag, Report
+from ..report.parts import Severity
 from .model import DecisionRecord, Outcome, effective_decisions
 
 __all__ = [

@@ -233,8 +233,8 @@ def _finding(report: Report, finding: Finding, n: int) -> _Markup:
     ]
     if finding.references:
         refs = [_el("a", ref.title, href=ref.url) for ref in finding.references]
-        links = _join(_join((_Markup(" · ") if i else _Markup(""), ref)) for i, ref in enumerate(refs))
-        notes.append(_el("p", _el("strong", "Sources: "), links, class_="small note"))
+        sources = _join(_join((_Markup(" · ") if i else _Markup(""), ref)) for i, ref in enumerate(refs))
+        notes.append(_el("p", _el("strong", "Sources: "), sources, class_="small note"))
     folders = dict.fromkeys(f"docs/rules/{categories.get(r, finding.category)}/" for r in rule_ids)
     notes.append(
         _el(
