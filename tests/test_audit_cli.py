@@ -197,12 +197,18 @@ def test_diff_shows_what_changed_and_what_was_decided_earlier(capsys, reports, s
         )
     code, out, err = run(capsys, "diff", old_file, new_file, "--store", store_url)
     assert code == 0, err
-    assert f"CHANGED   [critical] {BP} (participant B): evidence changed; re-opened (was noted by dr.kim" in out
-    assert "unchanged [warning] setting.one-facilitator-for-duo (participant A): decided earlier, noted by dr.kim on " in out
+    assert (
+        f"CHANGED   [critical] MDMA: blood pressure at or above 140/90 mmHg (participant B; {BP}): evidence changed; "
+        "re-opened (was noted by dr.kim"
+    ) in out
+    assert (
+        "unchanged [warning] Fewer than two sober facilitators for a duo (the session plan; setting.one-facilitator-for-duo): "
+        "decided earlier, noted by dr.kim on "
+    ) in out
     code, out, _ = run(capsys, "diff", old_file, new_file, "--store", store_url, "--format", "json")
     flags = {(f["rule_id"], f["participant"]): f for f in json.loads(out)["flags"]}
     assert flags[(BP, "B")]["status"] == "changed" and flags[(BP, "B")]["decided_earlier"] is None
-    assert flags[("setting.one-facilitator-for-duo", "A")]["decided_earlier"]["outcome"] == "noted"
+    assert flags[("setting.one-facilitator-for-duo", "session")]["decided_earlier"]["outcome"] == "noted"
 
 
 def test_the_commands_run_as_a_real_process(tmp_path):

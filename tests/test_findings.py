@@ -55,7 +55,14 @@ def check_findings(report) -> None:
         assert finding.title.startswith("Not answered: ") == finding.not_answered
         assert set(finding.rests_on) <= set(ids)
     # no finding rests only on answers another finding for the same subject already shows
-    answers = {f.id: {(e.participant, e.field, e.line or e.answer) for e in f.evidence} for f in report.findings}
+    # (a medication line: what was read of it, taking it or stopping it without the prescriber, is the fact)
+    answers = {
+        f.id: {
+            (e.participant, e.field, (e.line, "stopped without the prescriber" in str(e.answer)) if e.line else e.answer)
+            for e in f.evidence
+        }
+        for f in report.findings
+    }
     for a in report.findings:
         for b in report.findings:
             if a.id != b.id and a.subject == b.subject and answers[a.id]:
@@ -70,6 +77,23 @@ def check_findings(report) -> None:
     assert max(gaps.values(), default=1) == 1
     summary = [line.finding for group in report.summary.groups for line in group.lines]
     assert summary == ids
+    check_address_first(report)
+
+
+def check_address_first(report) -> None:
+    """At most three, most serious first, none left out that is more serious; each point whole."""
+    first = report.summary.address_first
+    assert len(first) == min(3, len(report.findings))
+    ranks = [RANK[line.severity] for line in first]
+    assert ranks == sorted(ranks, reverse=True)
+    chosen = {line.finding for line in first}
+    if first:
+        assert all(RANK[f.severity] <= ranks[-1] for f in report.findings if f.id not in chosen)
+    by_id = {f.id: f for f in report.findings}
+    for line in first:
+        action = by_id[line.finding].clinician_action
+        assert not line.review.endswith("…")
+        assert line.review.lower().rstrip(".;") in action.lower()
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -123,14 +147,19 @@ def test_an_agreement_both_partners_left_open_is_one_pair_finding():
     assert {e.participant for e in found[0].evidence} == {"A", "B"}
 
 
-def test_a_pair_finding_links_the_participant_finding_it_rests_on():
+def test_a_pair_finding_on_the_question_a_participant_finding_raised_is_that_one_finding():
     report = report_of("duo-mdma")
-    pair = next(f for f in report.findings if f.id == "pair:relationship.pressure-reported-by-one")
-    assert pair.rests_on == ["A:relationship.pressure-to-take-part"]
-    text = render_text(report)
-    block = text.split("One participant feels pressured; the other feels no pressure (the pair")[1]
-    assert "Builds on: Feels pressured to take part (participant A, above)" in block
-    assert "A: Do you feel pressured" not in block.split("Why it matters")[0]  # A's answer is shown once, in A's finding
+    assert "pair:relationship.pressure-reported-by-one" not in [f.id for f in report.findings]
+    pressure = next(f for f in report.findings if f.id == "A:relationship.pressure-to-take-part")
+    assert [r.rule_id for r in pressure.rules] == [
+        "relationship.pressure-to-take-part",
+        "relationship.pressure-reported-by-one",
+    ]
+    assert {(e.participant, e.answer) for e in pressure.evidence} == {("A", "yes"), ("B", "no")}
+    assert pressure.participants == ["A", "B"]
+    # the other participant's answer stays out of A's own view
+    view = report.view_for("A")
+    assert all(e.participant in ("A", "session") for f in view.findings for e in f.evidence)
 
 
 def test_one_blood_pressure_reading_is_one_finding_at_the_higher_threshold():
@@ -141,14 +170,25 @@ def test_one_blood_pressure_reading_is_one_finding_at_the_higher_threshold():
     assert [r.rule_id for r in bp[0].rules] == ["cardiovascular.blood-pressure-160-100", "cardiovascular.blood-pressure-140-90"]
 
 
-def test_one_medication_line_is_one_finding_led_by_the_more_serious_rule():
+def test_stopping_without_the_prescriber_and_taking_it_are_two_findings_with_their_own_actions():
     report = report_of("duo-mdma")
     lexapro = [f for f in report.findings if any(e.field == "medications" for e in f.evidence)]
-    assert len(lexapro) == 1
-    assert [r.rule_id for r in lexapro[0].rules] == [
-        "medication.stopped-on-own-antidepressant",
-        "medication.serotonin-reuptake-inhibitor-blunting",
+    assert [[r.rule_id for r in f.rules] for f in lexapro] == [
+        ["medication.stopped-on-own-antidepressant"],
+        ["medication.serotonin-reuptake-inhibitor-blunting"],
     ]
+    assert lexapro[0].clinician_action != lexapro[1].clinician_action
+
+
+def test_the_antidepressant_stopped_on_own_is_not_merged_into_the_ayahuasca_interaction():
+    report = report_of("antidepressant-ayahuasca")
+    interaction = next(f for f in report.findings if f.id == "A:medication.serotonergic-antidepressant-with-ayahuasca")
+    assert "medication.stopped-on-own-antidepressant" not in [r.rule_id for r in interaction.rules]
+    stopped = next(f for f in report.findings if f.id == "A:medication.stopped-on-own-antidepressant")
+    assert stopped.severity == "warning" and "prescriber" in stopped.clinician_action
+    assert "stopped without the prescriber" in stopped.evidence[0].answer
+    text = render_text(report)
+    assert "Also covers: Antidepressant stopped" not in " ".join(text.split())
 
 
 def test_an_unanswered_question_that_raised_a_finding_is_not_listed_again_and_the_title_says_so():
@@ -191,12 +231,35 @@ def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
     text = render_text(report_of("duo-mdma"))
     head = text.split("\n\n1. [")[0]
     summary = head.split("This screening supports")[0].strip().splitlines()
-    assert len(summary) < 25
-    assert summary[3].startswith("13 findings (1 critical, 10 warning, 2 info) from 17 rule flags")
-    groups = [line for line in summary if not line.startswith("  ")][4:]
-    assert groups == ["Session plan", "Participant A", "Participant B", "The pair (A and B)"]
+    assert len(summary) < 40
+    assert summary[3].startswith("13 findings (1 critical, 9 warning, 3 info) from 17 rule flags")
+    groups = [line for line in summary if line and not line.startswith(" ")][3:]
+    assert groups == ["Address first:", "Session plan", "Participant A", "Participant B", "The pair (A and B)"]
     b = summary.index("Participant B")
     assert summary[b + 1].startswith("  CRITICAL MDMA: blood pressure")
+
+
+def test_the_duo_addresses_the_critical_blood_pressure_first_with_its_point_in_full():
+    report = report_of("duo-mdma")
+    first = report.summary.address_first
+    assert [line.severity for line in first] == ["critical", "warning", "warning"]
+    assert first[0].finding == "B:cardiovascular.blood-pressure-140-90-mdma"
+    text = render_text(report)
+    block = text.split("Address first:\n")[1].split("\n\n")[0]
+    assert block.splitlines()[0].startswith(
+        "  1. CRITICAL MDMA: blood pressure at or above 140/90 mmHg (participant B): consider"
+    )
+    # the first point is whole: it ends where its sentence ends, not with an ellipsis
+    assert "before an MDMA session is planned." in " ".join(block.split())
+    assert "…" not in block
+
+
+def test_each_summary_group_is_ordered_by_severity():
+    for path in FILES:
+        report = screen(read_intake(path), today=TODAY)
+        for group in report.summary.groups:
+            ranks = [RANK[line.severity] for line in group.lines]
+            assert ranks == sorted(ranks, reverse=True), (path.name, group.subject)
 
 
 def test_the_full_duo_report_is_shorter_than_one_flag_per_firing():
@@ -218,7 +281,8 @@ def test_json_has_the_summary_block_and_round_trips():
     assert again == report
     data = report.model_dump(mode="json")
     assert [g["subject"] for g in data["summary"]["groups"]] == ["session", "A", "B", "pair"]
-    assert data["summary"]["counts"] == {"critical": 1, "warning": 10, "info": 2}
+    assert data["summary"]["counts"] == {"critical": 1, "warning": 9, "info": 3}
+    assert [line["severity"] for line in data["summary"]["address_first"]] == ["critical", "warning", "warning"]
 
 
 def test_a_report_built_without_findings_derives_them_from_its_flags():

@@ -194,3 +194,40 @@ def test_chromium_prints_the_participant_copy_on_one_or_two_pages(duo, tmp_path)
     assert len(reader.pages) <= 2
     text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
     assert "what we will talk about" in text and "blood pressure" in text
+
+
+def test_each_finding_has_a_line_for_the_clinicians_initials_and_decision(duo):
+    tags = parse(render_html(duo, printed=PRINTED))
+    signoffs = [attrs for tag, attrs in tags.tags if tag == "p" and attrs.get("class") == "signoff"]
+    assert len(signoffs) == len(duo.findings)
+    text = " ".join(tags.text)
+    assert text.count("Clinician's initials") == len(duo.findings)
+
+
+def test_limitations_and_sources_are_compact_and_point_to_the_rules_page(duo):
+    page = render_html(duo, printed=PRINTED)
+    assert "break-inside: avoid-page; border-top" not in page  # a finding may run over a page break
+    for finding in duo.findings:
+        for ref in finding.references:
+            assert f'href="{ref.url}"' in page.replace("&amp;", "&") or ref.url in page
+    assert "docs/rules/cardiovascular/" in page
+
+
+def _content_lines(page) -> list[str]:
+    """A printed page's lines without the margin's record and page number."""
+    lines = [" ".join(line.split()) for line in page.extract_text().splitlines()]
+    return [line for line in lines if line and not re.match(r"^(Screening record|Page \d+ of|\d+$|\d\d:\d\d UTC)", line)]
+
+
+@needs_chromium
+def test_the_example_duo_prints_on_at_most_six_a4_pages_with_no_heading_left_at_a_page_foot(duo, tmp_path):
+    from pypdf import PdfReader
+
+    reader = PdfReader(print_pdf(render_html(duo, paper="a4", printed=PRINTED), tmp_path))
+    assert len(reader.pages) <= 6  # 13 findings: several to a page
+    headings = {"Summary", "Address first", "Findings in full", "Answers at a glance", "Medications as read", "Record"}
+    for number, page in enumerate(reader.pages[:-1], 1):
+        lines = _content_lines(page)
+        last = lines[-1] if lines else ""
+        assert last not in headings, (number, last)
+        assert not re.match(r"^(CRITICAL|WARNING|INFO) \d+\. ", last), (number, last)

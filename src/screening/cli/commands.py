@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --view ID: keep relationship, violence and harm points on the participant's copy",
     )
+    screen.add_argument(
+        "--previous",
+        metavar="OLD.json",
+        help="an earlier clinician report of the same people (JSON): the text report starts with what changed since",
+    )
     screen.add_argument("--fail-on", choices=list(SEVERITY_ORDER), help="exit 1 when a flag has this severity or higher")
     screen.add_argument(
         "--view",
@@ -342,12 +347,25 @@ def _screen(args: argparse.Namespace) -> int:
         except ValueError as error:
             print(f"screening: {error}", file=sys.stderr)
             return EXIT_USAGE
+    since = ""
+    if args.previous:
+        if args.format != "text" or args.view != "clinician":
+            print("screening: --previous applies to the clinician's text report", file=sys.stderr)
+            return EXIT_USAGE
+        from ..decisions.rescreen import diff_reports, render_diff_text
+        from .audit import read_report
+
+        try:
+            since = render_diff_text(diff_reports(read_report(args.previous), report)) + "\n"
+        except ScreeningError as error:
+            print(f"screening: --previous: {error}", file=sys.stderr)
+            return EXIT_USAGE
     if args.format == "cds-hooks":
         from ..interop.cds_hooks import render_cds_hooks
 
         sys.stdout.write(render_cds_hooks(report, book))
     else:
-        sys.stdout.write(_rendered(report, args))
+        sys.stdout.write(since + _rendered(report, args))
     if args.fail_on:
         threshold = SEVERITY_ORDER[args.fail_on]
         if any(SEVERITY_ORDER[f.severity] >= threshold for f in report.flags):

@@ -343,6 +343,11 @@ class Vocabulary:
             out.append(Match(text(left), "unrecognised"))
         return out
 
+    def set_aside(self, written: str) -> list[str]:
+        """The written words the reader sets aside before matching names: dose, unit, frequency
+        and filler ("10 mg", "twice daily"), as written, so a clinician sees what was not read."""
+        return [t.group() for t in _TOKEN.finditer(written) if not normalise(t.group())]
+
     def match(self, written: str) -> Match:
         return _remembered(self._seen, written, self._match)
 

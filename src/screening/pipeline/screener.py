@@ -22,7 +22,7 @@ from ..errors import EngineError, IntakeError, Problem
 from ..intake import reading
 from ..intake.fields import catalogue
 from ..intake.models import Intake
-from ..report import findings
+from ..report import as_read, findings
 from ..report.model import NOTICE, Report, identified, intake_sha256, severity_counts
 from ..report.parts import (
     EvidenceItem,
@@ -383,5 +383,7 @@ def _screen(
         "findings": found,
         "participant_copies": _copies(book, chosen),
         "language": None,
+        "medications": as_read.medications_read(parsed, book.vocabulary, ordered),
+        "answers": as_read.answers_overview(parsed, missing),
     }
     return identified(fields)

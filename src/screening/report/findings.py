@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ..rulebook.conditions import STOPPED_ON_OWN
 from .parts import (
     CoveredRule,
     EvidenceItem,
@@ -45,7 +46,11 @@ _Key = tuple[str, str, Any]
 
 
 def _key(item: EvidenceItem) -> _Key:
-    return (item.participant, item.field, item.line if item.line is not None else item.answer)
+    """What a finding rests on: an answer, or a medication line and what was read of it (taking it,
+    or stopping it without the prescriber: two facts with two actions, never one finding)."""
+    if item.line is None:
+        return (item.participant, item.field, item.answer)
+    return (item.participant, item.field, (item.line, STOPPED_ON_OWN in str(item.answer)))
 
 
 def _identity(item: EvidenceItem) -> tuple[Any, ...]:
@@ -230,6 +235,24 @@ def _link_pairs(drafts: list[_Draft]) -> None:
         pair.rests_on = [own[i].id for i in near if own[i].keys <= keys]
 
 
+def _fold_pairs(drafts: list[_Draft]) -> list[_Draft]:
+    """A pair finding that rests on one participant's finding and reads only the same question of
+    both (one feels pressured, the other does not) is that finding with the other's answer: one
+    answer, one action (talk with that participant alone), so one finding, led by the most serious."""
+    by_id = {d.id: d for d in drafts}
+    folded: set[int] = set()
+    for pair in (d for d in drafts if d.subject == "pair" and len(d.rests_on) == 1):
+        own = by_id.get(pair.rests_on[0])
+        if own is None or {e.field for e in pair.evidence} != {e.field for e in own.evidence}:
+            continue
+        own.flags = _by_severity(own.flags + pair.flags)
+        unique = {_identity(e): e for e in [*own.evidence, *pair.evidence]}
+        own.evidence = list(unique.values())
+        own.keys = frozenset(_key(e) for e in own.evidence)
+        folded.add(id(pair))
+    return [d for d in drafts if id(d) not in folded]
+
+
 def _missing_findings(
     missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
 ) -> list[Finding]:
@@ -300,6 +323,7 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
     drafts, unanswered = _drafts(flags, participants)
     drafts = _merge_same_answers(drafts)
     _link_pairs(drafts)
+    drafts = _fold_pairs(drafts)
     found = [d.finding() for d in drafts]
     shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
     gaps = _missing_findings(missing, shown, unanswered, participants)
@@ -330,14 +354,25 @@ def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: l
 
 
 @functools.lru_cache(maxsize=4096)
-def _review(action: str, room: int) -> str:
-    """The first point of what to review, shortened to ``room`` (a rule's text: worked out once)."""
+def first_point(action: str) -> str:
+    """The first point of what to review, whole: its first sentence (a rule's text: worked out once)."""
     first = re.split(r"(?<=[.;])\s", action, maxsplit=1)[0].rstrip(".;")
-    first = first[:1].lower() + first[1:] if first[1:2].islower() else first
-    if len(first) <= room:
-        return first
-    cut = first[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ")
-    return cut + "…"
+    return first[:1].lower() + first[1:] if first[1:2].islower() else first
+
+
+@functools.lru_cache(maxsize=4096)
+def shortened(text: str, room: int) -> str:
+    """``text`` cut at a word to fit ``room`` characters, for one line of a terminal."""
+    if len(text) <= room:
+        return text
+    return text[: room - 1].rsplit(" ", 1)[0].rstrip(",;: ") + "…"
+
+
+ADDRESS_FIRST = 3
+
+
+def _urgency(line: SummaryLine, not_answered: bool) -> tuple[int, bool]:
+    return (-_RANK[line.severity], not_answered)
 
 
 def heading(subject: str, participants: list[str]) -> str:
@@ -349,31 +384,42 @@ def heading(subject: str, participants: list[str]) -> str:
 
 
 def summarise(found: list[Finding], participants: list[str], flag_count: int) -> Summary:
-    """A few lines: by session, each participant, the pair; most serious first in each."""
+    """What to address first (at most three, most serious first), then a few lines by session, each
+    participant and the pair; most serious first in each."""
     counts: dict[Severity, int] = {"critical": 0, "warning": 0, "info": 0}
     groups: dict[str, list[SummaryLine]] = {}
-    for finding in found:
+    ranked: list[tuple[tuple[int, bool], int, SummaryLine]] = []
+    for n, finding in enumerate(found):
         counts[finding.severity] += 1
-        room = max(40, 100 - len(finding.title))
-        groups.setdefault(finding.subject, []).append(
-            built(
-                SummaryLine,
-                {
-                    "finding": finding.id,
-                    "severity": finding.severity,
-                    "title": finding.title,
-                    "review": _review(finding.clinician_action, room),
-                },
-                in_order=True,
-            )
+        line = built(
+            SummaryLine,
+            {
+                "finding": finding.id,
+                "severity": finding.severity,
+                "title": finding.title,
+                "review": first_point(finding.clinician_action),
+            },
+            in_order=True,
         )
+        groups.setdefault(finding.subject, []).append(line)
+        ranked.append((_urgency(line, finding.not_answered), n, line))
+    ranked.sort(key=lambda r: (r[0], r[1]))
     return built(
         Summary,
         {
             "counts": counts,
             "flags": flag_count,
+            "address_first": [line for _, _, line in ranked[:ADDRESS_FIRST]],
             "groups": [
-                built(SummaryGroup, {"subject": s, "heading": heading(s, participants), "lines": lines}, in_order=True)
+                built(
+                    SummaryGroup,
+                    {
+                        "subject": s,
+                        "heading": heading(s, participants),
+                        "lines": sorted(lines, key=lambda line: -_RANK[line.severity]),
+                    },
+                    in_order=True,
+                )
                 for s, lines in groups.items()
             ],
         },

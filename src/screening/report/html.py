@@ -25,10 +25,15 @@ from .model import (
     answer_text,
     capitalised,
     copy_date,
+    drug_text,
+    medication_status,
+    medication_use,
+    overview_text,
     participant_copy,
     plain,
     session_line,
     severity_word,
+    summary_in,
     whose,
 )
 
@@ -63,7 +68,7 @@ def _join(items: Iterable[_Markup]) -> _Markup:
 
 
 _CSS = """
-@page { size: @SIZE@; margin: 16mm 15mm 20mm 15mm;
+@page { size: @SIZE@; margin: 12mm 13mm 16mm 13mm;
   @bottom-left { content: "@FOOTER@"; font: 8pt sans-serif; color: #333; }
   @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt sans-serif; color: #333; } }
 html { font: 10.5pt/1.4 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #111; background: #fff; }
@@ -78,10 +83,18 @@ h3 { font-size: 1rem; margin: 1rem 0 .2rem; break-after: avoid; } p { margin: .3
 .info { background: #fff; color: #111; }
 table.summary { border-collapse: collapse; width: 100%; } .summary th, .summary td { text-align: left; vertical-align: top;
   padding: .15rem .3rem; border-bottom: 1px solid #bbb; } .summary th[scope=rowgroup] { background: #e8e8e8; padding-top: .35rem; }
-section.finding { break-inside: avoid-page; border-top: 1px solid #999; margin-top: .8rem; padding-top: .2rem; }
+section.finding { border-top: 1px solid #999; margin-top: .5rem; padding-top: .1rem; }
+h2, h3 { break-after: avoid-page; } h2 + *, h3 + p { break-before: avoid-page; }
+section.finding dl { display: grid; grid-template-columns: 8.5em 1fr; gap: .1rem .6rem; margin: .3rem 0; }
+section.finding dt { margin: 0; } section.finding dd { margin: 0; }
 dl { margin: .3rem 0; } dt { font-weight: bold; margin-top: .3rem; } dd { margin: 0 0 0 1rem; }
+dt, dd, li, tr, p.note, p.signoff { break-inside: avoid-page; } p.note { margin: .1rem 0; color: #222; }
+p.signoff { margin: .35rem 0 0; font-size: .85rem; } .blank { display: inline-block; border-bottom: 1px solid #111;
+  width: 22em; height: 1em; vertical-align: bottom; margin-right: 1em; } .blank.short { width: 5em; }
+ol.first { padding-left: 1.4rem; } ol.first li { margin: .2rem 0; }
+@media print { html { font-size: 9pt; line-height: 1.32; } h2 { margin-top: 1rem; } }
 ul { margin: .2rem 0; padding-left: 1.2rem; } .small { font-size: .85rem; } .url { word-break: break-all; }
-footer { margin-top: 1.5rem; border-top: 2px solid #111; padding-top: .3rem; font-size: .85rem; }
+footer { margin-top: 1rem; border-top: 2px solid #111; padding-top: .2rem; font-size: .8rem; } footer h2 { margin: .3rem 0 .2rem; }
 footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 0 .8rem; } footer dd { margin: 0; word-break: break-all; }
 footer dt { margin: 0; }
 """
@@ -106,7 +119,7 @@ def _summary(report: Report) -> Summary:
 def _summary_table(report: Report, lang: str | None = None) -> _Markup:
     _ = translator(lang)
     rows = []
-    for group in _summary(report).groups:
+    for group in summary_in(report, lang).groups:
         heading = group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang))
         rows.append(_el("tr", _el("th", heading, scope="rowgroup", colspan="3")))
         for line in group.lines:
@@ -114,8 +127,8 @@ def _summary_table(report: Report, lang: str | None = None) -> _Markup:
                 _el(
                     "tr",
                     _el("td", _sev(line.severity, lang)),
-                    _el("td", _el("a", _(line.title), href=f"#{_anchor(line.finding)}")),
-                    _el("td", _(line.review)),
+                    _el("td", _el("a", line.title, href=f"#{_anchor(line.finding)}")),
+                    _el("td", line.review),
                 )
             )
     head = _el(
@@ -125,6 +138,56 @@ def _summary_table(report: Report, lang: str | None = None) -> _Markup:
         _el("th", _("First point to review"), scope="col"),
     )
     return _el("table", _el("thead", head), _el("tbody", _join(rows)), class_="summary")
+
+
+def _address_first(report: Report, lang: str | None = None) -> _Markup | None:
+    _ = translator(lang)
+    lines = summary_in(report, lang).address_first
+    if not lines:
+        return None
+    items = [
+        _el(
+            "li",
+            _sev(line.severity, lang),
+            _el("a", line.title, href=f"#{_anchor(line.finding)}"),
+            f" ({whose(line.finding.split(':', 1)[0], None, lang)}): ",
+            line.review,
+            ".",
+        )
+        for line in lines
+    ]
+    return _el(
+        "section",
+        _el("h2", _("Address first"), id="address-first"),
+        _el("ol", _join(items), class_="first"),
+        class_="address-first",
+        aria_labelledby="address-first",
+    )
+
+
+def _as_read(report: Report) -> _Markup:
+    glance = [_el("li", f"Participant {a.participant}: ", overview_text(a)) for a in report.answers]
+    items = [
+        _el(
+            "li",
+            f"{med.participant}: ",
+            _el("strong", med.written),
+            f" ({medication_status(med)}): {drug_text(med)}",
+            f"; set aside: {', '.join(med.set_aside)}" if med.set_aside else "",
+            "; ",
+            _el("em", medication_use(med)),
+        )
+        for med in report.medications
+    ]
+    meds = _el("ul", _join(items)) if items else _el("p", "No medication or other substance was listed.")
+    return _el(
+        "section",
+        _el("h2", "Answers at a glance", id="answers"),
+        _el("ul", _join(glance)),
+        _el("h2", "Medications as read", id="medications"),
+        meds,
+        class_="as-read",
+    )
 
 
 def _anchor(finding_id: str) -> str:
@@ -184,16 +247,45 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
     )
     if others:
         terms += [_el("dt", _("Also covers")), _el("dd", "; ".join(others))]
-    terms += [_el("dt", _("Limitations")), _el("dd", _el("ul", _join(_el("li", plain(_(t))) for t in finding.limitations)))]
+    categories = {f.rule_id: f.category for f in report.flags}
+    rule_ids = list(dict.fromkeys(r.rule_id for r in finding.rules))
+    notes = [
+        _el(
+            "p", _el("strong", _("Limitations") + ": "), " · ".join(plain(_(t)) for t in finding.limitations), class_="small note"
+        ),
+    ]
     if finding.references:
-        refs = [
-            _el("li", _el("a", ref.title, href=ref.url), ": ", ref.says, " ", _el("span", f"<{ref.url}>", class_="url small"))
-            for ref in finding.references
-        ]
-        terms += [_el("dt", _("Sources")), _el("dd", _el("ul", _join(refs)))]
-    rules = ", ".join(dict.fromkeys(r.rule_id for r in finding.rules))
-    terms += [_el("dt", _("Rules")), _el("dd", f"{rules} ({_(finding.rule_status)})")]
-    return _el("section", *parts, _el("dl", _join(terms)), class_="finding", aria_labelledby=_anchor(finding.id))
+        refs = [_el("a", ref.title, href=ref.url) for ref in finding.references]
+        sources = _join(_join((_Markup(" · ") if i else _Markup(""), ref)) for i, ref in enumerate(refs))
+        notes.append(_el("p", _el("strong", _("Sources") + ": "), sources, class_="small note"))
+    folders = dict.fromkeys(f"docs/rules/{categories.get(r, finding.category)}/" for r in rule_ids)
+    notes.append(
+        _el(
+            "p",
+            _el("strong", _("Rules") + ": "),
+            _("{rules} ({status}); each source's quote and locator on the rule's page (<rule>.md in {folders})").format(
+                rules=", ".join(rule_ids), status=_(finding.rule_status), folders=", ".join(folders)
+            ),
+            class_="small note",
+        )
+    )
+    signoff = _el(
+        "p",
+        _("Clinician's initials") + " ",
+        _el("span", "", class_="blank short"),
+        " " + _("Decision and note") + " ",
+        _el("span", "", class_="blank"),
+        class_="signoff",
+    )
+    return _el(
+        "section",
+        *parts,
+        _el("dl", _join(terms)),
+        *notes,
+        signoff,
+        class_="finding",
+        aria_labelledby=_anchor(finding.id),
+    )
 
 
 def _participant_record(report: Report, printed: dt.datetime, lang: str | None = None) -> tuple[_Markup, str]:
@@ -304,10 +396,12 @@ def render_html(
             )
             if total
             else _el("p", _("No rule matched. A clinician still reviews the whole intake.")),
+            _address_first(report, lang),
             _summary_table(report, lang) if total else None,
             _el("p", _(report.notice), class_="notice"),
             _el("h2", _("Findings in full"), id="details") if total else None,
             _join(_finding(report, f, n, lang) for n, f in enumerate(_findings(report), 1)),
+            _as_read(report),
         ),
         footer,
     ]

@@ -20,10 +20,13 @@ from pydantic_core import to_json
 
 from ..i18n import N_, Translator, translator
 from . import display
+from .findings import shortened
 from .parts import (
+    AnswersOverview,
     EvidenceItem,
     Finding,
     Flag,
+    MedicationRead,
     MissingItem,
     Model,
     ParticipantCopies,
@@ -118,6 +121,14 @@ class Report(Model):
             "a text with no translation is kept in English and marked. Left out for English."
         ),
     )
+    medications: list[MedicationRead] = Field(
+        default_factory=list,
+        description="Every medication line as written and as read: the drugs, their classes, what was set aside, the rules that used it.",
+    )
+    answers: list[AnswersOverview] = Field(
+        default_factory=list,
+        description="Per participant: blood pressure, weight, planned dose (per kg where known), questions left open.",
+    )
 
     @model_validator(mode="after")
     def _derive(self) -> Report:
@@ -168,6 +179,8 @@ class Report(Model):
                 if copies is not None
                 else None,
                 "view_id": None,
+                "medications": [m for m in self.medications if m.participant == participant],
+                "answers": [a for a in self.answers if a.participant == participant],
             },
         )
         return view.model_copy(update={"view_id": compute_view_id(view)})
@@ -414,9 +427,21 @@ def _summary(report: Report) -> Summary:
     return summarise(_findings(report), report.participants, len(report.flags))
 
 
+def summary_in(report: Report, lang: str | None = None) -> Summary:
+    """The summary in a language: built again from the findings' translated titles and actions,
+    since its lines are derived from them (the first point to review is a clinician action's start)."""
+    _ = translator(lang)
+    if _.lang == "en":
+        return _summary(report)
+    from .findings import summarise
+
+    found = [f.model_copy(update={"title": _(f.title), "clinician_action": _(f.clinician_action)}) for f in _findings(report)]
+    return summarise(found, report.participants, len(report.flags))
+
+
 def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
     _ = translator(lang)
-    summary = _summary(report)
+    summary = summary_in(report, lang)
     counts = summary.counts
     total = sum(counts.values())
     if not total:
@@ -431,10 +456,17 @@ def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
             + _("from {flags}; details below.").format(flags=flags.format(flags=summary.flags))
         )
     ]
+    if summary.address_first:
+        out += ["", _("Address first:")]
+        for n, line in enumerate(summary.address_first, 1):
+            who = whose(line.finding.split(":", 1)[0], None, lang)
+            out.append(_wrap(f"{n}. {words[line.severity].upper()} {line.title} ({who}): {line.review}.", "  ", "     "))
+        out.append("")
     for group in summary.groups:
         out.append(group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang)))
         for line in group.lines:
-            out.append(f"  {words[line.severity].upper():<8} {_(line.title)} - {_(line.review)}")
+            room = max(40, 100 - len(line.title))
+            out.append(f"  {words[line.severity].upper():<8} {line.title} - {shortened(line.review, room)}")
     return out
 
 
@@ -506,11 +538,65 @@ def render_text(report: Report, lang: str | None = None) -> str:
             for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
         out.append("   " + _("Rules: {rules}; {status}").format(rules=rules, status=_(finding.rule_status)))
+    out += _as_read_lines(report)
     if report.engine_notice:
         out += ["", _wrap(_("Engine: ") + report.engine_notice, "")]
     out += ["", record_line(report)]
     # answers (and a rule folder's texts) may hold terminal escapes or bidi controls: shown escaped
     return "\n".join(display.text(line) for line in out) + "\n"
+
+
+def drug_text(med: MedicationRead) -> str:
+    """How one written line was read, in words: 'Lexapro: read as escitalopram (Serotonergic antidepressant)'."""
+    parts = []
+    for drug in med.drugs:
+        if drug.read_as is None:
+            continue
+        how = "read as" if drug.status == "recognised" else "read, unconfirmed, as"
+        classes = f" ({', '.join(drug.classes)})" if drug.classes else ""
+        parts.append(f"{drug.written}: {how} {drug.read_as}{classes}")
+    return "; ".join(parts) if parts else "no drug read"
+
+
+def medication_status(med: MedicationRead) -> str:
+    if med.status == "stopped":
+        return f"stopped, last taken {med.last_taken}" if med.last_taken else "stopped, date not given"
+    return "current" if med.status == "current" else "taking now or not: not answered"
+
+
+def medication_use(med: MedicationRead) -> str:
+    return "used by " + ", ".join(med.used_by) if med.used_by else "no rule used it"
+
+
+def overview_text(item: AnswersOverview) -> str:
+    parts = [f"blood pressure {item.bp_mmhg or 'not given'}", f"weight {_number(item.weight_kg, 'kg')}"]
+    if item.dose_mg is not None:
+        per_kg = f" ({item.dose_mg_per_kg:g} mg/kg)" if item.dose_mg_per_kg is not None else ""
+        parts.append(f"planned dose {item.dose_mg:g} mg{per_kg}")
+    parts.append(f"{item.left_open} question{'s' if item.left_open != 1 else ''} the rules read left open")
+    return "; ".join(parts)
+
+
+def _number(value: float | None, unit: str) -> str:
+    return "not given" if value is None else f"{value:g} {unit}"
+
+
+def _as_read_lines(report: Report) -> list[str]:
+    out = ["", "Answers at a glance"]
+    out += [_wrap(f"- Participant {a.participant}: {overview_text(a)}", "  ", "    ") for a in report.answers]
+    out += ["", "Medications as read"]
+    if not report.medications:
+        out.append("  No medication or other substance was listed.")
+    for med in report.medications:
+        aside = f"; set aside: {', '.join(med.set_aside)}" if med.set_aside else ""
+        out.append(
+            _wrap(
+                f'- {med.participant}: "{med.written}" ({medication_status(med)}): {drug_text(med)}{aside}; {medication_use(med)}',
+                "  ",
+                "    ",
+            )
+        )
+    return out
 
 
 def record_line(report: Report) -> str:

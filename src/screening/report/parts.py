@@ -27,6 +27,9 @@ __all__ = [
     "RulebookInfo",
     "ProgramInfo",
     "SessionInfo",
+    "DrugRead",
+    "MedicationRead",
+    "AnswersOverview",
     "Model",
     "built",
 ]
@@ -159,7 +162,7 @@ class SummaryLine(Model):
     finding: str = Field(description="The finding's id.")
     severity: Severity
     title: str
-    review: str = Field(description="The first point of what to review, shortened.")
+    review: str = Field(description="The first point of what to review, in full (its first sentence).")
 
 
 class SummaryGroup(Model):
@@ -171,6 +174,13 @@ class SummaryGroup(Model):
 class Summary(Model):
     counts: dict[Severity, int] = Field(description="Findings by severity.")
     flags: int = Field(description="How many rule flags the findings cover.")
+    address_first: list[SummaryLine] = Field(
+        default_factory=list,
+        description=(
+            "At most three findings across the whole report, most serious first (answered findings before "
+            "unanswered questions, then in report order): what to address first."
+        ),
+    )
     groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair; most serious first in each.")
 
 
@@ -207,3 +217,37 @@ class ParticipantCopies(Model):
             "report. Empty in a participant's view, which carries only its own view_id."
         )
     )
+
+
+class DrugRead(Model):
+    written: str = Field(description="The words of the line read as this drug, as written.")
+    status: Literal["recognised", "unconfirmed", "unrecognised"] = Field(
+        description="'unconfirmed': a close spelling of a known name; 'unrecognised': not understood."
+    )
+    read_as: str | None = Field(description="The drug it was read as (generic name), or null when not understood.")
+    classes: list[str] = Field(description="The classes the rules read, as labels.")
+
+
+class MedicationRead(Model):
+    """One medication line as the screening read it, so a clinician can confirm each reading."""
+
+    participant: str
+    written: str = Field(description="The line as written.")
+    status: Literal["current", "stopped", "unknown"]
+    last_taken: dt.date | None
+    drugs: list[DrugRead]
+    set_aside: list[str] = Field(
+        description="What was not read as a drug: dose and frequency words, the dose as written, words not understood."
+    )
+    used_by: list[str] = Field(description="The rules whose flags rest on this line (empty: no rule used it).")
+
+
+class AnswersOverview(Model):
+    """A few answers a clinician looks for first, per participant."""
+
+    participant: str
+    bp_mmhg: str | None = Field(description="The blood pressure as answered, 'systolic/diastolic mmHg', or null when not given.")
+    weight_kg: float | None
+    dose_mg: float | None = Field(description="The planned dose, where the plan gives one.")
+    dose_mg_per_kg: float | None = Field(description="The planned dose per kg of body weight, where both are known.")
+    left_open: int = Field(description="How many questions the rules read were left unanswered or answered unsure.")

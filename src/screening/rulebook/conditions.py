@@ -424,6 +424,9 @@ class Evidence:
     answer: Any
 
 
+STOPPED_ON_OWN = "stopped without the prescriber"
+
+
 def _leaf_evidence(leaf: Leaf, values: Values) -> list[Evidence]:
     if leaf.op == COUNT:
         counted = _counted(leaf, values)
@@ -444,7 +447,9 @@ def _leaf_evidence(leaf: Leaf, values: Values) -> list[Evidence]:
         if days:
             when = f"last dose {days} days before the session"
         else:  # undated counts as current (never as the safer answer)
-            when = "stopped, the last dose not dated" if leaf.op == "stopped_on_own" else "current, or the last dose not dated"
+            when = "the last dose not dated" if leaf.op == "stopped_on_own" else "current, or the last dose not dated"
+        if leaf.op == "stopped_on_own":  # a fact of its own (how it was stopped), not only that it was taken
+            when = f"{STOPPED_ON_OWN}, {when}"
         label = values.class_labels.get(leaf.field, leaf.field)
         return [Evidence(values.pid, "medications", f"{names} ({label}; {when})")]
     answer = values.fields[leaf.field]
