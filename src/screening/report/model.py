@@ -600,7 +600,7 @@ def copy_record(report: Report, lang: str | None = None) -> str:
     hash, engine or version (they mean nothing to the reader, and a hash can be guessed)."""
     _ = translator(lang)
     copies = report.participant_copies
-    program = copies.program_title if copies is not None else report.program.id
+    program = _(copies.program_title) if copies is not None else report.program.id  # the title is in the catalogue
     # i18n: participant
     line = _("Program: {program}; dates counted up to {date}.").format(
         program=program, date=copy_date(report.session.reference_date, lang)
