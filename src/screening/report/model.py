@@ -338,6 +338,16 @@ SUBSTANCE_NAMES = {"mdma": "MDMA", "lsd": "LSD", "dmt": "DMT"}
 SEVERITY_WORDS = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}
 FORMAT_WORDS = {"individual": N_("individual"), "duo": N_("duo")}
 YES_NO = {"yes": N_("yes"), "no": N_("no")}
+# A rule's status and review state, shown beside its id (marked here so that they are in the catalogue).
+STATUS_WORDS = (
+    N_("draft"),
+    N_("reviewed"),
+    N_("not reviewed"),
+    N_("approved"),
+    N_("changed since review"),
+    N_("changes requested"),
+    N_("rejected"),
+)
 
 
 def plain(text: str) -> str:
