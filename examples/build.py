@@ -1,6 +1,6 @@
 """Regenerate every generated example file from the library, in one command:
 
-    .venv/bin/python examples/build.py          # writes examples/fhir/*.json
+    .venv/bin/python examples/build.py          # writes examples/fhir/*.json and examples/nl/*
     .venv/bin/python examples/build.py --check  # exit 1 naming each stale file
 
 tests/test_examples_build.py runs the same build and compares each file byte for byte.
@@ -8,12 +8,15 @@ tests/test_examples_build.py runs the same build and compares each file byte for
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+# The time printed on the HTML records, fixed so that a rebuild gives the same bytes.
+PRINTED = dt.datetime(2026, 11, 2, 9, 30, tzinfo=dt.UTC)
 
 
 def _json(resource: Any) -> bytes:
@@ -35,7 +38,25 @@ def files() -> dict[str, bytes]:
         "fhir/terminology-bundle.json": _json(fhir.terminology()),
         "fhir/duo-mdma-response-bundle.json": _json(bundle),
         "fhir/duo-mdma-cds-hooks.json": render_cds_hooks(report).rstrip("\n").encode("utf-8") + b"\n",
+    } | dutch()
+
+
+def dutch() -> dict[str, bytes]:
+    """The Dutch duo truffle intake: the clinician's report and each participant's own copy, in Dutch."""
+    from screening import read_intake, render_text, screen
+    from screening.report.html import render_html
+    from screening.report.model import render_participant_text
+
+    report = screen(read_intake(HERE / "duo-truffels.yaml"), engine="python")
+    out = {
+        "nl/duo-truffels-report.txt": render_text(report, lang="nl"),
+        "nl/duo-truffels-report.html": render_html(report, printed=PRINTED, lang="nl"),
     }
+    for pid in report.participants:
+        view = report.view_for(pid)
+        out[f"nl/duo-truffels-participant-{pid}.txt"] = render_participant_text(view, lang="nl")
+        out[f"nl/duo-truffels-participant-{pid}.html"] = render_html(view, printed=PRINTED, lang="nl")
+    return {name: text.encode("utf-8") for name, text in out.items()}
 
 
 def main(argv: list[str]) -> int:

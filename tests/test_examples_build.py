@@ -43,7 +43,9 @@ def test_check_mode_names_a_stale_file_and_exits_1(tmp_path):
     # a copy of the builder beside a copy of the inputs, one output edited by hand
     (tmp_path / "fhir").mkdir()
     (tmp_path / "build.py").write_bytes((EXAMPLES / "build.py").read_bytes())
-    (tmp_path / "duo-mdma.yaml").write_bytes((EXAMPLES / "duo-mdma.yaml").read_bytes())
+    (tmp_path / "nl").mkdir()
+    for source in ("duo-mdma.yaml", "duo-truffels.yaml"):
+        (tmp_path / source).write_bytes((EXAMPLES / source).read_bytes())
     for name, content in BUILT.items():
         (tmp_path / name).write_bytes(content)
     assert subprocess.run([sys.executable, str(tmp_path / "build.py"), "--check"], check=False, timeout=120).returncode == 0
@@ -52,3 +54,45 @@ def test_check_mode_names_a_stale_file_and_exits_1(tmp_path):
         [sys.executable, str(tmp_path / "build.py"), "--check"], check=False, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 1 and "stale: examples/fhir/duo-mdma-cds-hooks.json" in result.stderr
+
+
+def test_every_file_under_examples_nl_is_generated():
+    assert {f"nl/{p.name}" for p in (EXAMPLES / "nl").iterdir()} == {n for n in BUILT if n.startswith("nl/")}
+
+
+def _dutch(name):
+    return BUILT[f"nl/duo-truffels-{name}"].decode("utf-8")
+
+
+def test_the_dutch_duo_truffle_example_is_a_psilocybin_duo_of_two_friends_with_a_dutch_medication_line():
+    from screening import read_intake, screen
+
+    intake = read_intake(EXAMPLES / "duo-truffels.yaml")
+    assert intake.session.substance == "psilocybin" and intake.session.format == "duo"
+    assert {p.relationship.relation_type for p in intake.participants} == {"friend"}
+    report = screen(intake)
+    fired = {(f.rule_id, f.participant) for f in report.flags}
+    # "sertraline 50mg 1dd1" (once a day, one tablet) is still read as sertraline
+    assert ("medication.serotonin-reuptake-inhibitor-blunting", "A") in fired
+    assert "sertraline" in _dutch("report.txt")
+
+
+def test_the_dutch_participant_copies_are_wholly_dutch_and_each_only_their_own():
+    for pid, other in (("A", "B"), ("B", "A")):
+        for ext in ("txt", "html"):
+            copy = _dutch(f"participant-{pid}.{ext}")
+            assert "[nog niet vertaald]" not in copy, (pid, ext)  # every text a participant reads is translated
+            assert "Uw antwoorden bij de screening" in copy and "begeleider" in copy
+            assert f"eelnemer {pid}" in copy and f"eelnemer {other}" not in copy
+            assert "14 november 2026" in copy  # the date as a Dutch reader writes it
+    assert '<html lang="nl">' in _dutch("participant-A.html")
+    # A's own point (the unrecognised line) is on A's copy, not on B's
+    assert "medicijnlijst" in _dutch("participant-A.txt") and "medicijnlijst" not in _dutch("participant-B.txt")
+
+
+def test_the_dutch_clinician_report_has_dutch_headings_and_marks_the_rule_texts_not_yet_translated():
+    text, html = _dutch("report.txt"), _dutch("report.html")
+    assert text.startswith("Screeningsrapport voor de clinicus")
+    assert "WAARSCHUWING" in text and "Deelnemer A" in text and "Deelnemer B" in text
+    assert "[nog niet vertaald] " in text  # the rule texts: English, marked, never blank
+    assert '<html lang="nl">' in html and "2 november 2026" in html

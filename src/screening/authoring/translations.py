@@ -19,6 +19,7 @@ from typing import Any
 from ..i18n import DOMAIN, LANGUAGES, LOCALES
 from ..rulebook import wording
 from ..rulebook.loading import Rulebook
+from ..rulebook.programs import load_programs
 
 __all__ = [
     "REVIEW_HEADER",
@@ -97,6 +98,8 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
             add(text.strip(), f"rules:{rule.id}/limitations[{i}]", "rule")
         for i, text in enumerate(meta.override_reasons):
             add(text.strip(), f"rules:{rule.id}/override_reasons[{i}]", "rule")
+    for program_id, program in sorted(load_programs(book).items()):  # named on the participant's copy
+        add(program.meta.title, f"programs:{program_id}/title", "participant")
     return found
 
 

@@ -363,7 +363,7 @@ def _screen(args: argparse.Namespace) -> int:
     if args.format == "cds-hooks":
         from ..interop.cds_hooks import render_cds_hooks
 
-        sys.stdout.write(render_cds_hooks(report, book))
+        sys.stdout.write(render_cds_hooks(report, book, lang=args.lang))
     else:
         sys.stdout.write(since + _rendered(report, args))
     if args.fail_on:

@@ -7,7 +7,9 @@ to review. Without a hook instance a card's ``uuid`` is stable for the same main
 and rulebook; a CDS Hooks service passes the ``hookInstance`` and the FHIR patients, so each
 card's uuid is unique per hook instance, patient and finding (feedback then names exactly one
 card). The stable key of the rule behind a card (its main rule and that flag's participant) is
-in its ``extension``.
+in its ``extension``. With ``lang`` the cards are in a language: the fixed strings and the rule
+texts through the catalogue, a text with no translation in English and marked; the codes, ids and
+uuids are the same in every language.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Final, Literal, NotRequired, Required, TypedDict
 
+from ..i18n import N_, Translator, translator
 from ..report import display
-from ..report.model import Report, plain
+from ..report.model import Report, answer_text, capitalised, plain, severity_word, whose
 from ..report.parts import CoveredRule, Finding, Severity
 from .fhir import BASE_URL
 
@@ -48,10 +51,10 @@ MAX_SUMMARY = 139  # CDS Hooks: "<140 characters"
 RULE_EXTENSION: Final = "invalid.screening.flag"
 
 DEFAULT_OVERRIDE_REASONS = (
-    "Reviewed with participant; risk accepted by clinician",
-    "Answer was wrong or out of date; intake corrected",
-    "Addressed in the session plan",
-    "Not relevant for this participant or session",
+    N_("Reviewed with participant; risk accepted by clinician"),
+    N_("Answer was wrong or out of date; intake corrected"),
+    N_("Addressed in the session plan"),
+    N_("Not relevant for this participant or session"),
 )
 
 
@@ -134,7 +137,8 @@ def reason_slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:64] or "reason"
 
 
-def _override_reasons(rule_id: str, rulebook: Rulebook | None = None) -> list[Coding]:
+def _override_reasons(rule_id: str, rulebook: Rulebook | None, _: Translator) -> list[Coding]:
+    """The reasons offered; the code is the English reason's slug in every language."""
     reasons: tuple[str, ...] | list[str] = ()
     if rulebook is not None:
         try:
@@ -142,12 +146,14 @@ def _override_reasons(rule_id: str, rulebook: Rulebook | None = None) -> list[Co
         except KeyError:
             reasons = ()
     return [
-        {"system": OVERRIDE_SYSTEM, "code": reason_slug(r), "display": display.text(r)}
+        {"system": OVERRIDE_SYSTEM, "code": reason_slug(r), "display": display.text(_(r))}
         for r in (reasons or DEFAULT_OVERRIDE_REASONS)
     ]
 
 
-def _whose(finding: Finding) -> str:
+def _whose(finding: Finding, lang: str = "en") -> str:
+    if lang != "en":
+        return capitalised(whose(finding.subject, finding.participants, lang))
     if finding.subject == "session":
         return "Session plan"
     if finding.subject == "pair":
@@ -155,8 +161,8 @@ def _whose(finding: Finding) -> str:
     return f"Participant {finding.subject}"
 
 
-def _summary(finding: Finding) -> str:
-    who = _whose(finding)
+def _summary(finding: Finding, lang: str = "en") -> str:
+    who = _whose(finding, lang)
     shared = (
         finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"
     )  # both said it: the title reads for two
@@ -171,35 +177,56 @@ def _summary(finding: Finding) -> str:
 _md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
 
 
+def bold(label: str) -> str:
+    """A label in bold ("**For review:**"), its trailing space outside the markup."""
+    return f"**{label.rstrip()}**"
+
+
 def _findings(report: Report) -> list[Finding]:
     if report.findings is None:  # the report's validator always fills them
         raise ValueError("the report has no findings")
     return report.findings
 
 
-def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], program: str) -> str:
-    """A card's detail; ``by_id``: the report's findings by id (built once per report, not per card)."""
+def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], program: str, _: Translator) -> str:
+    """A card's detail; ``by_id``: the report's findings by id (built once per report, not per card).
+
+    The report's texts are already in the card's language (``Report.in_language``); ``_`` gives the fixed strings.
+    """
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
-    lines = [f"**{_md(_whose(finding))}:** {_md(finding.title)}", "", _md(finding.explanation)]
+    english = _.lang == "en"
+    lines = [f"**{_md(_whose(finding, _.lang))}:** {_md(finding.title)}", "", _md(finding.explanation)]
     if finding.rests_on:
-        lines += ["", "**Builds on:** " + "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)]
+        titles = "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)
+        lines += ["", bold(_("Builds on:")) + " " + titles]
     evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
     if evidence:
-        lines += ["", "**Found in the intake:**", ""]
+        lines += ["", bold(_("Found in the intake:")), ""]
         for item in evidence:
-            answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
+            if english:
+                answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
+            else:
+                answer = answer_text(item, _.lang)
             lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(answer)}**")
-    lines += ["", f"**For review:** {_md(finding.clinician_action)}"]
-    others = list(dict.fromkeys(f"{r.title} ({r.severity})" for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id))
+    lines += ["", bold(_("For review: ")) + " " + _md(finding.clinician_action)]
+    others = list(
+        dict.fromkeys(
+            f"{_(r.title)} ({r.severity if english else severity_word(r.severity, _.lang)})"
+            for r in finding.rules[1:]
+            if r.rule_id != finding.rules[0].rule_id
+        )
+    )
     if others:
-        lines += ["", "**Also covers:** " + _md("; ".join(others))]
-    lines += ["", "**Limitations:**", ""]
+        lines += ["", bold(_("Also covers: ")) + " " + _md("; ".join(others))]
+    lines += ["", bold(_("Limitations:")), ""]
     lines += [f"- {_md(plain(text))}" for text in finding.limitations]
     if finding.references:
-        lines += ["", "**Sources:**", ""]
+        lines += ["", bold(_("Sources:")), ""]
         lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in finding.references]
     rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
-    lines += ["", f"Rules {rules} ({finding.rule_status}), program `{_md(program)}`. *{_md(report.notice)}*"]
+    status = finding.rule_status if english else _(finding.rule_status)
+    about = _("Rules {rules} ({status}), program {program}.").format(rules=rules, status=status, program=f"`{_md(program)}`")
+    lines += ["", f"{about} *{_md(report.notice)}*"]
     return "\n".join(lines)
 
 
@@ -210,6 +237,7 @@ def cards(
     hook_instance: str | None = None,
     patients: Mapping[str, str] | None = None,
     rule_url: Callable[[CoveredRule], str] | None = None,
+    lang: str | None = None,
 ) -> list[Card]:
     """One CDS Hooks card per finding, in the summary's order (session, participants, pair).
 
@@ -217,8 +245,11 @@ def cards(
     it is the rulebook the report was made with, and to a general list otherwise.
     ``hook_instance`` and ``patients`` (participant id -> FHIR reference such as
     ``Patient/123``) make each uuid unique per hook call, patient and flag; ``rule_url`` gives
-    the address of a rule's documentation page, linked from its card.
+    the address of a rule's documentation page, linked from its card. ``lang``: the cards'
+    language (English by default; an unknown one raises :class:`~screening.i18n.UnknownLanguage`).
     """
+    _ = translator(lang)
+    report = report.in_language(_.lang)
     if rulebook is None:
         from ..rulebook.loading import default
 
@@ -240,13 +271,13 @@ def cards(
             "uuid": card_uuid(
                 main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about), report.report_id
             ),
-            "summary": _summary(finding),
+            "summary": _summary(finding, _.lang),
             "indicator": finding.severity,
-            "detail": _detail(report, finding, by_id, shown),
+            "detail": _detail(report, finding, by_id, shown, _),
             "source": {"label": display.text(source.title), "url": source.url}
             if source
-            else {"label": "screening rulebook " + report.rulebook.version},
-            "overrideReasons": _override_reasons(main_id, rulebook),
+            else {"label": _("screening rulebook {version}").format(version=report.rulebook.version)},
+            "overrideReasons": _override_reasons(main_id, rulebook, _),
             "extension": {
                 RULE_EXTENSION: {
                     "rule_id": main_id,
@@ -262,11 +293,12 @@ def cards(
         if patients:
             card["extension"][RULE_EXTENSION]["patients"] = about
         if rule_url is not None and main is not None:
-            card["links"] = [{"label": f"How the rule {main_id} works", "url": rule_url(main), "type": "absolute"}]
+            label = _("How the rule {rule} works").format(rule=main_id)
+            card["links"] = [{"label": label, "url": rule_url(main), "type": "absolute"}]
         out.append(card)
     return out
 
 
-def render_cds_hooks(report: Report, rulebook: Rulebook | None = None) -> str:
-    """The CDS Hooks response body: ``{"cards": [...]}`` as JSON."""
-    return json.dumps({"cards": cards(report, rulebook)}, indent=2, ensure_ascii=False) + "\n"
+def render_cds_hooks(report: Report, rulebook: Rulebook | None = None, *, lang: str | None = None) -> str:
+    """The CDS Hooks response body: ``{"cards": [...]}`` as JSON, in ``lang`` (English by default)."""
+    return json.dumps({"cards": cards(report, rulebook, lang=lang)}, indent=2, ensure_ascii=False) + "\n"

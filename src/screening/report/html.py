@@ -292,7 +292,7 @@ def _participant_record(report: Report, printed: dt.datetime, lang: str | None =
     """A participant's copy's record, in plain words: dates, the program's name, who to contact."""
     _ = translator(lang)
     copies = report.participant_copies
-    program = copies.program_title if copies is not None else report.program.id
+    program = _(copies.program_title) if copies is not None else report.program.id  # the title is in the catalogue
     day = copy_date(printed.date(), lang)
     # i18n: participant
     pairs = [

@@ -351,6 +351,16 @@ SUBSTANCE_NAMES = {"mdma": "MDMA", "lsd": "LSD", "dmt": "DMT"}
 SEVERITY_WORDS = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}
 FORMAT_WORDS = {"individual": N_("individual"), "duo": N_("duo")}
 YES_NO = {"yes": N_("yes"), "no": N_("no")}
+# A rule's status and review state, shown beside its id (marked here so that they are in the catalogue).
+STATUS_WORDS = (
+    N_("draft"),
+    N_("reviewed"),
+    N_("not reviewed"),
+    N_("approved"),
+    N_("changed since review"),
+    N_("changes requested"),
+    N_("rejected"),
+)
 
 
 def plain(text: str) -> str:
@@ -686,7 +696,7 @@ def copy_record(report: Report, lang: str | None = None) -> str:
     hash, engine or version (they mean nothing to the reader, and a hash can be guessed)."""
     _ = translator(lang)
     copies = report.participant_copies
-    program = copies.program_title if copies is not None else report.program.id
+    program = _(copies.program_title) if copies is not None else report.program.id  # the title is in the catalogue
     # i18n: participant
     line = _("Program: {program}; dates counted up to {date}.").format(
         program=program, date=copy_date(report.session.reference_date, lang)
