@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ..engines import durable, facts
 from ..engines.engine import EngineName, FallbackEngineWarning, Firing, get_engine
 from ..errors import EngineError, IntakeError, Problem
+from ..i18n import N_
 from ..intake import reading
 from ..intake.fields import catalogue
 from ..intake.models import Intake
@@ -45,6 +46,10 @@ __all__ = ["screen", "screen_json", "parse_intake", "read_intake", "MAX_INTAKE_B
 
 MAX_INTAKE_BYTES = 1_000_000
 MAX_INTAKE_DEPTH = 8  # mappings and lists inside each other; a real intake has 5
+
+
+# i18n: code
+MEDICATIONS_QUESTION = N_("Medications and other substances taken now or recently")
 
 
 def read_intake(path: str | Path, *, today: dt.date | None = None) -> Intake:
@@ -174,7 +179,7 @@ def _flag(
             continue
         seen.add(key)
         spec = questions.get(item.field)
-        question = spec.question if spec else "Medications and other substances taken now or recently"
+        question = spec.question if spec else MEDICATIONS_QUESTION
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
         line = lines.of(values[item.pid], answer) if item.field == "medications" else None
         evidence.append(

@@ -26,6 +26,7 @@ from .model import (
     capitalised,
     copy_date,
     drug_text,
+    finding_title,
     medication_status,
     medication_use,
     overview_text,
@@ -203,7 +204,7 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
         _el(
             "h3",
             _sev(finding.severity, lang),
-            f"{n}. {_(finding.title)} ",
+            f"{n}. {finding_title(finding.title, _)} ",
             _el("span", f"({whose(finding.subject, finding.participants, lang)})", class_="small"),
             id=_anchor(finding.id),
         ),

@@ -193,6 +193,8 @@ class Report(Model):
 
         def texts(item: Model, names: tuple[str, ...]) -> dict[str, Any]:
             update: dict[str, Any] = {name: _(getattr(item, name)) for name in names if hasattr(item, name)}
+            if "title" in update:
+                update["title"] = finding_title(item.title, _)  # type: ignore[attr-defined]
             if hasattr(item, "limitations"):
                 update["limitations"] = [_(t) for t in item.limitations]
             if hasattr(item, "evidence"):
@@ -437,6 +439,34 @@ def _summary(report: Report) -> Summary:
     return summarise(_findings(report), report.participants, len(report.flags))
 
 
+# i18n: code
+NOT_ANSWERED = N_("Not answered: {title}")
+# i18n: code
+ONE_NOT_ANSWERED = N_("Not answered: {n} question the rules read")
+# i18n: code
+MANY_NOT_ANSWERED = N_("Not answered: {n} questions the rules read")
+
+
+def finding_title(title: str, _: Translator) -> str:
+    """A finding's title in the translator's language. Titles the findings builder derives
+    ("Not answered: 3 questions the rules read", "Not answered: <a rule's title>") are
+    translated from their parts."""
+    if _.lang == "en" or _.has(title):
+        return _(title)
+    counted = re.fullmatch(r"Not answered: (\d+) questions? the rules read", title)
+    if counted:
+        n = int(counted.group(1))
+        one = _(ONE_NOT_ANSWERED) if n == 1 else _(MANY_NOT_ANSWERED)
+        return one.format(n=n)
+    if title.startswith("Not answered: "):
+        rest = title.removeprefix("Not answered: ")
+        for original in (rest[:1].upper() + rest[1:], rest):
+            if _.has(original):
+                inner = _(original)
+                return _(NOT_ANSWERED).format(title=inner[:1].lower() + inner[1:])
+    return _(title)
+
+
 def summary_in(report: Report, lang: str | None = None) -> Summary:
     """The summary in a language: built again from the findings' translated titles and actions,
     since its lines are derived from them (the first point to review is a clinician action's start)."""
@@ -445,7 +475,10 @@ def summary_in(report: Report, lang: str | None = None) -> Summary:
         return _summary(report)
     from .findings import summarise
 
-    found = [f.model_copy(update={"title": _(f.title), "clinician_action": _(f.clinician_action)}) for f in _findings(report)]
+    found = [
+        f.model_copy(update={"title": finding_title(f.title, _), "clinician_action": _(f.clinician_action)})
+        for f in _findings(report)
+    ]
     return summarise(found, report.participants, len(report.flags))
 
 
@@ -511,7 +544,7 @@ def render_text(report: Report, lang: str | None = None) -> str:
         out += [
             "",
             (
-                f"{n}. [{severity_word(finding.severity, lang).upper()}] {_(finding.title)} "
+                f"{n}. [{severity_word(finding.severity, lang).upper()}] {finding_title(finding.title, _)} "
                 f"({whose(finding.subject, finding.participants, lang)})"
             ),
             _wrap(_(finding.summary), "   "),
