@@ -73,7 +73,7 @@ def test_every_card_summary_says_whose_finding_it_is(duo_report):
         assert card["summary"].startswith(whose.get(finding.subject, f"Participant {finding.subject}: "))
     summaries = [c["summary"] for c in cards(duo_report)]
     assert "Session plan: A duo session is planned with fewer than two sober facilitators." in summaries
-    assert "Participant A: Not answered: no confirmed grounding or self-regulation skills" in summaries
+    assert "Participant A: Not answered: grounding or self-regulation skills not confirmed" in summaries
 
 
 def test_uuid_is_stable_for_rule_participant_and_rulebook(duo_report):
