@@ -86,13 +86,15 @@ def test_the_dutch_participant_copies_are_wholly_dutch_and_each_only_their_own()
             assert f"eelnemer {pid}" in copy and f"eelnemer {other}" not in copy
             assert "14 november 2026" in copy  # the date as a Dutch reader writes it
     assert '<html lang="nl">' in _dutch("participant-A.html")
-    # A's own point (the unrecognised line) is on A's copy, not on B's
-    assert "medicijnlijst" in _dutch("participant-A.txt") and "medicijnlijst" not in _dutch("participant-B.txt")
+    # A's own point (the antidepressant, written the Dutch way: "sertraline 50mg 1dd1") is on A's copy, not on B's
+    assert "antidepressivum" in _dutch("participant-A.txt") and "antidepressivum" not in _dutch("participant-B.txt")
+    assert "niet herkend" not in _dutch("participant-A.txt")  # "1dd1" is read as a frequency, not an unknown drug
 
 
-def test_the_dutch_clinician_report_has_dutch_headings_and_marks_the_rule_texts_not_yet_translated():
+def test_the_dutch_clinician_report_has_dutch_headings_and_its_rule_texts_in_dutch():
     text, html = _dutch("report.txt"), _dutch("report.html")
     assert text.startswith("Screeningsrapport voor de clinicus")
     assert "WAARSCHUWING" in text and "Deelnemer A" in text and "Deelnemer B" in text
-    assert "[nog niet vertaald] " in text  # the rule texts: English, marked, never blank
+    assert "[nog niet vertaald] " not in text  # every rule text has its Dutch (a missing one would be English, marked)
+    assert "Eerst bespreken" in text
     assert '<html lang="nl">' in html and "2 november 2026" in html
