@@ -29,7 +29,7 @@ def edit(path, old, new):
 def test_check_accepts_ids_and_files_and_says_what_it_checked(capsys):
     assert main(["rules", "check", "cardiovascular.long-qt", str(default_rules_dir() / RULE_FILE)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("2 of ") and "cardiovascular.recent-heart-attack-or-stroke: review not reviewed" in out
+    assert out.startswith("2 of ") and "cardiovascular.recent-heart-attack-or-stroke: draft" in out
 
 
 def test_an_unknown_rule_id_suggests_the_right_one(capsys):

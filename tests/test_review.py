@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from screening import load_rulebook, screen
 from screening.authoring.docs import render
 from screening.cli.commands import main
+from screening.report.model import render_text
 from screening.rulebook.loading import default_rules_dir
 from screening.rulebook.review import CHECKLIST, REVIEWS_FILE, content_hash, state_of
 
@@ -73,13 +74,13 @@ def test_an_approval_is_recorded_and_shows_in_check_docs_and_reports(rules_copy,
     pages = render(book)
     row = next(line for line in pages["index.md"].splitlines() if f"{RULE}.md" in line)
     assert "| approved | Dr Jane Example (psychiatrist), 2026-11-30 |" in row
-    assert "approved; last: approved by Dr Jane Example" in pages[f"cardiovascular/{RULE}.md"]
+    assert "last: approved by Dr Jane Example" in pages[f"cardiovascular/{RULE}.md"]
     report = screen(intake_with_recent_heart_attack(book), rulebook=book, engine="python")
     flag = next(f for f in report.flags if f.rule_id == RULE)
-    assert flag.review == "approved"
+    assert flag.rule_status == "approved"
 
 
-def test_changing_a_threshold_after_approval_shows_changed_since_review_everywhere(rules_copy, capsys):
+def test_changing_a_threshold_after_approval_shows_changed_since_approval_everywhere(rules_copy, capsys):
     approve(rules_copy, "cardiovascular.blood-pressure-160-100")
     path = rules_copy / "cardiovascular/blood-pressure-160-100.yaml"
     text = path.read_text()
@@ -88,13 +89,13 @@ def test_changing_a_threshold_after_approval_shows_changed_since_review_everywhe
     path.write_text(text.replace('"159/99"', '"149/99"').replace('"systolic_bp": 159', '"systolic_bp": 149'))
     book = load_rulebook(rules_copy)
     rule = book.rule("cardiovascular.blood-pressure-160-100")
-    assert state_of(book, rule).label == "changed since review"
+    assert state_of(book, rule).state == "changed since approval"
     capsys.readouterr()
     assert main(["rules", "check", "--rules", str(rules_copy)]) == 0
     out = capsys.readouterr().out
-    assert "changed since review 1" in out and "cardiovascular.blood-pressure-160-100" in out
+    assert "changed since approval 1" in out and "cardiovascular.blood-pressure-160-100" in out
     index = render(book)["index.md"]
-    assert any("blood-pressure-160-100.md" in line and "changed since review" in line for line in index.splitlines())
+    assert any("blood-pressure-160-100.md" in line and "changed since approval" in line for line in index.splitlines())
     assert main(["rules", "review", rule.id, "--rules", str(rules_copy)]) == 0
     shown = capsys.readouterr().out
     assert "changed since the approval of 2026-11-30" in shown
@@ -107,7 +108,7 @@ def test_formatting_and_bookkeeping_do_not_invalidate_an_approval(rules_copy):
     text = path.read_text().replace("written: 2026-11-22", "written: 2026-11-23")
     path.write_text(text.replace("\nsummary:", "\n\n# a comment\nsummary:"))
     book = load_rulebook(rules_copy)
-    assert state_of(book, book.rule(RULE)).label == "approved"
+    assert state_of(book, book.rule(RULE)).state == "approved"
 
 
 def test_an_approval_needs_every_checklist_item_and_no_no(rules_copy, capsys):
@@ -153,7 +154,7 @@ def test_a_request_for_changes_needs_a_comment_and_is_the_state(rules_copy, caps
     assert "needs --comment" in capsys.readouterr().err
     assert main([*common, "--comment", "Say where the 6-month window for heart attack comes from."]) == 0
     book = load_rulebook(rules_copy)
-    assert state_of(book, book.rule(RULE)).label == "changes requested"
+    assert state_of(book, book.rule(RULE)).state == "changes requested"
 
 
 def test_a_review_dated_in_the_future_or_without_a_reviewer_is_refused(rules_copy, capsys):
@@ -366,3 +367,72 @@ def test_docs_diff_and_the_review_hash_see_the_same_changes(tmp_path, capsys, fi
     assert re.search(r"^\s*\+\s*" + re.escape(shows), out, re.MULTILINE)  # the new value ...
     old_value = old.split("\n")[0].split(":")[-1].strip()
     assert re.search(r"^\s*-.*: " + re.escape(old_value) + "$", out, re.MULTILINE)  # ... and the old one
+
+
+def _status_everywhere(rules, capsys):
+    """RULE's status as `rules check`, the index, the rule's page, a report's flag and finding
+    and the text report each show it."""
+    capsys.readouterr()
+    assert main(["rules", "check", RULE, "--rules", str(rules)]) == 0
+    check = re.search(rf"^{re.escape(RULE)}: (.+)$", capsys.readouterr().out, re.MULTILINE)
+    book = load_rulebook(rules)
+    pages = render(book)
+    row = next(line for line in pages["index.md"].splitlines() if f"{RULE}.md" in line)
+    page = re.search(r"^\| Status \| \*\*(.+?)\*\*:", pages[f"cardiovascular/{RULE}.md"], re.MULTILINE)
+    report = screen(intake_with_recent_heart_attack(book), rulebook=book, engine="python")
+    flag = next(f for f in report.flags if f.rule_id == RULE)
+    finding = next(f for f in report.findings if f.rules[0].rule_id == RULE)
+    text = re.search(rf"Rules: .*{re.escape(RULE)} \(([a-z ]+)\)", render_text(report))
+    assert check and page and text
+    return {check.group(1), row.split(" | ")[2], page.group(1), flag.rule_status, finding.rule_status, text.group(1)}
+
+
+def _request_changes(rules):
+    return _review(
+        rules,
+        "--decision",
+        "changes-requested",
+        "--reviewer",
+        "Dr Jane Example",
+        "--role",
+        "physician",
+        "--comment",
+        "Say where the six-month window comes from.",
+    )
+
+
+def _edit_summary(rules):
+    path = rules / FILE
+    text = path.read_text()
+    assert "\nsummary: " in text
+    path.write_text(text.replace("\nsummary: ", "\nsummary: Edited. ", 1))
+
+
+def test_each_status_reads_the_same_in_check_docs_and_reports(rules_copy, capsys):
+    """One status per rule, never 'approved; draft': made-up reviewers in a copy of the rules."""
+    assert _status_everywhere(rules_copy, capsys) == {"draft"}
+    assert _request_changes(rules_copy) == 0
+    assert _status_everywhere(rules_copy, capsys) == {"changes requested"}
+    _edit_summary(rules_copy)  # the author answers the request: awaiting a decision again
+    assert _status_everywhere(rules_copy, capsys) == {"in review"}
+    assert approve(rules_copy) == 0  # the file still says draft; the approval decides
+    assert "status: draft" in (rules_copy / FILE).read_text()
+    assert _status_everywhere(rules_copy, capsys) == {"approved"}
+    _edit_summary(rules_copy)
+    assert _status_everywhere(rules_copy, capsys) == {"changed since approval"}
+
+
+def test_a_rule_marked_reviewed_in_its_file_without_a_record_is_in_review(rules_copy, capsys):
+    path = rules_copy / FILE
+    text = path.read_text().replace("status: draft", "status: reviewed\nreviewed_by: Dr Jane Example\nreviewed: 2026-11-30")
+    path.write_text(text)
+    assert _status_everywhere(rules_copy, capsys) == {"in review"}
+
+
+def test_a_finding_over_several_rules_is_approved_only_when_each_rule_is():
+    from screening.rulebook.review import least_settled
+
+    assert least_settled(["approved", "approved"]) == "approved"
+    assert least_settled(["approved", "in review"]) == "in review"
+    assert least_settled(["approved", "draft", "changed since approval"]) == "changed since approval"
+    assert least_settled(["changes requested", "changed since approval"]) == "changes requested"

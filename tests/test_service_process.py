@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, ehr: StubEHR, workers: int, tmp_path):
+    def __init__(self, ehr: StubEHR, workers: int, tmp_path, *extra: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"serve-{workers}.log"
@@ -48,6 +49,7 @@ class Served:
             f"{ISSUER}={ehr.url}/jwks.json",
             "--fhir-server",
             f"{ISSUER}={ehr.url}/fhir",
+            *extra,
         ]
         self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -220,3 +222,48 @@ def test_slow_peers_cannot_lock_others_out(tmp_path):
             s.close()
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=20)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def test_workers_get_the_store_secret_from_a_private_file_never_environ_or_cmdline(keys, tmp_path):
+    """`serve --workers 2 --store URL`: neither worker's /proc environ or cmdline holds the
+    store (a PostgreSQL password under .ci/run); the config file is 0600 in a 0700 folder and
+    is gone once the server stops."""
+    url = os.environ.get("SCREENING_TEST_POSTGRES_URL")
+    if url:
+        from urllib.parse import urlsplit
+
+        secret = urlsplit(url).password or url
+    else:  # a SQLite path standing in for the secret: the whole config must not travel in the environment
+        pytest.importorskip("sqlalchemy")
+        secret = "not-a-real-password-7f3a"
+        url = str(tmp_path / secret / "decisions.sqlite")
+        (tmp_path / secret).mkdir()
+    with StubEHR(keys) as ehr:
+        served = Served(ehr, 2, tmp_path, "--store", url)
+        try:
+            deadline = time.monotonic() + 30
+            workers = _children(served.process.pid)
+            while len(workers) < 2 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                workers = _children(served.process.pid)
+            assert len(workers) >= 2
+            config_files = set()
+            for pid in workers:
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                assert secret.encode() not in environ and secret.encode() not in cmdline
+                assert b"SCREENING_SERVICE_CONFIG=" not in environ
+                entry = next(e for e in environ.split(b"\0") if e.startswith(b"SCREENING_SERVICE_CONFIG_FILE="))
+                config_files.add(entry.split(b"=", 1)[1].decode())
+            (path,) = config_files
+            assert os.stat(path).st_mode & 0o777 == 0o600
+            assert os.stat(os.path.dirname(path)).st_mode & 0o777 == 0o700
+            assert secret in Path(path).read_text()  # the workers did get it, through the file
+        finally:
+            served.stop()
+    assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))

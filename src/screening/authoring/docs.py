@@ -21,7 +21,7 @@ from ..report.model import NOTICE, Flag, MissingItem, Report
 from ..rulebook import conditions, interactions, review
 from ..rulebook.conditions import Branch, Condition, Leaf
 from ..rulebook.interactions import SUBSTANCES
-from ..rulebook.loading import CATEGORIES, SEVERITIES, SEVERITY_ORDER, STATUSES, Example, Rule, Rulebook
+from ..rulebook.loading import CATEGORIES, SEVERITIES, SEVERITY_ORDER, Example, Rule, Rulebook
 
 if TYPE_CHECKING:
     from ..rulebook.programs import Program
@@ -287,13 +287,12 @@ def _rule_page(book: Rulebook, rule: Rule) -> str:
         "| | |",
         "|---|---|",
         f"| Severity | **{m.severity}**: {SEVERITIES[m.severity]} |",
-        f"| Status | {m.status}: {STATUSES[m.status]} |",
+        f"| Status | **{review.state_of(book, rule).state}**: {review.STATUSES[review.state_of(book, rule).state]} |",
         f"| Category | {m.category} |",
         f"| Substances | {_substances(rule)} |",
         f"| Applies to | {_applies_to(rule)} |",
         f"| Written | {m.written.isoformat()} |",
-        f"| Reviewed | {m.reviewed.isoformat() + (' by ' + m.reviewed_by if m.reviewed_by else '') if m.reviewed else 'not yet reviewed'} |",
-        f"| Review | {_review_cell(book, rule)} |",
+        f"| Reviews | {_review_cell(book, rule)} |",
         f"| Content hash | `{review.state_of(book, rule).current_sha256[:16]}` |",
         f"| Rule file | `rules/{rule.path}` |",
         "",
@@ -439,11 +438,10 @@ def _person(record: review.ReviewRecord) -> str:
 
 
 def _review_cell(book: Rulebook, rule: Rule) -> str:
-    state = review.state_of(book, rule)
-    if state.last is None:
-        return "not reviewed (see the [review checklist](../review-checklist.md))"
-    last = state.last
-    text = f"{state.label}; last: {last.decision} by {_person(last)}, {last.date.isoformat()}"
+    last = review.state_of(book, rule).last
+    if last is None:
+        return "none recorded (see the [review checklist](../review-checklist.md))"
+    text = f"last: {last.decision} by {_person(last)}, {last.date.isoformat()}"
     if last.comments:
         text += f": {display.markdown(last.comments)}"
     return text
@@ -458,18 +456,14 @@ def _index(book: Rulebook) -> str:
     states = {rule.id: review.state_of(book, rule) for rule in rules}
     tally: defaultdict[str, int] = defaultdict(int)
     for state in states.values():
-        tally[state.label] += 1
+        tally[state.state] += 1
     out = [GENERATED, "# Screening rules", ""]
     out += [
         (
             f"Rulebook version {book.version}: {len(book.rules)} rules "
-            f"({sum(1 for r in book.rules if r.meta.status == 'draft')} draft, "
-            f"{sum(1 for r in book.rules if r.meta.status == 'reviewed')} reviewed, "
-            f"{sum(1 for r in book.rules if r.meta.status == 'deprecated')} deprecated)."
+            f"({sum(1 for r in book.rules if r.meta.status == 'deprecated')} deprecated, which no longer run). "
+            "Status: " + ", ".join(f"{status} {tally[status]}" for status in review.STATUSES) + "."
         ),
-        "Clinical review of the current content: "
-        + ", ".join(f"{label} {tally[label]}" for label in review.STATES.values())
-        + ".",
         "",
         (
             "Each rule raises a flag for a clinician to review; no rule decides anything, and no flag does not "
@@ -484,12 +478,12 @@ def _index(book: Rulebook) -> str:
         "",
         "Status:",
         "",
-        *[f"- **{s}**: {text}" for s, text in STATUSES.items()],
+        *[f"- **{s}**: {text}" for s, text in review.STATUSES.items()],
         "",
         (
-            "Review (from `rules/reviews.jsonl`, written by `screening rules review`): a review covers the rule's "
-            "content hash (logic, severity, texts, sources, examples). **changed since review** means the rule changed "
-            "after its last approval, so that approval no longer counts."
+            "A rule's status comes from the review records (`rules/reviews.jsonl`, written by `screening rules review`), "
+            "each tied to the rule's content hash (logic, severity, texts, sources, examples), and, before any record, "
+            "from its file. It is the same in `screening rules check` and in every report's flags."
         ),
         "",
         "Marks in limitations and references:",
@@ -506,8 +500,8 @@ def _index(book: Rulebook) -> str:
         out += [
             f"## {category}",
             "",
-            "| Severity | Rule | Status | Review | Reviewer, date | Unverified items | Substances | Applies to | Summary |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "| Severity | Rule | Status | Reviewer, date | Unverified items | Substances | Applies to | Summary |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for rule in by_category[category]:
             m = rule.meta
@@ -518,7 +512,7 @@ def _index(book: Rulebook) -> str:
             unverified = len(review.unverified_items(rule))
             items = f"[{unverified}](unverified.md#{_anchor(rule.id)})" if unverified else "0"
             out.append(
-                f"| {m.severity} | [{_cell(m.title)}]({m.category}/{m.id}.md) | {m.status} | {state.label} | {by} | {items} | {_substances(rule)} | {who} | {_cell(m.summary)} |"
+                f"| {m.severity} | [{_cell(m.title)}]({m.category}/{m.id}.md) | {state.state} | {by} | {items} | {_substances(rule)} | {who} | {_cell(m.summary)} |"
             )
         out.append("")
     out += _programs_index(book)
@@ -557,7 +551,7 @@ def _unverified(book: Rulebook) -> str:
         out += [
             f"## {rule.id}",
             "",
-            f"[{_cell(rule.meta.title)}]({rule.meta.category}/{rule.id}.md) · {review.state_of(book, rule).label}",
+            f"[{_cell(rule.meta.title)}]({rule.meta.category}/{rule.id}.md) · {review.state_of(book, rule).state}",
             "",
         ]
         out += [f"- {_cell(text)}" for text in items] + [""]
@@ -585,7 +579,7 @@ def _review_checklist() -> str:
             "The record is appended to `rules/reviews.jsonl` with the rule's content hash and the content itself. "
             "The hash covers the logic (`when`, substances, who it applies to), the severity, every text, the "
             "references and the examples; it leaves out the status and dates. When any of these changes, the rule "
-            "shows as **changed since review** in `screening rules check`, on these pages and in every report's flags, "
+            "shows as **changed since approval** in `screening rules check`, on these pages and in every report's flags, "
             "and `screening rules review RULE_ID` shows what changed since the approval. "
             "`screening docs diff --since REF` lists every rule whose logic, severity, text or examples changed since a git ref or rulebook version."
         ),
@@ -895,8 +889,7 @@ def _how_to_read() -> str:
         "clinician_action": "What a clinician may consider or review; a suggestion, never a directive.",
         "limitations": "What the rule cannot see or rests on (self-report, thresholds not verified...).",
         "references": "The sources: title, link and what each says that the rule rests on.",
-        "rule_status": "draft (not yet reviewed by a clinician) or reviewed.",
-        "review": "The clinical review of the rule's current content: not reviewed, approved, changes requested, rejected, or changed since review (the rule changed after its last approval, which no longer counts).",
+        "rule_status": "Where the rule stands: draft, in review, approved, changes requested, or changed since approval (the rule changed after its last approval, which no longer counts); the same in `screening rules check` and on the rule pages.",
     }
     out += _field_rows(Flag, flag_text)
     out += ["", "## Missing information", "", "| Field | Meaning |", "|---|---|"]

@@ -407,28 +407,26 @@ def _rules_check(args: argparse.Namespace) -> int:
     if args.targets:
         for rule_id, ids in related.items():
             print(f"note: {rule_id}: its flag examples also raise {', '.join(ids)}; read them together", file=sys.stderr)
-    states = Counter(review.state_of(book, r).label for r in rules)
-    changed = [r.id for r in rules if review.state_of(book, r).state == "changed-since-review"]
+    states = Counter(review.state_of(book, r).state for r in rules)
+    changed = [r.id for r in rules if review.state_of(book, r).state == "changed since approval"]
     if args.targets:
         print(
             f"{len(rules)} of {len(book.rules)} rules checked: valid, {sum(len(r.meta.examples) for r in rules)} examples as expected"
         )
         for rule in rules:
-            print(f"{rule.id}: review {review.state_of(book, rule).label}")
+            print(f"{rule.id}: {review.state_of(book, rule).state}")
         return EXIT_OK
     by_category = Counter(r.meta.category for r in rules)
     by_severity: Counter[str] = Counter(r.meta.severity for r in rules)
-    drafts = [r.id for r in rules if r.meta.status == "draft"]
     print(f"rulebook {book.version}: {len(book.rules)} rules, {len(book.vocabulary.entries)} vocabulary entries, all valid")
     print(f"sha256 {book.sha256}")
     print("rules per category: " + ", ".join(f"{c} {n}" for c, n in sorted(by_category.items())))
     print("rules per severity: " + ", ".join(f"{s} {by_severity.get(s, 0)}" for s in SEVERITY_ORDER))
-    print(f"status draft (not yet reviewed by a clinician): {len(drafts)} of {len(rules)}")
     programs = load_programs(book)
     print(f"programs ({len(programs)}, all valid): " + ", ".join(f"{p.id} {p.meta.version}" for p in programs.values()))
-    print("review: " + ", ".join(f"{label} {states.get(label, 0)}" for label in review.STATES.values()))
+    print("status: " + ", ".join(f"{status} {states.get(status, 0)}" for status in review.STATUSES))
     if changed:
-        print("changed since review (their approval no longer counts): " + ", ".join(changed))
+        print("changed since approval (their approval no longer counts): " + ", ".join(changed))
     print(f"examples: {len(checks)}, each as expected; rules whose examples also raise another rule: {len(related)}")
     _translation_lines(book)
     refs = [ref for r in rules for ref in r.meta.references]
@@ -553,12 +551,12 @@ def _rules_review(args: argparse.Namespace) -> int:
     rule = select(book, [args.rule])[0]
     if args.decision is None:
         state = review.state_of(book, rule)
-        print(f"{rule.id}: {state.label} (content sha256 {state.current_sha256[:16]})")
+        print(f"{rule.id}: {state.state} (content sha256 {state.current_sha256[:16]})")
         for record in (r for r in book.reviews if r.rule_id == rule.id):
             same = "this content" if record.rule_sha256 == state.current_sha256 else "earlier content"
             line = f"  {record.date} {record.decision} by {record.reviewer} ({record.role}), {same}"
             print(display.text(line + (f": {record.comments}" if record.comments else "")).replace("\n", "\\n"))
-        if state.state == "changed-since-review" and state.approval is not None:
+        if state.state == "changed since approval" and state.approval is not None:
             print(f"changed since the approval of {state.approval.date}:")
             for part, lines in compare(state.approval.content, review.content(rule, book)).items():
                 print(f"  {part}:")

@@ -221,7 +221,7 @@ def _flag_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
     def make() -> dict[str, Any]:
         from ..rulebook.review import state_of
 
-        texts = {**_texts_of(rule.meta), "review": state_of(book, rule).label}
+        texts = {**_texts_of(rule.meta), "rule_status": state_of(book, rule).state}
         return {name: texts.get(name) for name in Flag.model_fields}
 
     return book.derived(("flag-texts", rule.id), make)
@@ -242,7 +242,6 @@ def _texts_of(meta: RuleFile) -> dict[str, Any]:
         "clinician_action": " ".join(meta.clinician_action.split()),
         "limitations": [" ".join(text.split()) for text in meta.limitations],
         "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-        "rule_status": meta.status,
     }
 
 

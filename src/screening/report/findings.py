@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..rulebook.conditions import STOPPED_ON_OWN
+from ..rulebook.review import least_settled
 from .parts import (
     CoveredRule,
     EvidenceItem,
@@ -144,7 +145,7 @@ def _fixed_texts(flags: list[Flag], not_answered: bool) -> dict[str, Any]:
     else:
         # the covered rules' limitations and sources too: what the finding rests on stays traceable
         limitations = list(dict.fromkeys(t for f in flags for t in f.limitations))
-        rule_status = "draft" if any(f.rule_status == "draft" for f in flags) else main.rule_status
+        rule_status = least_settled([f.rule_status for f in flags])
         participant_copy = "on-request" if any(f.participant_copy == "on-request" for f in flags) else "shown"
     return {
         "severity": main.severity,

@@ -356,12 +356,10 @@ YES_NO = {"yes": N_("yes"), "no": N_("no")}
 # A rule's status and review state, shown beside its id (marked here so that they are in the catalogue).
 STATUS_WORDS = (
     N_("draft"),
-    N_("reviewed"),
-    N_("not reviewed"),
+    N_("in review"),
     N_("approved"),
-    N_("changed since review"),
     N_("changes requested"),
-    N_("rejected"),
+    N_("changed since approval"),
 )
 
 
@@ -533,7 +531,7 @@ def render_text(report: Report, lang: str | None = None) -> str:
     by_id: dict[str, Finding] = {}
     for f in findings:
         by_id.setdefault(f.id, f)  # the first with an id, as a search from the top finds it
-    reviews = {f.rule_id: f.review for f in report.flags}
+    statuses = {f.rule_id: f.rule_status for f in report.flags}
     for n, finding in enumerate(findings, 1):
         # the answers of the findings it builds on are shown there (most findings build on none)
         shown = (
@@ -577,10 +575,9 @@ def render_text(report: Report, lang: str | None = None) -> str:
             out.append("   " + _("Sources:"))
             out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
         rules = ", ".join(
-            _("{rule} (review: {state})").format(rule=r, state=_(reviews.get(r, "not reviewed")))
-            for r in dict.fromkeys(r.rule_id for r in finding.rules)
+            f"{r} ({_(statuses.get(r, finding.rule_status))})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
-        out.append("   " + _("Rules: {rules}; {status}").format(rules=rules, status=_(finding.rule_status)))
+        out.append("   " + _("Rules: {rules}").format(rules=rules))
     out += _as_read_lines(report)
     if report.engine_notice:
         out += ["", _wrap(_("Engine: ") + report.engine_notice, "")]

@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..rulebook.crisis import CrisisContacts
+from ..rulebook.review import RuleStatus
 
 __all__ = [
     "Severity",
@@ -35,6 +36,10 @@ __all__ = [
 ]
 
 Severity = Literal["info", "warning", "critical"]
+RULE_STATUS_HELP = (
+    "Where the rule stands: draft, in review, approved, changes requested, or changed since approval "
+    "(it changed after its last approval, which no longer counts); the same in `screening rules check` and the rule pages."
+)
 
 
 class Model(BaseModel):
@@ -109,11 +114,7 @@ class Flag(Model):
     clinician_action: str
     limitations: list[str]
     references: list[Reference]
-    rule_status: Literal["draft", "reviewed"]
-    review: Literal["not reviewed", "approved", "changed since review", "changes requested", "rejected"] = Field(
-        "not reviewed",
-        description="The clinical review of the rule's current content ('changed since review': the rule changed after its last approval).",
-    )
+    rule_status: RuleStatus = Field(description=RULE_STATUS_HELP)
 
 
 class MissingItem(Model):
@@ -146,7 +147,7 @@ class Finding(Model):
     clinician_action: str
     limitations: list[str]
     references: list[Reference]
-    rule_status: Literal["draft", "reviewed"]
+    rule_status: RuleStatus = Field(description=RULE_STATUS_HELP + " For several rules, the least settled.")
     participant_text: str
     participant_copy: Literal["shown", "on-request"]
     evidence: list[EvidenceItem]

@@ -4,8 +4,10 @@ A rule's content hash covers what a reviewer signs off: its logic, severity, tex
 and examples (not its status or dates). A review record names the reviewer, their role, the
 date, the decision, comments and the answered checklist, and the hash and content it saw. The
 records are one JSON object per line in ``reviews.jsonl`` beside the rule files, appended by
-``screening rules review``. A rule whose hash differs from the one its last approval saw is
-"changed since review" in check, docs and reports, and the stored content shows what changed.
+``screening rules review``. A rule has one status (draft, in review, approved, changes
+requested, changed since approval), the same in check, docs and reports; one whose hash differs
+from the one its last approval saw is "changed since approval", and the stored content shows
+what changed.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ __all__ = [
     "ReviewDecision",
     "ChecklistItem",
     "ChecklistAnswer",
-    "ReviewStateName",
+    "RuleStatus",
+    "STATUSES",
+    "least_settled",
     "REVIEWS_FILE",
     "ReviewRecord",
     "ReviewState",
@@ -88,32 +92,40 @@ def content_hash(rule: Rule, book: Rulebook) -> str:
 
 @dataclass(frozen=True)
 class ReviewState:
-    """Where a rule stands: ``state`` is one of the STATES keys."""
+    """Where a rule stands: ``state`` is its one status (a STATUSES key), the same in
+    ``rules check``, the docs and every report."""
 
-    state: ReviewStateName
+    state: RuleStatus
     current_sha256: str
     last: ReviewRecord | None  # the latest record for this rule, whatever its hash
     approval: ReviewRecord | None  # the latest approval, whatever its hash
 
     @property
     def label(self) -> str:
-        return STATES[self.state]
+        return self.state
 
 
-ReviewStateName = Literal["not-reviewed", "approved", "changed-since-review", "changes-requested", "rejected"]
+RuleStatus = Literal["draft", "in review", "approved", "changes requested", "changed since approval"]
 
-STATES: dict[ReviewStateName, str] = {
-    "not-reviewed": "not reviewed",
-    "approved": "approved",
-    "changed-since-review": "changed since review",
-    "changes-requested": "changes requested",
-    "rejected": "rejected",
+STATUSES: dict[RuleStatus, str] = {
+    "draft": "written and tested, no review recorded yet",
+    "in review": "marked reviewed in its file, or changed after a request for changes, with no decision recorded on its current content",
+    "approved": "a named clinician approved its current content",
+    "changes requested": "the last decision on its current content asks for changes (or rejects it)",
+    "changed since approval": "it changed after its last approval, which no longer counts",
 }
+# for a finding that covers several rules: the least settled status first
+STATUS_ORDER: tuple[RuleStatus, ...] = ("changes requested", "changed since approval", "draft", "in review", "approved")
+
+
+def least_settled(statuses: list[RuleStatus]) -> RuleStatus:
+    """The status of a finding covering several rules: approved only when every rule is."""
+    return min(statuses, key=STATUS_ORDER.index)
 
 
 def state_of(book: Rulebook, rule: Rule) -> ReviewState:
-    """The latest decision on the rule's current content; an approval of older content is
-    "changed since review" (it no longer counts)."""
+    """The rule's one status, from the review records on its current content (the latest
+    decides) and, without one, from its file's status and older records."""
     return book.derived(("review", rule.id), lambda: _state(book, rule))
 
 
@@ -124,13 +136,15 @@ def _state(book: Rulebook, rule: Rule) -> ReviewState:
     approvals = [r for r in mine if r.decision == "approved"]
     approval = approvals[-1] if approvals else None
     on_current = [r for r in mine if r.rule_sha256 == current]
-    state: ReviewStateName
+    state: RuleStatus
     if on_current:
-        state = on_current[-1].decision
+        state = "approved" if on_current[-1].decision == "approved" else "changes requested"
     elif approval is not None:
-        state = "changed-since-review"
+        state = "changed since approval"
+    elif mine or rule.meta.status == "reviewed":  # changed after a request, or marked reviewed without a record
+        state = "in review"
     else:
-        state = "not-reviewed"
+        state = "draft"
     return ReviewState(state, current, last, approval)
 
 

@@ -5,7 +5,10 @@ only by a complete request head, so a peer that never finishes its headers is dr
 ``HEADER_TIMEOUT`` seconds (uvicorn has no header read deadline: a thousand such connections
 locked everyone out, issue 26). The body is bounded by the app (:mod:`.limits`).
 Workers are separate processes (the screening is CPU-bound and holds the GIL), so the
-configuration travels to them in an environment variable, as JSON.
+configuration travels to them as a JSON file of mode 0600 in a private folder (mode 0700),
+removed when the server stops; only its path is in the environment. The configuration can hold
+a store URL with a password, which an environment variable or a command line would show to
+other processes (/proc/<pid>/environ, cmdline).
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from hypercorn.config import Config
 
 from .app import ServiceConfig, check_listening, create_app
 
-__all__ = ["serve", "app_from_env", "CONFIG_ENV", "HEADER_TIMEOUT", "server_config"]
+__all__ = ["serve", "app_from_env", "CONFIG_FILE_ENV", "HEADER_TIMEOUT", "server_config"]
 
-CONFIG_ENV = "SCREENING_SERVICE_CONFIG"
+CONFIG_FILE_ENV = "SCREENING_SERVICE_CONFIG_FILE"  # the path of the workers' configuration, never the configuration
 HEADER_TIMEOUT = 5.0  # seconds for a connection to send a complete request head (and between requests)
 
 
@@ -72,9 +75,28 @@ def _app(config: ServiceConfig) -> FastAPI:
     return create_app(config, decisions=decisions)
 
 
+def _write_private(folder: str, config: ServiceConfig) -> str:
+    """The configuration as a file only this user can read, created new (never through a link)."""
+    path = os.path.join(folder, "config.json")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(_dump(config))
+    return path
+
+
+def _read_private(path: str) -> ServiceConfig:
+    """The configuration the server wrote; refused when anyone else could have written or read it."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, encoding="utf-8") as handle:
+        info = os.fstat(handle.fileno())
+        if info.st_mode & 0o077 or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            raise PermissionError(f"{CONFIG_FILE_ENV}: {path} is readable or owned by another user; not used")
+        return _load(handle.read())
+
+
 def app_from_env() -> FastAPI:
     """The app factory each worker calls."""
-    return _app(_load(os.environ[CONFIG_ENV]))
+    return _app(_read_private(os.environ[CONFIG_FILE_ENV]))
 
 
 def serve(
@@ -95,16 +117,15 @@ def serve(
 
         asyncio.run(run_server(_app(config), settings, mode="asgi"))  # type: ignore[arg-type]
         return
-    scratch = None
-    if config.state_path is None:  # the workers share the cards issued and the token ids seen
-        scratch = tempfile.mkdtemp(prefix="screening-serve-")
-        config = dataclasses.replace(config, state_path=os.path.join(scratch, "state.sqlite"))
-    os.environ[CONFIG_ENV] = _dump(config)
-    settings.application_path = "screening.service.server:app_from_env()"
-    from hypercorn.run import run
-
+    private = tempfile.mkdtemp(prefix="screening-serve-")  # mode 0700
     try:
+        if config.state_path is None:  # the workers share the cards issued and the token ids seen
+            config = dataclasses.replace(config, state_path=os.path.join(private, "state.sqlite"))
+        os.environ[CONFIG_FILE_ENV] = _write_private(private, config)
+        settings.application_path = "screening.service.server:app_from_env()"
+        from hypercorn.run import run
+
         run(settings)
     finally:
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
+        os.environ.pop(CONFIG_FILE_ENV, None)
+        shutil.rmtree(private, ignore_errors=True)
