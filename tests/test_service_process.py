@@ -31,7 +31,7 @@ def free_port() -> int:
 
 
 class Served:
-    def __init__(self, ehr: StubEHR, workers: int, tmp_path):
+    def __init__(self, ehr: StubEHR, workers: int, tmp_path, extra: tuple[str, ...] = ()):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"serve-{workers}.log"
@@ -48,6 +48,7 @@ class Served:
             f"{ISSUER}={ehr.url}/jwks.json",
             "--fhir-server",
             f"{ISSUER}={ehr.url}/fhir",
+            *extra,
         ]
         self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
