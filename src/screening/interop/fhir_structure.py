@@ -129,7 +129,7 @@ class Bundle(_Element):
     entry: list[Entry] | None = None
 
 
-_READ = {"QuestionnaireResponse": QuestionnaireResponse, "OperationOutcome": OperationOutcome}
+_READ: dict[Any, type[BaseModel]] = {"QuestionnaireResponse": QuestionnaireResponse, "OperationOutcome": OperationOutcome}
 
 
 def _problems(error: ValidationError, where: str) -> list[Problem]:
@@ -143,7 +143,7 @@ def _problems(error: ValidationError, where: str) -> list[Problem]:
 def check_structure(resource: dict[str, Any], where: str) -> None:
     """Refuse a QuestionnaireResponse or Bundle whose read parts break R4's structure: an
     :class:`IntakeError` naming each element's path, never quoting a value."""
-    model = Bundle if resource.get("resourceType") == "Bundle" else QuestionnaireResponse
+    model: type[BaseModel] = Bundle if resource.get("resourceType") == "Bundle" else QuestionnaireResponse
     try:
         model.model_validate(resource)
     except ValidationError as error:
