@@ -45,3 +45,31 @@ def pytest_terminal_summary(terminalreporter):
             "(.ci/run starts a server with .ci/postgres.sh)",
             red=True,
         )
+
+
+@pytest.fixture(autouse=True)
+def fhir_structure_agrees_with_r4(monkeypatch):
+    """Every FHIR resource any test reads is also checked with the full R4 models (fhir.resources,
+        whose R4B QuestionnaireResponse and Bundle have R4's elements): what the reader's small
+        structure check accepts must be valid R4. (The other way, test_fhir's broken structures: the
+    full models do not check required code bindings such as QuestionnaireResponse.status.)"""
+    try:
+        from fhir.resources.R4B.bundle import Bundle
+        from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
+    except ImportError:
+        return
+    from screening.interop import fhir
+
+    check = fhir.check_structure
+
+    def checked_against_r4(resource, where):
+        model = Bundle if resource.get("resourceType") == "Bundle" else QuestionnaireResponse
+        try:
+            model.model_validate(resource)
+            valid = True
+        except Exception:  # noqa: BLE001 - pydantic's ValidationError, or fhir.resources' own
+            valid = False
+        check(resource, where)
+        assert valid, "the structure check accepted a resource that is not valid R4"
+
+    monkeypatch.setattr(fhir, "check_structure", checked_against_r4)

@@ -21,6 +21,7 @@ from screening.intake.fields import catalogue
 from screening.interop import fhir
 
 fhir_resources = pytest.importorskip("fhir.resources")
+from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse as R4QuestionnaireResponse
 
 # the two main examples and the case intakes (one per rule category); not the FHIR files themselves
 EXAMPLE_FILES = sorted(
@@ -393,11 +394,52 @@ def test_cli_exits_3_naming_the_link_id(tmp_path, response):
     assert "person.shoe_size" in result.stderr
 
 
-def test_without_the_fhir_extra_the_error_says_what_to_install(response, monkeypatch):
+def test_reading_needs_no_fhir_resources(response, monkeypatch):
+    """The run-time structure check is the library's own: fhir.resources is for the tests."""
+    from screening.interop import fhir_structure
+
+    monkeypatch.setattr(fhir, "check_structure", fhir_structure.check_structure)  # without conftest's R4 cross-check
     monkeypatch.setitem(sys.modules, "fhir.resources.R4B.bundle", None)
     monkeypatch.setitem(sys.modules, "fhir.resources.R4B.questionnaireresponse", None)
-    with pytest.raises(fhir.FhirSupportMissing, match=r"pip install 'screening\[fhir\]'"):
-        fhir.intake_from_fhir(response)
+    assert fhir.intake_from_fhir(response).participants
+
+
+# a broken structure, the path the error names, and whether fhir.resources refuses it too (it coerces
+# "34" to 34 and checks neither required code bindings nor the uri and canonical patterns)
+BROKEN = [
+    (lambda r: r.update(status="done"), "QuestionnaireResponse: status", False),
+    (lambda r: r.pop("status"), "QuestionnaireResponse: status", True),
+    (lambda r: r.update(authored="20 Nov 2026"), "QuestionnaireResponse: authored", True),
+    (lambda r: r.update(questionnaire="has space"), "QuestionnaireResponse: questionnaire", False),
+    (lambda r: r["item"][0].pop("linkId"), "QuestionnaireResponse: item.0.linkId", True),
+    (lambda r: r["item"][0].update(linkId=""), "QuestionnaireResponse: item.0.linkId", True),
+    (lambda r: r["item"][0].update(item={"linkId": "x"}), "QuestionnaireResponse: item.0.item", True),
+    (lambda r: _first_answer(r, "person.age").update(valueInteger="34"), "valueInteger", False),
+    (lambda r: _first_answer(r, "person.age").update(valueInteger=34.5), "valueInteger", True),
+    (lambda r: _first_answer(r, "session.substance")["valueCoding"].update(code=3), "valueCoding.code", True),
+    (lambda r: _first_answer(r, "session.substance")["valueCoding"].update(system="a b"), "valueCoding.system", False),
+]
+
+
+def _first_answer(response, link_id):
+    return _find(response["item"], link_id)["answer"][0]
+
+
+@pytest.mark.parametrize(("breaking", "path", "full_models_refuse"), BROKEN)
+def test_a_broken_structure_is_refused_naming_the_element(response, breaking, path, full_models_refuse):
+    breaking(response)
+    if full_models_refuse:
+        with pytest.raises(ValueError):
+            R4QuestionnaireResponse.model_validate(response)
+    message = _error(response)
+    assert path in message
+    assert "34.5" not in message and "'34'" not in message  # the value is never quoted
+
+
+def test_a_bundle_entry_is_checked_as_r4_too(baseline_duo):
+    bundle = fill_intake(fhir.questionnaire(), baseline_duo)
+    bundle["entry"][1]["resource"]["status"] = 1
+    assert "Bundle: entry.1.resource: status" in _error(bundle)
 
 
 def test_cli_converts_an_intake_to_a_response_bundle_and_back(capsys):

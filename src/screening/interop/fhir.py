@@ -12,9 +12,9 @@ Forms tools write answers in more than one way; the reader accepts ``valueBoolea
 questions and ``valueQuantity`` in UCUM units (``kg``, ``[lb_av]``, ``mm[Hg]``, ``kPa`` ...) for
 measured numbers, converting to the intake's unit.
 
-Reading responses uses the optional ``fhir.resources`` package (``pip install
-'screening[fhir]'``) to check the FHIR structure; it is imported only when a response is read.
-The mapping to the intake is strict: an unknown linkId, an answer of the wrong type or a
+The R4 structure of what is read (types, required elements, codes) is checked by the small
+typed models of :mod:`screening.interop.fhir_structure`; the tests check with the full R4 models
+(fhir.resources) that what these accept is valid. The mapping to the intake is strict: an unknown linkId, an answer of the wrong type or a
 missing required answer is an :class:`IntakeError` naming the linkId, never quoting the answer.
 """
 
@@ -26,19 +26,20 @@ import re
 import sys
 import typing
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..errors import IntakeError, Problem, ScreeningError
+from ..errors import IntakeError, Problem
 from ..i18n import translator
 from ..intake import models as intake_models
 from ..intake.fields import FOLLOW_UPS, PARTICIPANT_GROUPS, kind_of
 from ..intake.models import Intake
 from ..report.model import Report
+from .fhir_structure import check_structure
 
 if TYPE_CHECKING:
     from ..engines.engine import EngineName
@@ -51,7 +52,6 @@ __all__ = [
     "program_questionnaire_url",
     "ANSWER_SYSTEM",
     "UCUM",
-    "FhirSupportMissing",
     "questionnaire",
     "questionnaire_url",
     "answer_code_system",
@@ -130,13 +130,6 @@ _VALUE_KEY = {
     "string": "valueString",
 }
 _EXT = "http://hl7.org/fhir/StructureDefinition/"
-
-
-class FhirSupportMissing(ScreeningError, ImportError):
-    """fhir.resources is not installed: it is an optional extra."""
-
-    def __init__(self) -> None:
-        super().__init__("reading FHIR resources needs the optional fhir.resources package: pip install 'screening[fhir]'")
 
 
 # ---------------------------------------------------------------------------- Questionnaire out
@@ -485,27 +478,6 @@ def _index(base: str = BASE_URL) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------- responses in
 
 
-def validate_fhir(resource: dict[str, Any], where: str) -> None:
-    """Check the FHIR structure with fhir.resources' R4B models (the optional extra)."""
-    try:
-        from fhir.resources.R4B.bundle import Bundle
-        from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
-    except ImportError:
-        raise FhirSupportMissing() from None
-    model = Bundle if resource.get("resourceType") == "Bundle" else QuestionnaireResponse
-    parse = getattr(model, "model_validate", None) or model.parse_obj  # fhir.resources 8 / 7
-    try:
-        parse(resource)
-    except Exception as error:  # noqa: BLE001 - pydantic v1 or v2 ValidationError, by fhir.resources version
-        errors: Callable[[], list[dict[str, Any]]] | None = getattr(error, "errors", None)  # pydantic v1 and v2 alike
-        problems = []
-        if callable(errors):
-            for item in errors()[:20]:
-                loc = ".".join(str(p) for p in item.get("loc", ())) or "(resource)"
-                problems.append(Problem(f"{where}: {loc}", None, str(item.get("msg", "invalid"))))
-        raise IntakeError(problems or [Problem(where, None, "not a valid FHIR R4 resource")]) from None
-
-
 def _as_dict(resource: Any) -> dict[str, Any]:
     if isinstance(resource, Mapping):
         return dict(resource)
@@ -517,7 +489,7 @@ def _as_dict(resource: Any) -> dict[str, Any]:
         data = json.loads(resource.json())
         return data
     raise IntakeError(
-        [Problem("resource", None, "expected a FHIR QuestionnaireResponse or Bundle (a dict or a fhir.resources model)")]
+        [Problem("resource", None, "expected a FHIR QuestionnaireResponse or Bundle (a dict or a pydantic model of one)")]
     )
 
 
@@ -725,7 +697,7 @@ def intake_from_fhir(
     base = _checked_base(base)
     data = check_shape(_as_dict(resource), "resource", MAX_FHIR_DEPTH)
     responses = _responses(data)
-    validate_fhir(data, data.get("resourceType", "resource"))
+    check_structure(data, data.get("resourceType", "resource"))
     session: dict[str, Any] = {}
     participants = []
     missing: list[Problem] = []
