@@ -89,6 +89,8 @@ def drop_append_only_guards(url: str) -> None:
                 "DROP TRIGGER screening_reports_append_only ON screening_reports",
                 "DROP TRIGGER screening_reports_no_delete ON screening_reports",
                 "DROP TRIGGER screening_report_chain_append_only ON screening_report_chain",
+                "DROP TRIGGER screening_report_views_append_only ON screening_report_views",
+                "DROP TRIGGER screening_report_views_no_truncate ON screening_report_views",
                 *(
                     f"DROP TRIGGER {t}_no_truncate ON {t}"
                     for t in ("screening_decisions", "screening_reports", "screening_report_chain", "screening_schema_version")
@@ -105,5 +107,7 @@ def drop_append_only_guards(url: str) -> None:
                 "DROP TRIGGER screening_reports_no_delete",
                 "DROP TRIGGER screening_report_chain_no_update",
                 "DROP TRIGGER screening_report_chain_no_delete",
+                "DROP TRIGGER screening_report_views_no_update",
+                "DROP TRIGGER screening_report_views_no_delete",
             ],
         )

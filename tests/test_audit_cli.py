@@ -304,3 +304,22 @@ def test_a_csv_cell_that_a_spreadsheet_would_run_is_prefixed(cell):
     from screening.cli.audit import csv_cell
 
     assert csv_cell(cell) == "'" + cell and csv_cell("dr.kim") == "dr.kim" and csv_cell(3) == 3
+
+
+def test_audit_view_finds_the_report_a_printed_copy_belongs_to(capsys, reports, store_url):
+    """The view id on a participant's copy leads back to the clinician's report (issue 29)."""
+    old_file, new_file, old = reports
+    for path in (old_file, new_file):
+        code, _, err = run(
+            capsys, "decide", path, "--flag", BP, "--outcome", "noted", "--reviewer", "dr.kim", "--store", store_url
+        )
+        assert code == 0, err
+    new = json.loads(new_file.read_text())
+    code, out, err = run(capsys, "audit", "view", old.view_for("B").view_id, "--store", store_url)
+    assert code == 0, err
+    assert out == f"view {old.view_for('B').view_id[:12]} is participant B's copy of report {old.report_id}\n"
+    # A's copy did not change when only B's answers did: it belongs to both reports, oldest first
+    code, out, _ = run(capsys, "audit", "view", old.view_for("A").view_id, "--store", store_url)
+    assert code == 0 and [line.rsplit(" ", 1)[1] for line in out.splitlines()] == [old.report_id, new["report_id"]]
+    code, out, err = run(capsys, "audit", "view", "ab" * 32, "--store", store_url)
+    assert code == 1 and out == "" and "no stored report lists view abababababab" in err

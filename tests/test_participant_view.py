@@ -299,3 +299,16 @@ def test_generated_duo_copies_tell_the_truth_and_give_crisis_numbers_exactly_whe
 
     report = screen(intake, engine="python", today=GENERATED_TODAY)
     _check_copies(Intake.model_validate(intake).model_dump(mode="json"), report, "generated duo")
+
+
+@settings(max_examples=40, deadline=None)
+@given(duos())
+def test_the_view_ids_screen_binds_are_the_views_own_ids(intake):
+    """screen() hashes each view's fields as it builds them (cheaper than building the view):
+    the id it binds is exactly the one the participant's view carries."""
+    from screening.report.model import compute_view_id, fast_view_id
+
+    report = screen(intake, today=GENERATED_TODAY, engine="python")
+    for pid in report.participants:
+        view = report.view_for(pid)
+        assert report.participant_copies.view_ids[pid] == fast_view_id(report, pid) == compute_view_id(view) == view.view_id

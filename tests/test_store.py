@@ -8,8 +8,8 @@ from conftest import EXAMPLES
 from store_support import TODAY, drop_append_only_guards, raw_sql, store, store_url  # noqa: F401 (fixtures)
 
 from screening import screen
-from screening.decisions.model import DecisionError, make_decision
-from screening.decisions.store import GENESIS, StoreError, open_store, schema
+from screening.decisions.model import DecisionError, digest_report, make_decision
+from screening.decisions.store import GENESIS, Store, StoreError, open_store, schema
 
 DUO = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
 
@@ -282,7 +282,9 @@ def test_verify_finds_a_report_without_decisions_edited_or_deleted(store, store_
     raw_sql(store_url, [f"UPDATE screening_reports SET digest = '{text.replace(chr(39), chr(39) * 2)}', digest_sha256 = '{sha}'"])
     edited = store.verify()
     assert not edited.ok and any("digest was replaced" in p for p in edited.problems)
-    raw_sql(store_url, ["DELETE FROM screening_report_chain", "DELETE FROM screening_reports"])
+    raw_sql(
+        store_url, ["DELETE FROM screening_report_views", "DELETE FROM screening_report_chain", "DELETE FROM screening_reports"]
+    )
     assert store.verify().ok  # an empty store is a valid store ...
     deleted = store.verify(head=noted.full_head)  # ... but not the one noted
     assert not deleted.ok and any("reports were deleted" in p for p in deleted.problems)
@@ -318,3 +320,85 @@ def test_a_malformed_row_is_reported_not_readable_never_raised_or_quoted(store, 
         assert len(listed) == 2 and len(unreadable) == 1 and "not readable" in unreadable[0]
         with pytest.raises(StoreError, match="not readable"):
             store.audit_log()
+
+
+# ---------------------------------------------------------------- views bound to their report (issue 29)
+
+
+def test_a_participants_copy_is_traced_to_its_report_by_its_view_id(store, duo_report):
+    digest = store.add_report(duo_report)
+    assert set(digest.view_ids) == {"A", "B"}
+    for pid in duo_report.participants:
+        view = duo_report.view_for(pid)
+        assert view.report_id == "" and view.view_id == digest.view_ids[pid]
+        assert [(d.report_id, who) for d, who in store.reports_for_view(view.view_id)] == [(duo_report.report_id, pid)]
+    assert store.reports_for_view("0" * 64) == []
+    assert store.verify().ok
+
+
+def test_a_copy_unchanged_by_a_re_screening_is_traced_to_both_reports(store, duo_report):
+    """A's copy shows only A's answers: when only B's change, A's copy (and its id) is the same for both reports."""
+    intake = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
+    intake["participants"][1]["physical"]["systolic_bp"] = 160
+    later = screen(intake, today=TODAY)
+    store.add_report(duo_report)
+    store.add_report(later)
+    view_a = later.view_for("A").view_id
+    assert view_a == duo_report.view_for("A").view_id
+    assert [d.report_id for d, _ in store.reports_for_view(view_a)] == [duo_report.report_id, later.report_id]
+    assert [d.report_id for d, _ in store.reports_for_view(later.view_for("B").view_id)] == [later.report_id]
+
+
+def test_a_store_from_before_view_ids_migrates_and_its_digests_keep_verifying(store_url, duo_report, monkeypatch):
+    """Digests stored before migration 3 have no view ids: they are hashed as they were, and still verify."""
+    with monkeypatch.context() as before:
+        before.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        before.setattr(schema, "LATEST", 2)
+        before.setattr(schema, "view_rows", lambda *_: [])  # screening 2 had no view index to write ...
+        before.setattr(Store, "_verify_views", staticmethod(lambda *_: None))  # ... nor to check
+        with open_store(store_url) as old:
+            old_digest = digest_report(duo_report).model_copy(update={"view_ids": {}})
+            old.add_report(old_digest)
+            old.record_decision(decide(duo_report, _flag(duo_report, "B")))
+            noted = old.verify()
+    stored = raw_sql(store_url, ["SELECT digest, digest_sha256 FROM screening_reports"])[0]
+    assert "view_ids" not in stored[0][0]
+    with open_store(store_url) as store:
+        assert store.schema_version() == 3
+        result = store.verify(head=noted.full_head)
+        assert result.ok, result.problems
+        assert store.report(duo_report.report_id).sha256() == stored[0][1]  # hashed as it was
+        assert store.reports_for_view(duo_report.view_for("A").view_id) == []  # nothing bound it then
+        intake = yaml.safe_load((EXAMPLES / "duo-mdma.yaml").read_text())
+        intake["participants"][1]["physical"]["systolic_bp"] = 160
+        later = screen(intake, today=TODAY)
+        store.add_report(later)
+        assert [d.report_id for d, _ in store.reports_for_view(later.view_for("B").view_id)] == [later.report_id]
+        assert store.verify().ok
+
+
+def test_verify_finds_a_view_binding_inserted_or_deleted(store, store_url, duo_report):
+    store.add_report(duo_report)
+    drop_append_only_guards(store_url)
+    forged = "f" * 64
+    raw_sql(
+        store_url,
+        [f"INSERT INTO screening_report_views VALUES ('{forged}', '{duo_report.report_id}', 'A')"],
+    )
+    assert store.reports_for_view(forged) == []  # the digest does not list it: not returned
+    result = store.verify()
+    assert not result.ok and any("whose digest does not list it (inserted)" in p for p in result.problems)
+    raw_sql(store_url, [f"DELETE FROM screening_report_views WHERE view_id = '{forged}'"])
+    assert store.verify().ok
+    raw_sql(store_url, ["DELETE FROM screening_report_views"])
+    result = store.verify()
+    assert not result.ok and sum("missing from the view index (deleted)" in p for p in result.problems) == 2
+
+
+def test_the_database_refuses_to_change_a_view_binding(store, store_url, duo_report):
+    store.add_report(duo_report)
+    emptying = "TRUNCATE screening_report_views" if store_url.startswith("postgresql") else "DELETE FROM screening_report_views"
+    for statement in ("UPDATE screening_report_views SET participant = 'B'", emptying):
+        with pytest.raises(Exception, match="append-only"):
+            raw_sql(store_url, [statement])
+    assert store.verify().ok

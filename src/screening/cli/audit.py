@@ -1,7 +1,7 @@
 """The command line of the decisions store: ``screening decide``, ``screening audit``, ``screening diff``.
 
 Kept apart from cli.py so the core commands never import the store. Exit codes: 0 done; 1
-``audit verify`` found problems; 2 usage, an invalid decision or a store error (nothing was
+``audit verify`` found problems or ``audit view`` found no report; 2 usage, an invalid decision or a store error (nothing was
 written).
 """
 
@@ -77,6 +77,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="a head printed by an earlier verify (DECISIONS:REPORTS, or the decisions' alone): it must still be in the chain",
     )
     verify.add_argument("--store", help=STORE_HELP)
+    view = audit_sub.add_parser("view", help="the report a participant's copy belongs to, from the view id printed on it")
+    view.add_argument("view_id", metavar="VIEW_ID", help="the copy's view_id (its JSON's view_id)")
+    view.add_argument("--store", help=STORE_HELP)
 
     diff = sub.add_parser("diff", help="compare two reports of the same people; carry forward decisions on unchanged flags")
     diff.add_argument("old", help="the earlier clinician report (JSON)")
@@ -188,6 +191,8 @@ def _audit(args: argparse.Namespace) -> int:
             state = "intact" if result.ok else f"NOT intact ({len(result.problems)} problems)"
             print(f"{result.records} decision records and {result.reports} reports, chain {state}; head {result.full_head}")
             return 0 if result.ok else 1
+        if args.audit_command == "view":
+            return _view(store, args.view_id.strip().lower())
         records = _records(args, store)
     if args.audit_command == "list":
         for r in records:
@@ -212,6 +217,17 @@ def _audit(args: argparse.Namespace) -> int:
         for r in records:
             writer.writerow({k: csv_cell(v) for k, v in r.model_dump(mode="json").items()})
         sys.stdout.write(out.getvalue())
+    return 0
+
+
+def _view(store: Store, view_id: str) -> int:
+    """Exit 0 with the report(s) the copy belongs to; 1 when no stored report lists that view id."""
+    found = store.reports_for_view(view_id)
+    for digest, participant in found:
+        print(f"view {shown(view_id[:12])} is participant {shown(participant)}'s copy of report {digest.report_id}")
+    if not found:
+        print(f"screening: no stored report lists view {shown(view_id[:12])}", file=sys.stderr)
+        return 1
     return 0
 
 

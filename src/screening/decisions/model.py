@@ -172,6 +172,14 @@ class ReportDigest(BaseModel):
     reference_date: str
     participants: list[str]
     flags: list[FlagDigest]
+    view_ids: dict[str, str] = Field(
+        default_factory=dict,
+        exclude_if=lambda value: not value,
+        description=(
+            "Each participant's id -> the view_id of their own copy, so a printed copy traces to this report. "
+            "Left out when empty: a digest stored before views had ids hashes as it always did."
+        ),
+    )
 
     def flag(self, rule_id: str, participant: str) -> FlagDigest | None:
         return next((f for f in self.flags if f.key == (rule_id, participant)), None)
@@ -249,6 +257,7 @@ def digest_report(report: Report, rulebook: Rulebook | None = None) -> ReportDig
         reference_date=report.session.reference_date.isoformat(),
         participants=list(report.participants),
         flags=flags,
+        view_ids=dict(report.participant_copies.view_ids) if report.participant_copies is not None else {},
     )
 
 

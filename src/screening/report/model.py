@@ -152,6 +152,14 @@ class Report(Model):
         the view is given); ids cannot be reserved words such as ``clinician``, so a view is
         never confused with the clinician's.
         """
+        view = built(Report, self._view_fields(participant))
+        return view.model_copy(update={"view_id": compute_view_id(view)})
+
+    def _view_fields(self, participant: str) -> dict[str, Any]:
+        """Every field of this participant's view (``view_id`` empty), built once: ``view_for``
+        and the clinician report's binding of view ids (:func:`_bound_to_views`) share it."""
+        from .findings import build, summarise
+
         participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
@@ -162,28 +170,29 @@ class Report(Model):
         ]
         missing = [m for m in self.missing_information if m.participant == participant]
         copies = self.participant_copies
-        view = _rebuilt(
-            self,
-            {
-                "view": f"participant:{participant}",
-                # nothing computed over the other's answers: no report id, no intake hash
-                "report_id": "",
-                "intake_sha256": "",
-                "participants": [participant],
-                "flags": flags,
-                "missing_information": missing,
-                # the crisis numbers only on the view of a participant whose answers call for them
-                "participant_copies": copies.model_copy(
-                    update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
-                )
-                if copies is not None
-                else None,
-                "view_id": None,
-                "medications": [m for m in self.medications if m.participant == participant],
-                "answers": [a for a in self.answers if a.participant == participant],
-            },
-        )
-        return view.model_copy(update={"view_id": compute_view_id(view)})
+        found = build(flags, missing, [participant])
+        return {
+            **self.__dict__,
+            "view": f"participant:{participant}",
+            # nothing computed over the other's answers: no report id, no intake hash
+            "report_id": "",
+            "intake_sha256": "",
+            "participants": [participant],
+            "flags": flags,
+            "missing_information": missing,
+            "counts": severity_counts(flags),
+            "findings": found,
+            "summary": summarise(found, [participant], len(flags)),
+            # the crisis numbers only on the view of a participant whose answers call for them
+            "participant_copies": copies.model_copy(
+                update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
+            )
+            if copies is not None
+            else None,
+            "view_id": None,
+            "medications": [m for m in self.medications if m.participant == participant],
+            "answers": [a for a in self.answers if a.participant == participant],
+        }
 
     def in_language(self, lang: str | None) -> Report:
         """The same report with its texts in a language (English: unchanged); it records the language."""
@@ -275,13 +284,20 @@ def compute_view_id(view: Report) -> str:
     return hashlib.sha256(compact_json(view.model_copy(update={"view_id": "", "engine": ""}))).hexdigest()
 
 
+def fast_view_id(report: Report, participant: str) -> str:
+    """``compute_view_id(report.view_for(participant))`` without building the view as a model
+    and copying it twice: its fields are hashed as they are built (``screen`` binds every view)."""
+    view = built(Report, {**report._view_fields(participant), "view_id": "", "engine": ""})
+    return hashlib.sha256(compact_json(view)).hexdigest()
+
+
 def _bound_to_views(fields: dict[str, Any]) -> dict[str, Any]:
     """The clinician report's fields with each participant's view id recorded in ``participant_copies``."""
     copies = fields.get("participant_copies")
     if copies is None:
         return fields
     draft = built(Report, {**fields, **_FOR_ID})
-    ids = {pid: draft.view_for(pid).view_id or "" for pid in draft.participants}
+    ids = {pid: fast_view_id(draft, pid) for pid in draft.participants}
     return {**fields, "participant_copies": copies.model_copy(update={"view_ids": ids})}
 
 

@@ -319,6 +319,9 @@ class Store:
                             **schema.chain_entry(seq, prev, digest.report_id, digest.sha256(), stored_at)
                         )
                     )
+                    views = schema.view_rows(digest.report_id, digest.view_ids)
+                    if views:
+                        conn.execute(insert(schema.report_views), views)
                 elif existing != digest.sha256():
                     raise StoreError(
                         f"report {digest.report_id[:12]} is already stored with a different digest; nothing was recorded"
@@ -340,6 +343,26 @@ class Store:
             raise StoreError(
                 f"report {report_id[:12]}: its stored digest is not readable; run `screening audit verify`"
             ) from None
+
+    def reports_for_view(self, view_id: str) -> list[tuple[ReportDigest, str]]:
+        """The stored reports a participant's copy with this ``view_id`` belongs to, with whose copy it is.
+
+        Usually one; several when re-screenings gave this participant the very same copy (their
+        view shows only their own answers, so a change in the partner's leaves it as it was).
+        Only a report whose hashed digest itself lists the view id is returned."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                select(schema.report_views.c.report_id, schema.report_views.c.participant)
+                .join(schema.report_chain, schema.report_chain.c.report_id == schema.report_views.c.report_id)
+                .where(schema.report_views.c.view_id == view_id)
+                .order_by(schema.report_chain.c.seq)
+            ).all()
+        found = []
+        for row in rows:
+            digest = self.report(row.report_id)
+            if digest is not None and digest.view_ids.get(row.participant) == view_id:
+                found.append((digest, str(row.participant)))
+        return found
 
     def stored_intake(self, report_id: str) -> str | None:
         """The intake answers kept with a report, when the caller asked for that (else None)."""
@@ -496,6 +519,7 @@ class Store:
                 chained, reports_seen, reports_last = self._verify_report_chain(conn, digests, problems, reports_head)
                 for report_id in sorted(set(digests) - chained):
                     problems.append(f"report {report_id[:12]}: not in the reports' chain (inserted)")
+                self._verify_views(conn, problems)
                 count, decisions_seen, prev = self._verify_decisions(conn, digests, problems, decisions_head)
         except SQLAlchemyError as error:
             raise self._error(error, "verify the store") from None
@@ -528,6 +552,22 @@ class Store:
                 problems.append(f"{label}: its stored digest was edited")
             digests[row.report_id] = row.digest_sha256
         return digests
+
+    @staticmethod
+    def _verify_views(conn: Connection, problems: list[str]) -> None:
+        """The view index says what the hashed digests say: no row added, none lost."""
+        listed: set[tuple[str, str, str]] = set()
+        for row in conn.execute(select(schema.reports.c.report_id, schema.reports.c.digest)):
+            try:
+                ids = ReportDigest.model_validate(_fields(row.digest)).view_ids
+            except _UNREADABLE:
+                continue  # already reported by _verify_reports
+            listed |= {(v["view_id"], v["report_id"], v["participant"]) for v in schema.view_rows(row.report_id, ids)}
+        indexed = {(str(r.view_id), str(r.report_id), str(r.participant)) for r in conn.execute(select(schema.report_views))}
+        for view_id, report_id, _ in sorted(indexed - listed):
+            problems.append(f"view {view_id[:12]}: bound to report {report_id[:12]}, whose digest does not list it (inserted)")
+        for view_id, report_id, _ in sorted(listed - indexed):
+            problems.append(f"view {view_id[:12]} of report {report_id[:12]}: missing from the view index (deleted)")
 
     @staticmethod
     def _verify_report_chain(

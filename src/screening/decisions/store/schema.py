@@ -7,6 +7,7 @@ a record reads back byte for byte the same on both back-ends and its hash can be
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -69,6 +70,18 @@ report_chain = Table(  # every stored report, chained like the decisions: a repo
     Column("record", Text, nullable=False),  # seq, report_id, digest_sha256, stored_at, prev_hash as canonical JSON
     Column("prev_hash", String(64), nullable=False, unique=True),
     Column("record_hash", String(64), nullable=False, unique=True),
+)
+
+# Each participant's copy -> its report: a printed copy's view_id finds the report. One view id can
+# belong to several reports: a view shows only its participant's answers, so a re-screening after
+# the partner's answers changed gives the same copy (and id) under a new report id.
+report_views = Table(
+    "screening_report_views",
+    metadata,
+    Column("view_id", String(64), primary_key=True),
+    Column("report_id", String(64), primary_key=True),  # no foreign key: verify checks it against the hashed digest
+    Column("participant", String(200), nullable=False),
+    Index("screening_report_views_by_report", "report_id"),
 )
 
 GENESIS = "0" * 64  # the hash before the first record of a chain
@@ -175,10 +188,53 @@ def _v2(conn: Connection) -> None:
         conn.execute(text(statement))
 
 
+_V3_SQLITE: list[str] = [
+    (
+        f"CREATE TRIGGER screening_report_views_no_{what} BEFORE {what.upper()} ON screening_report_views "
+        "BEGIN SELECT RAISE(ABORT, 'screening_report_views is append-only'); END"
+    )
+    for what in ("update", "delete")
+]
+_V3_POSTGRESQL: list[str] = [
+    (
+        "CREATE TRIGGER screening_report_views_append_only BEFORE UPDATE OR DELETE ON screening_report_views "
+        "FOR EACH ROW EXECUTE FUNCTION screening_append_only()"
+    ),
+    (
+        "CREATE TRIGGER screening_report_views_no_truncate BEFORE TRUNCATE ON screening_report_views "
+        "FOR EACH STATEMENT EXECUTE FUNCTION screening_append_only()"
+    ),
+]
+
+
+def view_rows(report_id: str, view_ids: Mapping[str, str]) -> list[dict[str, str]]:
+    """The rows of ``report_views`` for one stored report's digest."""
+    return [{"view_id": v, "report_id": report_id, "participant": p} for p, v in sorted(view_ids.items()) if v]
+
+
+def _v3(conn: Connection) -> None:
+    """The view-to-report table. Stored digests are not rewritten (their hashes stay as they were):
+    the ones that already list view ids are indexed; older ones have none to index."""
+    metadata.create_all(conn, tables=[report_views])
+    for row in conn.execute(select(reports.c.report_id, reports.c.digest)).all():
+        try:
+            fields = json.loads(row.digest)
+            ids = fields.get("view_ids") if isinstance(fields, dict) else None
+        except ValueError:
+            ids = None  # an unreadable digest is verify's to report, not the migration's
+        if isinstance(ids, dict) and all(isinstance(v, str) for v in ids.values()):
+            rows = view_rows(row.report_id, ids)
+            if rows:
+                conn.execute(insert(report_views), rows)
+    for statement in _V3_POSTGRESQL if conn.dialect.name == "postgresql" else _V3_SQLITE:
+        conn.execute(text(statement))
+
+
 # Numbered migrations, applied in order inside one locked transaction; never edit a shipped one,
 # add the next number.
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "reports and decisions, append-only, hash-chained", _v1),
     (2, "reports chained too; TRUNCATE refused; reports never deleted", _v2),
+    (3, "each participant's view id -> its report, append-only", _v3),
 ]
 LATEST = MIGRATIONS[-1][0]
