@@ -250,6 +250,12 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds to receive a whole request body; a slower one is refused with 408 (default 10)",
     )
+    serve.add_argument(
+        "--lang",
+        type=_lang,
+        default="en",
+        help=f"the cards' language when a request's Accept-Language names none of: {', '.join(LANGUAGES)} (default en)",
+    )
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
     serve.add_argument(
@@ -679,6 +685,7 @@ def _serve(args: argparse.Namespace) -> int:
         fhir_timeout=args.fhir_timeout,
         body_deadline=args.body_timeout,
         store=args.store,
+        lang=args.lang,
     )
     from ..service.app import check_listening
 
