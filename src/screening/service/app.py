@@ -311,7 +311,7 @@ def create_app(
         return Response(pages[rule_id], media_type="text/markdown; charset=utf-8")
 
     @app.post("/cds-services/{service_id}", response_model=None)
-    async def call(service_id: str, request: Request, response: Response) -> JSONResponse | dict[str, object]:
+    async def call(service_id: str, request: Request, reply: Response) -> JSONResponse | dict[str, object]:
         service = offered.get(service_id)
         if service is None:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
@@ -319,8 +319,8 @@ def create_app(
         # The cards' language: CDS Hooks 2.0 has no language field in a hook request (§"HTTP Request",
         # https://cds-hooks.hl7.org/2.0/#http-request_1), so HTTP's own: Accept-Language (RFC 9110 §12.5.4).
         lang = negotiated_language(request.headers.get("accept-language"), config.lang)
-        response.headers["Content-Language"] = lang
-        response.headers["Vary"] = "Accept-Language"
+        reply.headers["Content-Language"] = lang  # FastAPI puts these on the cards' answer
+        reply.headers["Vary"] = "Accept-Language"
         hook = parse_request(await body_of(request), service)
         candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
         for value in hook.prefetch.values():
