@@ -186,16 +186,17 @@ class Coverage:
     missing: list[str] = field(default_factory=list)
     missing_for_participants: list[str] = field(default_factory=list)
     by_kind: dict[str, tuple[int, int]] = field(default_factory=dict)
+    review: str = "not yet reviewed by a clinician who reads it"
 
     def line(self) -> str:
         kinds = ", ".join(f"{kind} {done}/{all_}" for kind, (done, all_) in sorted(self.by_kind.items()))
         return (
             f"{self.lang}: {self.translated} of {self.total} texts translated, {len(self.missing)} missing, "
-            f"{len(self.fuzzy)} need review after a change ({kinds}); not reviewed by a clinician"
+            f"{len(self.fuzzy)} need review after a change ({kinds}); {self.review}"
         )
 
 
-def coverage(book: Rulebook, lang: str) -> Coverage:
+def coverage(book: Rulebook, lang: str, rules_root: Path | None = None) -> Coverage:
     """Per language: translated, missing, and needing review (fuzzy) against the current English."""
     po = _read_po(lang)
     result = Coverage(lang)
@@ -216,6 +217,11 @@ def coverage(book: Rulebook, lang: str) -> Coverage:
         tally[0] += done
         tally[1] += 1
     result.by_kind = {k: (v[0], v[1]) for k, v in counts.items()}
+    from ..rulebook.loading import default_rules_dir
+    from ..rulebook.review import translation_state
+
+    state = translation_state(rules_root or default_rules_dir(), lang)
+    result.review = state.line().split(": ", 1)[1]
     return result
 
 

@@ -250,6 +250,12 @@ def _parser() -> argparse.ArgumentParser:
         default=10.0,
         help="seconds to receive a whole request body; a slower one is refused with 408 (default 10)",
     )
+    serve.add_argument(
+        "--lang",
+        type=_lang,
+        default="en",
+        help=f"the cards' language when a request's Accept-Language names none of: {', '.join(LANGUAGES)} (default en)",
+    )
     serve.add_argument("--ssl-certfile", help="serve HTTPS with this certificate (or terminate TLS at a proxy in front)")
     serve.add_argument("--ssl-keyfile", help="the certificate's private key")
     serve.add_argument(
@@ -267,6 +273,24 @@ def _parser() -> argparse.ArgumentParser:
     i18n_sub.add_parser(
         "check", help="fail on a stale template or .mo, an untranslated text a participant reads, or a verdict in a translation"
     )
+    i18n_review = i18n_sub.add_parser(
+        "review", help="record a clinician's check of a language's translation, or show where it stands"
+    )
+    i18n_review.add_argument("--lang", type=_lang, required=True, help="the language checked (not en: the source)")
+    i18n_review.add_argument("--rules", help="the rules folder of the rulebook's repository, where the record is kept")
+    i18n_review.add_argument(
+        "--decision",
+        choices=["approved", "changes-requested", "rejected"],
+        help="record this decision (without it: show the state)",
+    )
+    i18n_review.add_argument("--reviewer", help="the reviewer's name")
+    i18n_review.add_argument(
+        "--role", help="psychiatrist, physician, clinical-pharmacist, psychologist, nurse, facilitator or other:ROLE"
+    )
+    i18n_review.add_argument("--registration", default="", help="the reviewer's registration number (e.g. BIG), optional")
+    i18n_review.add_argument("--comment", default="", help="what to change, or a note on the approval")
+    i18n_review.add_argument("--check", action="append", default=[], metavar="ITEM=yes|no|n/a", help="meaning, plain, wording")
+    i18n_review.add_argument("--date", type=dt.date.fromisoformat, help="the review date (default: today)")
     schema = sub.add_parser("schema", help="print a JSON Schema")
     schema.add_argument("which", choices=["intake", "report", "rule", "vocabulary", "program"])
 
@@ -455,6 +479,8 @@ def _i18n(args: argparse.Namespace) -> int:
     from ..authoring import translations
     from ..rulebook.loading import default
 
+    if args.i18n_command == "review":
+        return _i18n_review(args)
     book = default()
     if args.i18n_command == "extract":
         print(f"wrote {translations.extract(book)}")
@@ -469,6 +495,54 @@ def _i18n(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"screening: i18n: {problem}", file=sys.stderr)
     return EXIT_USAGE if problems else EXIT_OK
+
+
+def _i18n_review(args: argparse.Namespace) -> int:
+    """A translation check, recorded like a rule review: in the rules' repository, never a package."""
+    from ..rulebook import review
+    from ..rulebook.loading import default_rules_dir
+
+    if args.lang == "en":
+        print("screening: --lang: English is the source language; check a translation (nl)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.decision is None:
+        print(review.translation_state(Path(args.rules) if args.rules else default_rules_dir(), args.lang).line())
+        return EXIT_OK
+    folder = _review_folder(args.rules)
+    if folder is None:
+        return EXIT_USAGE
+    missing = [name for name in ("reviewer", "role") if not (getattr(args, name) or "").strip()]
+    if missing:
+        print(f"screening: a translation check names --{' and --'.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    checklist = {}
+    for item in args.check:
+        key, sep, answer = item.partition("=")
+        if not sep:
+            print(f"screening: --check takes ITEM=yes|no|n/a, not {item!r}", file=sys.stderr)
+            return EXIT_USAGE
+        checklist[key.strip()] = answer.strip()
+    try:
+        record = review.new_translation_record(
+            args.lang,
+            reviewer=args.reviewer,
+            role=args.role,
+            decision=args.decision,
+            comments=args.comment,
+            checklist=checklist,
+            date=args.date or dt.date.today(),
+            registration=args.registration,
+            recorded_by=_recorded_by(),
+        )
+    except ValueError as error:
+        print(f"screening: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    path = review.append_translation(folder, record)
+    print(
+        f"recorded: {record.lang} translation {record.decision} by {record.reviewer} on {record.date} "
+        f"(catalogue sha256 {record.catalogue_sha256[:16]}, {record.texts} texts) in {path}"
+    )
+    return EXIT_OK
 
 
 def _rules_test(args: argparse.Namespace) -> int:
@@ -677,6 +751,7 @@ def _serve(args: argparse.Namespace) -> int:
         fhir_timeout=args.fhir_timeout,
         body_deadline=args.body_timeout,
         store=args.store,
+        lang=args.lang,
     )
     from ..service.app import check_listening
 

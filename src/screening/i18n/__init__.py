@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+import hashlib
+import json
 from functools import cache
 from pathlib import Path
 
@@ -29,6 +31,7 @@ __all__ = [
     "translator",
     "N_",
     "format_date",
+    "catalogue_sha256",
 ]
 
 DEFAULT_LANGUAGE = "en"
@@ -142,3 +145,16 @@ def format_date(day: dt.date, lang: str | None = None) -> str:
     if code in _MONTHS:
         return f"{day.day} {_MONTHS[code][day.month - 1]} {day.year}"
     return day.isoformat()
+
+
+def catalogue_sha256(lang: str) -> tuple[str, int]:
+    """The content hash of a language's compiled catalogue (every English text and its translation,
+    not the header) and how many translations it holds: what a translation check signs off."""
+    code = checked_language(lang)
+    if code == DEFAULT_LANGUAGE:
+        raise UnknownLanguage(code)  # English is the source: there is no catalogue to check
+    with (LOCALES / code / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    pairs = sorted((str(k), v) for k, v in catalogue._catalog.items() if k != "")  # type: ignore[attr-defined]
+    text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest(), len(pairs)

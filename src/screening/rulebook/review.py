@@ -28,13 +28,18 @@ from .review_records import (
     DECISIONS,
     REVIEWS_FILE,
     ROLES,
+    TRANSLATION_CHECKLIST,
+    TRANSLATION_REVIEWS_FILE,
     ChecklistAnswer,
     ChecklistItem,
     ReviewDecision,
     ReviewRecord,
+    TranslationItem,
+    TranslationReviewRecord,
     is_answer,
     is_item,
     read_records,
+    read_translation_records,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +66,10 @@ __all__ = [
     "unverified_items",
     "ROLES",
     "CORE_ITEMS",
+    "TranslationState",
+    "translation_state",
+    "new_translation_record",
+    "append_translation",
 ]
 
 # Rule-file fields that are bookkeeping, not content a reviewer signs off.
@@ -234,3 +243,133 @@ def unverified_items(rule: Rule) -> list[str]:
     """The limitations a reviewer must confirm: secondary copies, sources not found,
     thresholds applied by analogy or to re-check (see UNVERIFIED_MARKERS)."""
     return [" ".join(text.split()) for text in rule.meta.limitations if UNVERIFIED_MARKERS.search(text)]
+
+
+# ---------------------------------------------------------------------------- translation checks
+
+
+@dataclass(frozen=True)
+class TranslationState:
+    """Where a language's catalogue stands: ``state`` as for a rule, against the catalogue's hash."""
+
+    lang: str
+    state: ReviewStateName
+    current_sha256: str
+    texts: int
+    approval: TranslationReviewRecord | None  # the latest approval, whatever its hash
+
+    @property
+    def label(self) -> str:
+        return "not yet reviewed" if self.state == "not-reviewed" else STATES[self.state]
+
+    def line(self) -> str:
+        """One line for ``i18n check`` and ``rules check``."""
+        if self.state == "approved" and self.approval is not None:
+            a = self.approval
+            return f"{self.lang}: checked by {a.reviewer} ({a.role}) on {a.date} (catalogue sha256 {self.current_sha256[:16]})"
+        if self.state == "changed-since-review" and self.approval is not None:
+            return (
+                f"{self.lang}: changed since its check on {self.approval.date}: not yet reviewed by a clinician "
+                f"who reads it (catalogue sha256 {self.current_sha256[:16]})"
+            )
+        what = "not yet reviewed by a clinician who reads it" if self.state == "not-reviewed" else STATES[self.state]
+        return f"{self.lang}: {what} (catalogue sha256 {self.current_sha256[:16]})"
+
+
+def translation_state(root: Path, lang: str) -> TranslationState:
+    """The latest check on the catalogue's current content (``root``: the rules folder the records
+    are kept in); an approval of an earlier catalogue is "changed since review"."""
+    from ..i18n import catalogue_sha256
+
+    current, texts = catalogue_sha256(lang)
+    problems: list[Any] = []
+    mine = [r for r in read_translation_records(root, problems) if r.lang == lang]
+    if problems:
+        from ..errors import RulebookError
+
+        raise RulebookError(problems)
+    approvals = [r for r in mine if r.decision == "approved"]
+    on_current = [r for r in mine if r.catalogue_sha256 == current]
+    state: ReviewStateName
+    if on_current:
+        state = on_current[-1].decision
+    elif approvals:
+        state = "changed-since-review"
+    else:
+        state = "not-reviewed"
+    return TranslationState(lang, state, current, texts, approvals[-1] if approvals else None)
+
+
+def new_translation_record(
+    lang: str,
+    *,
+    reviewer: str,
+    role: str,
+    decision: ReviewDecision,
+    comments: str,
+    checklist: dict[str, str],
+    date: dt.date,
+    today: dt.date | None = None,
+    registration: str = "",
+    recorded_by: str = "",
+) -> TranslationReviewRecord:
+    """A validated record of a translation check; raises ValueError naming each wrong field."""
+    from ..i18n import catalogue_sha256
+
+    problems: list[str] = []
+    reviewer, role = reviewer.strip(), role.strip()
+    if len(reviewer) < 2 or " " not in reviewer:
+        problems.append("--reviewer: the reviewer's full name (a given name and a family name)")
+    if role not in ROLES and not (role.startswith("other:") and len(role.removeprefix("other:").strip()) >= 2):
+        problems.append(f"--role: one of {', '.join(ROLES)}, or other:ROLE")
+    if date > (today or dt.date.today()):
+        problems.append(f"--date {date} is in the future")
+    unknown = sorted(k for k in checklist if k not in TRANSLATION_CHECKLIST)
+    if unknown:
+        problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(TRANSLATION_CHECKLIST)}")
+    bad = sorted(k for k, v in checklist.items() if not is_answer(v))
+    if bad:
+        problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
+    if decision == "approved":
+        not_yes = [k for k in TRANSLATION_CHECKLIST if checklist.get(k) != "yes"]
+        if not_yes:
+            problems.append("an approval answers yes to " + ", ".join(TRANSLATION_CHECKLIST) + "; not yes: " + ", ".join(not_yes))
+    elif not comments.strip():
+        problems.append(f"a decision of {decision!r} needs --comment saying what to change")
+    if problems:
+        raise ValueError("; ".join(problems))
+    answers: dict[TranslationItem, ChecklistAnswer] = {}
+    for key, value in checklist.items():
+        if key in TRANSLATION_CHECKLIST and is_answer(value):
+            answers[key] = value  # a TranslationItem, checked just above
+    current, texts = catalogue_sha256(lang)
+    try:
+        return TranslationReviewRecord(
+            lang=lang,
+            catalogue_sha256=current,
+            texts=texts,
+            reviewer=reviewer,
+            role=role,
+            date=date,
+            decision=decision,
+            comments=comments.strip(),
+            checklist=answers,
+            registration=registration.strip(),
+            recorded_by=recorded_by.strip(),
+        )
+    except ValidationError as error:
+        raise ValueError(
+            "; ".join(
+                f"--{'.'.join(str(p) for p in e['loc']).replace('comments', 'comment')}: {e['msg'].removeprefix('Value error, ')}"
+                for e in error.errors(include_input=False, include_url=False)
+            )
+        ) from None
+
+
+def append_translation(root: Path, record: TranslationReviewRecord) -> Path:
+    """Add one translation check at the end of the file (records are never rewritten)."""
+    path = root / TRANSLATION_REVIEWS_FILE
+    line = json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+    return path

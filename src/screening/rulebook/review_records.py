@@ -11,7 +11,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Literal, TypeGuard, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ..errors import Problem
 
@@ -29,6 +29,11 @@ __all__ = [
     "ROLES",
     "CORE_ITEMS",
     "control_character",
+    "TRANSLATION_REVIEWS_FILE",
+    "TranslationItem",
+    "TRANSLATION_CHECKLIST",
+    "TranslationReviewRecord",
+    "read_translation_records",
 ]
 
 REVIEWS_FILE = "reviews.jsonl"
@@ -132,4 +137,62 @@ def read_records(root: Path, known_ids: set[str], problems: list[Problem]) -> li
                 Problem(REVIEWS_FILE, number, f"a review of {record.rule_id!r}, which is not a rule in this rulebook")
             )
         records.append(record)
+    return records
+
+
+# ---------------------------------------------------------------------------- translation checks
+
+TRANSLATION_REVIEWS_FILE = "translation-reviews.jsonl"
+# What a reviewer who reads both languages confirms before approving a catalogue.
+TranslationItem = Literal["meaning", "plain", "wording"]
+TRANSLATION_CHECKLIST: dict[TranslationItem, str] = {
+    "meaning": "Each translation says what the English says: nothing added, nothing left out, the clinical terms right.",
+    "plain": "A participant understands the texts they read (the intake, their copy, the crisis contacts) without help.",
+    "wording": "No translation is a verdict about the person or a directive (in this language's own words too).",
+}
+if tuple(TRANSLATION_CHECKLIST) != get_args(TranslationItem):
+    raise AssertionError("review_records.TRANSLATION_CHECKLIST and TranslationItem differ")
+
+
+class TranslationReviewRecord(BaseModel):
+    """A check of one language's catalogue by a clinician who reads it, tied to the catalogue's
+    content hash: a changed translation (or English text) is no longer covered by it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    lang: str = Field(pattern=r"^[a-z]{2,3}$")
+    catalogue_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="The content hash of the catalogue as checked.")
+    texts: int = Field(ge=0, description="How many translations the checked catalogue held.")
+    reviewer: str = Field(min_length=2)
+    role: str = Field(min_length=2)
+    date: dt.date
+    decision: ReviewDecision
+    comments: str = ""
+    checklist: dict[TranslationItem, ChecklistAnswer] = Field(default_factory=dict)
+    registration: str = Field("", max_length=100)
+    recorded_by: str = Field("", max_length=200)
+
+    @field_validator("reviewer", "role", "registration", "recorded_by", "comments")
+    @classmethod
+    def _plain(cls, value: str, info: ValidationInfo) -> str:
+        found = control_character(value, newlines=info.field_name == "comments")
+        if found:
+            raise ValueError(f"contains a control or formatting character ({found})")
+        return value
+
+
+def read_translation_records(root: Path, problems: list[Problem]) -> list[TranslationReviewRecord]:
+    """Every translation check in ``translation-reviews.jsonl``, in file order."""
+    path = root / TRANSLATION_REVIEWS_FILE
+    if not path.exists():
+        return []
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(TranslationReviewRecord.model_validate_json(line))
+        except ValidationError as error:
+            for item in error.errors(include_input=False, include_url=False):
+                where = ".".join(str(p) for p in item["loc"]) or "record"
+                problems.append(Problem(TRANSLATION_REVIEWS_FILE, number, f"{where}: {item['msg']}"))
     return records

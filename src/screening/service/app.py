@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engines.engine import EngineName
 from ..errors import EngineError, IntakeError, ScreeningError
+from ..i18n import checked_language
 from ..interop.cds_hooks import RULE_EXTENSION, Card
 from ..interop.cds_hooks import cards as make_cards
 from ..interop.fhir import intake_from_fhir, program_questionnaire_url, questionnaire_url
@@ -44,6 +45,7 @@ from .hooks import (
     responses_in,
     services,
 )
+from .language import negotiated_language
 
 if TYPE_CHECKING:
     from ..report.model import Report
@@ -77,8 +79,10 @@ class ServiceConfig:
     max_token_lifetime: float = 600
     state_path: str | None = None  # a SQLite file the workers share (cards issued, token ids seen)
     store: str | None = None  # the decisions store (a SQLite path or a PostgreSQL URL) feedback is kept in
+    lang: str = "en"  # the cards' language when a request's Accept-Language names none we have
 
     def check(self) -> None:
+        checked_language(self.lang)  # an UnknownLanguage (a ValueError) naming the available ones
         if not self.insecure_no_auth and not self.trusted_issuers:
             raise ValueError("no trusted issuer: give --trust ISSUER=JWKS_URL (or --insecure-no-auth for a local trial)")
         if not self.public_url.startswith(("http://", "https://")):
@@ -307,11 +311,16 @@ def create_app(
         return Response(pages[rule_id], media_type="text/markdown; charset=utf-8")
 
     @app.post("/cds-services/{service_id}", response_model=None)
-    async def call(service_id: str, request: Request) -> JSONResponse | dict[str, object]:
+    async def call(service_id: str, request: Request, reply: Response) -> JSONResponse | dict[str, object]:
         service = offered.get(service_id)
         if service is None:
             raise HookError(404, "not-found", "no CDS service with this id (see GET /cds-services)")
         issuer = await authenticate(request, f"/cds-services/{service_id}")
+        # The cards' language: CDS Hooks 2.0 has no language field in a hook request (§"HTTP Request",
+        # https://cds-hooks.hl7.org/2.0/#http-request_1), so HTTP's own: Accept-Language (RFC 9110 §12.5.4).
+        lang = negotiated_language(request.headers.get("accept-language"), config.lang)
+        reply.headers["Content-Language"] = lang  # FastAPI puts these on the cards' answer
+        reply.headers["Vary"] = "Accept-Language"
         hook = parse_request(await body_of(request), service)
         candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
         for value in hook.prefetch.values():
@@ -358,7 +367,7 @@ def create_app(
         try:
             resource, patients = intake_resource(hook, responses)
         except DuoElsewhere:
-            return {"cards": [duo_elsewhere_card()]}
+            return {"cards": [duo_elsewhere_card(lang)]}
 
         def screened() -> Report:
             intake = intake_from_fhir(resource, base=config.fhir_base, today=config.today, program=program_id)
@@ -377,7 +386,12 @@ def create_app(
         if isinstance(decisions, ReportKeeper):  # its digest (no answers), so feedback can bind to it
             await to_thread.run_sync(decisions.add_report, report, book)  # store I/O: never on the event loop
         result = make_cards(
-            report, book, hook_instance=hook.hook_instance, patients=patients, rule_url=lambda f: f"{base}/rules/{f.rule_id}"
+            report,
+            book,
+            hook_instance=hook.hook_instance,
+            patients=patients,
+            rule_url=lambda f: f"{base}/rules/{f.rule_id}",
+            lang=lang,
         )
         report_id = report.report_id
         await to_thread.run_sync(
@@ -389,7 +403,8 @@ def create_app(
             "engine": report.engine,
             "library_version": report.library_version,
             "patients": list(hook.patients),
-            "notice": report.notice,
+            "notice": report.in_language(lang).notice,
+            "language": lang,
         }
         about["program"] = report.program  # the program's id, version and sha256
         about["report_id"] = report_id

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..i18n import translator
 from ..interop.fhir import ACCEPTED_STATUSES, QUESTIONNAIRE_URL
 
 __all__ = [
@@ -63,22 +64,23 @@ class DuoElsewhere(Exception):
     """
 
 
-def duo_elsewhere_card() -> dict[str, Any]:
+def duo_elsewhere_card(lang: str | None = None) -> dict[str, Any]:
     """The one card patient-view shows a duo member: where the screening is, and no answers.
 
     No ``uuid``: there is nothing to give feedback on (CDS Hooks 2.0 §"Feedback", a client sends none
     for a card without one, https://cds-hooks.hl7.org/2.0/#feedback); ``summary`` under 140
-    characters (§"Card Attributes", https://cds-hooks.hl7.org/2.0/#card-attributes).
+    characters (§"Card Attributes", https://cds-hooks.hl7.org/2.0/#card-attributes), in every language.
     """
+    _ = translator(lang)
     return {
-        "summary": "Duo session intake: its screening is shown when the duo's appointment is booked",
+        "summary": _("Duo session intake: its screening is shown when the duo's appointment is booked"),
         "indicator": "info",
-        "detail": (
+        "detail": _(
             "This patient's intake is for a duo session. A duo is screened on the Appointment that names "
             "both people (the appointment-book hook), so that one person's chart never shows what the other "
             "answered. No screening is shown here; nothing has been decided."
         ),
-        "source": {"label": "screening (CDS Hooks service)"},
+        "source": {"label": _("screening (CDS Hooks service)")},
     }
 
 
