@@ -247,20 +247,29 @@ def unverified_items(rule: Rule) -> list[str]:
 
 # ---------------------------------------------------------------------------- translation checks
 
+TranslationStateName = Literal["not-reviewed", "approved", "changed-since-review", "changes-requested", "rejected"]
+TRANSLATION_STATES: dict[TranslationStateName, str] = {
+    "not-reviewed": "not reviewed",
+    "approved": "approved",
+    "changed-since-review": "changed since review",
+    "changes-requested": "changes requested",
+    "rejected": "rejected",
+}
+
 
 @dataclass(frozen=True)
 class TranslationState:
     """Where a language's catalogue stands: ``state`` as for a rule, against the catalogue's hash."""
 
     lang: str
-    state: ReviewStateName
+    state: TranslationStateName
     current_sha256: str
     texts: int
     approval: TranslationReviewRecord | None  # the latest approval, whatever its hash
 
     @property
     def label(self) -> str:
-        return "not yet reviewed" if self.state == "not-reviewed" else STATES[self.state]
+        return "not yet reviewed" if self.state == "not-reviewed" else TRANSLATION_STATES[self.state]
 
     def line(self) -> str:
         """One line for ``i18n check`` and ``rules check``."""
@@ -272,7 +281,7 @@ class TranslationState:
                 f"{self.lang}: changed since its check on {self.approval.date}: not yet reviewed by a clinician "
                 f"who reads it (catalogue sha256 {self.current_sha256[:16]})"
             )
-        what = "not yet reviewed by a clinician who reads it" if self.state == "not-reviewed" else STATES[self.state]
+        what = "not yet reviewed by a clinician who reads it" if self.state == "not-reviewed" else TRANSLATION_STATES[self.state]
         return f"{self.lang}: {what} (catalogue sha256 {self.current_sha256[:16]})"
 
 
@@ -290,7 +299,7 @@ def translation_state(root: Path, lang: str) -> TranslationState:
         raise RulebookError(problems)
     approvals = [r for r in mine if r.decision == "approved"]
     on_current = [r for r in mine if r.catalogue_sha256 == current]
-    state: ReviewStateName
+    state: TranslationStateName
     if on_current:
         state = on_current[-1].decision
     elif approvals:
