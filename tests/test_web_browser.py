@@ -207,11 +207,11 @@ def test_individual_in_english_from_creation_to_decisions(server, browser, axe):
 def test_duo_from_two_private_links_to_decisions(server, browser, axe):
     page = browser.new_page(bypass_csp=True)
     links = _create(page, server, "duo", ("nl", "en"), axe)
-    first = browser.new_context(bypass_csp=True).new_page()
+    first = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844}).new_page()  # a phone
     first.goto(links["A"])
     assert first.get_by_role("heading", name="Voordat u begint").is_visible()  # the consent page in Dutch
     assert first.get_by_label("Hoe oud bent u, in jaren?").count() == 0  # not yet: the consent comes first
-    _fill_intake(first, links["A"], "38", "lithium", axe, lang="nl")
+    _fill_intake(first, links["A"], "38", "lithium", axe, shot="web-participant-form-nl.png", lang="nl")
     second = browser.new_context(bypass_csp=True).new_page()
     _fill_intake(second, links["B"], "41", "tramadol", axe)
     assert "lithium" not in second.content()
