@@ -102,3 +102,21 @@ def test_slow_peers_cannot_lock_the_practice_out(tmp_path):
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=20)
     assert "GET /login" not in log.read_text()  # no access log: a participant's link is in the path
+
+
+def test_the_login_limit_counts_the_forwarded_address_only_from_the_local_proxy():
+    """X-Forwarded-For is believed only from this machine (the TLS proxy); from anyone else it
+    would let a guesser pose as a new address at every try."""
+    import asyncio
+
+    from screening.web.server import TrustLocalProxy
+
+    seen: list[object] = []
+
+    async def app(scope, receive, send):
+        seen.append(scope["client"])
+
+    headers = [(b"x-forwarded-for", b"203.0.113.9, 198.51.100.7")]
+    for peer in ("127.0.0.1", "192.0.2.44"):
+        asyncio.run(TrustLocalProxy(app)({"type": "http", "client": (peer, 5000), "headers": headers}, None, None))
+    assert seen == [("198.51.100.7", 0), ("192.0.2.44", 5000)]
