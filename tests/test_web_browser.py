@@ -3,9 +3,12 @@ whole flow from creating a screening to recording decisions, for one person and 
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +18,11 @@ import pytest
 pytest.importorskip("screening.web", reason="the web extra is not installed: pip install 'screening[web]'")
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (test extra)")
 
-import uvicorn
+import httpx
 from web_helpers import FACILITATOR, PASSWORD
 
-from screening.web import WebConfig, add_user, create_app
+from screening.i18n import translator
+from screening.web import add_user
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -79,15 +83,23 @@ def server(tmp_path: Path) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    app = create_app(WebConfig(store=store, public_url=url))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, access_log=False, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield url
-    server.should_exit = True
-    thread.join(5)
+    log = tmp_path / "web-serve.log"
+    command = [sys.executable, "-m", "screening", "web", "serve", "--port", str(port), "--store", store]
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    try:
+        while True:  # the real command, as a practice runs it (hypercorn)
+            assert process.poll() is None, "screening web serve exited:\n" + log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            try:
+                httpx.get(url + "/login", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=20)
 
 
 @pytest.fixture
@@ -121,27 +133,37 @@ def _create(page, url: str, fmt: str, languages: tuple[str, ...], axe: Axe) -> d
     return links
 
 
-def _fill_intake(page, link: str, age: str, medication: str, axe: Axe, shot: str | None = None) -> None:
+def _in_language(page, lang: str) -> None:
+    """The page is in the participant's language throughout: no text left in English unmarked."""
+    assert page.locator("html").get_attribute("lang") == lang
+    assert "[nog niet vertaald]" not in page.content()
+
+
+def _fill_intake(page, link: str, age: str, medication: str, axe: Axe, shot: str | None = None, lang: str = "en") -> None:
+    _ = translator(lang)  # the words the participant sees, from the same catalogue as the app
     page.goto(link)
     axe(page)  # the consent page
-    page.get_by_role("button").last.click()  # the consent page's one button
+    _in_language(page, lang)
+    page.get_by_role("button", name=_("I understand, start")).click()
     axe(page)  # the intake form
-    page.get_by_label("How old are you, in years?").fill(age)
+    _in_language(page, lang)
+    page.get_by_label(_("How old are you, in years?")).fill(age)
     page.locator("input[name='psychiatric.bipolar_1'][value='no']").check()
     page.locator("input[name='psychiatric.psychotic_disorder'][value='unknown']").check()
     page.locator("input[name='med.0.name']").fill(medication)
     page.locator("input[name='med.0.status'][value='current']").check()
-    page.get_by_role("button", name="Save and add another line").click()
+    page.get_by_role("button", name=_("Save and add another line")).click()
     assert page.locator("input[name='med.1.name']").count() == 1  # a new empty line
     axe(page)
     page.locator("input[name='med.1.name']").fill("ibuprofen")
-    page.get_by_role("button", name="Save and continue later").click()
+    page.get_by_role("button", name=_("Save and continue later")).click()
     page.goto(link)  # resumable with the same link
     assert page.locator("input[name='med.0.name']").input_value() == medication
     if shot:
         page.screenshot(path=str(IMAGES / shot), full_page=False)
-    page.get_by_role("button", name="Submit my answers").click()
-    assert page.get_by_role("heading", name="Thank you").is_visible()
+    page.get_by_role("button", name=_("Submit my answers")).click()
+    assert page.get_by_role("heading", name=_("Thank you")).is_visible()
+    _in_language(page, lang)
     axe(page)
 
 
@@ -185,10 +207,11 @@ def test_individual_in_english_from_creation_to_decisions(server, browser, axe):
 def test_duo_from_two_private_links_to_decisions(server, browser, axe):
     page = browser.new_page(bypass_csp=True)
     links = _create(page, server, "duo", ("nl", "en"), axe)
-    first = browser.new_context(bypass_csp=True).new_page()
+    first = browser.new_context(bypass_csp=True, viewport={"width": 390, "height": 844}).new_page()  # a phone
     first.goto(links["A"])
     assert first.get_by_role("heading", name="Voordat u begint").is_visible()  # the consent page in Dutch
-    _fill_intake(first, links["A"], "38", "lithium", axe)
+    assert first.get_by_label("Hoe oud bent u, in jaren?").count() == 0  # not yet: the consent comes first
+    _fill_intake(first, links["A"], "38", "lithium", axe, shot="web-participant-form-nl.png", lang="nl")
     second = browser.new_context(bypass_csp=True).new_page()
     _fill_intake(second, links["B"], "41", "tramadol", axe)
     assert "lithium" not in second.content()
@@ -196,7 +219,8 @@ def test_duo_from_two_private_links_to_decisions(server, browser, axe):
     first.get_by_role("button", name="Mijn antwoorden verbeteren").click()
     axe(first)  # the form, reopened
     first.locator("input[name='psychiatric.bipolar_1'][value='yes']").check()
-    first.get_by_role("button", name="Submit my answers").click()
+    _in_language(first, "nl")
+    first.get_by_role("button", name="Mijn antwoorden indienen").click()
     page.goto(server + "/")
     page.locator("ul.list a").first.click()
     assert page.get_by_role("heading", name="What changed since the previous report").is_visible()

@@ -87,11 +87,14 @@ def test_a_correction_rescreens_and_the_facilitator_sees_what_changed(tmp_path):
     changes = re.search(r'<pre class="changes">(.*?)</pre>', status, re.DOTALL)
     assert changes
     lines = changes.group(1).splitlines()
-    gone = {line.split()[2] for line in lines if line.startswith("GONE") and "(participant A)" in line}
+    # a flag's line: OUTCOME [severity] Title (participant X; rule.id): ...
+    gone = {m.group(1) for line in lines if line.startswith("GONE") and (m := re.search(r"\(participant A; ([^)]+)\)", line))}
     assert gone and gone <= a_rules  # A's bipolar finding went with the corrected answer
-    carried = [line for line in lines if f" {b_rule} (participant B)" in line]
+    carried = [line for line in lines if f"(participant B; {b_rule})" in line]
     assert carried and "decided earlier, noted by Test Facilitator (made up)" in carried[0]
-    assert CORRECTED not in status  # the change list names rules, never answers
+    # the facilitator (who reads every answer in the report) sees which answers changed (issue 30);
+    # the audit and the other participant never do (below)
+    assert f"Medication line: {CORRECTED}: was not listed; now listed" in status
     audit = client.get(f"/s/{sid}/audit").text
     assert "reopened their answers" in audit and "re-screened after a correction" in audit
     assert CORRECTED not in audit

@@ -40,6 +40,10 @@ REVIEW_HEADER = "Translation not yet reviewed by a clinician who speaks the lang
 RULE_TEXTS = ("title", "summary", "explanation", "clinician_action", "participant_text")
 # Texts a participant reads: a catalogue that lacks one of these fails the check.
 PARTICIPANT_FACING = ("intake", "participant")
+# The web app's templates are read with Jinja2's own extractor for Babel (Jinja2 is in the i18n extra).
+METHOD_MAP = [("**.py", "python"), ("web/templates/**.html", "jinja2.ext:babel_extract")]
+# The pages a participant reads (the rest are the facilitator's).
+PARTICIPANT_TEMPLATES = ("base.html", "consent.html", "intake.html", "_question.html", "submitted.html", "message.html")
 
 
 def _babel() -> Any:
@@ -82,11 +86,11 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
             kinds.add(kind)
 
     for filename, _lineno, message, comments, _context in extract.extract_from_dir(
-        str(SOURCE), method_map=[("**.py", "python")], keywords={"_": None, "N_": None}, comment_tags=("i18n:",)
+        str(SOURCE), method_map=METHOD_MAP, keywords={"_": None, "N_": None}, comment_tags=("i18n:",)
     ):
         if isinstance(message, str):
-            kind = "participant" if "participant" in " ".join(comments).lower() else "code"
-            add(message, f"src/screening/{filename}", kind)
+            participant = "participant" in " ".join(comments).lower() or Path(filename).name in PARTICIPANT_TEMPLATES
+            add(message, f"src/screening/{filename}", "participant" if participant else "code")
     for text, kind in _questionnaire_texts():
         add(text, "intake:questionnaire", kind)
     for rule in sorted(book.rules, key=lambda r: r.id):

@@ -25,6 +25,16 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--store", metavar="PATH|URL", help=STORE_HELP)
     serve.add_argument("--public-url", help="the address participants' links start with (default http://HOST:PORT)")
+    serve.add_argument(
+        "--language", default="en", choices=("en", "nl"), help="the facilitators' pages and the clinician's report (default en)"
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="a request body must arrive whole within this (default 10)",
+    )
     serve.add_argument("--key-file", help="the answers' key (default: beside a SQLite store, else ~/.config/screening/web.key)")
 
 
@@ -41,7 +51,7 @@ def _password() -> str:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from ..web import WebConfig, add_user, create_app
+        from ..web import WebConfig, add_user
     except ImportError:
         print("screening: the web app needs its extra: pip install 'screening[web]'", file=sys.stderr)
         return 2
@@ -50,15 +60,18 @@ def run(args: argparse.Namespace) -> int:
             add_user(args.name, _password(), args.store)
             print(f"screening: facilitator {args.name.strip()!r} can log in")
             return 0
-        import uvicorn
+        from ..web.server import bounded_app, serve
 
         config = WebConfig(
-            store=args.store, public_url=args.public_url or f"http://{args.host}:{args.port}", key_file=args.key_file
+            store=args.store,
+            public_url=args.public_url or f"http://{args.host}:{args.port}",
+            key_file=args.key_file,
+            language=args.language,
+            body_deadline=args.body_timeout,
         )
-        app = create_app(config)
+        app = bounded_app(config)  # the tables and the key now: a problem is one line, before the server starts
     except (ValueError, PermissionError) as error:
         print(f"screening: {error}", file=sys.stderr)
         return 2
-    # access_log off: a participant's private link is in the path
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, server_header=False, proxy_headers=True)
+    serve(app, args.host, args.port)  # hypercorn: bounded header reads; the body bounded in the app
     return 0

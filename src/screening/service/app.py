@@ -226,7 +226,7 @@ def create_app(
         openapi_url=None,
     )
 
-    from .limits import BodyDeadline
+    from ..asgi import BodyDeadline
 
     app.add_middleware(BodyDeadline, deadline=config.body_deadline, max_bytes=config.max_body_bytes)
     if config.allow_origins:  # added last: the outermost, so a preflight never waits on a body

@@ -1,9 +1,7 @@
 """Run the app with hypercorn: one process, or several workers that each build their own app.
 
-Hypercorn, not uvicorn: its ``keep_alive_timeout`` is armed when a connection opens and stopped
-only by a complete request head, so a peer that never finishes its headers is dropped after
-``HEADER_TIMEOUT`` seconds (uvicorn has no header read deadline: a thousand such connections
-locked everyone out, issue 26). The body is bounded by the app (:mod:`.limits`).
+The server's bounds (the header deadline; hypercorn, not uvicorn) are :mod:`screening.asgi`'s,
+shared with the web app; the body is bounded by the app (:class:`screening.asgi.BodyDeadline`).
 Workers are separate processes (the screening is CPU-bound and holds the GIL), so the
 configuration travels to them as a JSON file of mode 0600 in a private folder (mode 0700),
 removed when the server stops; only its path is in the environment. The configuration can hold
@@ -22,33 +20,13 @@ import shutil
 import tempfile
 
 from fastapi import FastAPI
-from hypercorn.config import Config
 
+from ..asgi import HEADER_TIMEOUT, server_config
 from .app import ServiceConfig, check_listening, create_app
 
 __all__ = ["serve", "app_from_env", "CONFIG_FILE_ENV", "HEADER_TIMEOUT", "server_config"]
 
 CONFIG_FILE_ENV = "SCREENING_SERVICE_CONFIG_FILE"  # the path of the workers' configuration, never the configuration
-HEADER_TIMEOUT = 5.0  # seconds for a connection to send a complete request head (and between requests)
-
-
-def server_config(
-    host: str, port: int, *, workers: int = 1, access_log: bool = True, certfile: str | None = None, keyfile: str | None = None
-) -> Config:
-    """Hypercorn's settings: the header deadline, an idle read guard, bounded heads, no server header."""
-    config = Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.keep_alive_timeout = HEADER_TIMEOUT
-    config.read_timeout = 30  # a connection silent this long mid-request is closed
-    config.h11_max_incomplete_size = 16 * 1024
-    config.include_server_header = False
-    config.graceful_timeout = 5
-    config.workers = workers
-    config.accesslog = "-" if access_log else None
-    config.access_log_format = '%(h)s "%(r)s" %(s)s'  # method, path and status: never a body
-    config.errorlog = "-"
-    config.certfile, config.keyfile = certfile, keyfile
-    return config
 
 
 def _dump(config: ServiceConfig) -> str:

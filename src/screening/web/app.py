@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from ..decisions.model import DecisionError, make_decision
 from ..decisions.rescreen import diff_reports, render_diff_text
 from ..errors import ScreeningError
+from ..i18n import LANGUAGES, N_, checked_language, translator
 from ..interop.cds_hooks import reason_slug
 from ..pipeline.screener import parse_intake, screen
 from ..report.html import render_html
@@ -36,7 +37,6 @@ from ..rulebook import loading, programs
 from . import db as tables
 from .crypto import Sealer, load_key
 from .form import MEDICATION_FIELDS, read_answers, sections
-from .i18n import LANGUAGES, translate
 
 __all__ = ["WebConfig", "create_app"]
 
@@ -55,6 +55,11 @@ class WebConfig:
     public_url: str = "http://127.0.0.1:8000"
     key_file: str | None = None
     link_days: int = LINK_DAYS
+    body_deadline: float = 10.0  # seconds for a request body to arrive whole (screening.asgi.BodyDeadline)
+    language: str = "en"  # the facilitators' pages and the clinician's report; each participant has their own
+
+    def __post_init__(self) -> None:
+        self.language = checked_language(self.language)
 
     @property
     def secure(self) -> bool:
@@ -82,8 +87,10 @@ class _Limiter:
 
 
 class _Denied(Exception):
-    def __init__(self, status: int, text: str):
-        self.status, self.text = status, text
+    """A refusal; ``text`` is English, marked for extraction, translated when shown in ``language``."""
+
+    def __init__(self, status: int, text: str, language: str | None = None):
+        self.status, self.text, self.language = status, text, language
 
 
 def _key_path(config: WebConfig) -> Path:
@@ -105,14 +112,15 @@ def create_app(config: WebConfig) -> Starlette:
     book = loading.default()
     cookie = "__Host-screening" if config.secure else "screening"
 
-    def page(name: str, status: int = 200, language: str = "en", **context: Any) -> HTMLResponse:
-        text = env.get_template(name).render(_=lambda s: translate(s, language), lang=language, **context)
+    def page(name: str, status: int = 200, language: str | None = None, **context: Any) -> HTMLResponse:
+        language = language or config.language
+        text = env.get_template(name).render(_=translator(language), lang=language, **context)
         return HTMLResponse(text, status_code=status)
 
     async def form_of(request: Request) -> dict[str, list[str]]:
         body = await request.body()
         if len(body) > MAX_BODY:
-            raise _Denied(413, "Too much was sent.")
+            raise _Denied(413, N_("Too much was sent."))
         return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=2000)
 
     # ------------------------------------------------------------------ facilitator sessions
@@ -136,13 +144,13 @@ def create_app(config: WebConfig) -> Starlette:
         form = await form_of(request)
         sent = (form.get("csrf") or [""])[-1]
         if not hmac.compare_digest(sent, user["csrf"]):
-            raise _Denied(403, "The form had expired or did not come from this site. Go back, reload and try again.")
+            raise _Denied(403, N_("The form had expired or did not come from this site. Go back, reload and try again."))
         return form
 
     def owned(user: dict[str, Any], sid: str) -> dict[str, Any]:
         row = db.one(select(tables.screenings).where(tables.screenings.c.id == sid))
         if row is None or row["owner"] != user["user"]:
-            raise _Denied(404, "No such screening.")
+            raise _Denied(404, N_("No such screening."))
         return dict(row)
 
     def members(sid: str) -> list[dict[str, Any]]:
@@ -157,10 +165,10 @@ def create_app(config: WebConfig) -> Starlette:
         password = (form.get("password") or [""])[-1]
         where = request.client.host if request.client else "?"
         if limiter.blocked("name:" + name, "ip:" + where):
-            return page("login.html", 429, error="Too many attempts. Wait a quarter of an hour and try again.")
+            return page("login.html", 429, error=N_("Too many attempts. Wait a quarter of an hour and try again."))
         if not db.check_password(name, password):
             limiter.fail("name:" + name, "ip:" + where)
-            return page("login.html", 401, error="That name and password do not match.")
+            return page("login.html", 401, error=N_("That name and password do not match."))
         old = request.cookies.get(cookie)
         session_id = secrets.token_urlsafe(32)  # a new id at every login
         statements: list[Any] = [
@@ -208,7 +216,8 @@ def create_app(config: WebConfig) -> Starlette:
     async def new(request: Request) -> Response:
         user = facilitator(request)
         program_ids = ["default", *sorted(set(programs.load_programs(book)) - {"default"})]
-        session_section = sections("default", duo=False)[0]
+        _ = translator(config.language)
+        session_section = sections("default", duo=False, lang=config.language)[0]
         context: dict[str, Any] = {"user": user, "section": session_section, "programs": program_ids, "languages": LANGUAGES}
         if request.method != "POST":
             return page("new.html", **context, values={})
@@ -222,17 +231,17 @@ def create_app(config: WebConfig) -> Starlette:
             if raw:
                 session_values[question.name] = raw
         try:
-            plan = _session_plan(session_section, form)
+            plan = _session_plan(session_section, form, config.language)
         except ValueError as error:
             problems["session"] = str(error)
             plan = {}
         if fmt not in ("individual", "duo"):
-            problems["session.format"] = "Choose individual or duo."
+            problems["session.format"] = _("Choose individual or duo.")
         if program not in program_ids:
-            problems["program"] = "Choose a program from the list."
+            problems["program"] = _("Choose a program from the list.")
         languages = [(form.get(f"language.{i}") or ["en"])[-1] for i in range(2 if fmt == "duo" else 1)]
         if any(lang not in LANGUAGES for lang in languages):
-            problems["language"] = "Choose a language for each participant."
+            problems["language"] = _("Choose a language for each participant.")
         if problems:
             return page("new.html", 400, **context, values=session_values, problems=problems)
         sid = secrets.token_hex(16)
@@ -296,27 +305,27 @@ def create_app(config: WebConfig) -> Starlette:
         await checked_form(request, user)
         person = _member(members(row["id"]), request.path_params["pid"])
         if not row["report"]:
-            raise _Denied(409, "There is no report yet.")
+            raise _Denied(409, N_("There is no report yet."))
         db.run(tables.update_row(tables.participants, person["id"], released=1))
         db.log(row["id"], user["user"], f"own copy released to {person['label']}")
         return RedirectResponse(f"/s/{row['id']}", status_code=303)
 
     def report_of(row: dict[str, Any]) -> Report:
         if not row["report"]:
-            raise _Denied(409, "The report is made when every participant has submitted.")
+            raise _Denied(409, N_("The report is made when every participant has submitted."))
         return Report.model_validate_json(sealer.open(row["report"]))
 
     async def report_page(request: Request) -> Response:
         user = facilitator(request)
         row = owned(user, request.path_params["sid"])
-        return _styled(render_html(report_of(row)))
+        return _styled(render_html(report_of(row), lang=config.language))
 
     async def decide(request: Request) -> Response:
         user = facilitator(request)
         row = owned(user, request.path_params["sid"])
         report = report_of(row)
         if not all(p["submitted"] for p in members(row["id"])):
-            raise _Denied(409, "A participant is correcting their answers; decisions wait for the new report.")
+            raise _Denied(409, N_("A participant is correcting their answers; decisions wait for the new report."))
         digest = db.store.report(report.report_id)
         assert digest is not None  # stored when the report was made
         problems: list[str] = []
@@ -388,7 +397,7 @@ def create_app(config: WebConfig) -> Starlette:
         if re.fullmatch(r"[A-Za-z0-9_-]{20,100}", token):
             row = db.one(select(tables.participants).where(tables.participants.c.token_hash == tables.hash_token(token)))
         if row is None or row["revoked"] or row["expires"] < tables.now().isoformat():
-            raise _Denied(404, "This link does not work (any more). Ask your facilitator for a new one.")
+            raise _Denied(404, N_("This link does not work (any more). Ask your facilitator for a new one."))
         screening_row = db.one(select(tables.screenings).where(tables.screenings.c.id == row["screening_id"]))
         return dict(row), dict(screening_row)
 
@@ -399,12 +408,12 @@ def create_app(config: WebConfig) -> Starlette:
         person, _ = participant(request)
         form = await form_of(request)
         if not hmac.compare_digest((form.get("csrf") or [""])[-1], participant_csrf(person)):
-            raise _Denied(403, "The form had expired. Go back, reload and try again.")
+            raise _Denied(403, N_("The form had expired. Go back, reload and try again."), person["language"])
         return form
 
     def form_page(person: dict[str, Any], screening_row: dict[str, Any], status_code: int = 200, **extra: Any) -> Response:
         plan = json.loads(sealer.open(screening_row["session"]))
-        groups = sections(screening_row["program"], duo=plan.get("format") == "duo")
+        groups = sections(screening_row["program"], duo=plan.get("format") == "duo", lang=person["language"])
         answers = json.loads(sealer.open(person["answers"])) if person["answers"] else {}
         values = {f"{group}.{k}": v for group, part in answers.items() if isinstance(part, dict) for k, v in part.items()}
         medications = list(answers.get("medications", [])) + [{}]
@@ -457,7 +466,7 @@ def create_app(config: WebConfig) -> Starlette:
         person, screening_row = participant(request)
         await participant_form(request)
         if not correctable(person, screening_row):
-            raise _Denied(409, "Your answers can no longer be corrected here; ask your facilitator.")
+            raise _Denied(409, N_("Your answers can no longer be corrected here; ask your facilitator."), person["language"])
         db.run(tables.update_row(tables.participants, person["id"], submitted=None))
         db.log(screening_row["id"], f"participant {person['label']}", "reopened their answers for a correction")
         return RedirectResponse(f"/p/{request.path_params['token']}", status_code=303)
@@ -467,10 +476,14 @@ def create_app(config: WebConfig) -> Starlette:
         token = request.path_params["token"]
         form = await participant_form(request)
         if person["submitted"]:
-            raise _Denied(409, "Your answers have been submitted; ask your facilitator if something needs correcting.")
+            raise _Denied(
+                409,
+                N_("Your answers have been submitted; ask your facilitator if something needs correcting."),
+                person["language"],
+            )
         plan = json.loads(sealer.open(screening_row["session"]))
-        groups = sections(screening_row["program"], duo=plan.get("format") == "duo")
-        answers, problems = read_answers(form, [s for s in groups if s.link_id != "session"])
+        groups = sections(screening_row["program"], duo=plan.get("format") == "duo", lang=person["language"])
+        answers, problems = read_answers(form, [s for s in groups if s.link_id != "session"], person["language"])
         db.run(tables.update_row(tables.participants, person["id"], answers=sealer.seal(json.dumps(answers))))
         person = dict(db.one(select(tables.participants).where(tables.participants.c.id == person["id"])))
         action = (form.get("action") or ["save"])[-1]
@@ -522,9 +535,9 @@ def create_app(config: WebConfig) -> Starlette:
     async def own_copy(request: Request) -> Response:
         person, screening_row = participant(request)
         if not person["released"] or not screening_row["report"]:
-            raise _Denied(404, "Your copy has not been released yet.")
+            raise _Denied(404, N_("Your copy has not been released yet."), person["language"])
         report = Report.model_validate_json(sealer.open(screening_row["report"]))
-        return _styled(render_html(report.view_for(person["label"])))
+        return _styled(render_html(report.view_for(person["label"]), lang=person["language"]))
 
     async def download(request: Request) -> Response:
         person, _ = participant(request)
@@ -544,7 +557,7 @@ def create_app(config: WebConfig) -> Starlette:
                 if denied.status == 303:
                     response = RedirectResponse(denied.text, status_code=303)
                 else:
-                    response = page("message.html", denied.status, message=denied.text)
+                    response = page("message.html", denied.status, language=denied.language, message=denied.text)
             return _secured(response)
 
         return run
@@ -578,11 +591,11 @@ def _member(people: list[dict[str, Any]], pid: str) -> dict[str, Any]:
     for person in people:
         if person["id"] == pid:
             return person
-    raise _Denied(404, "No such participant in this screening.")
+    raise _Denied(404, N_("No such participant in this screening."))
 
 
-def _session_plan(section: Any, form: dict[str, list[str]]) -> dict[str, Any]:
-    answers, problems = read_answers(form, [section, _EMPTY_MEDICATIONS])
+def _session_plan(section: Any, form: dict[str, list[str]], lang: str) -> dict[str, Any]:
+    answers, problems = read_answers(form, [section, _EMPTY_MEDICATIONS], lang)
     if problems:
         raise ValueError("; ".join(problems.values()))
     plan: dict[str, Any] = answers.get("session", {})

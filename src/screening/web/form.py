@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..i18n import N_, translator
 from ..intake.fields import FOLLOW_UPS
 from ..interop.fhir import questionnaire
 
@@ -42,17 +43,23 @@ class Section:
     questions: tuple[Question, ...] = field(default_factory=tuple)
 
 
-def _question(item: dict[str, Any], texts: dict[str, str]) -> Question:
+def _question(item: dict[str, Any], texts: dict[str, str], choices: dict[str, dict[str, str]], lang: str) -> Question:
+    _ = translator(lang)
     ext = {e["url"].removeprefix(_EXT): e for e in item.get("extension", [])}
     low = ext.get("minValue", {})
     high = ext.get("maxValue", {})
     condition = ""
     if item["linkId"] in FOLLOW_UPS:
         parent, values = FOLLOW_UPS[item["linkId"]]
-        shown = " or ".join("don't know" if v == "unknown" else v for v in values)
-        condition = f"Only if your answer to “{texts.get(parent, parent)}” was {shown}."
+        # i18n: participant. Between the answers a follow-up question follows ("yes" or "don't know").
+        shown = _(" or ").join(f"“{choices.get(parent, {}).get(v, v)}”" for v in values)
+        # i18n: participant. A follow-up question's condition: the earlier question, then the answers it follows.
+        condition = _("Only if your answer to “{question}” was {answers}.").format(
+            question=texts.get(parent, parent), answers=shown
+        )
     if item["linkId"] in _STOPPED_ONLY:
-        condition = "Only for a medication you have stopped."
+        # i18n: participant
+        condition = _("Only for a medication you have stopped.")
     return Question(
         link_id=item["linkId"],
         text=item["text"],
@@ -67,15 +74,20 @@ def _question(item: dict[str, Any], texts: dict[str, str]) -> Question:
     )
 
 
-def sections(program: str = "default", *, duo: bool) -> list[Section]:
-    """The form's sections in the Questionnaire's order: 'session' first, 'medications' last."""
-    items = questionnaire(program)["item"]
-    texts = {q["linkId"]: q["text"] for group in items for q in group.get("item", [])}
+def sections(program: str = "default", *, duo: bool, lang: str = "en") -> list[Section]:
+    """The form's sections in the Questionnaire's order ('session' first, 'medications' last), in
+    the participant's language: the texts are the translated Questionnaire's own."""
+    items = questionnaire(program, lang=lang)["item"]
+    questions = [q for group in items for q in group.get("item", [])]
+    texts = {q["linkId"]: q["text"] for q in questions}
+    choices = {
+        q["linkId"]: {o["valueCoding"]["code"]: o["valueCoding"]["display"] for o in q.get("answerOption", [])} for q in questions
+    }
     out = []
     for group in items:
         if group["type"] != "group" or (group["linkId"] == "relationship" and not duo):
             continue
-        out.append(Section(group["linkId"], group["text"], tuple(_question(q, texts) for q in group["item"])))
+        out.append(Section(group["linkId"], group["text"], tuple(_question(q, texts, choices, lang) for q in group["item"])))
     return out
 
 
@@ -97,11 +109,24 @@ def _value(question: Question, raw: str) -> Any:
     return raw
 
 
-_WHAT = {"integer": "a whole number", "decimal": "a number", "date": "a date (YYYY-MM-DD)", "choice": "one of the choices"}
+# What a field needs, in "please give ..." (a participant reads them).
+_WHAT = {
+    # i18n: participant
+    "integer": N_("a whole number"),
+    # i18n: participant
+    "decimal": N_("a number"),
+    # i18n: participant
+    "date": N_("a date (YYYY-MM-DD)"),
+    # i18n: participant
+    "choice": N_("one of the choices"),
+}
+# i18n: participant
+_SHORTER = N_("a shorter answer")
 
 
-def read_answers(form: dict[str, list[str]], groups: list[Section]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the answers as intake sections, problems by field name). Empty fields stay unanswered."""
+def read_answers(form: dict[str, list[str]], groups: list[Section], lang: str = "en") -> tuple[dict[str, Any], dict[str, str]]:
+    """(the answers as intake sections, problems by field name, in ``lang``). Empty fields stay unanswered."""
+    _ = translator(lang)
     answers: dict[str, Any] = {}
     problems: dict[str, str] = {}
     flat: dict[str, Any] = {}
@@ -116,7 +141,10 @@ def read_answers(form: dict[str, list[str]], groups: list[Section]) -> tuple[dic
             try:
                 values[question.name] = flat[question.link_id] = _value(question, raw)
             except ValueError:
-                problems[question.link_id] = f"{question.text}: please give {_WHAT.get(question.kind, 'a shorter answer')}"
+                # i18n: participant. A field's problem: the question, then what it needs.
+                problems[question.link_id] = _("{question}: please give {what}").format(
+                    question=question.text, what=_(_WHAT.get(question.kind, _SHORTER))
+                )
         for link_id, (parent, allowed) in FOLLOW_UPS.items():  # a follow-up the earlier answer rules out is not asked
             if link_id.startswith(section.link_id + ".") and flat.get(parent, "unknown") not in allowed:
                 values.pop(link_id.rsplit(".", 1)[-1], None)
@@ -136,8 +164,9 @@ def read_answers(form: dict[str, list[str]], groups: list[Section]) -> tuple[dic
                 try:
                     line[name] = _value(by_name[name], raw)
                 except ValueError:
-                    problems[prefix + name] = (
-                        f"Medication line {index + 1}: please give {_WHAT.get(by_name[name].kind, 'a shorter answer')}"
+                    # i18n: participant
+                    problems[prefix + name] = _("Medication line {number}: please give {what}").format(
+                        number=index + 1, what=_(_WHAT.get(by_name[name].kind, _SHORTER))
                     )
         if not line.get("name"):
             continue

@@ -1,4 +1,4 @@
-"""One slow peer cannot hold the service: the whole request body read under one deadline.
+"""One slow peer cannot hold a server (the service or the web app): the whole request body read under one deadline.
 
 The server bounds the time to read a request's head (hypercorn's ``keep_alive_timeout``, armed
 when a connection opens and stopped only by a complete head); no server bounds the body, so
@@ -30,8 +30,8 @@ class _TooLarge(Exception):
 class BodyDeadline:
     """Pure ASGI (a BaseHTTPMiddleware would read the body without the deadline)."""
 
-    def __init__(self, app: Any, deadline: float = 10.0, max_bytes: int = 1_000_000):
-        self.app, self.deadline, self.max_bytes = app, deadline, max_bytes
+    def __init__(self, app: Any, deadline: float = 10.0, max_bytes: int = 1_000_000, *, fhir: bool = True):
+        self.app, self.deadline, self.max_bytes, self.fhir = app, deadline, max_bytes, fhir
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
@@ -41,10 +41,10 @@ class BodyDeadline:
             with anyio.fail_after(self.deadline):
                 body = await self._read(scope, receive)
         except TimeoutError:
-            await _refuse(send, 408, "timeout", f"the request body was not received within {self.deadline:g} seconds")
+            await _refuse(send, self.fhir, 408, "timeout", f"the request body was not received within {self.deadline:g} seconds")
             return
         except _TooLarge:
-            await _refuse(send, 413, "too-costly", f"the request body is larger than {self.max_bytes:,} bytes")
+            await _refuse(send, self.fhir, 413, "too-costly", f"the request body is larger than {self.max_bytes:,} bytes")
             return
         except _Gone:
             return
@@ -79,16 +79,20 @@ class BodyDeadline:
                 return b"".join(chunks)
 
 
-async def _refuse(send: Any, status: int, code: str, diagnostics: str) -> None:
-    body = json.dumps(
-        {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}]}
-    ).encode()
+async def _refuse(send: Any, fhir: bool, status: int, code: str, diagnostics: str) -> None:
+    """A FHIR OperationOutcome for the service; plain text for the web app's browsers."""
+    if fhir:
+        body = json.dumps(
+            {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": code, "diagnostics": diagnostics}]}
+        ).encode()
+    else:
+        body = (diagnostics[0].upper() + diagnostics[1:] + ".\n").encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/fhir+json"),
+                (b"content-type", b"application/fhir+json" if fhir else b"text/plain; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
             ],
