@@ -152,7 +152,11 @@ class Report(Model):
         the view is given); ids cannot be reserved words such as ``clinician``, so a view is
         never confused with the clinician's.
         """
-        participant = participant.removeprefix("participant:")
+        view = self._participant_view(participant.removeprefix("participant:"), None)
+        return view.model_copy(update={"view_id": compute_view_id(view)})
+
+    def _participant_view(self, participant: str, view_id: str | None) -> Report:
+        """A participant's view with ``view_id`` as given (``""``: as its id is computed over)."""
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
         flags = [
@@ -162,7 +166,7 @@ class Report(Model):
         ]
         missing = [m for m in self.missing_information if m.participant == participant]
         copies = self.participant_copies
-        view = _rebuilt(
+        return _rebuilt(
             self,
             {
                 "view": f"participant:{participant}",
@@ -178,12 +182,11 @@ class Report(Model):
                 )
                 if copies is not None
                 else None,
-                "view_id": None,
+                "view_id": view_id,
                 "medications": [m for m in self.medications if m.participant == participant],
                 "answers": [a for a in self.answers if a.participant == participant],
             },
         )
-        return view.model_copy(update={"view_id": compute_view_id(view)})
 
     def in_language(self, lang: str | None) -> Report:
         """The same report with its texts in a language (English: unchanged); it records the language."""
@@ -281,7 +284,9 @@ def _bound_to_views(fields: dict[str, Any]) -> dict[str, Any]:
     if copies is None:
         return fields
     draft = built(Report, {**fields, **_FOR_ID})
-    ids = {pid: draft.view_for(pid).view_id or "" for pid in draft.participants}
+    # each view as its id is computed over (view_id and engine empty: the draft's engine is),
+    # hashed directly rather than built, copied and copied again as view_for does
+    ids = {pid: hashlib.sha256(compact_json(draft._participant_view(pid, ""))).hexdigest() for pid in draft.participants}
     return {**fields, "participant_copies": copies.model_copy(update={"view_ids": ids})}
 
 
