@@ -28,8 +28,8 @@ def report_of(name: str):
     return screen(read_intake(path), today=TODAY)
 
 
-def test_there_are_twelve_example_intakes():
-    assert len(FILES) == 12
+def test_there_are_thirteen_example_intakes():
+    assert len(FILES) == 13
 
 
 def covered(report) -> Counter:
@@ -172,7 +172,7 @@ def test_one_blood_pressure_reading_is_one_finding_at_the_higher_threshold():
 
 def test_stopping_without_the_prescriber_and_taking_it_are_two_findings_with_their_own_actions():
     report = report_of("duo-mdma")
-    lexapro = [f for f in report.findings if any(e.field == "medications" for e in f.evidence)]
+    lexapro = [f for f in report.findings if any(e.field == "medications" and e.line == "Lexapro 10 mg" for e in f.evidence)]
     assert [[r.rule_id for r in f.rules] for f in lexapro] == [
         ["medication.stopped-on-own-antidepressant"],
         ["medication.serotonin-reuptake-inhibitor-blunting"],
@@ -232,7 +232,7 @@ def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
     head = text.split("\n\n1. [")[0]
     summary = head.split("This screening supports")[0].strip().splitlines()
     assert len(summary) < 40
-    assert summary[3].startswith("13 findings (1 critical, 9 warning, 3 info) from 17 rule flags")
+    assert summary[3].startswith("14 findings (2 critical, 9 warning, 3 info) from 19 rule flags")
     groups = [line for line in summary if line and not line.startswith(" ")][3:]
     assert groups == ["Address first:", "Session plan", "Participant A", "Participant B", "The pair (A and B)"]
     b = summary.index("Participant B")
@@ -242,13 +242,15 @@ def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
 def test_the_duo_addresses_the_critical_blood_pressure_first_with_its_point_in_full():
     report = report_of("duo-mdma")
     first = report.summary.address_first
-    assert [line.severity for line in first] == ["critical", "warning", "warning"]
-    assert first[0].finding == "B:cardiovascular.blood-pressure-140-90-mdma"
+    assert [line.severity for line in first] == ["critical", "critical", "warning"]
+    # two criticals, in report order: A's combined picture (pressure with destabilising answers), then B's reading
+    assert [line.finding for line in first[:2]] == [
+        "A:combination.destabilising-answers-with-pressure",
+        "B:cardiovascular.blood-pressure-140-90-mdma",
+    ]
     text = render_text(report)
     block = text.split("Address first:\n")[1].split("\n\n")[0]
-    assert block.splitlines()[0].startswith(
-        "  1. CRITICAL MDMA: blood pressure at or above 140/90 mmHg (participant B): consider"
-    )
+    assert "  2. CRITICAL MDMA: blood pressure at or above 140/90 mmHg (participant B): consider" in block
     # the first point is whole: it ends where its sentence ends, not with an ellipsis
     assert "before an MDMA session is planned." in " ".join(block.split())
     assert "…" not in block
@@ -263,7 +265,9 @@ def test_each_summary_group_is_ordered_by_severity():
 
 
 def test_the_full_duo_report_is_shorter_than_one_flag_per_firing():
-    assert len(render_text(report_of("duo-mdma")).splitlines()) < 407  # the rule-firing report was 407 lines
+    # the rule-firing report was 407 lines for 17 flags; the combination finding (rules/combinations.yaml,
+    # a 14th finding with its own reasons, limitations and sources) adds about 35
+    assert len(render_text(report_of("duo-mdma")).splitlines()) < 407 + 40
 
 
 def test_the_text_report_uses_no_internal_shorthand():
@@ -281,8 +285,8 @@ def test_json_has_the_summary_block_and_round_trips():
     assert again == report
     data = report.model_dump(mode="json")
     assert [g["subject"] for g in data["summary"]["groups"]] == ["session", "A", "B", "pair"]
-    assert data["summary"]["counts"] == {"critical": 1, "warning": 9, "info": 3}
-    assert [line["severity"] for line in data["summary"]["address_first"]] == ["critical", "warning", "warning"]
+    assert data["summary"]["counts"] == {"critical": 2, "warning": 9, "info": 3}
+    assert [line["severity"] for line in data["summary"]["address_first"]] == ["critical", "critical", "warning"]
 
 
 def test_a_report_built_without_findings_derives_them_from_its_flags():

@@ -940,6 +940,8 @@ def render(book: Rulebook) -> dict[str, str]:
     }
     for rule in book.rules:
         pages[f"{rule.meta.category}/{rule.id}.md"] = _rule_page(book, rule)
+    for combination in book.combinations:
+        pages[f"{combination.category}/{combination.id}.md"] = _combination_page(book, combination)
     for program in _programs(book):
         pages[f"programs/{program.id}.md"] = _program_page(book, program)
     return {path: text.rstrip("\n") + "\n" for path, text in sorted(pages.items())}
@@ -948,7 +950,55 @@ def render(book: Rulebook) -> dict[str, str]:
 def rule_pages(book: Rulebook) -> dict[str, str]:
     """rule id -> its page, for a rulebook as compiled for a program (the service links each card
     to one); the programs' own pages are not rendered, so a compiled rulebook is read as it is."""
-    return {rule.id: _rule_page(book, rule).rstrip("\n") + "\n" for rule in book.rules}
+    pages = {rule.id: _rule_page(book, rule).rstrip("\n") + "\n" for rule in book.rules}
+    pages.update({c.id: _combination_page(book, c).rstrip("\n") + "\n" for c in book.combinations})
+    return pages
+
+
+def _combination_page(book: Rulebook, combination: Any) -> str:
+    """A combination's page: what it combines, its texts, sources and examples (rules/combinations.yaml)."""
+    by_id = {rule.id: rule for rule in book.rules} | {c.id: c for c in book.combinations}
+
+    def link(rule_id: str) -> str:
+        other = by_id[rule_id]
+        category = other.meta.category if hasattr(other, "meta") else other.category
+        title = other.meta.title if hasattr(other, "meta") else other.title
+        return f"[{display.markdown(title)}](../{category}/{rule_id}.md) (`{rule_id}`)"
+
+    out = [GENERATED, f"# {display.markdown(combination.title)}", ""]
+    out += [
+        (
+            f"`{combination.id}` · a combination (rules/combinations.yaml) · {combination.severity} · "
+            f"{combination.applies_to} · {combination.status} · written {combination.written.isoformat()}"
+        ),
+        "",
+        "## When it fires",
+        "",
+        (
+            "For one participant (session rules count for each participant), when every group below has at least "
+            "the number of its rules flagged. It is evaluated after the engines, over the flags they agreed on, "
+            "and shown as a finding of its own that names the findings it rests on."
+        ),
+        "",
+    ]
+    for i, group in enumerate(combination.combines, 1):
+        out.append(f"{i}. at least {group.at_least} of:")
+        out += [f"   - {link(r)}" for r in group.of]
+    out += ["", "## Summary", "", display.markdown(combination.summary), ""]
+    out += ["## Explanation", "", display.markdown(" ".join(combination.explanation.split())), ""]
+    out += ["## What to review", "", display.markdown(" ".join(combination.clinician_action.split())), ""]
+    out += ["## For the participant", "", display.markdown(" ".join(combination.participant_text.split())), ""]
+    out += ["## Limitations", ""] + [f"- {display.markdown(t)}" for t in combination.limitations] + [""]
+    out += ["## Sources", ""]
+    for ref in combination.references:
+        out.append(
+            f"- [{display.markdown(ref.title)}]({ref.url}), {display.markdown(ref.locator)} ({ref.kind}, read "
+            f"{ref.accessed.isoformat()}): {display.markdown(ref.says)}"
+        )
+    out += ["", "## Examples", "", "| Example | Rules flagged | Expect |", "|---|---|---|"]
+    for example in combination.examples:
+        out.append(f"| {_cell(example.name)} | {', '.join(f'`{r}`' for r in example.flagged)} | {example.expect} |")
+    return "\n".join(out) + "\n"
 
 
 def build(book: Rulebook, out: str | Path) -> list[str]:

@@ -102,6 +102,12 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
             add(text.strip(), f"rules:{rule.id}/limitations[{i}]", "rule")
         for i, text in enumerate(meta.override_reasons):
             add(text.strip(), f"rules:{rule.id}/override_reasons[{i}]", "rule")
+    for combination in sorted(book.combinations, key=lambda c: c.id):  # rules/combinations.yaml, as a report carries them
+        for name in RULE_TEXTS:
+            text = " ".join(getattr(combination, name).split()) if name != "title" else combination.title
+            add(text, f"rules:{combination.id}/{name}", "participant" if name == "participant_text" else "rule")
+        for i, text in enumerate(combination.limitations):
+            add(" ".join(text.split()), f"rules:{combination.id}/limitations[{i}]", "rule")
     for program_id, program in sorted(load_programs(book).items()):  # named on the participant's copy
         add(program.meta.title, f"programs:{program_id}/title", "participant")
     return found

@@ -37,7 +37,7 @@ from ..report.parts import (
     Severity,
     built,
 )
-from ..rulebook import conditions
+from ..rulebook import combinations, conditions
 from ..rulebook import loading as rulebook_module
 from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook, RuleFile
 from ..rulebook.programs import Program, resolve
@@ -221,7 +221,7 @@ def _flag_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
     def make() -> dict[str, Any]:
         from ..rulebook.review import state_of
 
-        texts = {**_texts_of(rule.meta), "rule_status": state_of(book, rule).state}
+        texts = {**_texts_of(rule.meta), "rule_status": state_of(book, rule).state, "combines": []}
         return {name: texts.get(name) for name in Flag.model_fields}
 
     return book.derived(("flag-texts", rule.id), make)
@@ -243,6 +243,54 @@ def _texts_of(meta: RuleFile) -> dict[str, Any]:
         "limitations": [" ".join(text.split()) for text in meta.limitations],
         "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
     }
+
+
+def _combine(book: Rulebook, flags: dict[tuple[str, str], Flag], participants: list[str]) -> None:
+    """The rulebook's combinations over the flags the engines agreed on, added to ``flags``: per
+    participant, over that participant's flags (session rules count for each), each naming the
+    rules it combines. The same for every engine: it reads flags only."""
+    if not book.combinations:
+        return
+    for pid in participants:
+        flagged = {rule_id for (rule_id, who), flag in flags.items() if who == pid and _answered(flag)}
+        for combination, read in combinations.fired_for(book.combinations, flagged):
+            parts = [flags[(r, pid)] for r in read]
+            evidence = list(dict.fromkeys(e for f in parts for e in f.evidence))
+            flag = dict(_combination_texts(book, combination))
+            flag["participant"] = pid
+            flag["participants"] = sorted({p for f in parts for p in f.participants} | {pid})
+            flag["evidence"] = evidence
+            flag["combines"] = read
+            flags[(combination.id, pid)] = built(Flag, flag, in_order=True)
+
+
+def _answered(flag: Flag) -> bool:
+    """Whether a flag rests on an answer given (a combination counts those only: a question left
+    open is raised in its own finding, never read as part of a picture the answers did not give)."""
+    return not flag.evidence or any(e.field == "medications" or e.answer not in ("unknown", None) for e in flag.evidence)
+
+
+def _combination_texts(book: Rulebook, combination: combinations.Combination) -> dict[str, Any]:
+    def make() -> dict[str, Any]:
+        texts = {
+            "rule_id": combination.id,
+            "title": combination.title,
+            "category": combination.category,
+            "severity": combination.severity,
+            "scope": combination.applies_to,
+            "summary": combination.summary,
+            "participant_text": " ".join(combination.participant_text.split()),
+            "participant_copy": combination.participant_copy,
+            "explanation": " ".join(combination.explanation.split()),
+            "clinician_action": " ".join(combination.clinician_action.split()),
+            "limitations": [" ".join(t.split()) for t in combination.limitations],
+            "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in combination.references],
+            # a combination has no review records of its own yet: its file's status, in the rules' five words
+            "rule_status": "draft" if combination.status == "draft" else "in review",
+        }
+        return {name: texts.get(name) for name in Flag.model_fields}
+
+    return book.derived(("flag-texts", combination.id), make)
 
 
 def _firing_order(firing: Firing) -> tuple[str, str, str]:
@@ -341,6 +389,7 @@ def _screen(
             who = sorted(set(flags[key].participants) | set(flag.participants))
             flag = flags[key].model_copy(update={"evidence": merged, "participants": who})
         flags[key] = flag
+    _combine(book, flags, list(values))
     order = {pid: i for i, pid in enumerate(values)}
     ordered = sorted(
         flags.values(),

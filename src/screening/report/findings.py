@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..rulebook.conditions import STOPPED_ON_OWN
@@ -254,6 +254,20 @@ def _fold_pairs(drafts: list[_Draft]) -> list[_Draft]:
     return [d for d in drafts if id(d) not in folded]
 
 
+def _link_combinations(
+    combos: list[_Draft], drafts: list[_Draft], combined: Mapping[tuple[str, str], list[tuple[str, str]]]
+) -> None:
+    """A combination finding names the findings that cover the flags it combines, and shows their
+    answers there rather than a second time (its flag keeps them all)."""
+    where = {(f.rule_id, f.participant): d.id for d in drafts for f in d.flags}
+    for combo in combos:
+        where.update({(f.rule_id, f.participant): combo.id for f in combo.flags})
+    for combo in combos:
+        combo.evidence, combo.keys = [], frozenset()  # the answers are shown in the findings it names
+        parts = [where.get(key) for f in combo.flags for key in combined.get((f.rule_id, f.participant), [])]
+        combo.rests_on = list(dict.fromkeys(p for p in parts if p is not None and p != combo.id))
+
+
 def _missing_findings(
     missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
 ) -> list[Finding]:
@@ -318,13 +332,25 @@ def _order(subject: str, participants: list[str]) -> int:
     return 1 + participants.index(subject) if subject in participants else len(participants)
 
 
-def build(flags: Iterable[Flag], missing: Iterable[MissingItem], participants: list[str]) -> list[Finding]:
-    """The findings for these flags and unanswered questions, grouped by whose they are."""
+def build(
+    flags: Iterable[Flag],
+    missing: Iterable[MissingItem],
+    participants: list[str],
+) -> list[Finding]:
+    """The findings for these flags and unanswered questions, grouped by whose they are.
+
+    A combination's flag (one that ``combines`` others) is a finding of its own, never merged
+    with the findings it combines, which it names in ``rests_on``."""
     flags, missing = list(flags), list(missing)
+    combined = {(f.rule_id, f.participant): [(r, f.participant) for r in f.combines] for f in flags if f.combines}
     drafts, unanswered = _drafts(flags, participants)
-    drafts = _merge_same_answers(drafts)
+    combos = [d for d in drafts if (d.main.rule_id, d.main.participant) in combined]
+    drafts = _merge_same_answers([d for d in drafts if (d.main.rule_id, d.main.participant) not in combined])
     _link_pairs(drafts)
     drafts = _fold_pairs(drafts)
+    if combos:
+        _link_combinations(combos, drafts, combined)
+        drafts += combos
     found = [d.finding() for d in drafts]
     shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
     gaps = _missing_findings(missing, shown, unanswered, participants)

@@ -548,6 +548,9 @@ def render_text(report: Report, lang: str | None = None) -> str:
     for f in findings:
         by_id.setdefault(f.id, f)  # the first with an id, as a search from the top finds it
     statuses = {f.rule_id: f.rule_status for f in report.flags}
+    position: dict[str, int] = {}
+    for n, f in enumerate(findings, 1):
+        position.setdefault(f.id, n)
     for n, finding in enumerate(findings, 1):
         # the answers of the findings it builds on are shown there (most findings build on none)
         shown = (
@@ -563,14 +566,20 @@ def render_text(report: Report, lang: str | None = None) -> str:
             ),
             _wrap(_(finding.summary), "   "),
         ]
+        below = []
         for ref in finding.rests_on:
             title = _(by_id[ref].title) if ref in by_id else ref
+            if position.get(ref, 0) > n:  # a combination comes before the findings it combines
+                below.append(f"{title} ({whose(ref.split(':', 1)[0], lang=lang)})")
+                continue
             out.append(
                 _wrap(
                     _("Builds on: {title} ({whose}, above)").format(title=title, whose=whose(ref.split(":", 1)[0], lang=lang)),
                     "   ",
                 )
             )
+        if below:
+            out.append(_wrap(_("Builds on, below: {titles}").format(titles="; ".join(below)), "   "))
         evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
         if evidence:
             out.append("   " + _("Found:"))

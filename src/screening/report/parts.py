@@ -115,6 +115,10 @@ class Flag(Model):
     limitations: list[str]
     references: list[Reference]
     rule_status: RuleStatus = Field(description=RULE_STATUS_HELP)
+    combines: list[str] = Field(
+        default_factory=list,
+        description="For a combination (rules/combinations.yaml): the rules, flagged for the same participant, it brings together.",
+    )
 
 
 class MissingItem(Model):
@@ -152,7 +156,10 @@ class Finding(Model):
     participant_copy: Literal["shown", "on-request"]
     evidence: list[EvidenceItem]
     rests_on: list[str] = Field(
-        description="Ids of the participant findings a pair finding builds on (their answers are shown there)."
+        description=(
+            "Ids of the findings this one builds on (their answers are shown there): the participant findings "
+            "a pair finding repeats, or the findings a combination (rules/combinations.yaml) brings together."
+        )
     )
     rules: list[CoveredRule] = Field(
         description="Every flag this finding covers, the main rule first; lower thresholds follow it."

@@ -291,6 +291,7 @@ class Rulebook:
     reviews: list[Any] = field(default_factory=list)  # review.ReviewRecord, in file order
     named: dict[str, Any] = field(default_factory=dict)  # rules/conditions.yaml: name -> when tree
     crisis: Any = None  # crisis.CrisisFile: the numbers a participant's copy gives when harm is reported
+    combinations: list[Any] = field(default_factory=list)  # combinations.Combination, in dependency order
     # Derived data computed once per rulebook (what each substance reads, flag texts...):
     # screening reads it many times and a rulebook does not change once loaded.
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -772,6 +773,7 @@ def load(root: str | Path | None = None) -> Rulebook:
     from .review_records import read_records
 
     reviews = read_records(root, set(seen), problems)
+    combos = _load_combinations(root, set(seen), problems)
     if problems:
         raise RulebookError(problems)
     # Programs are not part of the rulebook's identity: a report names its program and that
@@ -789,7 +791,23 @@ def load(root: str | Path | None = None) -> Rulebook:
         reviews=reviews,
         named=named,
         crisis=crisis,
+        combinations=combos,
     )
+
+
+def _load_combinations(root: Path, rule_ids: set[str], problems: list[Problem]) -> list[Any]:
+    """rules/combinations.yaml (optional): findings over other rules' flags, validated."""
+    from .combinations import COMBINATIONS_FILE, parse_combinations
+
+    path = root / COMBINATIONS_FILE
+    if not path.exists():
+        return []
+    data = _plain(_read_yaml(path, root, problems))
+    combos = parse_combinations(data, rule_ids, problems) if data is not None else []
+    for combination in combos:
+        if combination.category not in get_args(Category):
+            problems.append(Problem(COMBINATIONS_FILE, None, f"{combination.id}: unknown category {combination.category!r}"))
+    return combos
 
 
 def _load_crisis(root: Path, problems: list[Problem]) -> Any:

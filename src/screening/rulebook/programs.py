@@ -535,6 +535,7 @@ def compile_program(book: Rulebook, program: Program) -> Rulebook:
         reviews=book.reviews,
         named=book.named,
         crisis=book.crisis,
+        combinations=book.combinations,
     )
 
 
