@@ -75,6 +75,8 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
             ("warning", "setting.no-transport-plan"),
             ("warning", "setting.facilitator-not-vetted"),  # a retreat; nobody checked the facilitator's training
             ("warning", "setting.lsd-session-shorter-than-its-effects"),  # six hours booked; LSD acts 6.7-11 h
+            # together: two intoxicated people leaving with no way home (rules/combinations.yaml, issue 30)
+            ("critical", "combination.no-safe-way-home"),
         )
     },
     "unanswered-lsd": {

@@ -69,7 +69,7 @@ def _join(items: Iterable[_Markup]) -> _Markup:
 
 
 _CSS = """
-@page { size: @SIZE@; margin: 12mm 13mm 16mm 13mm;
+@page { size: @SIZE@; margin: 10mm 12mm 14mm 12mm;
   @bottom-left { content: "@FOOTER@"; font: 8pt sans-serif; color: #333; }
   @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt sans-serif; color: #333; } }
 html { font: 10.5pt/1.4 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #111; background: #fff; }
@@ -93,7 +93,7 @@ dt, dd, li, tr, p.note, p.signoff { break-inside: avoid-page; } p.note { margin:
 p.signoff { margin: .35rem 0 0; font-size: .85rem; } .blank { display: inline-block; border-bottom: 1px solid #111;
   width: 22em; height: 1em; vertical-align: bottom; margin-right: 1em; } .blank.short { width: 5em; }
 ol.first { padding-left: 1.4rem; } ol.first li { margin: .2rem 0; }
-@media print { html { font-size: 9pt; line-height: 1.32; } h2 { margin-top: 1rem; } }
+@media print { html { font-size: 9pt; line-height: 1.25; } h2 { margin-top: .8rem; } }
 ul { margin: .2rem 0; padding-left: 1.2rem; } .small { font-size: .85rem; } .url { word-break: break-all; }
 footer { margin-top: 1rem; border-top: 2px solid #111; padding-top: .2rem; font-size: .8rem; } footer h2 { margin: .3rem 0 .2rem; }
 footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 0 .8rem; } footer dd { margin: 0; word-break: break-all; }
