@@ -193,6 +193,8 @@ def test_an_antidepressant_stopped_with_the_prescriber_raises_no_self_stop_flag(
 def test_lithium_stopped_on_own_40_days_before_is_the_self_stop_flag_not_the_30_day_rule(engine, baseline):
     assert flags(intake(baseline, "psilocybin", stopped("lithium", 40, with_prescriber="no")), engine) == {
         SELF_STOP_MOOD: "warning",
+        # lithium with bipolar disorder and mania both answered "no": what was it prescribed for? (issue 28)
+        "mood.mood-stabiliser-or-antipsychotic-without-declared-history": "warning",
     }
 
 
