@@ -272,3 +272,21 @@ def test_grams_without_a_grams_unit_are_refused_naming_the_field(baseline_indivi
     with pytest.raises(IntakeError) as caught:
         screen(baseline_individual, today=TODAY)
     assert "plan.dose_unit" in str(caught.value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("line", "arrhythmia", "flagged"),
+    [("apixaban 5 mg 2dd", "no", True), ("Eliquis", "no", True), ("apixaban 5 mg", "yes", False), ("ibuprofen", "no", False)],
+)
+def test_a_blood_thinner_with_every_heart_condition_denied_asks_what_it_is_for(
+    engine, baseline_individual, line, arrhythmia, flagged
+):
+    person = baseline_individual["participants"][0]
+    person["medication_use"] = {"takes_any": "yes"}
+    person["medications"] = [{"name": line, "status": "current"}]
+    person["physical"]["arrhythmia"] = arrhythmia
+    flags = {f.rule_id: f.severity for f in screen(baseline_individual, engine=engine, today=TODAY).flags}
+    assert ("cardiovascular.anticoagulant-without-declared-condition" in flags) is flagged
+    if flagged:
+        assert flags["cardiovascular.anticoagulant-without-declared-condition"] == "info"
