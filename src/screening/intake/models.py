@@ -371,15 +371,16 @@ class Plan(_Strict):
         "Does the facilitator have supervisory, evaluative or other authority over you (for example as your employer, teacher or supervisor)?"
     )
 
-    @model_validator(mode="after")
-    def _grams_need_a_grams_unit(self) -> Plan:
+    @field_validator("dose_grams")
+    @classmethod
+    def _grams_need_a_grams_unit(cls, value: float | None, info: ValidationInfo) -> float | None:
         # Grams of mushrooms or truffles are never read as milligrams of the active substance.
-        if self.dose_grams is not None and not self.dose_unit.startswith("g_"):
+        if value is not None and not str(info.data.get("dose_unit", "")).startswith("g_"):
             raise ValueError(
-                "plan.dose_grams is given, so plan.dose_unit must say what was weighed"
+                "grams are given, so plan.dose_unit must say what was weighed"
                 " (g_dried_mushrooms, g_fresh_mushrooms or g_truffles)"
             )
-        return self
+        return value
 
 
 class Relationship(_Strict):
