@@ -190,6 +190,9 @@ def build_intake(c: _Choices, duo: bool | None = None) -> dict:
             and physical["systolic_bp"] <= physical["diastolic_bp"]
         ):
             physical["diastolic_bp"] = None
+        plan = person["plan"]
+        if plan.get("dose_grams") is not None and not str(plan.get("dose_unit", "")).startswith("g_"):
+            plan["dose_grams"] = None  # grams need a grams unit (the intake refuses them otherwise)
         person["medications"] = [_medication(c, planned) for _ in range(c.pick((0, 0, 1, 2, 4)))]
         people.append(person)
     return {"session": session, "participants": people}

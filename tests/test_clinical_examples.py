@@ -239,3 +239,54 @@ def test_a_dose_above_the_studied_range_is_flagged_and_a_typical_dose_never(
     baseline_individual["participants"][0]["plan"]["dose_mg"] = dose
     dose_rules = {f.rule_id for f in screen(baseline_individual, engine=engine, today=TODAY).flags if "dose-above" in f.rule_id}
     assert dose_rules == ({flagged_rule} if flagged_rule else set())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("plan", "weight", "expected"),
+    [
+        ({"dose_unit": "g_truffles", "dose_grams": 15}, None, {"medical.psilocybin-dose-in-grams-to-convert"}),
+        ({"dose_unit": "g_fresh_mushrooms", "dose_grams": 30}, None, {"medical.psilocybin-dose-in-grams-to-convert"}),
+        ({"dose_unit": "g_dried_mushrooms", "dose_grams": 5}, None, {"medical.psilocybin-dried-mushroom-dose-above-studied"}),
+        ({"dose_unit": "g_dried_mushrooms", "dose_grams": 2}, None, set()),
+        ({"dose_unit": "mg_active_substance", "dose_mg": 25}, 50, {"medical.psilocybin-dose-per-kg-above-studied"}),
+        ({"dose_unit": "mg_active_substance", "dose_mg": 25}, 70, set()),
+        ({"dose_unit": "mg_active_substance", "dose_mg": 25}, None, set()),
+    ],
+)
+def test_grams_of_truffles_are_never_read_as_milligrams_and_the_dose_per_kg_is_read(
+    engine, baseline_individual, plan, weight, expected
+):
+    baseline_individual["session"]["substance"] = "psilocybin"
+    person = baseline_individual["participants"][0]
+    person["plan"] = {**{k: v for k, v in person["plan"].items() if k != "dose_mg"}, **plan}
+    person["person"]["weight_kg"] = weight
+    dose_rules = {f.rule_id for f in screen(baseline_individual, engine=engine, today=TODAY).flags if "dose" in f.rule_id}
+    assert dose_rules == expected
+
+
+def test_grams_without_a_grams_unit_are_refused_naming_the_field(baseline_individual):
+    from screening.errors import IntakeError
+
+    baseline_individual["participants"][0]["plan"]["dose_grams"] = 15
+    with pytest.raises(IntakeError) as caught:
+        screen(baseline_individual, today=TODAY)
+    assert "plan.dose_unit" in str(caught.value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("line", "arrhythmia", "flagged"),
+    [("apixaban 5 mg 2dd", "no", True), ("Eliquis", "no", True), ("apixaban 5 mg", "yes", False), ("ibuprofen", "no", False)],
+)
+def test_a_blood_thinner_with_every_heart_condition_denied_asks_what_it_is_for(
+    engine, baseline_individual, line, arrhythmia, flagged
+):
+    person = baseline_individual["participants"][0]
+    person["medication_use"] = {"takes_any": "yes"}
+    person["medications"] = [{"name": line, "status": "current"}]
+    person["physical"]["arrhythmia"] = arrhythmia
+    flags = {f.rule_id: f.severity for f in screen(baseline_individual, engine=engine, today=TODAY).flags}
+    assert ("cardiovascular.anticoagulant-without-declared-condition" in flags) is flagged
+    if flagged:
+        assert flags["cardiovascular.anticoagulant-without-declared-condition"] == "info"

@@ -134,6 +134,8 @@ PROTECTIVE = {
     "relationship.agreement_check_in_signal",
     "relationship.agreement_primary_support",
     "relationship.agreement_sharing_afterwards",
+    "relationship.knows_other_intention",
+    "relationship.agreed_what_facilitator_passes_on",
     "person.contraception_after_session",
     "session.preparation_planned",
     "session.integration_planned",
@@ -151,6 +153,8 @@ NUMBER_DIRECTION = {
     "session.sober_facilitators": -1,
     "session.session_hours": -1,
     "plan.dose_mg": +1,
+    "plan.dose_mg_per_kg": +1,
+    "plan.dose_grams": +1,
 }
 # Ordered choices: later is riskier.
 ENUM_ORDER = {"relationship.conflict_level": ("low", "moderate", "high")}
@@ -158,7 +162,43 @@ ENUM_ORDER = {"relationship.conflict_level": ("low", "moderate", "high")}
 # Rules that legitimately go the other way, with the reason. Keyed by (rule id, field, change):
 # change "riskier" (no->yes, or yes->no for a protective answer) or "unknown" (the safer answer
 # replaced by unknown).
+CONSISTENCY = "a consistency rule: it asks what the medicine is for only while every condition it could imply was answered no; a declared condition is flagged by that condition's own rule, and an unknown answer is listed under missing information (missing-information.unanswered-questions)"
+UNANSWERED_LISTED = (
+    "an info rule about an explicit 'no'; an unanswered question is listed under missing information and counted "
+    "by missing-information.unanswered-questions (a warning), so the unknown answer is not left unflagged"
+)
 DOCUMENTED_EXCEPTIONS = {
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.arrhythmia", "riskier"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.arrhythmia", "unknown"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.heart_attack_ever", "riskier"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.heart_attack_ever", "unknown"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.stroke_ever", "riskier"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.stroke_ever", "unknown"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.stroke_or_tia_last_6_months", "riskier"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.stroke_or_tia_last_6_months", "unknown"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.valve_disease", "riskier"): CONSISTENCY,
+    ("cardiovascular.anticoagulant-without-declared-condition", "physical.valve_disease", "unknown"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "physical.seizure_disorder", "riskier"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.bipolar_1", "riskier"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.bipolar_1", "unknown"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.bipolar_2", "riskier"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.bipolar_2", "unknown"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.mania_history", "riskier"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.mania_history", "unknown"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.psychotic_disorder", "riskier"): CONSISTENCY,
+    ("mood.mood-stabiliser-or-antipsychotic-without-declared-history", "psychiatric.psychotic_disorder", "unknown"): CONSISTENCY,
+    (
+        "missing-information.medication-question-open",
+        "medications.listed",
+        "unknown",
+    ): "the rule is for an empty medication list with the question whether anything is taken left open; once a "
+    "line is listed, the listed medications are read by their own rules",
+    (
+        "relationship.facilitator-passing-on-not-agreed",
+        "relationship.agreed_what_facilitator_passes_on",
+        "unknown",
+    ): UNANSWERED_LISTED,
+    ("relationship.other-intention-not-known", "relationship.knows_other_intention", "unknown"): UNANSWERED_LISTED,
     (
         "relationship.fear-reported-by-one",
         "relationship.fear_of_other",

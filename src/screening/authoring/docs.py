@@ -40,6 +40,8 @@ NUMBER_LABELS = {
     "physical.systolic_bp": "the systolic blood pressure (mmHg)",
     "physical.diastolic_bp": "the diastolic blood pressure (mmHg)",
     "plan.dose_mg": "the planned dose in mg",
+    "plan.dose_mg_per_kg": "the planned dose in mg per kg of body weight",
+    "plan.dose_grams": "the planned amount of mushrooms or truffles in grams",
     "medications.listed": "the number of medications or substances listed",
     "medications.unrecognised": "the number of listed medications or substances that the vocabulary did not recognise",
     "medications.unconfirmed_match": "the number of listed names matched only approximately (likely misspellings, to confirm)",
@@ -919,6 +921,8 @@ def _fields() -> str:
     for path, spec in catalogue().items():
         values = ", ".join(spec.choices) if spec.kind == "enum" else ("yes, no, unknown" if spec.kind == "answer" else "–")
         note = "private, about the other participant; duo only" if spec.private else ("duo only" if spec.duo_only else "")
+        if spec.derived:
+            note = "computed, not asked; empty when an answer it is computed from is missing"
         out.append(f"| `{path}` | {kinds.get(spec.kind, spec.kind)} | {values} | {_cell(spec.question)} | {note} |")
     out.append("")
     return "\n".join(out)

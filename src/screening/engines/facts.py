@@ -138,6 +138,8 @@ def _participant_values(
         if section is None:  # no relationship section outside a duo: every answer unknown
             section = _no_relationship()
         fields.update(zip(paths, getter(section.__dict__), strict=True))
+    dose, weight = fields.get("plan.dose_mg"), fields.get("person.weight_kg")
+    fields["plan.dose_mg_per_kg"] = round(dose / weight, 3) if dose is not None and weight else None
     taking, stopped_on_own, names, matches, notes, doses = _medication_values(participant, vocabulary, reference)
     ordered = _in_order(asked)
     notes["intake.unanswered_questions"] = [

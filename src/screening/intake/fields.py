@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from . import models as intake
 
-__all__ = ["FieldSpec", "catalogue", "DERIVED_COUNTS", "FOLLOW_UPS", "PARTICIPANT_GROUPS"]
+__all__ = ["FieldSpec", "catalogue", "DERIVED_COUNTS", "DERIVED_NUMBERS", "FOLLOW_UPS", "PARTICIPANT_GROUPS"]
 
 # Participant sections, in the order an intake asks them.
 PARTICIPANT_GROUPS: dict[str, type[BaseModel]] = {
@@ -42,11 +42,20 @@ DERIVED_COUNTS: dict[str, str] = {
     "intake.unanswered_questions": "How many questions that the rules for this session read were left unanswered or answered unsure.",
 }
 
+# Numbers computed from two answers rather than asked; empty when either answer is missing.
+DERIVED_NUMBERS: dict[str, str] = {
+    "plan.dose_mg_per_kg": "The planned dose in mg per kg of body weight (computed from the planned dose in mg and the weight).",
+}
+
 
 # Follow-up questions: asked only when an earlier answer is one of these values. When the earlier
 # answer rules the follow-up out, it is not counted as unanswered.
 FOLLOW_UPS: dict[str, tuple[str, tuple[str, ...]]] = {
     "psychiatric.psychosis_substance_induced_only": ("psychiatric.psychotic_disorder", ("yes", "unknown")),
+    "person.pregnant": ("person.can_become_pregnant", ("yes", "unknown")),
+    "plan.dose_mg": ("plan.dose_unit", ("mg_active_substance", "unknown")),
+    "plan.dose_grams": ("plan.dose_unit", ("g_dried_mushrooms", "g_fresh_mushrooms", "g_truffles", "unknown")),
+    "person.contraception_after_session": ("person.can_become_pregnant", ("yes", "unknown")),
 }
 
 
@@ -59,6 +68,7 @@ class FieldSpec:
     private: bool = False  # a duo participant's answers about the other person
     duo_only: bool = False
     session: bool = False  # part of the shared session plan
+    derived: bool = False  # computed from other answers, never asked itself
 
     @property
     def key(self) -> str:
@@ -112,5 +122,6 @@ def catalogue() -> dict[str, FieldSpec]:
     for group, model in PARTICIPANT_GROUPS.items():
         is_relationship = group == "relationship"
         specs += _model_fields(group, model, private=is_relationship, duo_only=is_relationship)
+    specs += [FieldSpec(path=path, kind="number", question=text, derived=True) for path, text in DERIVED_NUMBERS.items()]
     specs += [FieldSpec(path=path, kind="count", question=text) for path, text in DERIVED_COUNTS.items()]
     return {spec.path: spec for spec in specs}

@@ -170,6 +170,9 @@ class Person(_Strict):
     weight_kg: Annotated[float | None, _NUMBER] = Field(
         default=None, ge=20, le=400, description="What is your body weight, in kilograms?"
     )
+    can_become_pregnant: Answer = _question(
+        "Is it possible for your body to become pregnant (whether or not you plan to)? If not, the pregnancy questions are skipped."
+    )
     pregnant: Answer = _question("Are you pregnant, or could you be pregnant?")
     breastfeeding: Answer = _question("Are you breastfeeding?")
     trying_to_conceive: Answer = _question("Are you trying to conceive, or planning to in the coming months?")
@@ -209,6 +212,17 @@ class Psychiatric(_Strict):
     )
     eating_disorder_active_purging: Answer = _question(
         "Do you currently have an eating disorder with purging (vomiting, laxatives)?"
+    )
+    prolonged_reaction_to_psychedelic: Answer = _question(
+        "Have you ever had a reaction to a psychedelic, MDMA or ketamine that lasted days or longer after the drug wore off"
+        " (for example lasting fear, confusion, or seeing or hearing things that others did not)?"
+    )
+    persisting_perception_changes: Answer = _question(
+        "After taking a psychedelic, have changes in what you see (trails, halos, flashes of colour, movement at the edge of"
+        " vision) come back or stayed after the drug wore off?"
+    )
+    ketamine_misuse_history: Answer = _question(
+        "Have you ever used ketamine often outside medical care (for example weekly or more, for months)?"
     )
     frequent_dissociation: Answer = _question("Do you often dissociate (feel unreal, detached from your body, or lose time)?")
     complex_trauma: Answer = _question(
@@ -260,6 +274,14 @@ class Physical(_Strict):
     )
     aneurysm: Answer = _question("Have you been diagnosed with an aneurysm or an arteriovenous malformation?")
     seizure_disorder: Answer = _question("Have you ever had epilepsy or seizures?")
+    raised_brain_or_eye_pressure: Answer = _question(
+        "Have you been told you have raised pressure in the head (brain) or in the eye (such as glaucoma), or do you have"
+        " an eye injury?"
+    )
+    bladder_symptoms: Answer = _question(
+        "Do you have bladder problems now, such as pain when passing urine, needing to go often or urgently, or blood in"
+        " the urine?"
+    )
     liver_disease: Answer = _question("Have you been diagnosed with liver disease?")
     kidney_disease: Answer = _question("Have you been diagnosed with kidney disease?")
     diabetes_on_insulin: Answer = _question("Do you have diabetes treated with insulin?")
@@ -324,6 +346,10 @@ class Readiness(_Strict):
 class Plan(_Strict):
     """This participant's part of the session plan."""
 
+    dose_unit: Literal["mg_active_substance", "g_dried_mushrooms", "g_fresh_mushrooms", "g_truffles", "unknown"] = _question(
+        "In what unit is your planned dose given: milligrams of the active substance itself, or grams of dried"
+        " mushrooms, fresh mushrooms or truffles?"
+    )
     dose_mg: Annotated[float | None, _NUMBER] = Field(
         default=None,
         gt=0,
@@ -333,10 +359,28 @@ class Plan(_Strict):
             " (mg of psilocybin, MDMA or ketamine; not grams of truffles or mushrooms)?"
         ),
     )
+    dose_grams: Annotated[float | None, _NUMBER] = Field(
+        default=None,
+        gt=0,
+        le=200,
+        description=("If the dose is planned as mushrooms or truffles: how many grams of them (as weighed, dried or fresh)?"),
+    )
     transport_plan: Answer = _question("Do you have a plan for getting home after the session without driving yourself?")
+
     facilitator_has_authority: Answer = _question(
         "Does the facilitator have supervisory, evaluative or other authority over you (for example as your employer, teacher or supervisor)?"
     )
+
+    @field_validator("dose_grams")
+    @classmethod
+    def _grams_need_a_grams_unit(cls, value: float | None, info: ValidationInfo) -> float | None:
+        # Grams of mushrooms or truffles are never read as milligrams of the active substance.
+        if value is not None and not str(info.data.get("dose_unit", "")).startswith("g_"):
+            raise ValueError(
+                "grams are given, so plan.dose_unit must say what was weighed"
+                " (g_dried_mushrooms, g_fresh_mushrooms or g_truffles)"
+            )
+        return value
 
 
 class Relationship(_Strict):
@@ -383,6 +427,15 @@ class Relationship(_Strict):
     )
     agreement_sharing_afterwards: Answer = _question(
         "Have you agreed with the other participant on what each of you will and will not share with the other after the session?"
+    )
+    knows_other_intention: Answer = _question(
+        "Do you know what the other participant's intention for the session is (whether or not it is the same as yours)?"
+    )
+    untold_matter_may_come_up: Answer = _question(
+        "Is there something you have not yet told the other participant that may come up during or after the session?"
+    )
+    agreed_what_facilitator_passes_on: Answer = _question(
+        "Have you agreed with the facilitator what they may and may not pass on from you to the other participant?"
     )
     needs_more_guidance_than_duo: Answer = _question(
         "Do you expect to need much more one-to-one guidance from the facilitator than a shared session allows?"

@@ -112,6 +112,10 @@ DISPLAYS = {
     "high": "High",
     "current": "Current (taking it now)",
     "stopped": "Stopped",
+    "mg_active_substance": "Milligrams of the active substance",
+    "g_dried_mushrooms": "Grams of dried mushrooms",
+    "g_fresh_mushrooms": "Grams of fresh mushrooms",
+    "g_truffles": "Grams of truffles",
 }
 
 # Measured numbers: the intake's UCUM unit and the units a response may use, with their factor to it.
@@ -120,6 +124,7 @@ UNITS: dict[str, tuple[str, dict[str, float]]] = {
     "physical.systolic_bp": ("mm[Hg]", {"mm[Hg]": 1.0, "kPa": 7.50061683}),
     "physical.diastolic_bp": ("mm[Hg]", {"mm[Hg]": 1.0, "kPa": 7.50061683}),
     "plan.dose_mg": ("mg", {"mg": 1.0, "g": 1000.0, "ug": 0.001}),
+    "plan.dose_grams": ("g", {"g": 1.0, "kg": 1000.0}),
     "session.session_hours": ("h", {"h": 1.0, "min": 1 / 60}),
 }
 _VALUE_KEY = {

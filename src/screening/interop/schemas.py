@@ -74,6 +74,16 @@ def _intake_schema() -> dict[str, Any]:
             "then": {"properties": {"last_taken": {"type": "null"}}},
         }
     ]
+    # grams of mushrooms or truffles only with a unit that says what was weighed (never read as mg)
+    defs["Plan"]["allOf"] = [
+        {
+            "if": {"properties": {"dose_grams": {"type": "number"}}, "required": ["dose_grams"]},
+            "then": {
+                "required": ["dose_unit"],
+                "properties": {"dose_unit": {"enum": ["g_dried_mushrooms", "g_fresh_mushrooms", "g_truffles"]}},
+            },
+        }
+    ]
     # the library strips surrounding spaces, so a name of spaces only is empty: say so here
     defs["Medication"]["properties"]["name"]["pattern"] = r"\S"
     reserved = sorted(getattr(intake_models, "RESERVED_PARTICIPANT_IDS", ()))

@@ -130,7 +130,8 @@ def _find_asked(book: Rulebook, substance: str, is_duo: bool) -> tuple[frozenset
     for rule in book.active:
         if rule.applies(substance, is_duo):
             for _, path in conditions.fields_read(rule.condition):
-                if catalogue()[path].kind != "count" and not catalogue()[path].session:
+                spec = catalogue()[path]
+                if spec.kind != "count" and not spec.session and not spec.derived:
                     readers.setdefault(path, []).append(rule.id)
     return frozenset(readers), {k: tuple(v) for k, v in readers.items()}
 
