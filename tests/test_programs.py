@@ -186,6 +186,9 @@ def test_default_reports_equal_todays_apart_from_the_program(book, tmp_path):
         assert ours.pop("program")["id"] == "default"
         before.pop("program")
         assert ours.pop("report_id") != before.pop("report_id")  # the id covers the program too
+        # so does each participant's view id (a view names its program): same participants, other ids
+        views, views_before = (r["participant_copies"].pop("view_ids") for r in (ours, before))
+        assert views.keys() == views_before.keys() and all(views[p] != views_before[p] for p in views)
         assert ours == before, path
 
 
