@@ -490,8 +490,11 @@ def test_every_report_is_complete_and_declares_no_one_eligible_or_safe(intake, v
     assert not forbidden_words(text)
     if not report.flags and view == "clinician":
         assert "No rule matched. A clinician still reviews" in text
-    elif not report.flags:  # a participant's own copy, addressed to them
-        assert "None of the screening's points came up in your answers" in text
+    elif not report.flags:  # a participant's own copy, addressed to them, saying only what is true (issue 29)
+        if report.session.format == "duo":  # findings about the two rest on the other's answers too
+            assert "No point came up from your own answers alone" in text or "in private" in text
+        else:
+            assert "None of the screening's points came up in your answers" in text or "in private" in text
 
 
 @settings(max_examples=150, **SETTINGS)
