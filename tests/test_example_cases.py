@@ -21,7 +21,9 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
         ("info", "psychosis.family-second-degree", "A"),
     },
     "suicide-attempt-ketamine": {
-        ("critical", "mood.suicide-attempt-12-months", "A"),
+        # before ketamine a recent attempt asks for a risk assessment: esketamine is indicated in
+        # depression with acute suicidal ideation or behaviour (the other substances keep critical)
+        ("warning", "mood.suicide-attempt-12-months-ketamine", "A"),
         ("warning", "mood.history-of-harm", "A"),
         ("info", "medical.current-treatment", "A"),
         # sertraline with ketamine: no interaction rule (the chart finds ketamine effective with and without it)
