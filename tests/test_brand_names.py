@@ -14,6 +14,7 @@ import pytest
 NAMES = {
     "alcohol": [("bier", "ethanol"), ("wijn", "ethanol")],
     "anticonvulsant_mood_stabiliser": [("Depakine", "valproate"), ("Epilim", "valproate")],
+    "anticoagulant": [("Sintrom", "acenocoumarol"), ("fenprocoumon", "phenprocoumon")],
     "antihypertensive": [("Istin", "amlodipine"), ("Tritace", "ramipril")],
     "antipsychotic": [("Biquelle XL", "quetiapine"), ("Haldol", "haloperidol")],
     "arylcyclohexylamine": [("Ketanest", "esketamine")],

@@ -55,7 +55,7 @@ def _systems_used(questionnaire):
 def test_every_code_system_the_questionnaire_uses_is_published_with_every_code():
     questionnaire = fhir.questionnaire()
     published = {cs["url"]: cs for cs in fhir.code_systems()}
-    assert set(published) == _systems_used(questionnaire) and len(published) == 7
+    assert set(published) == _systems_used(questionnaire) and len(published) == 8  # plan.dose_unit added its own (issue 28)
     for item in items_by_link(questionnaire).values():
         for option in item.get("answerOption", []):
             coding = option["valueCoding"]
@@ -73,7 +73,7 @@ def test_every_code_system_has_a_value_set_and_the_bundle_validates():
         ValueSet.model_validate(value_set)
     bundle = fhir.terminology()
     Bundle.model_validate(bundle)
-    assert len(bundle["entry"]) == 14
+    assert len(bundle["entry"]) == 16
 
 
 def test_one_dont_know_code_in_every_system_and_no_machine_made_displays():
