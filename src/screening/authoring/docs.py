@@ -964,7 +964,9 @@ def _combination_page(book: Rulebook, combination: Any) -> str:
     by_id = {rule.id: rule for rule in book.rules} | {c.id: c for c in book.combinations}
 
     def link(rule_id: str) -> str:
-        other = by_id[rule_id]
+        other = by_id.get(rule_id)
+        if other is None:  # a rule this program switches off: it never flags here
+            return f"`{rule_id}` (switched off by this program)"
         category = other.meta.category if hasattr(other, "meta") else other.category
         title = other.meta.title if hasattr(other, "meta") else other.title
         return f"[{display.markdown(title)}](../{category}/{rule_id}.md) (`{rule_id}`)"
