@@ -34,18 +34,20 @@ def test_feedback_through_the_endpoint_is_recorded_in_the_store(store):
                     "overrideReason": {"reason": reason, "userComment": "Discussed at intake."},
                     "outcomeTimestamp": "2026-12-01T10:00:00Z",
                 },
-                {"card": last["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"},
             ]
         }
         response = client.post(f"{APPT}/feedback", json=feedback)
+        # 'accepted' needs acceptedSuggestions (CDS Hooks 2.0, Feedback), and these cards offer none: refused, nothing recorded
+        accepted = {"feedback": [{"card": last["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-12-01T10:01:00Z"}]}
+        refused = client.post(f"{APPT}/feedback", json=accepted)
     assert response.status_code == 200, response.text
+    assert refused.status_code == 422 and "acceptedSuggestions" in refused.text
     records = store.audit_log()
-    assert len(records) == 2, (
+    assert len(records) == 1, (
         "service/app.py must hand each screened report to the sink "
         "(decisions.add_report(report, book)) so feedback can be checked against it"
     )
-    overridden, noted = records
+    (overridden,) = records
     assert (overridden.outcome, overridden.reason, overridden.reason_display) == ("overridden", reason["code"], reason["display"])
     assert overridden.note == "Discussed at intake." and overridden.decided_at.isoformat() == "2026-12-01T10:00:00+00:00"
-    assert noted.outcome == "noted"
     assert store.verify().ok
