@@ -79,7 +79,7 @@ def test_every_problem_is_collected_in_one_pass(rules_copy):
 
 
 def test_a_wrong_value_type_in_when_is_an_error(rules_copy):
-    found = problems_after(rules_copy, lambda t: t.replace('is: {person.pregnant: "yes"}', 'is: {person.pregnant: maybe}'))
+    found = problems_after(rules_copy, lambda t: t.replace('is: {person.pregnant: "yes"}', "is: {person.pregnant: maybe}"))
     assert any("not an answer" in p for p in found), found
 
 
