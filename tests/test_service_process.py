@@ -229,7 +229,7 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def test_workers_get_the_store_secret_from_a_private_file_never_environ_or_cmdline(keys, tmp_path):
+def test_workers_get_the_store_secret_from_a_private_file_never_environ_or_cmdline(keys, tmp_path, monkeypatch):
     """`serve --workers 2 --store URL`: neither worker's /proc environ or cmdline holds the
     store (a PostgreSQL password under .ci/run); the config file is 0600 in a 0700 folder and
     is gone once the server stops."""
@@ -243,6 +243,8 @@ def test_workers_get_the_store_secret_from_a_private_file_never_environ_or_cmdli
         secret = "not-a-real-password-7f3a"
         url = str(tmp_path / secret / "decisions.sqlite")
         (tmp_path / secret).mkdir()
+    # the test's own variable would be inherited by the server: the server is started without it
+    monkeypatch.delenv("SCREENING_TEST_POSTGRES_URL", raising=False)
     with StubEHR(keys) as ehr:
         served = Served(ehr, 2, tmp_path, "--store", url)
         try:
