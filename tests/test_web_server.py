@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from slow_clients import trickle_body
 
 pytest.importorskip("screening.web", reason="the web extra is not installed: pip install 'screening[web]'")
 pytest.importorskip("hypercorn")
@@ -78,18 +79,7 @@ def test_slow_peers_cannot_lock_the_practice_out(tmp_path):
         trickle = socket.create_connection(("127.0.0.1", port))
         sockets.append(trickle)
         trickle.sendall(_post_head("/login", 100))
-        started = time.monotonic()
-        trickle.settimeout(0.5)
-        reply = b""
-        while time.monotonic() - started < 10 and not reply:
-            try:
-                trickle.sendall(b"n")
-                reply = trickle.recv(200)
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-        held = time.monotonic() - started
+        reply, held = trickle_body(trickle, b"n")
         assert reply.startswith(b"HTTP/1.1 408"), reply
         assert held < 4, held
         assert httpx.get(f"{base}/login", timeout=5).status_code == 200  # still answering

@@ -511,17 +511,9 @@ def _i18n_review(args: argparse.Namespace) -> int:
     folder = _review_folder(args.rules)
     if folder is None:
         return EXIT_USAGE
-    missing = [name for name in ("reviewer", "role") if not (getattr(args, name) or "").strip()]
-    if missing:
-        print(f"screening: a translation check names --{' and --'.join(missing)}", file=sys.stderr)
+    checklist = _reviewer_and_checklist(args, "a translation check")
+    if checklist is None:
         return EXIT_USAGE
-    checklist = {}
-    for item in args.check:
-        key, sep, answer = item.partition("=")
-        if not sep:
-            print(f"screening: --check takes ITEM=yes|no|n/a, not {item!r}", file=sys.stderr)
-            return EXIT_USAGE
-        checklist[key.strip()] = answer.strip()
     try:
         record = review.new_translation_record(
             args.lang,
@@ -582,6 +574,23 @@ def _rules_test(args: argparse.Namespace) -> int:
     return EXIT_FLAGGED if failed else EXIT_OK
 
 
+def _reviewer_and_checklist(args: argparse.Namespace, what: str) -> dict[str, str] | None:
+    """The --check answers of a review or translation check, or None (said on stderr) when the
+    reviewer or role is missing or an answer is not ITEM=ANSWER."""
+    missing = [name for name in ("reviewer", "role") if not (getattr(args, name) or "").strip()]
+    if missing:
+        print(f"screening: {what} names --{' and --'.join(missing)}", file=sys.stderr)
+        return None
+    checklist = {}
+    for item in args.check:
+        key, sep, answer = item.partition("=")
+        if not sep:
+            print(f"screening: --check takes ITEM=yes|no|n/a, not {item!r}", file=sys.stderr)
+            return None
+        checklist[key.strip()] = answer.strip()
+    return checklist
+
+
 def _review_folder(given: str | None) -> Path | None:
     """Where a review is recorded: the rules folder of the rulebook's own repository (``--rules``,
     or ./rules in a checkout), never an installed package, where it would be lost on upgrade."""
@@ -636,17 +645,9 @@ def _rules_review(args: argparse.Namespace) -> int:
                 print(f"  {part}:")
                 print("\n".join(f"    {line}" for line in lines))
         return EXIT_OK
-    missing = [name for name in ("reviewer", "role") if not (getattr(args, name) or "").strip()]
-    if missing:
-        print(f"screening: a review names --{' and --'.join(missing)}", file=sys.stderr)
+    checklist = _reviewer_and_checklist(args, "a review")
+    if checklist is None:
         return EXIT_USAGE
-    checklist = {}
-    for item in args.check:
-        key, sep, answer = item.partition("=")
-        if not sep:
-            print(f"screening: --check takes ITEM=yes|no|n/a, not {item!r}", file=sys.stderr)
-            return EXIT_USAGE
-        checklist[key.strip()] = answer.strip()
     try:
         record = review.new_record(
             rule,

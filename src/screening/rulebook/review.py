@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .review_records import (
     CHECKLIST,
@@ -222,21 +222,28 @@ def new_record(
             recorded_by=recorded_by.strip(),
         )
     except ValidationError as error:
-        raise ValueError(
-            "; ".join(
-                f"--{'.'.join(str(p) for p in e['loc']).replace('comments', 'comment')}: {e['msg'].removeprefix('Value error, ')}"
-                for e in error.errors(include_input=False, include_url=False)
-            )
-        ) from None
+        raise ValueError(_option_errors(error)) from None
 
 
-def append(root: Path, record: ReviewRecord) -> Path:
-    """Add one record at the end of the file (records are never rewritten)."""
-    path = root / REVIEWS_FILE
+def _option_errors(error: ValidationError) -> str:
+    """A record's validation errors in one line, each named by the command-line option that set it
+    (never the input, never pydantic's help URL)."""
+    return "; ".join(
+        f"--{'.'.join(str(p) for p in e['loc']).replace('comments', 'comment')}: {e['msg'].removeprefix('Value error, ')}"
+        for e in error.errors(include_input=False, include_url=False)
+    )
+
+
+def _append_line(path: Path, record: BaseModel) -> Path:
     line = json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
     return path
+
+
+def append(root: Path, record: ReviewRecord) -> Path:
+    """Add one record at the end of the file (records are never rewritten)."""
+    return _append_line(root / REVIEWS_FILE, record)
 
 
 def unverified_items(rule: Rule) -> list[str]:
@@ -367,18 +374,9 @@ def new_translation_record(
             recorded_by=recorded_by.strip(),
         )
     except ValidationError as error:
-        raise ValueError(
-            "; ".join(
-                f"--{'.'.join(str(p) for p in e['loc']).replace('comments', 'comment')}: {e['msg'].removeprefix('Value error, ')}"
-                for e in error.errors(include_input=False, include_url=False)
-            )
-        ) from None
+        raise ValueError(_option_errors(error)) from None
 
 
 def append_translation(root: Path, record: TranslationReviewRecord) -> Path:
     """Add one translation check at the end of the file (records are never rewritten)."""
-    path = root / TRANSLATION_REVIEWS_FILE
-    line = json.dumps(record.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
-    return path
+    return _append_line(root / TRANSLATION_REVIEWS_FILE, record)
