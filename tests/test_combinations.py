@@ -154,6 +154,22 @@ def test_loader_refuses_a_threshold_that_never_holds_and_a_wrong_example(book):
     assert "example 'claims no flag' expects no-flag" in text
 
 
+def test_loader_refuses_examples_of_one_kind_only(book):
+    problems: list[Problem] = []
+    only_flag = [{"name": "all flagged", "expect": "flag", "flagged": ["setting.no-integration"]}] * 2
+    parse_combinations(
+        {"combinations": [entry("combination.one-sided", ["setting.no-integration"], examples=only_flag)]},
+        {r.id for r in book.rules},
+        problems,
+    )
+    assert "combination.one-sided: give examples that must flag and that must not" in messages(problems)
+    problems = []
+    parse_combinations(
+        {"combinations": [entry("combination.both", ["setting.no-integration"])]}, {r.id for r in book.rules}, problems
+    )
+    assert problems == []
+
+
 def test_loader_refuses_a_verdict(book):
     problems: list[Problem] = []
     item = entry("combination.verdict", ["setting.no-integration"])

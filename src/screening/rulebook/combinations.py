@@ -126,6 +126,8 @@ def parse_combinations(data: Any, rule_ids: set[str], problems: list[Problem]) -
                 )
     ordered = _in_dependency_order(found, problems)
     for combination in ordered:
+        if {e.expect for e in combination.examples} != {"flag", "no-flag"}:
+            problems.append(Problem(where, None, f"{combination.id}: give examples that must flag and that must not"))
         for example in combination.examples:
             unknown = [r for r in example.flagged if r not in known]
             if unknown:
