@@ -16,11 +16,12 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_BASE = "https://screening.invalid/schemas"  # names, not addresses (.invalid, RFC 2606)
 
 
-def schema_id(name: str) -> str:
-    """The schema's ``$id``: versioned with the library, so a change of contract is a new id."""
-    return f"{SCHEMA_BASE}/{name}/{__version__}/{name}.schema.json"
+def schema_id(name: str, contract: int | None = None) -> str:
+    """The schema's ``$id``: versioned with the contract where it has its own version (the
+    report's: ``report/2/``), else with the library, so a change of contract is a new id."""
+    return f"{SCHEMA_BASE}/{name}/{contract if contract is not None else __version__}/{name}.schema.json"
 
 
-def with_header(schema: dict[str, Any], name: str) -> dict[str, Any]:
+def with_header(schema: dict[str, Any], name: str, contract: int | None = None) -> dict[str, Any]:
     """``$schema`` and ``$id`` first, then pydantic's schema."""
-    return {"$schema": DIALECT, "$id": schema_id(name), **schema}
+    return {"$schema": DIALECT, "$id": schema_id(name, contract), **schema}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ScreeningError
 from ..report import display
-from ..report.model import Report, compute_report_id
+from ..report.model import Report, compute_report_id, from_version_1, is_version_1, v1_report_id
 
 if TYPE_CHECKING:
     from ..decisions.model import DecisionRecord
@@ -95,7 +95,17 @@ def read_report(path: str) -> Report:
     except (OSError, UnicodeDecodeError) as error:
         raise ScreeningError(f"{path}: cannot read the report: {getattr(error, 'strerror', None) or error}") from None
     try:
-        report = Report.model_validate_json(text)
+        data = json.loads(text)
+        if is_version_1(data):  # written before report contract 2: checked as version 1 computed its id
+            if v1_report_id(data) != data.get("report_id"):
+                raise ScreeningError(f"{path}: the report's content does not match its report_id (edited after screening)")
+            report = from_version_1(data)
+            if report.view != "clinician":
+                raise ScreeningError(f"{path}: this is a participant's view; decisions are made on the clinician report")
+            return report
+        report = Report.model_validate(data)
+    except ScreeningError:
+        raise
     except ValueError as error:
         fields = sorted(
             {".".join(str(p) for p in e["loc"]) for e in getattr(error, "errors", lambda **_: [])(include_input=False)}

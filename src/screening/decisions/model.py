@@ -240,8 +240,8 @@ def digest_report(report: Report, rulebook: Rulebook | None = None) -> ReportDig
                 participant=flag.participant,
                 participants=list(flag.participants),
                 severity=flag.severity,
-                category=flag.category,
-                summary=flag.summary,
+                category=report.rules[flag.rule_id].category,
+                summary=report.rules[flag.rule_id].summary,
                 evidence_fields=list(dict.fromkeys(f"{e.participant}:{e.field}" for e in flag.evidence)),
                 override_reasons=reasons or list(DEFAULT_OVERRIDE_REASONS),
             )

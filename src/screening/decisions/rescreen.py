@@ -170,7 +170,7 @@ def _answers(report: Report) -> dict[tuple[str, str], tuple[str, str, Severity]]
             key = (e.participant, e.field)
             known = held.get(key)
             if known is None or rank[flag.severity] > rank[known[2]]:
-                held[key] = (e.question, answer, flag.severity)
+                held[key] = (report.questions[e.field], answer, flag.severity)
     for a in report.answers:
         for name, question, value in (
             ("bp_mmhg", "Blood pressure", a.bp_mmhg),
@@ -209,9 +209,9 @@ def _answer_changes(old: Report, new: Report) -> list[AnswerChange]:
     return out
 
 
-def _key_of(flag: Flag) -> tuple[str, str]:
+def _key_of(flag: Flag, report: Report) -> tuple[str, str]:
     """A session rule fires for each participant but is one finding: one change, keyed 'session'."""
-    return (flag.rule_id, "session" if flag.scope == "session" else flag.participant)
+    return (flag.rule_id, "session" if report.rules[flag.rule_id].scope == "session" else flag.participant)
 
 
 def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] = ()) -> ReportDiff:
@@ -226,15 +226,15 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
         )
     standing = effective_decisions([d for d in decisions if d.report_id == old.report_id])
     for (rule_id, pid), record in list(standing.items()):  # a decision on a session rule stands for the session
-        if any(f.rule_id == rule_id and f.participant == pid and f.scope == "session" for f in old.flags):
+        if any(f.rule_id == rule_id and f.participant == pid and old.rules[rule_id].scope == "session" for f in old.flags):
             standing.setdefault((rule_id, "session"), record)
-    before = {_key_of(f): f for f in old.flags}
-    after = {_key_of(f): f for f in new.flags}
+    before = {_key_of(f, old): f for f in old.flags}
+    after = {_key_of(f, new): f for f in new.flags}
     changes: list[FlagChange] = []
     for key, flag in after.items():
         previous = before.get(key)
         if previous is None:
-            changes.append(FlagChange(*key, status="new", severity=flag.severity, title=flag.title))
+            changes.append(FlagChange(*key, status="new", severity=flag.severity, title=new.rules[flag.rule_id].title))
             continue
         compared: tuple[tuple[Changed, bool], ...] = (
             ("severity", previous.severity != flag.severity),
@@ -251,7 +251,7 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
                     old_severity=previous.severity,
                     changes=moved,
                     reopened=decided,
-                    title=flag.title,
+                    title=new.rules[flag.rule_id].title,
                 )
             )
         else:
@@ -262,12 +262,12 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
                     severity=flag.severity,
                     old_severity=previous.severity,
                     carried=decided,
-                    title=flag.title,
+                    title=new.rules[flag.rule_id].title,
                 )
             )
     for key, flag in before.items():
         if key not in after:
-            changes.append(FlagChange(*key, status="gone", severity=flag.severity, old_severity=flag.severity, title=flag.title))
+            changes.append(FlagChange(*key, status="gone", severity=flag.severity, old_severity=flag.severity, title=old.rules[flag.rule_id].title))
     order = {"new": 0, "changed": 1, "gone": 2, "unchanged": 3}
     changes.sort(key=lambda c: (order[c.status], c.participant, c.rule_id))
     return ReportDiff(old.report_id, new.report_id, changes, _answer_changes(old, new))

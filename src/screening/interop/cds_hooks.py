@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Final, Literal, NotRequired, Required, TypedDi
 
 from ..i18n import N_, Translator, translator
 from ..report import display
+from ..report.findings import limitations_of, references_of, rule_of, status_of
 from ..report.model import Report, answer_text, capitalised, plain, severity_word, whose
-from ..report.parts import CoveredRule, Finding, Severity
+from ..report.parts import CoveredRule, Finding, ReportRule, Severity
 from .fhir import BASE_URL
 
 if TYPE_CHECKING:
@@ -161,12 +162,12 @@ def _whose(finding: Finding, lang: str = "en") -> str:
     return f"Participant {finding.subject}"
 
 
-def _summary(finding: Finding, lang: str = "en") -> str:
+def _summary(finding: Finding, rule: ReportRule, lang: str = "en") -> str:
     who = _whose(finding, lang)
     shared = (
         finding.subject == "pair" and finding.rules and finding.rules[0].participant != "pair"
     )  # both said it: the title reads for two
-    for text in [finding.title] if finding.not_answered or shared else [finding.summary, finding.title]:
+    for text in [finding.title] if finding.not_answered or shared else [rule.summary, finding.title]:
         text = display.text(" ".join(text.split()))
         if len(f"{who}: {text}") <= MAX_SUMMARY:
             return f"{who}: {text}"
@@ -195,7 +196,9 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
     """
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     english = _.lang == "en"
-    lines = [f"**{_md(_whose(finding, _.lang))}:** {_md(finding.title)}", "", _md(finding.explanation)]
+    rules = report.rules
+    rule = rule_of(finding, rules)
+    lines = [f"**{_md(_whose(finding, _.lang))}:** {_md(finding.title)}", "", _md(rule.explanation)]
     if finding.rests_on:
         titles = "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)
         lines += ["", bold(_("Builds on:")) + " " + titles]
@@ -207,11 +210,11 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
                 answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
             else:
                 answer = answer_text(item, _.lang)
-            lines.append(f"- {_md(item.participant)}: {_md(item.question)} → **{_md(answer)}**")
-    lines += ["", bold(_("For review: ")) + " " + _md(finding.clinician_action)]
+            lines.append(f"- {_md(item.participant)}: {_md(report.questions[item.field])} → **{_md(answer)}**")
+    lines += ["", bold(_("For review: ")) + " " + _md(rule.clinician_action)]
     others = list(
         dict.fromkeys(
-            f"{_(r.title)} ({r.severity if english else severity_word(r.severity, _.lang)})"
+            f"{_(rules[r.rule_id].title)} ({r.severity if english else severity_word(r.severity, _.lang)})"
             for r in finding.rules[1:]
             if r.rule_id != finding.rules[0].rule_id
         )
@@ -219,13 +222,15 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
     if others:
         lines += ["", bold(_("Also covers: ")) + " " + _md("; ".join(others))]
     lines += ["", bold(_("Limitations:")), ""]
-    lines += [f"- {_md(plain(text))}" for text in finding.limitations]
-    if finding.references:
+    lines += [f"- {_md(plain(text))}" for text in limitations_of(finding, rules)]
+    references = references_of(finding, rules)
+    if references:
         lines += ["", bold(_("Sources:")), ""]
-        lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in finding.references]
-    rules = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
-    status = finding.rule_status if english else _(finding.rule_status)
-    about = _("Rules {rules} ({status}), program {program}.").format(rules=rules, status=status, program=f"`{_md(program)}`")
+        lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in references]
+    named = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
+    status = status_of(finding, rules)
+    status = status if english else _(status)
+    about = _("Rules {rules} ({status}), program {program}.").format(rules=named, status=status, program=f"`{_md(program)}`")
     lines += ["", f"{about} *{_md(report.notice)}*"]
     return "\n".join(lines)
 
@@ -265,13 +270,14 @@ def cards(
     for finding in found:
         main = finding.rules[0] if finding.rules else None
         main_id = main.rule_id if main else finding.id
-        source = finding.references[0] if finding.references else None
+        references = references_of(finding, report.rules)
+        source = references[0] if references else None
         about = sorted({patients.get(p, p) for p in finding.participants})
         card: Card = {
             "uuid": card_uuid(
                 main_id, finding.subject, report.rulebook.sha256, scope, hook_instance, " ".join(about), report.report_id
             ),
-            "summary": _summary(finding, _.lang),
+            "summary": _summary(finding, rule_of(finding, report.rules), _.lang),
             "indicator": finding.severity,
             "detail": _detail(report, finding, by_id, shown, _),
             "source": {"label": display.text(source.title), "url": source.url}

@@ -24,7 +24,7 @@ from ..intake import reading
 from ..intake.fields import catalogue
 from ..intake.models import Intake
 from ..report import as_read, findings
-from ..report.model import NOTICE, Report, identified, intake_sha256, severity_counts
+from ..report.model import NOTICE, REPORT_VERSION, Report, identified, intake_sha256, severity_counts
 from ..report.parts import (
     EvidenceItem,
     Flag,
@@ -32,6 +32,7 @@ from ..report.parts import (
     ParticipantCopies,
     ProgramInfo,
     Reference,
+    ReportRule,
     RulebookInfo,
     SessionInfo,
     Severity,
@@ -186,14 +187,18 @@ def _flag(
         evidence.append(
             built(
                 EvidenceItem,
-                {"participant": item.pid, "field": item.field, "question": question, "answer": answer, "line": line},
+                {"participant": item.pid, "field": item.field, "answer": answer, "line": line},
                 in_order=True,
             )
         )
-    flag = dict(_flag_texts(book, rule))
-    flag["participant"] = "pair" if firing.other else firing.pid
-    flag["participants"] = sorted({e.participant for e in evidence} | {firing.pid})
-    flag["evidence"] = evidence
+    flag = {
+        "rule_id": rule.id,
+        "severity": rule.meta.severity,
+        "participant": "pair" if firing.other else firing.pid,
+        "participants": sorted({e.participant for e in evidence} | {firing.pid}),
+        "evidence": evidence,
+        "combines": [],
+    }
     return built(Flag, flag, in_order=True)
 
 
@@ -215,35 +220,45 @@ class _Lines:
         return next((written for prefix, written in prefixes if text.startswith(prefix)), None)
 
 
-def _flag_texts(book: Rulebook, rule: Rule) -> dict[str, Any]:
-    """A flag's fixed parts, from its rule file, in field order (the per-screening ones None):
-    worked out once per rule, not per flag."""
+def report_rule(book: Rulebook, rule_id: str) -> ReportRule:
+    """A rule as the report carries it (its texts, sources and review status), worked out once
+    per rulebook: a combination's from rules/combinations.yaml, any other's from its rule file."""
 
-    def make() -> dict[str, Any]:
+    def make() -> ReportRule:
+        combination = next((c for c in book.combinations if c.id == rule_id), None)
+        if combination is not None:
+            # a combination has no review records of its own yet: its file's status, in the rules' five words
+            status = "draft" if combination.status == "draft" else "in review"
+            return _entry(combination, combination.applies_to, combination.participant_copy, status)
         from ..rulebook.review import state_of
 
-        texts = {**_texts_of(rule.meta), "rule_status": state_of(book, rule).state, "combines": []}
-        return {name: texts.get(name) for name in Flag.model_fields}
-
-    return book.derived(("flag-texts", rule.id), make)
-
-
-def _texts_of(meta: RuleFile) -> dict[str, Any]:
-    return {
-        "rule_id": meta.id,
-        "title": meta.title,
-        "category": meta.category,
-        "severity": meta.severity,
-        "scope": meta.applies_to,
-        "summary": meta.summary,
-        "participant_text": " ".join(meta.participant_text.split()),
+        rule = book.rule(rule_id)
+        meta = rule.meta
         # relationship answers are private by nature: never on a printed copy unless asked for
-        "participant_copy": "on-request" if meta.category == "relationship" else meta.participant_copy,
-        "explanation": " ".join(meta.explanation.split()),
-        "clinician_action": " ".join(meta.clinician_action.split()),
-        "limitations": [" ".join(text.split()) for text in meta.limitations],
-        "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in meta.references],
-    }
+        copy = "on-request" if meta.category == "relationship" else meta.participant_copy
+        return _entry(meta, meta.applies_to, copy, state_of(book, rule).state)
+
+    return book.derived(("report-rule", rule_id), make)
+
+
+def _entry(source: Any, scope: str, copy: str, status: str) -> ReportRule:
+    return built(
+        ReportRule,
+        {
+            "title": source.title,
+            "category": source.category,
+            "scope": scope,
+            "summary": source.summary,
+            "explanation": " ".join(source.explanation.split()),
+            "clinician_action": " ".join(source.clinician_action.split()),
+            "participant_text": " ".join(source.participant_text.split()),
+            "participant_copy": copy,
+            "limitations": [" ".join(text.split()) for text in source.limitations],
+            "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in source.references],
+            "rule_status": status,
+        },
+        in_order=True,
+    )
 
 
 def _combine(book: Rulebook, flags: dict[tuple[str, str], Flag], participants: list[str]) -> None:
@@ -257,11 +272,14 @@ def _combine(book: Rulebook, flags: dict[tuple[str, str], Flag], participants: l
         for combination, read in combinations.fired_for(book.combinations, flagged):
             parts = [flags[(r, pid)] for r in read]
             evidence = list(dict.fromkeys(e for f in parts for e in f.evidence))
-            flag = dict(_combination_texts(book, combination))
-            flag["participant"] = pid
-            flag["participants"] = sorted({p for f in parts for p in f.participants} | {pid})
-            flag["evidence"] = evidence
-            flag["combines"] = read
+            flag = {
+                "rule_id": combination.id,
+                "severity": combination.severity,
+                "participant": pid,
+                "participants": sorted({p for f in parts for p in f.participants} | {pid}),
+                "evidence": evidence,
+                "combines": read,
+            }
             flags[(combination.id, pid)] = built(Flag, flag, in_order=True)
 
 
@@ -271,27 +289,11 @@ def _answered(flag: Flag) -> bool:
     return not flag.evidence or any(e.field == "medications" or e.answer not in ("unknown", None) for e in flag.evidence)
 
 
-def _combination_texts(book: Rulebook, combination: combinations.Combination) -> dict[str, Any]:
-    def make() -> dict[str, Any]:
-        texts = {
-            "rule_id": combination.id,
-            "title": combination.title,
-            "category": combination.category,
-            "severity": combination.severity,
-            "scope": combination.applies_to,
-            "summary": combination.summary,
-            "participant_text": " ".join(combination.participant_text.split()),
-            "participant_copy": combination.participant_copy,
-            "explanation": " ".join(combination.explanation.split()),
-            "clinician_action": " ".join(combination.clinician_action.split()),
-            "limitations": [" ".join(t.split()) for t in combination.limitations],
-            "references": [Reference(title=r.title, url=r.url, says=" ".join(r.says.split())) for r in combination.references],
-            # a combination has no review records of its own yet: its file's status, in the rules' five words
-            "rule_status": "draft" if combination.status == "draft" else "in review",
-        }
-        return {name: texts.get(name) for name in Flag.model_fields}
-
-    return book.derived(("flag-texts", combination.id), make)
+def _questions(flags: list[Flag], missing: list[MissingItem]) -> dict[str, str]:
+    """Each field the evidence and the missing list name -> the question as asked, once per report."""
+    asked = catalogue()
+    names = sorted({e.field for f in flags for e in f.evidence} | {m.field for m in missing})
+    return {name: asked[name].question if name in asked else MEDICATIONS_QUESTION for name in names}
 
 
 def _firing_order(firing: Firing) -> tuple[str, str, str]:
@@ -392,9 +394,10 @@ def _screen(
         flags[key] = flag
     _combine(book, flags, list(values))
     order = {pid: i for i, pid in enumerate(values)}
+    rules = {rule_id: report_rule(book, rule_id) for rule_id in sorted({rule_id for rule_id, _ in flags})}
     ordered = sorted(
         flags.values(),
-        key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), f.category, f.rule_id),
+        key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), rules[f.rule_id].category, f.rule_id),
     )
     missing = []
     for pid, v in values.items():
@@ -414,9 +417,10 @@ def _screen(
                 )
             )
     participants = list(values)
-    found = findings.build(ordered, missing, participants)
+    found = findings.build(ordered, missing, participants, rules)
     rulebook_info, program_info = _book_info(book, chosen)
     fields: dict[str, Any] = {
+        "report_version": REPORT_VERSION,
         "notice": NOTICE,
         "view": "clinician",
         "report_id": "",
@@ -430,10 +434,12 @@ def _screen(
             SessionInfo, {"substance": substance, "format": parsed.session.format, "reference_date": reference}, in_order=True
         ),
         "participants": participants,
+        "rules": rules,
+        "questions": _questions(ordered, missing),
         "flags": ordered,
         "missing_information": missing,
         "counts": severity_counts(ordered),
-        "summary": findings.summarise(found, participants, len(ordered)),
+        "summary": findings.summarise(found, len(ordered)),
         "findings": found,
         "participant_copies": _copies(book, chosen),
         "language": None,

@@ -29,14 +29,76 @@ from .parts import (
     Flag,
     MissingItem,
     Reference,
+    ReportRule,
     Severity,
     Summary,
     SummaryGroup,
-    SummaryLine,
     built,
 )
 
-__all__ = ["build", "summarise", "UNANSWERED_RULE"]
+__all__ = [
+    "build",
+    "summarise",
+    "UNANSWERED_RULE",
+    "LIBRARY_UNANSWERED",
+    "rule_of",
+    "limitations_of",
+    "references_of",
+    "status_of",
+    "category_of",
+]
+
+Rules = Mapping[str, ReportRule]
+
+# The wording of a finding for questions left open when no rule about unanswered questions fired
+# (a rulebook without one): the library's own, so that such a finding is never blank.
+LIBRARY_UNANSWERED = ReportRule(
+    title="Questions the rules read were not answered",
+    category="missing-information",
+    scope="participant",
+    summary="Some questions that the screening rules read were left unanswered or answered unsure.",
+    explanation="An unanswered question is never read as no.",
+    clinician_action="Review each unanswered question with the participant.",
+    participant_text="Some questions were left open; you can answer them with your facilitator.",
+    participant_copy="shown",
+    limitations=["Counts only the questions the rules read."],
+    references=[],
+    rule_status="draft",
+)
+
+
+def rule_of(finding: Finding, rules: Rules) -> ReportRule:
+    """The texts a finding reads: its main rule's (the library's own for questions left open with no rule)."""
+    if finding.rule_id is None:
+        return LIBRARY_UNANSWERED
+    return rules[finding.rule_id]
+
+
+def category_of(finding: Finding, rules: Rules) -> str:
+    return rule_of(finding, rules).category
+
+
+def limitations_of(finding: Finding, rules: Rules) -> list[str]:
+    """Every covered rule's limitations, the main rule's first, each once: what the finding rests on stays traceable."""
+    texts = list(rule_of(finding, rules).limitations)
+    for covered in finding.rules:
+        texts += rules[covered.rule_id].limitations
+    return list(dict.fromkeys(texts))
+
+
+def references_of(finding: Finding, rules: Rules) -> list[Reference]:
+    """Every covered rule's sources, the main rule's first, each link once."""
+    seen: dict[str, Reference] = {ref.url: ref for ref in rule_of(finding, rules).references}
+    for covered in finding.rules:
+        for ref in rules[covered.rule_id].references:
+            seen.setdefault(ref.url, ref)
+    return list(seen.values())
+
+
+def status_of(finding: Finding, rules: Rules) -> str:
+    """The least settled status of the rules a finding covers."""
+    statuses = [rules[c.rule_id].rule_status for c in finding.rules] or [rule_of(finding, rules).rule_status]
+    return statuses[0] if len(statuses) == 1 else least_settled(statuses)
 
 UNANSWERED_RULE = "missing-information.unanswered-questions"
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -56,7 +118,7 @@ def _key(item: EvidenceItem) -> _Key:
 
 def _identity(item: EvidenceItem) -> tuple[Any, ...]:
     """What makes two evidence items the same (their fields, as model equality compares them)."""
-    return (item.participant, item.field, item.question, item.answer, item.line)
+    return (item.participant, item.field, item.answer, item.line)
 
 
 def _not_answered(evidence: list[EvidenceItem]) -> bool:
@@ -105,13 +167,19 @@ class _Draft:
     def id(self) -> str:
         return f"{self.subject}:{self.main.rule_id}"
 
-    def finding(self) -> Finding:
+    def finding(self, rules: Rules) -> Finding:
         not_answered = _not_answered(self.evidence)
+        main = self.main
+        copy = "on-request" if any(rules[f.rule_id].participant_copy == "on-request" for f in self.flags) else "shown"
         values = {
             "id": self.id,
+            "rule_id": main.rule_id,
             "subject": self.subject,
             "participants": sorted({p for f in self.flags for p in f.participants}),
-            **_fixed_texts(self.flags, not_answered),
+            "severity": main.severity,
+            "title": _title(rules[main.rule_id].title, not_answered),
+            "not_answered": not_answered,
+            "participant_copy": copy,
             "evidence": self.evidence,
             "rests_on": self.rests_on,
             "rules": [_covered(f) for f in self.flags],
@@ -122,48 +190,12 @@ class _Draft:
 def _covered(flag: Flag) -> CoveredRule:
     return built(
         CoveredRule,
-        {"rule_id": flag.rule_id, "participant": flag.participant, "severity": flag.severity, "title": flag.title},
+        {"rule_id": flag.rule_id, "participant": flag.participant, "severity": flag.severity},
         in_order=True,
     )
 
 
-def _sources(flags: list[Flag]) -> list[Reference]:
-    """Every covered rule's sources, the main rule's first, each link once."""
-    seen: dict[str, Reference] = {}
-    for flag in flags:
-        for ref in flag.references:
-            seen.setdefault(ref.url, ref)
-    return list(seen.values())
-
-
-def _fixed_texts(flags: list[Flag], not_answered: bool) -> dict[str, Any]:
-    """A finding's fields that follow from the flags it covers alone (the main flag first)."""
-    main = flags[0]
-    if len(flags) == 1:  # most findings: one flag's own texts
-        limitations = list(dict.fromkeys(main.limitations))
-        rule_status, participant_copy = main.rule_status, main.participant_copy
-    else:
-        # the covered rules' limitations and sources too: what the finding rests on stays traceable
-        limitations = list(dict.fromkeys(t for f in flags for t in f.limitations))
-        rule_status = least_settled([f.rule_status for f in flags])
-        participant_copy = "on-request" if any(f.participant_copy == "on-request" for f in flags) else "shown"
-    return {
-        "severity": main.severity,
-        "category": main.category,
-        "title": _title(main.title, not_answered),
-        "not_answered": not_answered,
-        "summary": main.summary,
-        "explanation": main.explanation,
-        "clinician_action": main.clinician_action,
-        "limitations": limitations,
-        "references": _sources(flags),
-        "rule_status": rule_status,
-        "participant_text": main.participant_text,
-        "participant_copy": participant_copy,
-    }
-
-
-def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], list[Flag]]:
+def _drafts(flags: list[Flag], participants: list[str], rules: Rules) -> tuple[list[_Draft], list[Flag]]:
     """One draft per session rule, per shared relationship rule both fired, per other flag."""
     drafts: list[_Draft] = []
     unanswered: list[Flag] = []
@@ -171,17 +203,17 @@ def _drafts(flags: list[Flag], participants: list[str]) -> tuple[list[_Draft], l
     for flag in flags:
         by_rule.setdefault(flag.rule_id, []).append(flag)
     for rule_id, group in by_rule.items():
-        first = group[0]
+        rule = rules[rule_id]
         if rule_id == UNANSWERED_RULE:
             unanswered.extend(group)
-        elif first.scope == "session":
+        elif rule.scope == "session":
             evidence = [
                 built(EvidenceItem, {**e.__dict__, "participant": "session"}, in_order=True) for f in group for e in f.evidence
             ]
             drafts.append(_Draft("session", group, evidence))
         elif (
-            first.scope == "participant"
-            and first.category in _SHARED_CATEGORIES
+            rule.scope == "participant"
+            and rule.category in _SHARED_CATEGORIES
             and len(participants) > 1
             and {f.participant for f in group} == set(participants)
         ):
@@ -279,38 +311,23 @@ def _missing_findings(
         if not items:
             continue
         items.sort(key=lambda m: -_RANK[m.severity])
-        severity = items[0].severity
-        main = flags[0] if flags else None
         count = f"{len(items)} question{'s' if len(items) != 1 else ''}"
         out.append(
             built(
                 Finding,
                 {
                     "id": f"{pid}:missing",
+                    "rule_id": flags[0].rule_id if flags else None,
                     "subject": pid,
                     "participants": [pid],
-                    "severity": severity,
-                    "category": "missing-information",
+                    "severity": items[0].severity,
                     "title": f"Not answered: {count} the rules read",
                     "not_answered": True,
-                    "summary": main.summary
-                    if main
-                    else "Some questions that the screening rules read were left unanswered or answered unsure.",
-                    "explanation": main.explanation if main else "An unanswered question is never read as no.",
-                    "clinician_action": main.clinician_action
-                    if main
-                    else "Review each unanswered question with the participant.",
-                    "limitations": list(main.limitations) if main else ["Counts only the questions the rules read."],
-                    "references": list(main.references) if main else [],
-                    "rule_status": main.rule_status if main else "draft",
-                    "participant_text": main.participant_text
-                    if main
-                    else "Some questions were left open; you can answer them with your facilitator.",
                     "participant_copy": "shown",
                     "evidence": [
                         built(
                             EvidenceItem,
-                            {"participant": pid, "field": m.field, "question": m.question, "answer": "unknown", "line": None},
+                            {"participant": pid, "field": m.field, "answer": "unknown", "line": None},
                             in_order=True,
                         )
                         for m in items
@@ -336,6 +353,7 @@ def build(
     flags: Iterable[Flag],
     missing: Iterable[MissingItem],
     participants: list[str],
+    rules: Rules,
 ) -> list[Finding]:
     """The findings for these flags and unanswered questions, grouped by whose they are.
 
@@ -343,7 +361,7 @@ def build(
     with the findings it combines, which it names in ``rests_on``."""
     flags, missing = list(flags), list(missing)
     combined = {(f.rule_id, f.participant): [(r, f.participant) for r in f.combines] for f in flags if f.combines}
-    drafts, unanswered = _drafts(flags, participants)
+    drafts, unanswered = _drafts(flags, participants, rules)
     combos = [d for d in drafts if (d.main.rule_id, d.main.participant) in combined]
     drafts = _merge_same_answers([d for d in drafts if (d.main.rule_id, d.main.participant) not in combined])
     _link_pairs(drafts)
@@ -351,7 +369,7 @@ def build(
     if combos:
         _link_combinations(combos, drafts, combined)
         drafts += combos
-    found = [d.finding() for d in drafts]
+    found = [d.finding(rules) for d in drafts]
     shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
     gaps = _missing_findings(missing, shown, unanswered, participants)
     covered = {(r.rule_id, r.participant) for f in gaps for r in f.rules}
@@ -360,21 +378,18 @@ def build(
         for flag in stray:
             for i, finding in enumerate(found):
                 if finding.not_answered and flag.participant in finding.participants:
-                    refs = {r.url: r for r in [*finding.references, *flag.references]}
-                    found[i] = finding.model_copy(
-                        update={"rules": [*finding.rules, _covered(flag)], "references": list(refs.values())}
-                    )
+                    found[i] = finding.model_copy(update={"rules": [*finding.rules, _covered(flag)]})
                     break
             else:  # nothing to attach it to: keep it visible as its own finding
-                found.append(_Draft(flag.participant, [flag], flag.evidence).finding())
+                found.append(_Draft(flag.participant, [flag], flag.evidence).finding(rules))
     found += gaps
     return sorted(
         found,
         key=lambda f: (
             _order(f.subject, participants),
             -_RANK[f.severity],
-            f.category == "missing-information",
-            f.category,
+            f.id.endswith(":missing"),
+            category_of(f, rules),
             f.id,
         ),
     )
@@ -398,10 +413,6 @@ def shortened(text: str, room: int) -> str:
 ADDRESS_FIRST = 3
 
 
-def _urgency(line: SummaryLine, not_answered: bool) -> tuple[int, bool]:
-    return (-_RANK[line.severity], not_answered)
-
-
 def heading(subject: str, participants: list[str]) -> str:
     if subject == "session":
         return "Session plan"
@@ -410,44 +421,29 @@ def heading(subject: str, participants: list[str]) -> str:
     return f"Participant {subject}"
 
 
-def summarise(found: list[Finding], participants: list[str], flag_count: int) -> Summary:
-    """What to address first (at most three, most serious first), then a few lines by session, each
-    participant and the pair; most serious first in each."""
+def summarise(found: list[Finding], flag_count: int) -> Summary:
+    """What to address first (at most three, most serious first: answered findings before
+    unanswered questions, then in report order), then the findings by session, each participant
+    and the pair, most serious first in each; by id."""
     counts: dict[Severity, int] = {"critical": 0, "warning": 0, "info": 0}
-    groups: dict[str, list[SummaryLine]] = {}
-    ranked: list[tuple[tuple[int, bool], int, SummaryLine]] = []
-    for n, finding in enumerate(found):
+    groups: dict[str, list[Finding]] = {}
+    for finding in found:
         counts[finding.severity] += 1
-        line = built(
-            SummaryLine,
-            {
-                "finding": finding.id,
-                "severity": finding.severity,
-                "title": finding.title,
-                "review": first_point(finding.clinician_action),
-            },
-            in_order=True,
-        )
-        groups.setdefault(finding.subject, []).append(line)
-        ranked.append((_urgency(line, finding.not_answered), n, line))
-    ranked.sort(key=lambda r: (r[0], r[1]))
+        groups.setdefault(finding.subject, []).append(finding)
+    ranked = sorted(range(len(found)), key=lambda n: (-_RANK[found[n].severity], found[n].not_answered, n))
     return built(
         Summary,
         {
             "counts": counts,
             "flags": flag_count,
-            "address_first": [line for _, _, line in ranked[:ADDRESS_FIRST]],
+            "address_first": [found[n].id for n in ranked[:ADDRESS_FIRST]],
             "groups": [
                 built(
                     SummaryGroup,
-                    {
-                        "subject": s,
-                        "heading": heading(s, participants),
-                        "lines": sorted(lines, key=lambda line: -_RANK[line.severity]),
-                    },
+                    {"subject": s, "findings": [f.id for f in sorted(items, key=lambda f: -_RANK[f.severity])]},
                     in_order=True,
                 )
-                for s, lines in groups.items()
+                for s, items in groups.items()
             ],
         },
         in_order=True,

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from ..i18n import N_, translator
 from . import display
+from .findings import limitations_of, references_of, rule_of, status_of
 from .model import (
     PARTICIPANT_CRISIS,
     PARTICIPANT_INTRO,
@@ -23,7 +24,6 @@ from .model import (
     Report,
     Summary,
     answer_text,
-    capitalised,
     copy_date,
     drug_text,
     finding_title,
@@ -121,8 +121,7 @@ def _summary_table(report: Report, lang: str | None = None) -> _Markup:
     _ = translator(lang)
     rows = []
     for group in summary_in(report, lang).groups:
-        heading = group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang))
-        rows.append(_el("tr", _el("th", heading, scope="rowgroup", colspan="3")))
+        rows.append(_el("tr", _el("th", group.heading, scope="rowgroup", colspan="3")))
         for line in group.lines:
             rows.append(
                 _el(
@@ -200,6 +199,8 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
     by_id = {f.id: f for f in _findings(report)}
     shown = {(e.participant, e.field) for ref in finding.rests_on if ref in by_id for e in by_id[ref].evidence}
     evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
+    rules = report.rules
+    rule = rule_of(finding, rules)
     parts = [
         _el(
             "h3",
@@ -208,7 +209,7 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
             _el("span", f"({whose(finding.subject, finding.participants, lang)})", class_="small"),
             id=_anchor(finding.id),
         ),
-        _el("p", _(finding.summary)),
+        _el("p", _(rule.summary)),
     ]
     terms = []
     if finding.rests_on:
@@ -226,7 +227,7 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
             _el(
                 "li",
                 "" if e.participant == finding.subject else f"{e.participant}: ",
-                _(e.question),
+                _(report.questions[e.field]),
                 " ",
                 _el("strong", answer_text(e, lang)),
             )
@@ -235,37 +236,37 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
         terms += [_el("dt", _("Found in the intake")), _el("dd", _el("ul", _join(items)))]
     terms += [
         _el("dt", _("Why it matters")),
-        _el("dd", _(finding.explanation)),
+        _el("dd", _(rule.explanation)),
         _el("dt", _("For review")),
-        _el("dd", _(finding.clinician_action)),
+        _el("dd", _(rule.clinician_action)),
     ]
     others = list(
         dict.fromkeys(
-            f"{_(r.title)} ({severity_word(r.severity, lang)})"
+            f"{_(rules[r.rule_id].title)} ({severity_word(r.severity, lang)})"
             for r in finding.rules[1:]
             if r.rule_id != finding.rules[0].rule_id
         )
     )
     if others:
         terms += [_el("dt", _("Also covers")), _el("dd", "; ".join(others))]
-    categories = {f.rule_id: f.category for f in report.flags}
     rule_ids = list(dict.fromkeys(r.rule_id for r in finding.rules))
     notes = [
         _el(
-            "p", _el("strong", _("Limitations") + ": "), " · ".join(plain(_(t)) for t in finding.limitations), class_="small note"
+            "p", _el("strong", _("Limitations") + ": "), " · ".join(plain(_(t)) for t in limitations_of(finding, rules)), class_="small note"
         ),
     ]
-    if finding.references:
-        refs = [_el("a", ref.title, href=ref.url) for ref in finding.references]
+    references = references_of(finding, rules)
+    if references:
+        refs = [_el("a", ref.title, href=ref.url) for ref in references]
         sources = _join(_join((_Markup(" · ") if i else _Markup(""), ref)) for i, ref in enumerate(refs))
         notes.append(_el("p", _el("strong", _("Sources") + ": "), sources, class_="small note"))
-    folders = dict.fromkeys(f"docs/rules/{categories.get(r, finding.category)}/" for r in rule_ids)
+    folders = dict.fromkeys(f"docs/rules/{rules[r].category if r in rules else rule.category}/" for r in rule_ids)
     notes.append(
         _el(
             "p",
             _el("strong", _("Rules") + ": "),
             _("{rules} ({status}); each source's quote and locator on the rule's page (<rule>.md in {folders})").format(
-                rules=", ".join(rule_ids), status=_(finding.rule_status), folders=", ".join(folders)
+                rules=", ".join(rule_ids), status=_(status_of(finding, rules)), folders=", ".join(folders)
             ),
             class_="small note",
         )

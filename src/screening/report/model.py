@@ -13,14 +13,15 @@ import hashlib
 import json
 import re
 import textwrap
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_core import to_json
 
 from ..i18n import N_, Translator, translator
 from . import display
-from .findings import shortened
+from .findings import first_point, limitations_of, references_of, rule_of, shortened, status_of
 from .parts import (
     AnswersOverview,
     EvidenceItem,
@@ -31,6 +32,7 @@ from .parts import (
     Model,
     ParticipantCopies,
     ProgramInfo,
+    ReportRule,
     RulebookInfo,
     SessionInfo,
     Severity,
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
     from ..intake.models import Intake
 
 __all__ = [
+    "REPORT_VERSION",
     "NOTICE",
     "Flag",
     "Finding",
@@ -56,6 +59,9 @@ __all__ = [
     "intake_sha256",
     "compute_report_id",
     "compute_view_id",
+    "is_version_1",
+    "v1_report_id",
+    "from_version_1",
 ]
 
 NOTICE = N_(
@@ -65,7 +71,14 @@ NOTICE = N_(
 )
 
 
+REPORT_VERSION = 2
+
+
 class Report(Model):
+    report_version: Literal[2] = Field(
+        default=REPORT_VERSION,
+        description="The report contract's version: 2 (rule texts once under `rules`; flags and findings refer to them by id).",
+    )
     notice: str = Field(description="Fixed: the screening supports a clinician and decides nothing.")
     view: str = Field(description="'clinician' (everything) or 'participant:<id>' (that participant's own view).")
     report_id: str = Field(
@@ -94,6 +107,15 @@ class Report(Model):
     program: ProgramInfo
     session: SessionInfo
     participants: list[str]
+    rules: dict[str, ReportRule] = Field(
+        description=(
+            "The rules behind this report's flags, once each, by id: title, texts, limitations, sources and review "
+            "status. Flags and findings refer to them by `rule_id` and carry only what is their own."
+        )
+    )
+    questions: dict[str, str] = Field(
+        description="Each intake field the flags' and findings' evidence names -> the question as asked (in the report's language)."
+    )
     flags: list[Flag]
     missing_information: list[MissingItem]
     counts: dict[Severity, int]
@@ -136,9 +158,9 @@ class Report(Model):
         if self.findings is None or self.summary is None:
             from .findings import build, summarise
 
-            found = build(self.flags, self.missing_information, self.participants)
+            found = build(self.flags, self.missing_information, self.participants, self.rules)
             object.__setattr__(self, "findings", found)
-            object.__setattr__(self, "summary", summarise(found, self.participants, len(self.flags)))
+            object.__setattr__(self, "summary", summarise(found, len(self.flags)))
         return self
 
     def with_flags(self, flags: list[Flag]) -> Report:
@@ -170,7 +192,10 @@ class Report(Model):
         ]
         missing = [m for m in self.missing_information if m.participant == participant]
         copies = self.participant_copies
-        found = build(flags, missing, [participant])
+        rules = {f.rule_id: self.rules[f.rule_id] for f in flags}
+        asked = {e.field for f in flags for e in f.evidence} | {m.field for m in missing}
+        questions = {name: text for name, text in self.questions.items() if name in asked}
+        found = build(flags, missing, [participant], rules)
         return {
             **self.__dict__,
             "view": f"participant:{participant}",
@@ -178,11 +203,13 @@ class Report(Model):
             "report_id": "",
             "intake_sha256": "",
             "participants": [participant],
+            "rules": rules,
+            "questions": questions,
             "flags": flags,
             "missing_information": missing,
             "counts": severity_counts(flags),
             "findings": found,
-            "summary": summarise(found, [participant], len(flags)),
+            "summary": summarise(found, len(flags)),
             # the crisis numbers only on the view of a participant whose answers call for them
             "participant_copies": copies.model_copy(
                 update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
@@ -195,28 +222,32 @@ class Report(Model):
         }
 
     def in_language(self, lang: str | None) -> Report:
-        """The same report with its texts in a language (English: unchanged); it records the language."""
+        """The same report with its texts in a language (English: unchanged); it records the language.
+        Each rule's texts are translated once, under ``rules``; flags and findings only translate
+        their questions and derived titles."""
         _ = translator(lang)
         if _.lang == "en":
             return self
 
-        def texts(item: Model, names: tuple[str, ...]) -> dict[str, Any]:
-            update: dict[str, Any] = {name: _(getattr(item, name)) for name in names if hasattr(item, name)}
-            if "title" in update:
-                update["title"] = finding_title(item.title, _)  # type: ignore[attr-defined]
-            if hasattr(item, "limitations"):
-                update["limitations"] = [_(t) for t in item.limitations]
-            if hasattr(item, "evidence"):
-                update["evidence"] = [e.model_copy(update={"question": _(e.question)}) for e in item.evidence]
-            return update
+        def rule(item: ReportRule) -> ReportRule:
+            return item.model_copy(
+                update={
+                    "title": _(item.title),
+                    "summary": _(item.summary),
+                    "explanation": _(item.explanation),
+                    "clinician_action": _(item.clinician_action),
+                    "participant_text": _(item.participant_text),
+                    "limitations": [_(t) for t in item.limitations],
+                }
+            )
 
-        rule_texts = ("title", "summary", "explanation", "clinician_action", "participant_text")
         return self.model_copy(
             update={
                 "notice": _(self.notice),
                 "language": _.lang,
-                "flags": [f.model_copy(update=texts(f, rule_texts)) for f in self.flags],
-                "findings": [f.model_copy(update=texts(f, rule_texts)) for f in _findings(self)],
+                "rules": {rule_id: rule(item) for rule_id, item in self.rules.items()},
+                "questions": {name: _(text) for name, text in self.questions.items()},
+                "findings": [f.model_copy(update={"title": finding_title(f.title, _)}) for f in _findings(self)],
                 "missing_information": [m.model_copy(update={"question": _(m.question)}) for m in self.missing_information],
             }
         )
@@ -238,10 +269,12 @@ def compact_json(report: Report) -> bytes:
 
 
 def _head(report: Report, report_id: str, engine: str) -> bytes:
-    """The start of a report's compact JSON, up to and with ``engine`` (its first six fields)."""
+    """The start of a report's compact JSON, up to and with ``engine`` (its first seven fields)."""
     return b"".join(
         (
-            b'{"notice":',
+            b'{"report_version":',
+            to_json(report.report_version),
+            b',"notice":',
             to_json(report.notice),
             b',"view":',
             to_json(report.view),
@@ -332,13 +365,14 @@ def _rebuilt(report: Report, update: dict[str, Any]) -> Report:
     flags = update.get("flags", report.flags)
     missing = update.get("missing_information", report.missing_information)
     participants = update.get("participants", report.participants)
-    found = build(flags, missing, participants)
+    rules = update.get("rules", report.rules)
+    found = build(flags, missing, participants, rules)
     return report.model_copy(
         update={
             **update,
             "counts": severity_counts(flags),
             "findings": found,
-            "summary": summarise(found, participants, len(flags)),
+            "summary": summarise(found, len(flags)),
         }
     )
 
@@ -354,7 +388,7 @@ def report_schema() -> dict[str, Any]:
     """The JSON Schema of a report (draft 2020-12, with ``$schema`` and ``$id``)."""
     from ..version import with_header
 
-    return with_header(Report.model_json_schema(), "report")
+    return with_header(Report.model_json_schema(), "report", REPORT_VERSION)
 
 
 # ---------------------------------------------------------------------------- text
@@ -450,7 +484,7 @@ def _summary(report: Report) -> Summary:
         return report.summary
     from .findings import summarise
 
-    return summarise(_findings(report), report.participants, len(report.flags))
+    return summarise(_findings(report), len(report.flags))
 
 
 # i18n: code
@@ -481,19 +515,56 @@ def finding_title(title: str, _: Translator) -> str:
     return _(title)
 
 
-def summary_in(report: Report, lang: str | None = None) -> Summary:
-    """The summary in a language: built again from the findings' translated titles and actions,
-    since its lines are derived from them (the first point to review is a clinician action's start)."""
-    _ = translator(lang)
-    if _.lang == "en":
-        return _summary(report)
-    from .findings import summarise
+@dataclass(frozen=True)
+class SummaryLine:
+    """One line of the summary as a reader sees it: built from the finding it names and its rule."""
 
-    found = [
-        f.model_copy(update={"title": finding_title(f.title, _), "clinician_action": _(f.clinician_action)})
-        for f in _findings(report)
+    finding: str
+    severity: Severity
+    title: str
+    review: str  # the first point of what to review, in full (its first sentence)
+
+
+@dataclass(frozen=True)
+class SummaryGroupText:
+    subject: str
+    heading: str
+    lines: list[SummaryLine]
+
+
+@dataclass(frozen=True)
+class SummaryText:
+    counts: dict[Severity, int]
+    flags: int
+    address_first: list[SummaryLine]
+    groups: list[SummaryGroupText]
+
+
+def summary_in(report: Report, lang: str | None = None) -> SummaryText:
+    """The summary with its lines written out, in a language: each line is the finding's title
+    and the first point of its rule's clinician action (the report's summary holds only ids)."""
+    from .findings import heading
+
+    _ = translator(lang)
+    summary = _summary(report)
+    by_id = {f.id: f for f in _findings(report)}
+
+    def line(finding_id: str) -> SummaryLine:
+        finding = by_id[finding_id]
+        action = _(rule_of(finding, report.rules).clinician_action)
+        return SummaryLine(finding_id, finding.severity, finding_title(finding.title, _), first_point(action))
+
+    groups = [
+        SummaryGroupText(
+            group.subject,
+            heading(group.subject, report.participants)
+            if _.lang == "en"
+            else capitalised(whose(group.subject, report.participants, lang)),
+            [line(i) for i in group.findings],
+        )
+        for group in summary.groups
     ]
-    return summarise(found, report.participants, len(report.flags))
+    return SummaryText(summary.counts, summary.flags, [line(i) for i in summary.address_first], groups)
 
 
 def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
@@ -520,7 +591,7 @@ def _summary_lines(report: Report, lang: str | None = None) -> list[str]:
             out.append(_wrap(f"{n}. {words[line.severity].upper()} {line.title} ({who}): {line.review}.", "  ", "     "))
         out.append("")
     for group in summary.groups:
-        out.append(group.heading if _.lang == "en" else capitalised(whose(group.subject, report.participants, lang)))
+        out.append(group.heading)
         for line in group.lines:
             room = max(40, 100 - len(line.title))
             out.append(f"  {words[line.severity].upper():<8} {line.title} - {shortened(line.review, room)}")
@@ -547,7 +618,7 @@ def render_text(report: Report, lang: str | None = None) -> str:
     by_id: dict[str, Finding] = {}
     for f in findings:
         by_id.setdefault(f.id, f)  # the first with an id, as a search from the top finds it
-    statuses = {f.rule_id: f.rule_status for f in report.flags}
+    rules = report.rules
     position: dict[str, int] = {}
     for n, f in enumerate(findings, 1):
         position.setdefault(f.id, n)
@@ -564,7 +635,7 @@ def render_text(report: Report, lang: str | None = None) -> str:
                 f"{n}. [{severity_word(finding.severity, lang).upper()}] {finding_title(finding.title, _)} "
                 f"({whose(finding.subject, finding.participants, lang)})"
             ),
-            _wrap(_(finding.summary), "   "),
+            _wrap(_(rule_of(finding, rules).summary), "   "),
         ]
         below = []
         for ref in finding.rests_on:
@@ -585,24 +656,27 @@ def render_text(report: Report, lang: str | None = None) -> str:
             out.append("   " + _("Found:"))
             for item in evidence:
                 who = "" if item.participant == finding.subject else f"{item.participant}: "
-                out.append(_wrap(f"- {who}{_(item.question)} {answer_text(item, lang)}", "     ", "       "))
+                out.append(_wrap(f"- {who}{_(report.questions[item.field])} {answer_text(item, lang)}", "     ", "       "))
+        rule = rule_of(finding, rules)
         out += [
-            _wrap(_("Why it matters: ") + _(finding.explanation), "   "),
-            _wrap(_("For review: ") + _(finding.clinician_action), "   "),
+            _wrap(_("Why it matters: ") + _(rule.explanation), "   "),
+            _wrap(_("For review: ") + _(rule.clinician_action), "   "),
         ]
         others = [r for r in finding.rules[1:] if r.rule_id != finding.rules[0].rule_id]
         if others:
-            covered = "; ".join(dict.fromkeys(f"{_(r.title)} ({severity_word(r.severity, lang)})" for r in others))
+            covered = "; ".join(dict.fromkeys(f"{_(rules[r.rule_id].title)} ({severity_word(r.severity, lang)})" for r in others))
             out.append(_wrap(_("Also covers: ") + covered, "   "))
         out.append("   " + _("Limitations:"))
-        out += [_wrap("- " + plain(_(text)), "     ", "       ") for text in finding.limitations]
-        if finding.references:
+        out += [_wrap("- " + plain(_(text)), "     ", "       ") for text in limitations_of(finding, rules)]
+        references = references_of(finding, rules)
+        if references:
             out.append("   " + _("Sources:"))
-            out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in finding.references]
-        rules = ", ".join(
-            f"{r} ({_(statuses.get(r, finding.rule_status))})" for r in dict.fromkeys(r.rule_id for r in finding.rules)
+            out += [_wrap(f"- {ref.title} <{ref.url}>", "     ", "       ") for ref in references]
+        named = ", ".join(
+            f"{r} ({_(rules[r].rule_status if r in rules else status_of(finding, rules))})"
+            for r in dict.fromkeys(r.rule_id for r in finding.rules)
         )
-        out.append("   " + _("Rules: {rules}").format(rules=rules))
+        out.append("   " + _("Rules: {rules}").format(rules=named))
     out += _as_read_lines(report)
     if report.engine_notice:
         out += ["", _wrap(_("Engine: ") + report.engine_notice, "")]
@@ -783,7 +857,7 @@ _COUNTED = re.compile(r"^(\d+): ")
 UNRECOGNISED_COUNT = N_("{count} items on your medicine list were not recognised. Your facilitator will ask you what they are.")
 
 
-def _point_text(finding: Finding, _: Translator) -> str:
+def _point_text(finding: Finding, report_rules: dict[str, ReportRule], _: Translator) -> str:
     """A finding's sentence for the participant; a list answer's count is the data's, not the rule's."""
     for item in finding.evidence:
         if item.field == "medications.unrecognised" and isinstance(item.answer, str):
@@ -791,19 +865,20 @@ def _point_text(finding: Finding, _: Translator) -> str:
             count = int(found.group(1)) if found else 1
             if count != 1:
                 return _(UNRECOGNISED_COUNT).format(count=count)
-    return _(finding.participant_text)
+    return _(rule_of(finding, report_rules).participant_text)
 
 
 def participant_points(report: Report, include_private: bool = False) -> tuple[list[Finding], list[MissingItem]]:
     """The findings a participant's own copy shows, and the questions they left open."""
     points, seen = [], set()
     for finding in _findings(report):
-        if finding.category == "missing-information" and finding.id.endswith(":missing"):
+        if finding.id.endswith(":missing"):
             continue
         if finding.participant_copy == "on-request" and not include_private:
             continue
-        if finding.participant_text not in seen:  # two rules with one sentence: say it once
-            seen.add(finding.participant_text)
+        text = rule_of(finding, report.rules).participant_text
+        if text not in seen:  # two rules with one sentence: say it once
+            seen.add(text)
             points.append(finding)
     in_points = {(e.participant, e.field) for f in points for e in f.evidence if e.answer in ("unknown", None)}
     missing = [
@@ -821,8 +896,8 @@ def participant_copy(report: Report, include_private: bool = False, lang: str | 
     pid = report.view.split(":", 1)[1]
     points, missing = participant_points(report, include_private)
     own = [f for f in _findings(report) if pid in f.participants]
-    shown = {f.participant_text for f in points}
-    withheld = any(f.participant_text not in shown for f in own if not f.id.endswith(":missing")) or (
+    shown = {rule_of(f, report.rules).participant_text for f in points}
+    withheld = any(rule_of(f, report.rules).participant_text not in shown for f in own if not f.id.endswith(":missing")) or (
         not include_private and any(m.field.split(".")[0] == "relationship" for m in report.missing_information)
     )
     opening = None
@@ -837,7 +912,7 @@ def participant_copy(report: Report, include_private: bool = False, lang: str | 
             opening = PARTICIPANT_NONE
     return ParticipantCopy(
         participant=pid,
-        points=list(dict.fromkeys(_point_text(f, _) for f in points)),
+        points=list(dict.fromkeys(_point_text(f, report.rules, _) for f in points)),
         missing=[_(m.question) for m in missing],
         opening=_(opening) if opening else None,
         withheld=withheld,
@@ -875,3 +950,52 @@ def render_participant_text(report: Report, include_private: bool = False, lang:
         out += ["", _wrap(_(PARTICIPANT_PRIVATE), "")]
     out += ["", _wrap(copy_record(report, lang), "")]
     return "\n".join(display.text(line) for line in out) + "\n"
+
+
+# ---------------------------------------------------------------------------- version 1
+
+_V1_RULE_TEXTS = (
+    "title",
+    "category",
+    "scope",
+    "summary",
+    "explanation",
+    "clinician_action",
+    "participant_text",
+    "participant_copy",
+    "limitations",
+    "references",
+    "rule_status",
+)
+
+
+def is_version_1(data: Any) -> bool:
+    """A report written before contract version 2: no ``report_version``, texts inside each flag."""
+    return isinstance(data, dict) and "report_version" not in data and isinstance(data.get("flags"), list)
+
+
+def v1_report_id(data: dict[str, Any]) -> str:
+    """A version-1 report's id, as version 1 computed it: sha256 over its compact JSON (in its own
+    field order) with ``report_id`` and ``engine`` empty."""
+    return hashlib.sha256(to_json({**data, "report_id": "", "engine": ""})).hexdigest()
+
+
+def from_version_1(data: dict[str, Any]) -> Report:
+    """A version-1 clinician report read as version 2: each rule's texts moved from its flags to
+    ``rules``, the findings and summary rebuilt from the flags. It keeps its version-1
+    ``report_id`` (decisions recorded on it are found by that id); check that id with
+    :func:`v1_report_id` on the version-1 data, not with :func:`compute_report_id`."""
+    rules: dict[str, Any] = {}
+    questions: dict[str, str] = {m["field"]: m["question"] for m in data.get("missing_information", [])}
+    flags = []
+    for flag in data["flags"]:
+        rules.setdefault(flag["rule_id"], {name: flag[name] for name in _V1_RULE_TEXTS if name in flag})
+        for item in flag.get("evidence", []):
+            questions.setdefault(item["field"], item.pop("question", item["field"]))
+        flags.append({name: flag[name] for name in Flag.model_fields if name in flag})
+    fields = {name: value for name, value in data.items() if name in Report.model_fields}
+    fields.update(rules=rules, questions=dict(sorted(questions.items())), flags=flags, findings=None, summary=None)
+    copies = fields.get("participant_copies")
+    if isinstance(copies, dict):
+        fields["participant_copies"] = copies
+    return Report.model_validate(fields)

@@ -18,11 +18,11 @@ __all__ = [
     "Severity",
     "EvidenceItem",
     "Reference",
+    "ReportRule",
     "Flag",
     "MissingItem",
     "CoveredRule",
     "Finding",
-    "SummaryLine",
     "SummaryGroup",
     "Summary",
     "RulebookInfo",
@@ -80,8 +80,7 @@ def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _
 
 class EvidenceItem(Model):
     participant: str = Field(description="Whose answer this is ('session' for the shared session plan in a finding).")
-    field: str = Field(description="The intake field, as a dotted path.")
-    question: str = Field(description="The question as asked.")
+    field: str = Field(description="The intake field, as a dotted path; the question as asked is the report's `questions[field]`.")
     answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
     line: str | None = Field(
         default=None, description="For a medication: the line or lines as written, without the class the rule read."
@@ -94,27 +93,36 @@ class Reference(Model):
     says: str
 
 
-class Flag(Model):
-    rule_id: str
+class ReportRule(Model):
+    """A rule that fired, as the report carries it: once, whatever the number of its flags and
+    findings, which refer to it by id (SARIF's ``tool.driver.rules``)."""
+
     title: str
     category: str
-    severity: Severity
-    participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
-    participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
     scope: Literal["participant", "pair", "session"] = Field(
-        default="participant", description="The rule's applies_to: a session rule fires for each participant but is one finding."
+        description="The rule's applies_to: a session rule fires for each participant but is one finding."
     )
     summary: str
-    participant_text: str = Field(default="", description="The rule's sentence addressed to the participant.")
+    explanation: str = Field(description="Why it matters.")
+    clinician_action: str = Field(description="What to review: suggestions, never a directive.")
+    participant_text: str = Field(description="The rule's sentence addressed to the participant.")
     participant_copy: Literal["shown", "on-request"] = Field(
-        default="shown", description="'on-request': left out of the participant's printable copy unless asked for."
+        description="'on-request': left out of the participant's printable copy unless asked for."
     )
-    explanation: str
-    evidence: list[EvidenceItem]
-    clinician_action: str
     limitations: list[str]
     references: list[Reference]
     rule_status: RuleStatus = Field(description=RULE_STATUS_HELP)
+
+
+class Flag(Model):
+    """One rule firing: what is its own (whose, how serious, the answers); the rule's texts are in
+    the report's ``rules`` under ``rule_id``."""
+
+    rule_id: str = Field(description="The rule, a key of the report's `rules`.")
+    severity: Severity = Field(description="The rule's severity under the report's program.")
+    participant: str = Field(description="The participant's id, or 'pair' for a rule about the two together.")
+    participants: list[str] = Field(description="Every participant whose answers the flag rests on.")
+    evidence: list[EvidenceItem]
     combines: list[str] = Field(
         default_factory=list,
         description="For a combination (rules/combinations.yaml): the rules, flagged for the same participant, it brings together.",
@@ -133,27 +141,29 @@ class CoveredRule(Model):
     rule_id: str
     participant: str = Field(description="The flag's participant (or 'pair').")
     severity: Severity
-    title: str
 
 
 class Finding(Model):
-    """What a clinician reads: one fact, however many rules or participants it fired for."""
+    """What a clinician reads: one fact, however many rules or participants it fired for. Its texts
+    are its main rule's (the report's ``rules[rule_id]``); what is its own is here."""
 
     id: str = Field(description="'<subject>:<rule id>' of the main rule, or '<participant>:missing'.")
+    rule_id: str | None = Field(
+        description=(
+            "The main rule, a key of the report's `rules`: its texts are the finding's. Null only for questions left "
+            "open when no rule about unanswered questions fired (a rulebook without one): the library's own wording then."
+        )
+    )
     subject: str = Field(description="'session' (the shared plan), a participant's id, or 'pair'.")
     participants: list[str] = Field(description="Every participant whose answers the finding rests on.")
     severity: Severity
-    category: str
-    title: str = Field(description="Starts 'Not answered: ' when only missing answers raised it.")
+    title: str = Field(
+        description="The main rule's title, or, when only missing answers raised it, 'Not answered: ...'."
+    )
     not_answered: bool
-    summary: str
-    explanation: str
-    clinician_action: str
-    limitations: list[str]
-    references: list[Reference]
-    rule_status: RuleStatus = Field(description=RULE_STATUS_HELP + " For several rules, the least settled.")
-    participant_text: str
-    participant_copy: Literal["shown", "on-request"]
+    participant_copy: Literal["shown", "on-request"] = Field(
+        description="'on-request' when any rule it covers is: left off a participant's printed copy unless asked for."
+    )
     evidence: list[EvidenceItem]
     rests_on: list[str] = Field(
         description=(
@@ -166,30 +176,21 @@ class Finding(Model):
     )
 
 
-class SummaryLine(Model):
-    finding: str = Field(description="The finding's id.")
-    severity: Severity
-    title: str
-    review: str = Field(description="The first point of what to review, in full (its first sentence).")
-
-
 class SummaryGroup(Model):
-    subject: str
-    heading: str
-    lines: list[SummaryLine]
+    subject: str = Field(description="'session', a participant's id, or 'pair'.")
+    findings: list[str] = Field(description="The ids of this subject's findings, most serious first.")
 
 
 class Summary(Model):
     counts: dict[Severity, int] = Field(description="Findings by severity.")
     flags: int = Field(description="How many rule flags the findings cover.")
-    address_first: list[SummaryLine] = Field(
-        default_factory=list,
+    address_first: list[str] = Field(
         description=(
-            "At most three findings across the whole report, most serious first (answered findings before "
+            "The ids of at most three findings across the whole report, most serious first (answered findings before "
             "unanswered questions, then in report order): what to address first."
-        ),
+        )
     )
-    groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair; most serious first in each.")
+    groups: list[SummaryGroup] = Field(description="Session, each participant, then the pair.")
 
 
 class RulebookInfo(Model):
