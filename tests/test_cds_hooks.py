@@ -10,6 +10,8 @@ from conftest import EXAMPLES
 from screening import screen
 from screening.cli.commands import main
 from screening.interop.cds_hooks import DEFAULT_OVERRIDE_REASONS, RULE_EXTENSION, card_uuid, cards, render_cds_hooks
+from screening.report.findings import references_of
+from screening.report.model import summary_in
 from screening.rulebook.loading import load
 
 INDICATORS = {"info", "warning", "critical"}
@@ -52,8 +54,9 @@ def test_one_valid_card_per_finding_in_the_summary_order(duo_report):
     for card, finding in zip(result, duo_report.findings):
         check_card(card)
         assert card["indicator"] == finding.severity
-        assert card["source"] == {"label": finding.references[0].title, "url": finding.references[0].url}
-    order = [line.finding for group in duo_report.summary.groups for line in group.lines]
+        first = references_of(finding, duo_report.rules)[0]
+        assert card["source"] == {"label": first.title, "url": first.url}
+    order = [line.finding for group in summary_in(duo_report).groups for line in group.lines]
     assert order == [f.id for f in duo_report.findings]
 
 
@@ -62,8 +65,8 @@ def test_detail_carries_explanation_evidence_action_limitations_and_the_notice(d
     detail = card["detail"]
     for heading in ("**Found in the intake:**", "**For review:**", "**Limitations:**", "**Sources:**"):
         assert heading in detail
-    assert flag.explanation.split()[0] in detail
-    assert flag.evidence[0].question.split()[0] in detail
+    assert duo_report.rules[flag.rule_id].explanation.split()[0] in detail
+    assert duo_report.questions[flag.evidence[0].field].split()[0] in detail
     assert "decides nothing" in detail
 
 

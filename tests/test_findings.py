@@ -17,6 +17,7 @@ from strategies import duos, intakes
 
 from screening import read_intake, render_text, screen
 from screening.report.findings import UNANSWERED_RULE
+from screening.report.model import summary_in
 
 TODAY = dt.date(2026, 12, 1)
 FILES = sorted([*EXAMPLES.glob("*.yaml"), *EXAMPLES.glob("*.json"), *(EXAMPLES / "cases").glob("*.yaml")])
@@ -75,14 +76,14 @@ def check_findings(report) -> None:
         if e.answer in ("unknown", None) and e.field != "medications" and f.subject != "session"
     )
     assert max(gaps.values(), default=1) == 1
-    summary = [line.finding for group in report.summary.groups for line in group.lines]
+    summary = [line.finding for group in summary_in(report).groups for line in group.lines]
     assert summary == ids
     check_address_first(report)
 
 
 def check_address_first(report) -> None:
     """At most three, most serious first, none left out that is more serious; each point whole."""
-    first = report.summary.address_first
+    first = summary_in(report).address_first
     assert len(first) == min(3, len(report.findings))
     ranks = [RANK[line.severity] for line in first]
     assert ranks == sorted(ranks, reverse=True)
@@ -91,7 +92,7 @@ def check_address_first(report) -> None:
         assert all(RANK[f.severity] <= ranks[-1] for f in report.findings if f.id not in chosen)
     by_id = {f.id: f for f in report.findings}
     for line in first:
-        action = by_id[line.finding].clinician_action
+        action = report.rules[by_id[line.finding].rule_id].clinician_action
         assert not line.review.endswith("…")
         assert line.review.lower().rstrip(".;") in action.lower()
 
@@ -164,7 +165,7 @@ def test_a_pair_finding_on_the_question_a_participant_finding_raised_is_that_one
 
 def test_one_blood_pressure_reading_is_one_finding_at_the_higher_threshold():
     report = report_of("hypertension-arrhythmia-psilocybin")
-    bp = [f for f in report.findings if f.category == "cardiovascular" and "pressure" in f.title]
+    bp = [f for f in report.findings if report.rules[f.rule_id].category == "cardiovascular" and "pressure" in f.title]
     assert len(bp) == 1
     assert bp[0].severity == "critical" and bp[0].title == "Blood pressure at or above 160/100 mmHg"
     assert [r.rule_id for r in bp[0].rules] == ["cardiovascular.blood-pressure-160-100", "cardiovascular.blood-pressure-140-90"]
@@ -177,7 +178,7 @@ def test_stopping_without_the_prescriber_and_taking_it_are_two_findings_with_the
         ["medication.stopped-on-own-antidepressant"],
         ["medication.serotonin-reuptake-inhibitor-blunting"],
     ]
-    assert lexapro[0].clinician_action != lexapro[1].clinician_action
+    assert report.rules[lexapro[0].rule_id].clinician_action != report.rules[lexapro[1].rule_id].clinician_action
 
 
 def test_the_antidepressant_stopped_on_own_is_not_merged_into_the_ayahuasca_interaction():
@@ -185,7 +186,7 @@ def test_the_antidepressant_stopped_on_own_is_not_merged_into_the_ayahuasca_inte
     interaction = next(f for f in report.findings if f.id == "A:medication.serotonergic-antidepressant-with-ayahuasca")
     assert "medication.stopped-on-own-antidepressant" not in [r.rule_id for r in interaction.rules]
     stopped = next(f for f in report.findings if f.id == "A:medication.stopped-on-own-antidepressant")
-    assert stopped.severity == "warning" and "prescriber" in stopped.clinician_action
+    assert stopped.severity == "warning" and "prescriber" in report.rules[stopped.rule_id].clinician_action
     assert "stopped without the prescriber" in stopped.evidence[0].answer
     text = render_text(report)
     assert "Also covers: Antidepressant stopped" not in " ".join(text.split())
@@ -241,7 +242,7 @@ def test_the_duo_summary_fits_on_one_screen_and_comes_before_the_details():
 
 def test_the_duo_addresses_the_critical_blood_pressure_first_with_its_point_in_full():
     report = report_of("duo-mdma")
-    first = report.summary.address_first
+    first = summary_in(report).address_first
     assert [line.severity for line in first] == ["critical", "critical", "warning"]
     # two criticals, in report order: A's combined picture (pressure with destabilising answers), then B's reading
     assert [line.finding for line in first[:2]] == [
@@ -259,7 +260,7 @@ def test_the_duo_addresses_the_critical_blood_pressure_first_with_its_point_in_f
 def test_each_summary_group_is_ordered_by_severity():
     for path in FILES:
         report = screen(read_intake(path), today=TODAY)
-        for group in report.summary.groups:
+        for group in summary_in(report).groups:
             ranks = [RANK[line.severity] for line in group.lines]
             assert ranks == sorted(ranks, reverse=True), (path.name, group.subject)
 
@@ -267,8 +268,9 @@ def test_each_summary_group_is_ordered_by_severity():
 def test_the_full_duo_report_is_shorter_than_one_flag_per_firing():
     # the rule-firing report was 407 lines for 17 flags; the combination finding (rules/combinations.yaml,
     # a 14th finding with its own reasons, limitations and sources) adds about 35, and the rule statuses
-    # and the family-history rule split by substance (issues 27 and 28) a few lines more
-    assert len(render_text(report_of("duo-mdma")).splitlines()) < 407 + 50
+    # and the family-history rule split by substance (issues 27 and 28) a few lines more; since report v2 a
+    # finding shows the limitations of every rule it covers, the unanswered-questions rule folded into it too
+    assert len(render_text(report_of("duo-mdma")).splitlines()) < 407 + 60
 
 
 def test_the_text_report_uses_no_internal_shorthand():
@@ -287,7 +289,13 @@ def test_json_has_the_summary_block_and_round_trips():
     data = report.model_dump(mode="json")
     assert [g["subject"] for g in data["summary"]["groups"]] == ["session", "A", "B", "pair"]
     assert data["summary"]["counts"] == {"critical": 2, "warning": 9, "info": 3}
-    assert [line["severity"] for line in data["summary"]["address_first"]] == ["critical", "critical", "warning"]
+    severity = {f["id"]: f["severity"] for f in data["findings"]}
+    assert [severity[i] for i in data["summary"]["address_first"]] == ["critical", "critical", "warning"]
+    # report contract v2: each rule's texts once, under rules; flags and findings name them by id
+    assert data["report_version"] == 2
+    assert set(data["rules"]) == {f["rule_id"] for f in data["flags"]}
+    assert all("explanation" not in f and "title" not in f for f in data["flags"])
+    assert all("explanation" not in f for f in data["findings"])
 
 
 def test_a_report_built_without_findings_derives_them_from_its_flags():

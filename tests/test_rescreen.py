@@ -112,9 +112,9 @@ def test_every_flag_is_accounted_for_exactly_once(intake, data):
     old, new = screen(intake, today=TODAY, engine="python"), screen(changed, today=TODAY, engine="python")
     result = diff_reports(old, new)
     keys_of = lambda *statuses: sorted((c.rule_id, c.participant) for c in result.changes if c.status in statuses)
-    key = lambda f: (f.rule_id, "session" if f.scope == "session" else f.participant)
-    assert keys_of("new", "changed", "unchanged") == sorted({key(f) for f in new.flags})
-    assert keys_of("gone", "changed", "unchanged") == sorted({key(f) for f in old.flags})
+    key = lambda f, r: (f.rule_id, "session" if r.rules[f.rule_id].scope == "session" else f.participant)
+    assert keys_of("new", "changed", "unchanged") == sorted({key(f, new) for f in new.flags})
+    assert keys_of("gone", "changed", "unchanged") == sorted({key(f, old) for f in old.flags})
     same = diff_reports(old, old)
     assert {c.status for c in same.changes} <= {"unchanged"}
 

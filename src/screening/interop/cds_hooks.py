@@ -214,7 +214,7 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
     lines += ["", bold(_("For review: ")) + " " + _md(rule.clinician_action)]
     others = list(
         dict.fromkeys(
-            f"{_(rules[r.rule_id].title)} ({r.severity if english else severity_word(r.severity, _.lang)})"
+            f"{rules[r.rule_id].title} ({r.severity if english else severity_word(r.severity, _.lang)})"
             for r in finding.rules[1:]
             if r.rule_id != finding.rules[0].rule_id
         )

@@ -40,7 +40,7 @@ from ..report.parts import (
 )
 from ..rulebook import combinations, conditions
 from ..rulebook import loading as rulebook_module
-from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook, RuleFile
+from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook
 from ..rulebook.programs import Program, resolve
 
 __all__ = ["screen", "screen_json", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
@@ -180,8 +180,6 @@ def _flag(
         if key in seen:  # the same answer read twice is shown once
             continue
         seen.add(key)
-        spec = questions.get(item.field)
-        question = spec.question if spec else MEDICATIONS_QUESTION
         answer = item.answer if isinstance(item.answer, (str, int, float)) or item.answer is None else str(item.answer)
         line = lines.of(values[item.pid], answer) if item.field == "medications" else None
         evidence.append(
