@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from ..intake.fields import catalogue
 from ..report import display
 from ..report.model import NOTICE, Flag, MissingItem, Report
+from ..report.parts import ReportRule
 from ..rulebook import conditions, interactions, review
 from ..rulebook.conditions import Branch, Condition, Leaf
 from ..rulebook.interactions import SUBSTANCES
@@ -879,19 +880,34 @@ def _how_to_read() -> str:
         "|---|---|",
     ]
     out += _field_rows(Report, REPORT_TEXT)
-    out += ["", "## Each flag", "", "| Field | Meaning |", "|---|---|"]
-    flag_text = {
-        "rule_id": "The rule that matched; its page is `docs/rules/<category>/<rule_id>.md`.",
+    out += [
+        "",
+        "## Each rule under `rules`",
+        "",
+        (
+            "Report contract 2 writes a rule's texts once, under its id; flags and findings name the rule by `rule_id` "
+            "(the field-by-field contract, and what changed for readers of version 1: `docs/report-v2.md`)."
+        ),
+        "",
+        "| Field | Meaning |",
+        "|---|---|",
+    ]
+    rule_text = {
         "title": "The rule's title.",
         "category": "The rule's category.",
-        "severity": "info, warning or critical (see above).",
         "summary": "One sentence on what was found (under 140 characters).",
         "explanation": "Why it matters, in plain language, with the sources' reasoning.",
-        "evidence": "The intake questions and answers that made the rule match, for each participant.",
         "clinician_action": "What a clinician may consider or review; a suggestion, never a directive.",
         "limitations": "What the rule cannot see or rests on (self-report, thresholds not verified...).",
         "references": "The sources: title, link and what each says that the rule rests on.",
         "rule_status": "Where the rule stands: draft, in review, approved, changes requested, or changed since approval (the rule changed after its last approval, which no longer counts); the same in `screening rules check` and on the rule pages.",
+    }
+    out += _field_rows(ReportRule, rule_text)
+    out += ["", "## Each flag", "", "| Field | Meaning |", "|---|---|"]
+    flag_text = {
+        "rule_id": "The rule that matched, a key of `rules`; its page is `docs/rules/<category>/<rule_id>.md`.",
+        "severity": "info, warning or critical (see above).",
+        "evidence": "The intake fields and answers that made the rule match, for each participant (the questions as asked are under `questions`).",
     }
     out += _field_rows(Flag, flag_text)
     out += ["", "## Missing information", "", "| Field | Meaning |", "|---|---|"]

@@ -267,7 +267,11 @@ def diff_reports(old: Report, new: Report, decisions: Iterable[DecisionRecord] =
             )
     for key, flag in before.items():
         if key not in after:
-            changes.append(FlagChange(*key, status="gone", severity=flag.severity, old_severity=flag.severity, title=old.rules[flag.rule_id].title))
+            changes.append(
+                FlagChange(
+                    *key, status="gone", severity=flag.severity, old_severity=flag.severity, title=old.rules[flag.rule_id].title
+                )
+            )
     order = {"new": 0, "changed": 1, "gone": 2, "unchanged": 3}
     changes.sort(key=lambda c: (order[c.status], c.participant, c.rule_id))
     return ReportDiff(old.report_id, new.report_id, changes, _answer_changes(old, new))

@@ -174,7 +174,6 @@ def _flag(
         raise EngineError(f"the engine fired {rule.id} but its condition does not hold; no result was produced")
     evidence = []
     seen = set()
-    questions = catalogue()
     for item in conditions.explain(rule.condition, sides):
         key = (item.pid, item.field, item.answer)
         if key in seen:  # the same answer read twice is shown once

@@ -100,6 +100,7 @@ def status_of(finding: Finding, rules: Rules) -> str:
     statuses = [rules[c.rule_id].rule_status for c in finding.rules] or [rule_of(finding, rules).rule_status]
     return statuses[0] if len(statuses) == 1 else least_settled(statuses)
 
+
 UNANSWERED_RULE = "missing-information.unanswered-questions"
 _RANK = {"info": 0, "warning": 1, "critical": 2}
 _UNKNOWN = ("unknown", None)

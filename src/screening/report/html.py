@@ -252,7 +252,10 @@ def _finding(report: Report, finding: Finding, n: int, lang: str | None = None) 
     rule_ids = list(dict.fromkeys(r.rule_id for r in finding.rules))
     notes = [
         _el(
-            "p", _el("strong", _("Limitations") + ": "), " · ".join(plain(_(t)) for t in limitations_of(finding, rules)), class_="small note"
+            "p",
+            _el("strong", _("Limitations") + ": "),
+            " · ".join(plain(_(t)) for t in limitations_of(finding, rules)),
+            class_="small note",
         ),
     ]
     references = references_of(finding, rules)

@@ -59,6 +59,7 @@ __all__ = [
     "intake_sha256",
     "compute_report_id",
     "compute_view_id",
+    "ViewBinding",
     "is_version_1",
     "v1_report_id",
     "from_version_1",
@@ -177,48 +178,57 @@ class Report(Model):
         view = built(Report, self._view_fields(participant))
         return view.model_copy(update={"view_id": compute_view_id(view)})
 
-    def _view_fields(self, participant: str) -> dict[str, Any]:
-        """Every field of this participant's view (``view_id`` empty), built once: ``view_for``
-        and the clinician report's binding of view ids (:func:`_bound_to_views`) share it."""
-        from .findings import build, summarise
-
+    def _view_own(self, participant: str) -> dict[str, Any]:
+        """What this participant's view rests on (its :class:`ViewBinding`): their own flags and
+        gaps, medications and answers, and the copy's crisis numbers when their answers call for them."""
         participant = participant.removeprefix("participant:")
         if participant not in self.participants:
             raise ValueError(f"no participant {participant!r} in this report")
-        flags = [
-            f
-            for f in self.flags
-            if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)
-        ]
-        missing = [m for m in self.missing_information if m.participant == participant]
         copies = self.participant_copies
-        rules = {f.rule_id: self.rules[f.rule_id] for f in flags}
-        asked = {e.field for f in flags for e in f.evidence} | {m.field for m in missing}
-        questions = {name: text for name, text in self.questions.items() if name in asked}
-        found = build(flags, missing, [participant], rules)
         return {
-            **self.__dict__,
             "view": f"participant:{participant}",
-            # nothing computed over the other's answers: no report id, no intake hash
-            "report_id": "",
-            "intake_sha256": "",
+            "library_version": self.library_version,
+            "rulebook": self.rulebook,
+            "program": self.program,
+            "session": self.session,
             "participants": [participant],
-            "rules": rules,
-            "questions": questions,
-            "flags": flags,
-            "missing_information": missing,
-            "counts": severity_counts(flags),
-            "findings": found,
-            "summary": summarise(found, len(flags)),
+            "flags": [
+                f
+                for f in self.flags
+                if set(f.participants) == {participant} and all(e.participant == participant for e in f.evidence)
+            ],
+            "missing_information": [m for m in self.missing_information if m.participant == participant],
             # the crisis numbers only on the view of a participant whose answers call for them
             "participant_copies": copies.model_copy(
                 update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
             )
             if copies is not None
             else None,
-            "view_id": None,
             "medications": [m for m in self.medications if m.participant == participant],
             "answers": [a for a in self.answers if a.participant == participant],
+        }
+
+    def _view_fields(self, participant: str) -> dict[str, Any]:
+        """Every field of this participant's view (``view_id`` empty): what it rests on, and what follows from that."""
+        from .findings import build, summarise
+
+        own = self._view_own(participant)
+        flags, missing = own["flags"], own["missing_information"]
+        rules = {f.rule_id: self.rules[f.rule_id] for f in flags}
+        asked = {e.field for f in flags for e in f.evidence} | {m.field for m in missing}
+        found = build(flags, missing, own["participants"], rules)
+        return {
+            **self.__dict__,
+            **own,
+            # nothing computed over the other's answers: no report id, no intake hash
+            "report_id": "",
+            "intake_sha256": "",
+            "rules": rules,
+            "questions": {name: text for name, text in self.questions.items() if name in asked},
+            "counts": severity_counts(flags),
+            "findings": found,
+            "summary": summarise(found, len(flags)),
+            "view_id": None,
         }
 
     def in_language(self, lang: str | None) -> Report:
@@ -309,19 +319,42 @@ def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
 _FOR_ID = {"report_id": "", "engine": ""}
 
 
+class ViewBinding(Model):
+    """What a participant's ``view_id`` is computed over: everything the view rests on. The rest of
+    the view (its rules and questions, counts, findings and summary) follows from these and the
+    rulebook the binding names, so the id is computed without building the view (``screen`` binds
+    every view of a duo). Like ``report_id``, it is computed over the English report; a view in
+    another language carries the same id."""
+
+    view: str
+    library_version: str
+    rulebook: RulebookInfo
+    program: ProgramInfo
+    session: SessionInfo
+    participants: list[str]
+    flags: list[Flag]
+    missing_information: list[MissingItem]
+    participant_copies: ParticipantCopies | None
+    medications: list[MedicationRead]
+    answers: list[AnswersOverview]
+
+
+def _binding_id(fields: dict[str, Any]) -> str:
+    binding = built(ViewBinding, fields)
+    return hashlib.sha256(ViewBinding.__pydantic_serializer__.to_json(binding)).hexdigest()
+
+
 def compute_view_id(view: Report) -> str:
-    """sha256 over a participant's view's compact JSON with ``view_id`` and ``engine`` empty:
-    over what the view shows, so it confirms nothing about answers the view leaves out."""
+    """sha256 over the compact JSON of a participant's view's :class:`ViewBinding`: over what the
+    view rests on, so it confirms nothing about answers the view leaves out."""
     if not view.view.startswith("participant:"):
         raise ValueError("a view id is computed over a participant's view, not the clinician report")
-    return hashlib.sha256(compact_json(view.model_copy(update={"view_id": "", "engine": ""}))).hexdigest()
+    return _binding_id(view.__dict__)
 
 
 def fast_view_id(report: Report, participant: str) -> str:
-    """``compute_view_id(report.view_for(participant))`` without building the view as a model
-    and copying it twice: its fields are hashed as they are built (``screen`` binds every view)."""
-    view = built(Report, {**report._view_fields(participant), "view_id": "", "engine": ""})
-    return hashlib.sha256(compact_json(view)).hexdigest()
+    """``compute_view_id(report.view_for(participant))`` without building the view."""
+    return _binding_id(report._view_own(participant))
 
 
 def _bound_to_views(fields: dict[str, Any]) -> dict[str, Any]:

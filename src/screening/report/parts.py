@@ -80,7 +80,9 @@ def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _
 
 class EvidenceItem(Model):
     participant: str = Field(description="Whose answer this is ('session' for the shared session plan in a finding).")
-    field: str = Field(description="The intake field, as a dotted path; the question as asked is the report's `questions[field]`.")
+    field: str = Field(
+        description="The intake field, as a dotted path; the question as asked is the report's `questions[field]`."
+    )
     answer: str | int | float | None = Field(description="The answer given ('unknown' when not answered).")
     line: str | None = Field(
         default=None, description="For a medication: the line or lines as written, without the class the rule read."
@@ -157,9 +159,7 @@ class Finding(Model):
     subject: str = Field(description="'session' (the shared plan), a participant's id, or 'pair'.")
     participants: list[str] = Field(description="Every participant whose answers the finding rests on.")
     severity: Severity
-    title: str = Field(
-        description="The main rule's title, or, when only missing answers raised it, 'Not answered: ...'."
-    )
+    title: str = Field(description="The main rule's title, or, when only missing answers raised it, 'Not answered: ...'.")
     not_answered: bool
     participant_copy: Literal["shown", "on-request"] = Field(
         description="'on-request' when any rule it covers is: left off a participant's printed copy unless asked for."
