@@ -14,7 +14,7 @@ import json
 import re
 import textwrap
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import Field, model_validator
 from pydantic_core import to_json
@@ -72,7 +72,7 @@ NOTICE = N_(
 )
 
 
-REPORT_VERSION = 2
+REPORT_VERSION: Final = 2
 
 
 class Report(Model):
