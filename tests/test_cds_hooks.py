@@ -199,8 +199,11 @@ def test_a_rule_text_with_no_dutch_is_shown_in_english_marked_never_blank(duo_re
         assert "nog niet vertaald" not in card["summary"] + card["detail"]
     # a rule text changed since it was translated: the English, after the marker, never blank
     changed = "Changed after its translation."
-    findings = [f.model_copy(update={"summary": changed, "title": changed}) for f in duo_report.findings]
-    report = duo_report.model_copy(update={"findings": findings})
+    findings = [f.model_copy(update={"title": changed}) for f in duo_report.findings]
+    rules = {
+        rule_id: rule.model_copy(update={"summary": changed, "title": changed}) for rule_id, rule in duo_report.rules.items()
+    }
+    report = duo_report.model_copy(update={"findings": findings, "rules": rules})
     for card in cards(report, lang="nl"):
         assert card["summary"].endswith("[nog niet vertaald] " + changed)
         assert len(card["summary"].split(": ", 1)[1]) > len("[nog niet vertaald] ")

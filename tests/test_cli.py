@@ -116,7 +116,7 @@ def test_rules_check_rejects_a_rule_too_complex_for_the_engine(tmp_path):
 def test_text_report_keeps_every_source_link_whole(capsys):
     """A reader clicks the sources: wrapping must never cut a URL."""
     assert main(["screen", str(EXAMPLES / "duo-mdma.yaml"), "--format", "json"]) == 0
-    urls = {r["url"] for f in json.loads(capsys.readouterr().out)["flags"] for r in f["references"]}
+    urls = {r["url"] for rule in json.loads(capsys.readouterr().out)["rules"].values() for r in rule["references"]}
     assert main(["screen", str(EXAMPLES / "duo-mdma.yaml")]) == 0
     text = capsys.readouterr().out
     assert urls and all(f"<{url}>" in text for url in urls)

@@ -229,8 +229,8 @@ def test_mdma_with_paroxetine_explains_blunting_and_raised_exposure_separately(e
     report = screen(intake(baseline, "mdma", current("Paxil 20mg")), engine=engine)
     by_rule = {f.rule_id: f for f in report.flags}
     assert set(by_rule) == {BLUNTING, CYP2D6_MDMA}
-    assert "CYP2D6" in by_rule[CYP2D6_MDMA].explanation
-    assert "CYP2D6" not in by_rule[BLUNTING].explanation
+    assert "CYP2D6" in report.rules[CYP2D6_MDMA].explanation
+    assert "CYP2D6" not in report.rules[BLUNTING].explanation
 
 
 # ------------------------------------------------------------------------------ the matrix

@@ -107,11 +107,11 @@ def _link_pairwise(drafts):
 
 
 def test_indexed_grouping_of_findings_gives_what_comparing_every_pair_gives(reports, monkeypatch):
-    built = [findings.build(r.flags, r.missing_information, r.participants) for r in reports]
+    built = [findings.build(r.flags, r.missing_information, r.participants, r.rules) for r in reports]
     monkeypatch.setattr(findings, "_merge_same_answers", _merge_pairwise)
     monkeypatch.setattr(findings, "_link_pairs", _link_pairwise)
     for report, found in zip(reports, built, strict=True):
-        assert findings.build(report.flags, report.missing_information, report.participants) == found
+        assert findings.build(report.flags, report.missing_information, report.participants, report.rules) == found
 
 
 def _shape(drafts):
@@ -129,7 +129,7 @@ def _drafts(flags, pool, seed: int) -> list:
 def test_indexed_merge_picks_the_same_draft_as_comparing_every_pair_on_overlapping_answers(reports):
     """Answers from a small pool, so that many drafts hold the answers of several others."""
     flags = [f for r in reports for f in r.flags][:60]
-    pool = [EvidenceItem(participant=p, field=f"physical.q{n}", question="?", answer="yes") for p in ("A", "B") for n in range(6)]
+    pool = [EvidenceItem(participant=p, field=f"physical.q{n}", answer="yes") for p in ("A", "B") for n in range(6)]
     for seed in range(300):
         indexed = findings._merge_same_answers(_drafts(flags, pool, seed))
         findings._link_pairs(indexed)

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from screening import load_rulebook, screen
 from screening.authoring.docs import render
 from screening.cli.commands import main
+from screening.report.findings import status_of
 from screening.report.model import render_text
 from screening.rulebook.loading import default_rules_dir
 from screening.rulebook.review import CHECKLIST, REVIEWS_FILE, content_hash, state_of
@@ -77,7 +78,7 @@ def test_an_approval_is_recorded_and_shows_in_check_docs_and_reports(rules_copy,
     assert "last: approved by Dr Jane Example" in pages[f"cardiovascular/{RULE}.md"]
     report = screen(intake_with_recent_heart_attack(book), rulebook=book, engine="python")
     flag = next(f for f in report.flags if f.rule_id == RULE)
-    assert flag.rule_status == "approved"
+    assert report.rules[flag.rule_id].rule_status == "approved"
 
 
 def test_changing_a_threshold_after_approval_shows_changed_since_approval_everywhere(rules_copy, capsys):
@@ -384,7 +385,14 @@ def _status_everywhere(rules, capsys):
     finding = next(f for f in report.findings if f.rules[0].rule_id == RULE)
     text = re.search(rf"Rules: .*{re.escape(RULE)} \(([a-z ]+)\)", render_text(report))
     assert check and page and text
-    return {check.group(1), row.split(" | ")[2], page.group(1), flag.rule_status, finding.rule_status, text.group(1)}
+    return {
+        check.group(1),
+        row.split(" | ")[2],
+        page.group(1),
+        report.rules[flag.rule_id].rule_status,
+        status_of(finding, report.rules),
+        text.group(1),
+    }
 
 
 def _request_changes(rules):

@@ -50,7 +50,7 @@ def test_the_data_covers_the_six_substances_and_names_every_partner():
 @pytest.mark.parametrize(("substance", "rating", "partner", "name"), CASES)
 def test_tripsit_pair_flags_at_least_at_tripsits_level(engine, substance, rating, partner, name):
     report = _screen(substance, name, engine)
-    medication = [f for f in report.flags if f.category == "medication-interaction"]
+    medication = [f for f in report.flags if report.rules[f.rule_id].category == "medication-interaction"]
     assert not [f for f in report.flags if f.rule_id == "missing-information.unrecognised-medication"], (
         f"{name!r} is not recognised"
     )
