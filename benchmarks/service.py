@@ -4,7 +4,7 @@
 
 For each worker count it starts `screening serve` on a free 127.0.0.1 port, trusting a JWK Set
 served by this script, and sends the duo appointment-book request of examples/cds-hooks/ (two
-prefetched QuestionnaireResponses, about 47 kB) from concurrent clients, each call with its own
+prefetched QuestionnaireResponses, about 58 kB) from concurrent clients, each call with its own
 ES384 JWT signed by the client just before it (outside each call's latency, inside the run's
 time). The load is bounded in count and in time, and goes only to 127.0.0.1. The client runs on the same machine, so it takes CPU from the server:
 the figures are a floor for a server with its own cores.
