@@ -832,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as error:
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_ENGINE
-    except ScreeningError as error:  # e.g. an optional extra is missing: pip install 'screening[fhir]'
+    except ScreeningError as error:  # e.g. an optional extra is missing: pip install 'screening[service]'
         print(f"screening: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:

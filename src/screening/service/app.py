@@ -319,7 +319,7 @@ def create_app(
         # The cards' language: CDS Hooks 2.0 has no language field in a hook request (§"HTTP Request",
         # https://cds-hooks.hl7.org/2.0/#http-request_1), so HTTP's own: Accept-Language (RFC 9110 §12.5.4).
         lang = negotiated_language(request.headers.get("accept-language"), config.lang)
-        reply.headers["Content-Language"] = lang  # FastAPI puts these on the cards' answer
+        reply.headers["Content-Language"] = lang  # FastAPI puts these on an answer returned as a dict
         reply.headers["Vary"] = "Accept-Language"
         hook = parse_request(await body_of(request), service)
         candidates: dict[str, list[dict[str, Any]]] = {p: [] for p in hook.patients}
@@ -408,7 +408,11 @@ def create_app(
         }
         about["program"] = report.program  # the program's id, version and sha256
         about["report_id"] = report_id
-        return {"cards": result, "extension": {REPORT_EXTENSION: _jsonable(about)}}
+        # a JSONResponse of plain JSON values: returning the dict, FastAPI's jsonable_encoder walks every
+        # card first (about a tenth of a duo call's CPU, benchmarks/service.py); its headers are set here
+        # because FastAPI does not copy `reply`'s onto a response the endpoint returns
+        answer = {"cards": result, "extension": {REPORT_EXTENSION: _jsonable(about)}}
+        return JSONResponse(answer, headers={"Content-Language": lang, "Vary": "Accept-Language"})
 
     @app.post("/cds-services/{service_id}/feedback")
     async def feedback(service_id: str, request: Request) -> JSONResponse:

@@ -13,7 +13,6 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict
 
 from .feedback import CardRecord
 
@@ -55,7 +54,9 @@ class SqliteState:
 
     def remember(self, records: list[CardRecord]) -> None:
         now = time.time()
-        rows = [(r.uuid, now, json.dumps(asdict(r))) for r in records]
+        # vars(), not asdict(): the record holds only strings and tuples of them (json writes tuples
+        # as lists), and asdict's deep copy of every card's record is CPU the call need not spend
+        rows = [(r.uuid, now, json.dumps(vars(r))) for r in records]
         with self._db() as db:
             db.executemany("INSERT OR REPLACE INTO cards VALUES (?, ?, ?)", rows)
         self._purge()
