@@ -340,11 +340,16 @@ def test_an_intake_with_no_medication_filled_in_english_and_in_dutch_screens_as_
 
 
 def test_a_day_first_date_in_lhc_forms_as_published_is_read_month_first(lforms: LForms) -> None:
-    """Why the Dutch page sets the date format: unpatched, a Dutch reader's 01/11/2026 is 11 January."""
+    """Why the Dutch page sets the date format: unpatched, a Dutch reader's 01-11-2026 is dropped and
+    01/11/2026 is 11 January."""
     page = lforms.open(fhir.questionnaire(lang="nl"), "en")
     try:
         field = page.locator('[id="session.planned_date/1/1"] input')
         assert field.get_attribute("placeholder") == "MM/DD/YYYY"
+        field.click()
+        page.keyboard.type("01-11-2026")
+        page.keyboard.press("Tab")
+        assert field.input_value() == ""  # dropped
         field.click()
         page.keyboard.type("01/11/2026")
         page.keyboard.press("Tab")
