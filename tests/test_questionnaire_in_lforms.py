@@ -19,6 +19,7 @@ lforms comes from npm, installed by .ci/run into .ci/node (not committed):
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import shutil
 import threading
@@ -203,8 +204,6 @@ def _number(value: float) -> str:
 
 
 def _date_typed(iso: str, lang: str) -> str:
-    import datetime as dt
-
     return dt.date.fromisoformat(iso).strftime(DATE_TYPED[lang])
 
 
