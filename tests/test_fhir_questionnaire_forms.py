@@ -48,9 +48,11 @@ def test_a_medication_without_a_name_is_still_refused_naming_the_field() -> None
         fhir.intake_from_fhir(data)
 
 
-def test_the_session_group_is_required_and_the_needs_group_reads_plainly() -> None:
+def test_the_session_questions_are_required_not_their_group_and_the_needs_group_reads_plainly() -> None:
     items = by_link(fhir.questionnaire()["item"])
-    assert items["session"]["required"] is True
+    # a required group is, to LHC-Forms, a question without an answer: its validity check fails for everyone
+    assert "required" not in items["session"]
+    assert items["session.substance"]["required"] is True and items["session.format"]["required"] is True
     assert items["needs"]["text"] == "Support needed during the session."
 
 
@@ -82,3 +84,18 @@ def test_a_value_coding_without_its_system_is_refused() -> None:
     text = text[:first] + text[first:].replace(f'"system": "{system}", ', "", 1)
     with pytest.raises(IntakeError, match="has no system"):
         fhir.intake_from_fhir(json.loads(text))
+
+
+@pytest.mark.parametrize("program", [None, "oregon-ops"])
+def test_every_enable_when_answer_is_one_the_question_it_follows_offers(program) -> None:  # type: ignore[no-untyped-def]
+    # LHC-Forms compares system and code: plan.dose_mg, coded in the yes/no system, was never shown once a unit was picked
+    items = by_link(fhir.questionnaire(program)["item"])
+    checked = 0
+    for item in items.values():
+        for condition in item.get("enableWhen", []):
+            if "answerCoding" in condition:
+                offered = [o["valueCoding"] for o in items[condition["question"]]["answerOption"]]
+                answer = condition["answerCoding"]
+                assert any(o["system"] == answer["system"] and o["code"] == answer["code"] for o in offered), item["linkId"]
+                checked += 1
+    assert checked >= 10

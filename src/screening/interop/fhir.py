@@ -222,11 +222,14 @@ def _question(link_id: str, info: Any, base: str) -> dict[str, Any]:
     return item
 
 
-def _enable_when(item: dict[str, Any], link_id: str, base: str) -> None:
+def _enable_when(item: dict[str, Any], link_id: str, asked: dict[str, dict[str, Any]]) -> None:
+    """``asked``: the questions before it in its group, one of which it follows; each answer is
+    coded in that question's own system (a forms tool compares the system too)."""
     if link_id in FOLLOW_UPS:
         parent, values = FOLLOW_UPS[link_id]
+        systems = {o["valueCoding"]["code"]: o["valueCoding"]["system"] for o in asked[parent]["answerOption"]}
         conditions: list[dict[str, Any]] = [
-            {"question": parent, "operator": "=", "answerCoding": {"system": _answer_system(base), "code": v}} for v in values
+            {"question": parent, "operator": "=", "answerCoding": {"system": systems[v], "code": v}} for v in values
         ]
         if "unknown" in values:  # not answered at all counts as unknown too
             conditions.append({"question": parent, "operator": "exists", "answerBoolean": False})
@@ -238,9 +241,11 @@ def _enable_when(item: dict[str, Any], link_id: str, base: str) -> None:
 def _group(link_id: str, model: type[BaseModel], prefix: str, base: str) -> dict[str, Any]:
     text = (model.__doc__ or link_id).strip().splitlines()[0]
     items = []
+    asked: dict[str, dict[str, Any]] = {}
     for name, info in model.model_fields.items():
         question = _question(f"{prefix}.{name}", info, base)
-        _enable_when(question, question["linkId"], base)
+        _enable_when(question, question["linkId"], asked)
+        asked[question["linkId"]] = question
         items.append(question)
     return {"linkId": link_id, "text": text, "type": "group", "item": items}
 
@@ -269,7 +274,9 @@ def _questionnaire_json(base: str) -> str:
 
     participant_id = _question("participant_id", intake_models.Participant.model_fields["participant_id"], base)
     session = _group("session", intake_models.Session, "session", base)
-    session["required"] = True  # its substance and format are
+    # Not marked required itself (its substance and format are, and the reader refuses a response
+    # without them, naming them): LHC-Forms reads a required group as a question wanting its own
+    # answer, so its validity check would fail for every form.
     items = [session, participant_id]
     for name, model in PARTICIPANT_GROUPS.items():
         group = _group(name, model, name, base)
