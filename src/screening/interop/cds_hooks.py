@@ -14,6 +14,7 @@ uuids are the same in every language.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -176,6 +177,9 @@ def _summary(finding: Finding, rule: ReportRule, lang: str = "en") -> str:
 
 
 _md = display.markdown  # plain text in Markdown: no markup, no links, no control characters
+# The same for a rulebook's or the library's own texts, which every card of every call repeats: each
+# escaped once. Never used for an answer, so no intake text is kept between calls.
+_md_fixed = functools.lru_cache(maxsize=8192)(display.markdown)
 
 
 def bold(label: str) -> str:
@@ -198,9 +202,9 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
     english = _.lang == "en"
     rules = report.rules
     rule = rule_of(finding, rules)
-    lines = [f"**{_md(_whose(finding, _.lang))}:** {_md(finding.title)}", "", _md(rule.explanation)]
+    lines = [f"**{_md(_whose(finding, _.lang))}:** {_md_fixed(finding.title)}", "", _md_fixed(rule.explanation)]
     if finding.rests_on:
-        titles = "; ".join(_md(by_id[r].title if r in by_id else r) for r in finding.rests_on)
+        titles = "; ".join(_md_fixed(by_id[r].title if r in by_id else r) for r in finding.rests_on)
         lines += ["", bold(_("Builds on:")) + " " + titles]
     evidence = [e for e in finding.evidence if (e.participant, e.field) not in shown]
     if evidence:
@@ -210,8 +214,8 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
                 answer = "not answered (or unsure)" if item.answer in ("unknown", None) else item.answer
             else:
                 answer = answer_text(item, _.lang)
-            lines.append(f"- {_md(item.participant)}: {_md(report.questions[item.field])} → **{_md(answer)}**")
-    lines += ["", bold(_("For review: ")) + " " + _md(rule.clinician_action)]
+            lines.append(f"- {_md(item.participant)}: {_md_fixed(report.questions[item.field])} → **{_md(answer)}**")
+    lines += ["", bold(_("For review: ")) + " " + _md_fixed(rule.clinician_action)]
     others = list(
         dict.fromkeys(
             f"{rules[r.rule_id].title} ({r.severity if english else severity_word(r.severity, _.lang)})"
@@ -220,18 +224,18 @@ def _detail(report: Report, finding: Finding, by_id: Mapping[str, Finding], prog
         )
     )
     if others:
-        lines += ["", bold(_("Also covers: ")) + " " + _md("; ".join(others))]
+        lines += ["", bold(_("Also covers: ")) + " " + _md_fixed("; ".join(others))]
     lines += ["", bold(_("Limitations:")), ""]
-    lines += [f"- {_md(plain(text))}" for text in limitations_of(finding, rules)]
+    lines += [f"- {_md_fixed(plain(text))}" for text in limitations_of(finding, rules)]
     references = references_of(finding, rules)
     if references:
         lines += ["", bold(_("Sources:")), ""]
-        lines += [f"- [{_md(ref.title)}]({display.link_target(ref.url)}): {_md(ref.says)}" for ref in references]
+        lines += [f"- [{_md_fixed(ref.title)}]({display.link_target(ref.url)}): {_md_fixed(ref.says)}" for ref in references]
     named = ", ".join(f"`{r}`" for r in dict.fromkeys(r.rule_id for r in finding.rules))
     status = status_of(finding, rules)
     status = status if english else _(status)
     about = _("Rules {rules} ({status}), program {program}.").format(rules=named, status=status, program=f"`{_md(program)}`")
-    lines += ["", f"{about} *{_md(report.notice)}*"]
+    lines += ["", f"{about} *{_md_fixed(report.notice)}*"]
     return "\n".join(lines)
 
 

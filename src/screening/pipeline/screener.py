@@ -42,6 +42,7 @@ from ..rulebook import combinations, conditions
 from ..rulebook import loading as rulebook_module
 from ..rulebook.loading import SEVERITY_ORDER, Rule, Rulebook
 from ..rulebook.programs import Program, resolve
+from ..version import __version__
 
 __all__ = ["screen", "screen_json", "parse_intake", "read_intake", "MAX_INTAKE_BYTES", "MAX_INTAKE_DEPTH"]
 
@@ -150,12 +151,6 @@ def _fallback_notice() -> str | None:
 
 def _most_serious(book: Rulebook, rule_ids: tuple[str, ...]) -> Severity:
     return max((book.rule(r).meta.severity for r in rule_ids), key=SEVERITY_ORDER.__getitem__, default="info")
-
-
-def _library_version() -> str:
-    from ..version import __version__
-
-    return __version__
 
 
 def _flag(
@@ -422,7 +417,7 @@ def _screen(
         "view": "clinician",
         "report_id": "",
         "intake_sha256": intake_sha256(parsed),
-        "library_version": _library_version(),
+        "library_version": __version__,
         "engine": runner.name,
         "engine_notice": notice,
         "rulebook": rulebook_info,

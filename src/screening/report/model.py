@@ -199,8 +199,14 @@ class Report(Model):
             ],
             "missing_information": [m for m in self.missing_information if m.participant == participant],
             # the crisis numbers only on the view of a participant whose answers call for them
-            "participant_copies": copies.model_copy(
-                update={"view_ids": {}, "crisis": copies.crisis if harm_reported(self, participant) else None}
+            "participant_copies": built(
+                ParticipantCopies,
+                {
+                    "program_title": copies.program_title,
+                    "crisis": copies.crisis if harm_reported(self, participant) else None,
+                    "view_ids": {},
+                },
+                in_order=True,
             )
             if copies is not None
             else None,
@@ -364,7 +370,10 @@ def _bound_to_views(fields: dict[str, Any]) -> dict[str, Any]:
         return fields
     draft = built(Report, {**fields, **_FOR_ID})
     ids = {pid: fast_view_id(draft, pid) for pid in draft.participants}
-    return {**fields, "participant_copies": copies.model_copy(update={"view_ids": ids})}
+    bound = built(
+        ParticipantCopies, {"program_title": copies.program_title, "crisis": copies.crisis, "view_ids": ids}, in_order=True
+    )
+    return {**fields, "participant_copies": bound}
 
 
 def intake_sha256(intake: Intake) -> str:
