@@ -480,11 +480,13 @@ def test_every_report_is_complete_and_declares_no_one_eligible_or_safe(intake, v
     assert report.notice == NOTICE
     assert re.fullmatch(r"[0-9a-f]{64}", report.rulebook.sha256)
     assert report.rulebook.sha256 == BOOK.sha256
+    assert set(report.rules) == {flag.rule_id for flag in report.flags}  # each rule that fired, once
     for flag in report.flags:
-        assert flag.explanation.strip() and flag.clinician_action.strip() and flag.summary.strip()
+        rule = report.rules[flag.rule_id]
+        assert rule.explanation.strip() and rule.clinician_action.strip() and rule.summary.strip()
         assert flag.evidence, flag.rule_id
-        assert flag.references and all(r.url and r.title for r in flag.references)
-        assert flag.limitations
+        assert rule.references and all(r.url and r.title for r in rule.references)
+        assert rule.limitations
     text = render_text(report)
     assert not forbidden_words(report.to_json()), forbidden_words(report.to_json())
     assert not forbidden_words(text)

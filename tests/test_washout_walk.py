@@ -63,7 +63,7 @@ def flags_on_day(entry, substance: str, days: int, self_stopped: bool) -> set[st
         }
     ]
     report = screen({"session": session, "participants": [person]}, engine="python", rulebook=MEDICATION_BOOK)
-    return {f.rule_id for f in report.flags if f.category == "medication-interaction"}
+    return {f.rule_id for f in report.flags if report.rules[f.rule_id].category == "medication-interaction"}
 
 
 WALKS = [
