@@ -132,3 +132,22 @@ def test_a_decision_on_a_partners_finding_leaves_the_correction_open(tmp_path):
     _decide_blocked = client.post(f"/s/{sid}/decide", data={"csrf": csrf})
     assert _decide_blocked.status_code == 409
     assert _reopen(client, links["A"], participant_csrf(client, links["A"])).status_code == 409  # nothing submitted to reopen
+
+
+def test_the_audit_trail_reads_in_the_facilitators_language_and_keeps_older_entries(tmp_path):
+    """Entries are stored as their event's template and parts, so a Dutch practice reads them in
+    Dutch; an entry stored as plain English before this change is shown as it was."""
+    from screening.i18n import translator
+    from screening.web.audit import shown
+
+    client, _ = make_app(tmp_path, language="nl")
+    csrf = login(client)
+    sid, links = create(client, csrf, "duo")
+    answer(client, links["A"], {"person.age": "40"})
+    answer(client, links["B"], {"person.age": "38"})
+    trail = client.get(f"/s/{sid}/audit").text
+    assert "aangemaakt (" in trail and "deelnemer A: ingediend" in trail and "gescreend: rapport " in trail
+    assert "created (" not in trail and ": submitted" not in trail
+    english, dutch = translator("en"), translator("nl")
+    assert shown("created (an older entry, stored as text)", dutch) == "created (an older entry, stored as text)"
+    assert shown('{"not": "an entry"}', english) == '{"not": "an entry"}'

@@ -35,6 +35,7 @@ from ..report.html import render_html
 from ..report.model import Report, intake_sha256
 from ..rulebook import loading, programs
 from . import db as tables
+from .audit import entry, shown
 from .crypto import Sealer, load_key
 from .form import MEDICATION_FIELDS, read_answers, sections
 
@@ -265,7 +266,7 @@ def create_app(config: WebConfig) -> Starlette:
                 )
             )
             links.append((label, issue_link(pid)))
-        db.log(sid, user["user"], f"created ({title}; program {program}; links for {', '.join(label for label, _ in links)})")
+        db.log(sid, user["user"], entry("created", title=title, program=program, labels=", ".join(label for label, _ in links)))
         return page("links.html", user=user, screening={"id": sid, "title": title}, links=links)
 
     # ------------------------------------------------------------------ a screening's pages
@@ -287,7 +288,7 @@ def create_app(config: WebConfig) -> Starlette:
         await checked_form(request, user)
         person = _member(members(row["id"]), request.path_params["pid"])
         link = issue_link(person["id"])
-        db.log(row["id"], user["user"], f"new link for {person['label']} (the old one no longer works)")
+        db.log(row["id"], user["user"], entry("new-link", label=person["label"]))
         return page("links.html", user=user, screening=row, links=[(person["label"], link)])
 
     async def revoke(request: Request) -> Response:
@@ -296,7 +297,7 @@ def create_app(config: WebConfig) -> Starlette:
         await checked_form(request, user)
         person = _member(members(row["id"]), request.path_params["pid"])
         db.run(tables.update_row(tables.participants, person["id"], revoked=1))
-        db.log(row["id"], user["user"], f"link of {person['label']} revoked")
+        db.log(row["id"], user["user"], entry("revoked", label=person["label"]))
         return RedirectResponse(f"/s/{row['id']}", status_code=303)
 
     async def release(request: Request) -> Response:
@@ -307,7 +308,7 @@ def create_app(config: WebConfig) -> Starlette:
         if not row["report"]:
             raise _Denied(409, N_("There is no report yet."))
         db.run(tables.update_row(tables.participants, person["id"], released=1))
-        db.log(row["id"], user["user"], f"own copy released to {person['label']}")
+        db.log(row["id"], user["user"], entry("released", label=person["label"]))
         return RedirectResponse(f"/s/{row['id']}", status_code=303)
 
     def report_of(row: dict[str, Any]) -> Report:
@@ -358,7 +359,7 @@ def create_app(config: WebConfig) -> Starlette:
                 except ScreeningError as error:
                     problems.append(str(error))
                 else:
-                    db.log(row["id"], user["user"], f"{len(decisions)} decision(s) recorded on report {report.report_id[:12]}")
+                    db.log(row["id"], user["user"], entry("decided", count=len(decisions), report=report.report_id[:12]))
         recorded = {(d.rule_id, d.participant): d for d in db.store.decisions_for(report.report_id)}
         flags = [
             (i, f, [(reason_slug(r), r) for r in f.override_reasons], recorded.get(f.key)) for i, f in enumerate(digest.flags)
@@ -370,7 +371,7 @@ def create_app(config: WebConfig) -> Starlette:
         row = owned(user, request.path_params["sid"])
         entries = db.all(select(tables.audit).where(tables.audit.c.screening_id == row["id"]).order_by(tables.audit.c.seq))
         decisions = db.store.decisions_for(row["report_id"]) if row["report_id"] else []
-        return page("audit.html", user=user, screening=row, entries=entries, decisions=decisions)
+        return page("audit.html", user=user, screening=row, entries=entries, decisions=decisions, shown=shown)
 
     async def erase(request: Request) -> Response:
         user = facilitator(request)
@@ -379,14 +380,14 @@ def create_app(config: WebConfig) -> Starlette:
         digests = []
         for person in members(row["id"]):
             if person["answers"]:
-                digests.append(f"{person['label']} answers sha256 {hashlib.sha256(person['answers'].encode()).hexdigest()[:16]}")
+                digests.append(f"{person['label']} {hashlib.sha256(person['answers'].encode()).hexdigest()[:16]}")
         db.run(
             delete(tables.participants).where(tables.participants.c.screening_id == row["id"]),
             update(tables.screenings)
             .where(tables.screenings.c.id == row["id"])
             .values(session=sealer.seal("{}"), report=None, previous_report=None, title="(deleted)"),
         )
-        db.log(row["id"], user["user"], "deleted: answers and report removed; " + "; ".join(digests))
+        db.log(row["id"], user["user"], entry("deleted", digests="; ".join(digests) or "-"))
         return RedirectResponse("/", status_code=303)
 
     # ------------------------------------------------------------------ the participant
@@ -468,7 +469,7 @@ def create_app(config: WebConfig) -> Starlette:
         if not correctable(person, screening_row):
             raise _Denied(409, N_("Your answers can no longer be corrected here; ask your facilitator."), person["language"])
         db.run(tables.update_row(tables.participants, person["id"], submitted=None))
-        db.log(screening_row["id"], f"participant {person['label']}", "reopened their answers for a correction")
+        db.log(screening_row["id"], entry("participant", label=person["label"]), entry("reopened"))
         return RedirectResponse(f"/p/{request.path_params['token']}", status_code=303)
 
     async def participant_save(request: Request) -> Response:
@@ -500,7 +501,7 @@ def create_app(config: WebConfig) -> Starlette:
                 problems = {"intake": _without_values(str(error))}
             else:
                 db.run(tables.update_row(tables.participants, person["id"], submitted=tables.now().isoformat()))
-                db.log(screening_row["id"], f"participant {person['label']}", "submitted")
+                db.log(screening_row["id"], entry("participant", label=person["label"]), entry("submitted"))
                 try_screening(screening_row["id"])
                 return RedirectResponse(f"/p/{token}", status_code=303)
         return form_page(person, screening_row, 400 if problems else 200, token=token, problems=problems, saved=not problems)
@@ -520,17 +521,15 @@ def create_app(config: WebConfig) -> Starlette:
         try:
             report = screen(intake, program=row["program"])
         except ScreeningError:
-            db.log(sid, "screening", "the screening could not be completed: no report (ask for help; nothing is screened)")
+            db.log(sid, entry("screening"), entry("failed"))
             return
         db.store.add_report(report, rulebook=book)
         db.run(tables.update_row(tables.screenings, sid, report=sealer.seal(report.to_json()), report_id=report.report_id))
-        db.log(
-            sid,
-            "screening",
-            f"screened: report {report.report_id[:12]}, intake sha256 {intake_sha256(parse_intake(intake))[:16]}, "
-            f"{len(report.flags)} flag(s)"
-            + (f"; re-screened after a correction, replaces {row['report_id'][:12]}" if row["report"] else ""),
-        )
+        parts = {"report": report.report_id[:12], "intake": intake_sha256(parse_intake(intake))[:16], "flags": len(report.flags)}
+        if row["report"]:
+            db.log(sid, entry("screening"), entry("rescreened", previous=row["report_id"][:12], **parts))
+        else:
+            db.log(sid, entry("screening"), entry("screened", **parts))
 
     async def own_copy(request: Request) -> Response:
         person, screening_row = participant(request)
