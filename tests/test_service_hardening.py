@@ -496,3 +496,25 @@ def test_cors_answers_only_the_configured_origins(duo_intake):
     for bad in ("*", "null", "https://x.org/path", "ftp://x.org"):
         with pytest.raises(ValueError, match="allow-origin"):
             ServiceConfig(insecure_no_auth=True, allow_origins=(bad,)).check()
+
+
+# ---------------------------------------------------------------------------- a key written twice
+
+
+def test_a_key_written_twice_is_refused_never_read_as_its_last_value(open_client, duo_intake):
+    """As the command line refuses such a file: a key written twice anywhere in the request (a
+    reader may see the first value, json.loads keeps the last) is a 400 naming the key, never the answer."""
+    base = individual(duo_intake, 0)
+    (qr,) = responses_for(with_blood_pressure(base, 185, 112), ["Patient/p1"]).values()
+    text = json.dumps(hook_request("patient-view", "Patient/p1", prefetch={"intake": searchset(qr)}))
+    assert '"status": "completed"' in text
+    doubled = text.replace('"status": "completed"', '"status": "completed", "status": "completed"', 1)
+    response = open_client.post(VIEW, content=doubled, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text[:300]
+    assert "'status' more than once" in response.text and "185" not in response.text
+    envelope = text.replace('"hook": "patient-view"', '"hook": "patient-view", "hook": "patient-view"', 1)
+    assert envelope != text
+    response = open_client.post(VIEW, content=envelope, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "'hook'" in response.json()["issue"][0]["diagnostics"], response.text
+    # the same request written once is screened
+    assert open_client.post(VIEW, content=text, headers={"content-type": "application/json"}).status_code == 200

@@ -8,6 +8,7 @@ failure returns no cards at all. Nothing from a request body is logged.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -156,6 +157,24 @@ def service_rulebook(config: ServiceConfig) -> Rulebook:
     return book
 
 
+class _KeyTwice(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__("a key written twice")
+        self.key = key[:40]  # a member name (never an answer), cut short
+
+
+def each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object of a request body; refused when a key is written twice (``dict`` keeps the last)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):  # the rare case: find the key, at Python speed
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _KeyTwice(key)
+            seen.add(key)
+    return out
+
+
 def create_app(
     config: ServiceConfig | None = None,
     *,
@@ -264,10 +283,12 @@ def create_app(
             if size > config.max_body_bytes:
                 raise HookError(413, "too-costly", f"the request body is larger than {config.max_body_bytes:,} bytes")
             chunks.append(chunk)
-        import json
-
+        # read as the command line reads a file: a key written twice is refused, never silently
+        # read as its last value (the one a person looking at the request might not see)
         try:
-            return json.loads(b"".join(chunks))
+            return json.loads(b"".join(chunks), object_pairs_hook=each_key_once)
+        except _KeyTwice as twice:
+            raise HookError(400, "structure", f"the request writes the key {twice.key!r} more than once in one object") from None
         except (ValueError, RecursionError):
             raise HookError(400, "structure", "the request body is not valid JSON") from None
 
