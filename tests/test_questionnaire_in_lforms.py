@@ -1,7 +1,9 @@
 """The intake Questionnaire in a real forms renderer: LHC-Forms (npm ``lforms`` 40.1.3) in headless
 Chromium renders the English and the Dutch Questionnaire, is filled in through its own widgets, and
 its exported QuestionnaireResponses are screened by the library: the same flags and intake hash as
-the native intake, with LHC-Forms' own validity check clean.
+the native intake, with LHC-Forms' own validity check clean. A second medication is added as a
+participant adds it: with the "add another" button LHC-Forms shows under the repeating group (it
+has no API for adding a repetition, and adds none after an empty one).
 
 Dates: LHC-Forms 40.1.3 has no supported option for the date format. ``entryFormat`` only sets the
 field's placeholder; the format (``MM/dd/yyyy``) is a constant in its built-in language table and a
@@ -155,8 +157,14 @@ class LForms:
         }
         steps: list[list[str]] = []
         dates: list[tuple[str, str]] = []
+        medications = 1  # the repeating group's repetitions shown: one until "add another" is clicked
         for link_id, element_id, answer in _answers(response["item"]):
-            assert not link_id.startswith("medications."), "a medication is not filled in here"
+            repetition = int(element_id.split("/")[1])
+            if link_id.startswith("medications.") and repetition > medications:
+                self._enter(page, steps)  # the medication before answered: LHC-Forms adds nothing after an empty one
+                steps = []
+                self._add_another(page, "medications", repetition)
+                medications = repetition
             if "valueCoding" in answer:
                 steps.append([element_id, "choice", displays[link_id][answer["valueCoding"]["code"]]])
             elif "valueDate" in answer:
@@ -165,8 +173,7 @@ class LForms:
                 (value,) = [v for k, v in answer.items() if k.startswith("value")]
                 value = value["value"] if isinstance(value, dict) else value
                 steps.append([element_id, "text", _number(value) if isinstance(value, int | float) else str(value)])
-        missed = page.evaluate(ENTER, steps)
-        assert not missed, missed
+        self._enter(page, steps)
         for element_id, iso in dates:
             typed = _date_typed(iso, lang)
             field = page.locator(f'[id="{element_id}"] input')
@@ -174,6 +181,19 @@ class LForms:
             page.keyboard.type(typed)
             page.keyboard.press("Tab")
             assert field.input_value() == typed
+
+    @staticmethod
+    def _enter(page: Any, steps: list[list[str]]) -> None:
+        missed = page.evaluate(ENTER, steps)
+        assert not missed, missed
+
+    @staticmethod
+    def _add_another(page: Any, link_id: str, repetition: int) -> None:
+        """Adds repetition ``repetition`` of a repeating group with the form's own "add another"
+        button, which LHC-Forms shows under the group's last repetition."""
+        button = page.locator(f'[id="add-{link_id}/{repetition - 1}"]')
+        button.click()
+        page.locator(f'[id="{link_id}.name/{repetition}/1"]').wait_for()
 
     @staticmethod
     def export(page: Any) -> tuple[dict[str, Any], list[str]]:
@@ -190,13 +210,17 @@ def _items(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield from _items(item.get("item") or [])
 
 
-def _answers(items: list[dict[str, Any]], depth: int = 1) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _answers(items: list[dict[str, Any]], path: str = "") -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(linkId, LHC-Forms' element id, answer) in the form's order; LHC-Forms names an element
-    by its linkId and one repetition number per level."""
+    by its linkId and one repetition number per level (a repeating group's second repetition is
+    ``/2``, its questions ``/2/1``)."""
+    seen: dict[str, int] = {}
     for item in items:
+        seen[item["linkId"]] = seen.get(item["linkId"], 0) + 1
+        here = f"{path}/{seen[item['linkId']]}"
         for answer in item.get("answer") or []:
-            yield item["linkId"], item["linkId"] + "/1" * depth, answer
-        yield from _answers(item.get("item") or [], depth + 1)
+            yield item["linkId"], item["linkId"] + here, answer
+        yield from _answers(item.get("item") or [], here)
 
 
 def _number(value: float) -> str:
@@ -380,3 +404,27 @@ def test_a_programs_form_screens_as_the_intake_under_that_program(lforms: LForms
     assert exported["questionnaire"].split("|")[0] == fhir.program_questionnaire_url("oregon-ops")
     _same_screening(report, native)
     assert report.program == native.program and native.program.id == "oregon-ops"
+
+
+# ---------------------------------------------------------------------------- (e) repeating medications
+
+
+def test_two_medications_added_with_the_forms_add_another_button_screen_as_the_intake(lforms: LForms) -> None:
+    """The repeating medications group: each repetition's follow-ups (last dose, stopped with the
+    prescriber) shown by that repetition's own status, and both medications reach the screening."""
+    data = read_intake(EXAMPLES / "cases" / "antidepressant-ayahuasca.yaml").model_dump(mode="json")
+    by_name = {m["name"]: m for m in data["participants"][0]["medications"]}
+    # a current one first, so the stopped one's follow-ups are shown only by its own repetition's answer
+    data["participants"][0]["medications"] = [by_name["st johns wort"], by_name["Lexapro 10mg"]]
+    assert by_name["Lexapro 10mg"]["status"] == "stopped" and by_name["Lexapro 10mg"]["last_taken"]
+    native = screen(copy.deepcopy(data))
+    rules = {f.rule_id for f in native.flags}  # one from each medication, one from the stopped one's follow-up
+    assert {"medication.serotonergic-supplement-with-ayahuasca", "medication.stopped-on-own-antidepressant"} <= rules
+    report, (exported,), problems = _fill_and_screen(lforms, data, "en")
+    assert problems == []
+    _same_screening(report, native)
+    medications = [item for item in exported["item"] if item["linkId"] == "medications"]
+    assert len(medications) == 2
+    assert [_answer(m, "medications.name")["valueString"] for m in medications] == ["st johns wort", "Lexapro 10mg"]
+    assert _answer(medications[1], "medications.last_taken") == {"valueDate": by_name["Lexapro 10mg"]["last_taken"]}
+    assert not [i for i in medications[0]["item"] if i["linkId"] == "medications.last_taken"]
