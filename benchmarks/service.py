@@ -198,10 +198,10 @@ def breakdown(body: bytes, key, kid: str, repeat: int = 200) -> dict[str, float]
     wall time of a step but not its CPU time.
     """
     from screening import screen
+    from screening.intake.reading import each_key_once
     from screening.interop.cds_hooks import cards
     from screening.interop.fhir import intake_from_fhir
     from screening.interop.fhir_structure import check_structure
-    from screening.service.app import each_key_once
     from screening.service.hooks import SERVICES, intake_resource, parse_request, pick_response, responses_in
 
     def median_ms(step) -> float:

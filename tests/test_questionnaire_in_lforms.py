@@ -23,7 +23,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -34,21 +33,17 @@ import pytest
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (test extra)")
 
+from browser_support import CHROMIUM, chromium_or_skip
 from conftest import EXAMPLES
 
 from screening import screen
 from screening.interop import fhir
 from screening.pipeline.screener import read_intake
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent
 LFORMS = ROOT / ".ci" / "node" / "node_modules" / "lforms" / "dist" / "lforms"
 
-if not Path(CHROMIUM).exists():  # loud, not silent: the run's summary names what was not tested
-    pytest.skip(
-        "!! BROWSER TESTS NOT RUN: no Chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does) !!",
-        allow_module_level=True,
-    )
+chromium_or_skip("BROWSER TESTS")
 if not (LFORMS / "webcomponent" / "main.js").exists():
     pytest.skip(
         f"!! LHC-FORMS TESTS NOT RUN: no lforms at {LFORMS} "

@@ -6,11 +6,9 @@ from an origin the service was not told about (`--allow-origin`) is refused by t
 
 from __future__ import annotations
 
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import yaml
@@ -19,12 +17,9 @@ pytest.importorskip("fastapi")
 playwright_api = pytest.importorskip(
     "playwright.sync_api", reason="!! CORS BROWSER TEST NOT RUN: Playwright for Python is not installed (test extra) !!"
 )
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():  # loud, not silent: the run's summary names what was not tested
-    pytest.skip(
-        "!! CORS BROWSER TEST NOT RUN: no Chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does) !!",
-        allow_module_level=True,
-    )
+from browser_support import ARGS, CHROMIUM, chromium_or_skip
+
+chromium_or_skip("CORS BROWSER TEST")
 
 from conftest import EXAMPLES
 from service_support import Keys, StubEHR, hook_request, responses_for, searchset
@@ -33,14 +28,6 @@ from test_service_process import Served
 from screening import screen
 from screening.interop.cds_hooks import RULE_EXTENSION
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DUO = ["Patient/p1", "Patient/p2"]
 # The client page: one function that calls the service as an EHR's browser app would.
 PAGE = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>CDS client</title></head><body>

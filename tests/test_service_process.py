@@ -4,7 +4,6 @@ JWTs; a stub FHIR server and JWK Set, started by the tests, stand in for the EHR
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from slow_clients import trickle_body
+from slow_clients import answering, free_port, stop, trickle_body, unfinished_heads
 
 pytest.importorskip("fastapi")
 import httpx
@@ -24,12 +23,6 @@ from screening import screen
 from screening.interop.cds_hooks import RULE_EXTENSION
 
 DUO = ["Patient/p1", "Patient/p2"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -53,26 +46,14 @@ class Served:
             *extra,
         ]
         self.process = subprocess.Popen(command, stdout=self.log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError("screening serve exited:\n" + self.log.read_text())
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        self.stop()
-        raise AssertionError("screening serve did not start in 60 s:\n" + self.log.read_text())
+        try:
+            assert answering(self.process, f"{self.base}/healthz", self.log).status_code == 200
+        except AssertionError:
+            self.stop()
+            raise
 
     def stop(self) -> str:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop(self.process)
         return self.log.read_text()
 
 
@@ -152,21 +133,11 @@ def test_serve_starts_under_a_program_other_than_the_default(tmp_path):
     command = [sys.executable, "-m", "screening", "serve", "--port", str(port), "--insecure-no-auth", "--program", "oregon-ops"]
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "screening serve exited:\n" + log.read_text()
-            assert time.monotonic() < deadline, "screening serve did not start in 60 s:\n" + log.read_text()
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert health.status_code == 200
+        assert answering(process, f"http://127.0.0.1:{port}/healthz", log).status_code == 200
         services = httpx.get(f"http://127.0.0.1:{port}/cds-services", timeout=5).json()["services"]
         assert all("screening-intake-oregon-ops" in s["prefetch"]["intake"] for s in services)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=20)
+        stop(process)
 
 
 def test_slow_peers_cannot_lock_others_out(tmp_path):
@@ -179,19 +150,8 @@ def test_slow_peers_cannot_lock_others_out(tmp_path):
     base = f"http://127.0.0.1:{port}"
     sockets: list[socket.socket] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "screening serve exited:\n" + log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        for _ in range(1000):  # heads that never finish, from one client, no token
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-            sockets.append(s)
+        answering(process, f"{base}/healthz", log)
+        sockets += unfinished_heads(port, "/healthz", 1000)  # from one client, no token
         started = time.monotonic()
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200  # others are still served
         assert time.monotonic() - started < 2
@@ -210,8 +170,7 @@ def test_slow_peers_cannot_lock_others_out(tmp_path):
     finally:
         for s in sockets:
             s.close()
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=20)
+        stop(process)
 
 
 def _children(pid: int) -> list[int]:

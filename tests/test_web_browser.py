@@ -4,7 +4,6 @@ whole flow from creating a screening to recording decisions, for one person and 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,30 +18,18 @@ pytest.importorskip("screening.web", reason="the web extra is not installed: pip
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (test extra)")
 
 import httpx
+from browser_support import ARGS, CHROMIUM, chromium_or_skip
 from web_helpers import FACILITATOR, PASSWORD
 
 from screening.i18n import translator
 from screening.web import add_user
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "docs" / "images"
 # axe-core from npm, installed by .ci/run (`npm install --no-save --prefix .ci/node axe-core@4`), not committed
 AXE = ROOT / ".ci" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 
-if not Path(CHROMIUM).exists():  # loud, not silent: the run's summary names what was not tested
-    pytest.skip(
-        "!! BROWSER TESTS NOT RUN: no Chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does) !!",
-        allow_module_level=True,
-    )
+chromium_or_skip("BROWSER TESTS")
 
 
 class Axe:

@@ -5,27 +5,19 @@ a body over the cap a 413, before the app reads it."""
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import sys
 import time
 
 import pytest
-from slow_clients import trickle_body
+from slow_clients import answering, free_port, stop, trickle_body, unfinished_heads
 
 pytest.importorskip("screening.web", reason="the web extra is not installed: pip install 'screening[web]'")
 pytest.importorskip("hypercorn")
 import httpx
 
 from screening.web.app import MAX_BODY
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _post_head(path: str, length: int) -> bytes:
@@ -55,19 +47,8 @@ def test_slow_peers_cannot_lock_the_practice_out(tmp_path):
     base = f"http://127.0.0.1:{port}"
     sockets: list[socket.socket] = []
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "screening web serve exited:\n" + log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            try:
-                httpx.get(f"{base}/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        for _ in range(500):  # heads that never finish
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(b"GET /login HTTP/1.1\r\nHost: x\r\n")
-            sockets.append(s)
+        answering(process, f"{base}/login", log)
+        sockets += unfinished_heads(port, "/login", 500)
         started = time.monotonic()
         answer = httpx.get(f"{base}/login", timeout=5)
         assert answer.status_code == 200 and "Log in" in answer.text  # others are still served
@@ -89,8 +70,7 @@ def test_slow_peers_cannot_lock_the_practice_out(tmp_path):
     finally:
         for s in sockets:
             s.close()
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=20)
+        stop(process)
     assert "GET /login" not in log.read_text()  # no access log: a participant's link is in the path
 
 

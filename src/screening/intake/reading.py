@@ -55,6 +55,28 @@ class _Twice(dict[Any, Any]):
     twice: list[tuple[Any, int | None]]
 
 
+class KeyTwice(ValueError):
+    """A key written twice in one JSON object (raised by :func:`each_key_once`); never holds a value."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__("a key written twice")
+        self.key = key[:40]  # a member name, cut short
+
+
+def each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that refuses a key written twice at once (``json.loads`` keeps the
+    last): for a body read whole, where :func:`check_shape`'s walk, which names each path, would cost more."""
+    out: dict[str, Any] = dict(pairs)
+    if len(out) == len(pairs):  # the common case, at C speed
+        return out
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise KeyTwice(key)
+        seen.add(key)
+    return out  # not reached: a shorter dict means a key came twice
+
+
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = dict(pairs)
     if len(out) == len(pairs):  # the common case, at C speed: no key written twice

@@ -996,20 +996,6 @@ def render_participant_text(report: Report, include_private: bool = False, lang:
 
 # ---------------------------------------------------------------------------- version 1
 
-_V1_RULE_TEXTS = (
-    "title",
-    "category",
-    "scope",
-    "summary",
-    "explanation",
-    "clinician_action",
-    "participant_text",
-    "participant_copy",
-    "limitations",
-    "references",
-    "rule_status",
-)
-
 
 def is_version_1(data: Any) -> bool:
     """A report written before contract version 2: no ``report_version``, texts inside each flag."""
@@ -1031,7 +1017,7 @@ def from_version_1(data: dict[str, Any]) -> Report:
     questions: dict[str, str] = {m["field"]: m["question"] for m in data.get("missing_information", [])}
     flags = []
     for flag in data["flags"]:
-        rules.setdefault(flag["rule_id"], {name: flag[name] for name in _V1_RULE_TEXTS if name in flag})
+        rules.setdefault(flag["rule_id"], {name: flag[name] for name in ReportRule.model_fields if name in flag})
         for item in flag.get("evidence", []):
             questions.setdefault(item["field"], item.pop("question", item["field"]))
         flags.append({name: flag[name] for name in Flag.model_fields if name in flag})

@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -157,6 +158,27 @@ def _state(book: Rulebook, rule: Rule) -> ReviewState:
     return ReviewState(state, current, last, approval)
 
 
+def _signer_problems(
+    reviewer: str, role: str, date: dt.date, today: dt.date | None, checklist: dict[str, str], items: Collection[str]
+) -> list[str]:
+    """What a rule review and a translation check both ask of the person signing and of their
+    checklist: a full name, a known role, a date not in the future, known items answered yes, no or n/a."""
+    problems: list[str] = []
+    if len(reviewer) < 2 or " " not in reviewer:
+        problems.append("--reviewer: the reviewer's full name (a given name and a family name)")
+    if role not in ROLES and not (role.startswith("other:") and len(role.removeprefix("other:").strip()) >= 2):
+        problems.append(f"--role: one of {', '.join(ROLES)}, or other:ROLE")
+    if date > (today or dt.date.today()):
+        problems.append(f"--date {date} is in the future")
+    unknown = sorted(k for k in checklist if k not in items)
+    if unknown:
+        problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(items)}")
+    bad = sorted(k for k, v in checklist.items() if not is_answer(v))
+    if bad:
+        problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
+    return problems
+
+
 def new_record(
     rule: Rule,
     *,
@@ -172,21 +194,8 @@ def new_record(
     recorded_by: str = "",
 ) -> ReviewRecord:
     """A validated record; raises ValueError, one line naming each field that is wrong."""
-    problems: list[str] = []
-    today = today or dt.date.today()
     reviewer, role = reviewer.strip(), role.strip()
-    if len(reviewer) < 2 or " " not in reviewer:
-        problems.append("--reviewer: the reviewer's full name (a given name and a family name)")
-    if role not in ROLES and not (role.startswith("other:") and len(role.removeprefix("other:").strip()) >= 2):
-        problems.append(f"--role: one of {', '.join(ROLES)}, or other:ROLE")
-    if date > today:
-        problems.append(f"--date {date} is in the future")
-    unknown = sorted(k for k in checklist if not is_item(k))
-    if unknown:
-        problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(CHECKLIST)}")
-    bad = sorted(k for k, v in checklist.items() if not is_answer(v))
-    if bad:
-        problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
+    problems = _signer_problems(reviewer, role, date, today, checklist, CHECKLIST)
     if decision == "approved":
         unanswered = [k for k in CHECKLIST if k not in checklist]
         if unanswered:
@@ -332,20 +341,8 @@ def new_translation_record(
     """A validated record of a translation check; raises ValueError naming each wrong field."""
     from ..i18n import catalogue_sha256
 
-    problems: list[str] = []
     reviewer, role = reviewer.strip(), role.strip()
-    if len(reviewer) < 2 or " " not in reviewer:
-        problems.append("--reviewer: the reviewer's full name (a given name and a family name)")
-    if role not in ROLES and not (role.startswith("other:") and len(role.removeprefix("other:").strip()) >= 2):
-        problems.append(f"--role: one of {', '.join(ROLES)}, or other:ROLE")
-    if date > (today or dt.date.today()):
-        problems.append(f"--date {date} is in the future")
-    unknown = sorted(k for k in checklist if k not in TRANSLATION_CHECKLIST)
-    if unknown:
-        problems.append(f"unknown checklist item(s) {', '.join(unknown)}; the items are {', '.join(TRANSLATION_CHECKLIST)}")
-    bad = sorted(k for k, v in checklist.items() if not is_answer(v))
-    if bad:
-        problems.append(f"checklist answers are yes, no or n/a ({', '.join(bad)})")
+    problems = _signer_problems(reviewer, role, date, today, checklist, TRANSLATION_CHECKLIST)
     if decision == "approved":
         not_yes = [k for k in TRANSLATION_CHECKLIST if checklist.get(k) != "yes"]
         if not_yes:

@@ -26,7 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..engines.engine import EngineName
 from ..errors import EngineError, IntakeError, ScreeningError
-from ..i18n import checked_language
+from ..i18n import checked_language, translator
+from ..intake.reading import KeyTwice, each_key_once
 from ..interop.cds_hooks import RULE_EXTENSION, Card
 from ..interop.cds_hooks import cards as make_cards
 from ..interop.fhir import intake_from_fhir, program_questionnaire_url, questionnaire_url
@@ -157,24 +158,6 @@ def service_rulebook(config: ServiceConfig) -> Rulebook:
     return book
 
 
-class _KeyTwice(ValueError):
-    def __init__(self, key: str) -> None:
-        super().__init__("a key written twice")
-        self.key = key[:40]  # a member name (never an answer), cut short
-
-
-def each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """An object of a request body; refused when a key is written twice (``dict`` keeps the last)."""
-    out = dict(pairs)
-    if len(out) != len(pairs):  # the rare case: find the key, at Python speed
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise _KeyTwice(key)
-            seen.add(key)
-    return out
-
-
 def create_app(
     config: ServiceConfig | None = None,
     *,
@@ -287,7 +270,7 @@ def create_app(
         # read as its last value (the one a person looking at the request might not see)
         try:
             return json.loads(b"".join(chunks), object_pairs_hook=each_key_once)
-        except _KeyTwice as twice:
+        except KeyTwice as twice:
             raise HookError(400, "structure", f"the request writes the key {twice.key!r} more than once in one object") from None
         except (ValueError, RecursionError):
             raise HookError(400, "structure", "the request body is not valid JSON") from None
@@ -424,7 +407,7 @@ def create_app(
             "engine": report.engine,
             "library_version": report.library_version,
             "patients": list(hook.patients),
-            "notice": report.in_language(lang).notice,
+            "notice": translator(lang)(report.notice),  # the cards' language, without translating the report again
             "language": lang,
         }
         about["program"] = report.program  # the program's id, version and sha256
