@@ -251,6 +251,8 @@ class Vocabulary:
     _longest: int = field(default=1, repr=False)
     _seen: dict[str, Match] = field(default_factory=dict, repr=False, compare=False)  # fuzzy matching is slow: remember results
     _seen_lines: dict[str, tuple[Match, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _seen_aside: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _read_for: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._conflicts: list[tuple[str, str, str]] = []
@@ -346,7 +348,15 @@ class Vocabulary:
     def set_aside(self, written: str) -> list[str]:
         """The written words the reader sets aside before matching names: dose, unit, frequency
         and filler ("10 mg", "twice daily"), as written, so a clinician sees what was not read."""
-        return [t.group() for t in _TOKEN.finditer(written) if not normalise(t.group())]
+        return list(_remembered(self._seen_aside, written, self._set_aside))
+
+    def _set_aside(self, written: str) -> tuple[str, ...]:
+        return tuple(t.group() for t in _TOKEN.finditer(written) if not normalise(t.group()))
+
+    def remembered(self, purpose: str, written: str, read: Callable[[str], _T]) -> _T:
+        """``read(written)`` for a line, remembered with this vocabulary (bounded like its own
+        readings): for what a report derives from a line's reading alone, per ``purpose``."""
+        return _remembered(self._read_for.setdefault(purpose, {}), written, read)
 
     def match(self, written: str) -> Match:
         return _remembered(self._seen, written, self._match)

@@ -32,33 +32,13 @@ def _used_by(flags: list[Flag]) -> dict[tuple[str, str], list[str]]:
 
 def medications_read(intake: Intake, vocabulary: Vocabulary, flags: list[Flag]) -> list[MedicationRead]:
     """Every medication line of every participant, in intake order, with how it was read."""
-    labels = vocabulary.class_labels
     used = _used_by(flags)
     out = []
     for participant in intake.participants:
         pid = participant.participant_id
         for med in participant.medications:
-            drugs = [
-                built(
-                    DrugRead,
-                    {
-                        "written": m.written,
-                        "status": m.status,
-                        "read_as": m.entry.generic if m.entry else None,
-                        "classes": [labels.get(c, c) for c in m.classes],
-                    },
-                    in_order=True,
-                )
-                for m in vocabulary.match_all(med.name)
-            ]
-            words = vocabulary.set_aside(med.name)
-            aside = [" ".join(words)] if words else []
-            if med.dose:
-                aside.append(f"dose as written: {med.dose}")
-            for drug in drugs:
-                if drug.status == "unrecognised":  # without the dose words already listed
-                    unread = " ".join(w for w in drug.written.split() if w not in words) or drug.written
-                    aside.append(f"not understood: {unread}")
+            drugs, words, unread = vocabulary.remembered("as-read", med.name, lambda line: _line_read(vocabulary, line))
+            aside = [*words, f"dose as written: {med.dose}", *unread] if med.dose else [*words, *unread]
             out.append(
                 built(
                     MedicationRead,
@@ -67,7 +47,7 @@ def medications_read(intake: Intake, vocabulary: Vocabulary, flags: list[Flag]) 
                         "written": med.name,
                         "status": med.status,
                         "last_taken": med.last_taken,
-                        "drugs": drugs,
+                        "drugs": list(drugs),
                         "set_aside": aside,
                         "used_by": used.get((pid, med.name), []),
                     },
@@ -75,6 +55,32 @@ def medications_read(intake: Intake, vocabulary: Vocabulary, flags: list[Flag]) 
                 )
             )
     return out
+
+
+def _line_read(vocabulary: Vocabulary, written: str) -> tuple[tuple[DrugRead, ...], tuple[str, ...], tuple[str, ...]]:
+    """What a line's reading alone gives (remembered per vocabulary: lines recur): the drugs read,
+    the words set aside, and what was not understood (without the set-aside words)."""
+    labels = vocabulary.class_labels
+    drugs = tuple(
+        built(
+            DrugRead,
+            {
+                "written": m.written,
+                "status": m.status,
+                "read_as": m.entry.generic if m.entry else None,
+                "classes": [labels.get(c, c) for c in m.classes],
+            },
+            in_order=True,
+        )
+        for m in vocabulary.match_all(written)
+    )
+    words = vocabulary.set_aside(written)
+    unread = tuple(
+        "not understood: " + (" ".join(w for w in drug.written.split() if w not in words) or drug.written)
+        for drug in drugs
+        if drug.status == "unrecognised"
+    )
+    return drugs, ((" ".join(words),) if words else ()), unread
 
 
 def answers_overview(intake: Intake, missing: list[MissingItem]) -> list[AnswersOverview]:
