@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 __all__ = ["Vocabulary", "MedicationEntry", "Match", "normalise"]
 
@@ -356,7 +356,8 @@ class Vocabulary:
     def remembered(self, purpose: str, written: str, read: Callable[[str], _T]) -> _T:
         """``read(written)`` for a line, remembered with this vocabulary (bounded like its own
         readings): for what a report derives from a line's reading alone, per ``purpose``."""
-        return _remembered(self._read_for.setdefault(purpose, {}), written, read)
+        cache = cast("dict[str, _T]", self._read_for.setdefault(purpose, {}))
+        return _remembered(cache, written, read)
 
     def match(self, written: str) -> Match:
         return _remembered(self._seen, written, self._match)
