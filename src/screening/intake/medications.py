@@ -348,7 +348,8 @@ class Vocabulary:
     def set_aside(self, written: str) -> list[str]:
         """The written words the reader sets aside before matching names: dose, unit, frequency
         and filler ("10 mg", "twice daily"), as written, so a clinician sees what was not read."""
-        return list(_remembered(self._seen_aside, written, self._set_aside))
+        found: tuple[str, ...] = _remembered(self._seen_aside, written, self._set_aside)
+        return list(found)
 
     def _set_aside(self, written: str) -> tuple[str, ...]:
         return tuple(t.group() for t in _TOKEN.finditer(written) if not normalise(t.group()))
