@@ -156,10 +156,13 @@ def _most_serious(book: Rulebook, rule_ids: tuple[str, ...]) -> Severity:
 def _flag(
     book: Rulebook, firing: Firing, values: dict[str, conditions.Values], rule: Rule, verified: bool, lines: _Lines
 ) -> Flag:
-    """A flag: its rule's fixed texts (prepared once per rule) plus whose it is and the evidence.
+    """A flag: whose it is and the evidence (its rule's texts are the report's ``rules``).
     Built without re-validation: every part comes from validated rules and intakes (a test
     validates a sample all the same). ``verified``: the reference evaluator found the rule
-    holds; otherwise (durable_rules alone) its condition is checked here."""
+    holds; otherwise (durable_rules alone) its condition is checked here.
+
+    A rule that reads answers only (no medications) gives the same flag for the same answers,
+    so such flags are remembered per rulebook, keyed on exactly the answers the rule reads."""
     sides: dict[str | None, conditions.Values]
     if firing.other is None:
         sides = {None: values[firing.pid]}
@@ -167,6 +170,47 @@ def _flag(
         sides = {None: values[firing.pid], "self": values[firing.pid], "other": values[firing.other]}
     if not verified and not conditions.evaluate(rule.condition, sides):
         raise EngineError(f"the engine fired {rule.id} but its condition does not hold; no result was produced")
+    reads = _answers_read(book, rule)
+    if reads is None:
+        return _new_flag(rule, firing, sides, values, lines)
+    key = (rule.id, firing.pid, firing.other, *(_answer_key(sides[side], path) for side, path in reads))
+    remembered = _remembered_flags(book)
+    flag = remembered.get(key)
+    if flag is None:
+        if len(remembered) >= _REMEMBERED_FLAGS:
+            remembered.clear()
+        flag = remembered[key] = _new_flag(rule, firing, sides, values, lines)
+    return flag
+
+
+def _answer_key(values: conditions.Values, path: str) -> Any:
+    """An answer as a flag's evidence shows it: the answer, and for a count what it counted."""
+    noted = values.notes.get(path)
+    return values.fields[path] if noted is None else (values.fields[path], *noted)
+
+
+_REMEMBERED_FLAGS = 4096  # per rulebook, like the vocabulary's readings: a few MB at most
+
+
+def _remembered_flags(book: Rulebook) -> dict[tuple[Any, ...], Flag]:
+    return book.derived("remembered-flags", dict)
+
+
+def _answers_read(book: Rulebook, rule: Rule) -> tuple[tuple[str | None, str], ...] | None:
+    """(side, path) of every answer a rule's evidence rests on, or None when it reads medications
+    (their evidence also names the lines as written and the days since a dose: not remembered)."""
+
+    def find() -> tuple[tuple[str | None, str], ...] | None:
+        if any(leaf.op in conditions.MEDICATION_OPS for leaf in conditions.walk(rule.condition)):
+            return None
+        return tuple(sorted(conditions.fields_read(rule.condition), key=lambda read: (read[0] or "", read[1])))
+
+    return book.derived(("answers-read", rule.id), find)
+
+
+def _new_flag(
+    rule: Rule, firing: Firing, sides: dict[str | None, conditions.Values], values: dict[str, conditions.Values], lines: _Lines
+) -> Flag:
     evidence = []
     seen = set()
     for item in conditions.explain(rule.condition, sides):
