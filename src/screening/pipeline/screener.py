@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_core import to_json
 
 from ..engines import durable, facts
 from ..engines.engine import EngineName, FallbackEngineWarning, Firing, get_engine
@@ -277,6 +278,18 @@ def report_rule(book: Rulebook, rule_id: str) -> ReportRule:
     return book.derived(("report-rule", rule_id), make)
 
 
+def _rules_json(book: Rulebook, rule_ids: list[str]) -> bytes:
+    """The report's ``rules`` as compact JSON, from each rule's entry serialised once per rulebook."""
+    return b"{%b}" % b",".join(_rule_json(book, rule_id) for rule_id in rule_ids)
+
+
+def _rule_json(book: Rulebook, rule_id: str) -> bytes:
+    def make() -> bytes:
+        return to_json(rule_id) + b":" + ReportRule.__pydantic_serializer__.to_json(report_rule(book, rule_id))
+
+    return book.derived(("report-rule-json", rule_id), make)
+
+
 def _entry(source: Any, scope: str, copy: str, status: str) -> ReportRule:
     return built(
         ReportRule,
@@ -430,7 +443,8 @@ def _screen(
         flags[key] = flag
     _combine(book, flags, list(values))
     order = {pid: i for i, pid in enumerate(values)}
-    rules = {rule_id: report_rule(book, rule_id) for rule_id in sorted({rule_id for rule_id, _ in flags})}
+    rule_ids = sorted({rule_id for rule_id, _ in flags})
+    rules = {rule_id: report_rule(book, rule_id) for rule_id in rule_ids}
     ordered = sorted(
         flags.values(),
         key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), rules[f.rule_id].category, f.rule_id),
@@ -482,4 +496,4 @@ def _screen(
         "medications": as_read.medications_read(parsed, book.vocabulary, ordered),
         "answers": as_read.answers_overview(parsed, missing),
     }
-    return identified(fields)
+    return identified(fields, _rules_json(book, rule_ids))

@@ -306,15 +306,17 @@ def _head(report: Report, report_id: str, engine: str) -> bytes:
     )
 
 
-def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
+def identified(fields: dict[str, Any], rules_json: bytes | None = None) -> tuple[Report, bytes]:
     """A clinician report built from its fields with its id computed, and its compact JSON.
 
     The JSON the id is computed over (``report_id`` and ``engine`` empty) differs from the
     report's own only in those two fields at its start, so the report's JSON is that one's with
     the start replaced: one serialisation for both (batch output writes the second for free).
+    ``rules_json``: the compact JSON of ``fields["rules"]``, made from each rule's JSON written
+    once per rulebook (rule texts are most of a report's bytes and never change with the answers).
     """
     fields = _bound_to_views({"view_id": None, **fields})
-    blank = compact_json(built(Report, {**fields, **_FOR_ID}))
+    blank = _blank_json(fields, rules_json)
     report = built(Report, {**fields, "report_id": hashlib.sha256(blank).hexdigest()})
     start = _head(report, "", "")
     if not blank.startswith(start):  # never expected: then serialise again rather than guess
@@ -323,6 +325,21 @@ def identified(fields: dict[str, Any]) -> tuple[Report, bytes]:
 
 
 _FOR_ID = {"report_id": "", "engine": ""}
+_NO_RULES = b',"rules":{},"questions":'
+
+
+def _blank_json(fields: dict[str, Any], rules_json: bytes | None) -> bytes:
+    """The compact JSON the report id is computed over, with ``rules_json`` in place of the rules.
+
+    The rules are left empty and their JSON set in at the one place ``"rules":{}`` can stand: a
+    quote inside a JSON string is always escaped, so ``,"rules":{},"questions":`` is a key and
+    its value, and only the report itself has those two keys one after the other."""
+    if rules_json is None:
+        return compact_json(built(Report, {**fields, **_FOR_ID}))
+    head, found, tail = compact_json(built(Report, {**fields, **_FOR_ID, "rules": {}})).partition(_NO_RULES)
+    if not found:  # never expected: then serialise the rules too rather than guess
+        return compact_json(built(Report, {**fields, **_FOR_ID}))
+    return b"".join((head, b',"rules":', rules_json, b',"questions":', tail))
 
 
 class ViewBinding(Model):
