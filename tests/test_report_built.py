@@ -138,20 +138,27 @@ def test_indexed_merge_picks_the_same_draft_as_comparing_every_pair_on_overlappi
         assert _shape(indexed) == _shape(pairwise)
 
 
-def test_remembered_flags_give_the_reports_that_fresh_flags_give():
-    """Flags of rules over answers alone are remembered per rulebook (keyed on the answers they
-    read): a report from remembered flags is the report built from scratch, byte for byte, for
-    both engines, whichever intakes were screened before."""
+def _forget_remembered(book) -> None:
+    for key, cache in book.memo.items():
+        if isinstance(key, str) and key.startswith("remembered-"):
+            cache.clear()
+
+
+def test_remembered_parts_give_the_reports_that_fresh_parts_give():
+    """Flags of rules over answers alone and the questions left open are remembered per rulebook
+    (keyed on what they rest on): a report from remembered parts is the report built from
+    scratch, byte for byte, for both engines, whichever intakes were screened before."""
     from screening.pipeline import screener
 
     book = rulebook.default()
     sample = _sample(40, 31)
+    assert len({(i["session"]["substance"], i["session"]["format"]) for i in sample}) > 4
     for engine in ("python", "durable"):
         fresh = []
         for intake in sample:
-            screener._remembered_flags(book).clear()
+            _forget_remembered(book)
             fresh.append(screen_json(intake, engine=engine, today=TODAY))
-        for intake in reversed(sample):  # every flag now remembered, from other intakes too
+        for intake in reversed(sample):  # every part now remembered, from other intakes too
             screen(intake, engine=engine, today=TODAY)
         assert len(screener._remembered_flags(book)) > 100
         assert [screen_json(intake, engine=engine, today=TODAY) for intake in sample] == fresh

@@ -10,9 +10,9 @@ import functools
 import re
 import warnings
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from pydantic_core import to_json
@@ -175,13 +175,7 @@ def _flag(
     if reads is None:
         return _new_flag(rule, firing, sides, values, lines)
     key = (rule.id, firing.pid, firing.other, *(_answer_key(sides[side], path) for side, path in reads))
-    remembered = _remembered_flags(book)
-    flag = remembered.get(key)
-    if flag is None:
-        if len(remembered) >= _REMEMBERED_FLAGS:
-            remembered.clear()
-        flag = remembered[key] = _new_flag(rule, firing, sides, values, lines)
-    return flag
+    return _remembered(_remembered_flags(book), key, lambda: _new_flag(rule, firing, sides, values, lines))
 
 
 def _answer_key(values: conditions.Values, path: str) -> Any:
@@ -190,7 +184,18 @@ def _answer_key(values: conditions.Values, path: str) -> Any:
     return values.fields[path] if noted is None else (values.fields[path], *noted)
 
 
-_REMEMBERED_FLAGS = 4096  # per rulebook, like the vocabulary's readings: a few MB at most
+_REMEMBERED = 4096  # items of each kind per rulebook, like the vocabulary's readings: a few MB at most
+_T = TypeVar("_T")
+
+
+def _remembered(cache: dict[Any, _T], key: Any, make: Callable[[], _T]) -> _T:
+    """``make()``, remembered under ``key``; bounded, since participant ids and answers are open-ended."""
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= _REMEMBERED:
+            cache.clear()
+        found = cache[key] = make()
+    return found
 
 
 def _remembered_flags(book: Rulebook) -> dict[tuple[Any, ...], Flag]:
@@ -349,10 +354,21 @@ def _firing_order(firing: Firing) -> tuple[str, str, str]:
     return (firing.rule_id, firing.pid, firing.other or "")
 
 
-def _missing(book: Rulebook, path: str, readers: tuple[str, ...]) -> tuple[str, Severity]:
-    """A missing item's fixed parts for one question: the question, and the severity of the most
-    serious rule that reads it (worked out once per rulebook)."""
-    return book.derived(("missing", path, readers), lambda: (catalogue()[path].question, _most_serious(book, readers)))
+def _missing(book: Rulebook, pid: str, path: str, readers: tuple[str, ...]) -> MissingItem:
+    """A question left open: whose, the question, the rules that read it and the severity of the
+    most serious of them; the same for every screening, so made once per rulebook."""
+
+    def make() -> MissingItem:
+        fields = {
+            "participant": pid,
+            "field": path,
+            "question": catalogue()[path].question,
+            "needed_by": list(readers),
+            "severity": _most_serious(book, readers),
+        }
+        return built(MissingItem, fields, in_order=True)
+
+    return _remembered(book.derived("remembered-missing", dict), (pid, path, readers), make)
 
 
 def _book_info(book: Rulebook, chosen: Program) -> tuple[RulebookInfo, ProgramInfo]:
@@ -449,23 +465,9 @@ def _screen(
         flags.values(),
         key=lambda f: (-SEVERITY_ORDER[f.severity], order.get(f.participant, len(order)), rules[f.rule_id].category, f.rule_id),
     )
-    missing = []
-    for pid, v in values.items():
-        for path in v.notes["intake.unanswered_questions"]:
-            question, severity = _missing(book, path, readers[path])
-            missing.append(
-                built(
-                    MissingItem,
-                    {
-                        "participant": pid,
-                        "field": path,
-                        "question": question,
-                        "needed_by": list(readers[path]),
-                        "severity": severity,
-                    },
-                    in_order=True,
-                )
-            )
+    missing = [
+        _missing(book, pid, path, readers[path]) for pid, v in values.items() for path in v.notes["intake.unanswered_questions"]
+    ]
     participants = list(values)
     found = findings.build(ordered, missing, participants, rules)
     rulebook_info, program_info = _book_info(book, chosen)
