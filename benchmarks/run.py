@@ -31,7 +31,7 @@ from screening import screen
 from screening.engines import facts
 from screening.engines.engine import durable_available, get_engine
 from screening.pipeline.batch import screened_lines
-from screening.pipeline.screener import asked_fields, parse_intake, screen_json
+from screening.pipeline.screener import asked_fields, forget_remembered, parse_intake, screen_json
 from screening.rulebook import loading as rulebook_module
 
 SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
@@ -175,6 +175,19 @@ def latency(
                     t = time.perf_counter()
                     screen_json(intake, rulebook=book, engine=e, today=TODAY)
                     times[e]["screen_json"].append(time.perf_counter() - t)
+    return times
+
+
+def first_time_latency(book, intake: dict, engines: list[str], count: int) -> dict[str, list[float]]:
+    """screen() of an intake as if never seen: before each screening, everything remembered
+    across screenings (flags, questions left open, medication readings) is forgotten."""
+    times: dict[str, list[float]] = {e: [] for e in engines}
+    for _ in range(count):
+        for e in engines:
+            forget_remembered(book)
+            t = time.perf_counter()
+            screen(intake, rulebook=book, engine=e, today=TODAY)
+            times[e].append(time.perf_counter() - t)
     return times
 
 
@@ -424,6 +437,17 @@ def main() -> None:
                     + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names)
                     + " |"
                 )
+        worst = worst_case(book, True)
+        times = first_time_latency(book, worst, names, 100)
+        floor = _stats(validation_times([worst] * 100))[0]
+        cells = {e: _stats(times[e]) for e in names}
+        out(
+            f"| duo, worst case, first time (nothing remembered) | `screen()` | {floor:,.0f} | "
+            + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
+            + " | "
+            + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names)
+            + " |"
+        )
         print("\n".join(rows) + "\n")
         rows.clear()
 

@@ -138,12 +138,6 @@ def test_indexed_merge_picks_the_same_draft_as_comparing_every_pair_on_overlappi
         assert _shape(indexed) == _shape(pairwise)
 
 
-def _forget_remembered(book) -> None:
-    for key, cache in book.memo.items():
-        if isinstance(key, str) and key.startswith("remembered-"):
-            cache.clear()
-
-
 def test_remembered_parts_give_the_reports_that_fresh_parts_give():
     """Flags of rules over answers alone and the questions left open are remembered per rulebook
     (keyed on what they rest on): a report from remembered parts is the report built from
@@ -156,7 +150,7 @@ def test_remembered_parts_give_the_reports_that_fresh_parts_give():
     for engine in ("python", "durable"):
         fresh = []
         for intake in sample:
-            _forget_remembered(book)
+            screener.forget_remembered(book)
             fresh.append(screen_json(intake, engine=engine, today=TODAY))
         for intake in reversed(sample):  # every part now remembered, from other intakes too
             screen(intake, engine=engine, today=TODAY)

@@ -354,6 +354,11 @@ class Vocabulary:
     def _set_aside(self, written: str) -> tuple[str, ...]:
         return tuple(t.group() for t in _TOKEN.finditer(written) if not normalise(t.group()))
 
+    def forget(self) -> None:
+        """Forget every reading remembered (the next is read afresh, as the first time)."""
+        for cache in (self._seen, self._seen_lines, self._seen_aside, self._read_for):
+            cache.clear()
+
     def remembered(self, purpose: str, written: str, read: Callable[[str], _T]) -> _T:
         """``read(written)`` for a line, remembered with this vocabulary (bounded like its own
         readings): for what a report derives from a line's reading alone, per ``purpose``."""
