@@ -123,11 +123,11 @@ def _identity(item: EvidenceItem) -> tuple[Any, ...]:
 
 
 def _not_answered(evidence: list[EvidenceItem]) -> bool:
-    return (
-        bool(evidence)
-        and all(e.answer in _UNKNOWN for e in evidence if e.field != "medications")
-        and all(e.field != "medications" for e in evidence)
-    )
+    """Only questions left open raised it (a medication line is always an answer)."""
+    for item in evidence:
+        if item.field == "medications" or item.answer not in _UNKNOWN:
+            return False
+    return bool(evidence)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -142,23 +142,25 @@ def _by_severity(flags: Iterable[Flag]) -> list[Flag]:
     return sorted(flags, key=lambda f: -_RANK[f.severity])
 
 
+def _unique(evidence: Iterable[EvidenceItem]) -> list[EvidenceItem]:
+    """Each evidence item once, where it first appears."""
+    unique: dict[tuple[Any, ...], EvidenceItem] = {}
+    for item in evidence:
+        unique.setdefault(_identity(item), item)
+    return list(unique.values())
+
+
 class _Draft:
-    """A finding being assembled: its main flag, the flags it covers, whose it is."""
+    """A finding being assembled: its flags (the main one first), the answers it rests on, whose it is."""
 
     __slots__ = ("evidence", "flags", "keys", "rests_on", "subject")
 
     def __init__(self, subject: str, flags: list[Flag], evidence: list[EvidenceItem]) -> None:
         self.subject = subject
         self.flags = _by_severity(flags) if len(flags) > 1 else flags
-        if len(evidence) > 1:
-            unique: dict[tuple[Any, ...], EvidenceItem] = {}
-            for item in evidence:
-                unique.setdefault(_identity(item), item)
-            self.evidence = list(unique.values())
-        else:
-            self.evidence = list(evidence)
+        self.evidence = _unique(evidence) if len(evidence) > 1 else list(evidence)
         self.rests_on: list[str] = []
-        self.keys = frozenset(_key(e) for e in self.evidence)
+        self.keys = frozenset(map(_key, self.evidence))
 
     @property
     def main(self) -> Flag:
@@ -166,24 +168,31 @@ class _Draft:
 
     @property
     def id(self) -> str:
-        return f"{self.subject}:{self.main.rule_id}"
+        return f"{self.subject}:{self.flags[0].rule_id}"
 
     def finding(self, rules: Rules) -> Finding:
-        not_answered = _not_answered(self.evidence)
-        main = self.main
-        copy = "on-request" if any(rules[f.rule_id].participant_copy == "on-request" for f in self.flags) else "shown"
+        flags, evidence = self.flags, self.evidence
+        main = flags[0]
+        rule = rules[main.rule_id]
+        not_answered = _not_answered(evidence)
+        if len(flags) == 1:  # most findings: one flag, its rule's
+            participants = sorted(set(main.participants))
+            on_request = rule.participant_copy == "on-request"
+        else:
+            participants = sorted({p for f in flags for p in f.participants})
+            on_request = any(rules[f.rule_id].participant_copy == "on-request" for f in flags)
         values = {
-            "id": self.id,
+            "id": f"{self.subject}:{main.rule_id}",
             "rule_id": main.rule_id,
             "subject": self.subject,
-            "participants": sorted({p for f in self.flags for p in f.participants}),
+            "participants": participants,
             "severity": main.severity,
-            "title": _title(rules[main.rule_id].title, not_answered),
+            "title": _title(rule.title, not_answered) if not_answered else rule.title,
             "not_answered": not_answered,
-            "participant_copy": copy,
-            "evidence": self.evidence,
+            "participant_copy": "on-request" if on_request else "shown",
+            "evidence": evidence,
             "rests_on": self.rests_on,
-            "rules": [_covered(f) for f in self.flags],
+            "rules": [_covered(f) for f in flags],
         }
         return built(Finding, values, in_order=True)
 
@@ -203,6 +212,7 @@ def _drafts(flags: list[Flag], participants: list[str], rules: Rules) -> tuple[l
     by_rule: dict[str, list[Flag]] = {}
     for flag in flags:
         by_rule.setdefault(flag.rule_id, []).append(flag)
+    everyone = set(participants)
     for rule_id, group in by_rule.items():
         rule = rules[rule_id]
         if rule_id == UNANSWERED_RULE:
@@ -216,12 +226,16 @@ def _drafts(flags: list[Flag], participants: list[str], rules: Rules) -> tuple[l
             rule.scope == "participant"
             and rule.category in _SHARED_CATEGORIES
             and len(participants) > 1
-            and {f.participant for f in group} == set(participants)
+            and {f.participant for f in group} == everyone
         ):
             drafts.append(_Draft("pair", group, [e for f in group for e in f.evidence]))
         else:
             drafts.extend(_Draft(f.participant, [f], f.evidence) for f in group)
     return drafts, unanswered
+
+
+def _answer_count(draft: _Draft) -> int:
+    return len(draft.keys)
 
 
 def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
@@ -234,12 +248,12 @@ def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
     """
     merged: list[_Draft] = []
     holding: dict[tuple[str, _Key], list[int]] = {}  # (subject, answer) -> merged drafts holding it, in order
-    for draft in sorted(drafts, key=lambda d: -len(d.keys)):
-        keys = draft.keys
+    for draft in sorted(drafts, key=_answer_count, reverse=True):
+        keys, subject = draft.keys, draft.subject
         into = None
         shortest: list[int] | None = None
         for k in keys:  # the drafts that hold every answer are in each answer's list: walk the shortest
-            held = holding.get((draft.subject, k))
+            held = holding.get((subject, k))
             if held is None:  # no earlier draft holds this answer
                 shortest = None
                 break
@@ -248,8 +262,9 @@ def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
         if shortest is not None:
             into = next((merged[i] for i in shortest if keys <= merged[i].keys), None)
         if into is None:
+            at = len(merged)
             for k in keys:
-                holding.setdefault((draft.subject, k), []).append(len(merged))
+                holding.setdefault((subject, k), []).append(at)
             merged.append(draft)
         else:
             into.flags = _by_severity(into.flags + draft.flags)
@@ -258,12 +273,15 @@ def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
 
 def _link_pairs(drafts: list[_Draft]) -> None:
     """A pair finding names the participant findings whose answers it rests on."""
+    pairs = [d for d in drafts if d.subject == "pair"]
+    if not pairs:
+        return
     own = [d for d in drafts if d.subject not in ("pair", "session")]
     holding: dict[_Key, list[int]] = {}
     for i, d in enumerate(own):
         for k in d.keys:
             holding.setdefault(k, []).append(i)
-    for pair in (d for d in drafts if d.subject == "pair"):
+    for pair in pairs:
         keys = pair.keys
         near = sorted({i for k in keys for i in holding.get(k, ())})  # hold at least one of its answers
         pair.rests_on = [own[i].id for i in near if own[i].keys <= keys]
@@ -273,9 +291,12 @@ def _fold_pairs(drafts: list[_Draft]) -> list[_Draft]:
     """A pair finding that rests on one participant's finding and reads only the same question of
     both (one feels pressured, the other does not) is that finding with the other's answer: one
     answer, one action (talk with that participant alone), so one finding, led by the most serious."""
+    pairs = [d for d in drafts if d.subject == "pair" and len(d.rests_on) == 1]
+    if not pairs:
+        return drafts
     by_id = {d.id: d for d in drafts}
     folded: set[int] = set()
-    for pair in (d for d in drafts if d.subject == "pair" and len(d.rests_on) == 1):
+    for pair in pairs:
         own = by_id.get(pair.rests_on[0])
         if own is None or {e.field for e in pair.evidence} != {e.field for e in own.evidence}:
             continue
@@ -305,7 +326,9 @@ def _missing_findings(
     missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
 ) -> list[Finding]:
     """Per participant, the unanswered questions not already shown in a finding they raised."""
-    out = []
+    out: list[Finding] = []
+    if not missing:
+        return out
     for pid in participants:
         items = [m for m in missing if m.participant == pid and (pid, m.field) not in shown]
         flags = [f for f in unanswered if f.participant == pid]
@@ -342,12 +365,14 @@ def _missing_findings(
     return out
 
 
-def _order(subject: str, participants: list[str]) -> int:
-    if subject == "session":
-        return 0
-    if subject == "pair":
-        return len(participants) + 1
-    return 1 + participants.index(subject) if subject in participants else len(participants)
+def _places(participants: list[str]) -> dict[str, int]:
+    """Where each subject's findings go: the session plan, each participant in turn, then the pair
+    (a subject not among them after the participants)."""
+    places: dict[str, int] = {}
+    for n, pid in enumerate(participants):
+        places.setdefault(pid, 1 + n)
+    places["session"], places["pair"] = 0, len(participants) + 1
+    return places
 
 
 def build(
@@ -363,37 +388,51 @@ def build(
     flags, missing = list(flags), list(missing)
     combined = {(f.rule_id, f.participant): [(r, f.participant) for r in f.combines] for f in flags if f.combines}
     drafts, unanswered = _drafts(flags, participants, rules)
-    combos = [d for d in drafts if (d.main.rule_id, d.main.participant) in combined]
-    drafts = _merge_same_answers([d for d in drafts if (d.main.rule_id, d.main.participant) not in combined])
+    combos = [d for d in drafts if (d.main.rule_id, d.main.participant) in combined] if combined else []
+    if combos:
+        drafts = [d for d in drafts if (d.main.rule_id, d.main.participant) not in combined]
+    drafts = _merge_same_answers(drafts)
     _link_pairs(drafts)
     drafts = _fold_pairs(drafts)
     if combos:
         _link_combinations(combos, drafts, combined)
         drafts += combos
     found = [d.finding(rules) for d in drafts]
-    shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
-    gaps = _missing_findings(missing, shown, unanswered, participants)
-    covered = {(r.rule_id, r.participant) for f in gaps for r in f.rules}
-    stray = [f for f in unanswered if (f.rule_id, f.participant) not in covered]
-    if stray:  # every gap is shown in a finding it raised: those findings carry the flag
-        for flag in stray:
-            for i, finding in enumerate(found):
-                if finding.not_answered and flag.participant in finding.participants:
-                    found[i] = finding.model_copy(update={"rules": [*finding.rules, _covered(flag)]})
-                    break
-            else:  # nothing to attach it to: keep it visible as its own finding
-                found.append(_Draft(flag.participant, [flag], flag.evidence).finding(rules))
+    if missing:
+        shown = {(e.participant, e.field) for f in found for e in f.evidence if e.answer in _UNKNOWN}
+        gaps = _missing_findings(missing, shown, unanswered, participants)
+    else:
+        gaps = []
+    if unanswered:
+        _attach_unanswered(found, gaps, unanswered, rules)
     found += gaps
-    return sorted(
-        found,
-        key=lambda f: (
-            _order(f.subject, participants),
+    places, elsewhere = _places(participants), len(participants)
+    order = [
+        (
+            places.get(f.subject, elsewhere),
             -_RANK[f.severity],
             f.id.endswith(":missing"),
-            category_of(f, rules),
+            (LIBRARY_UNANSWERED if f.rule_id is None else rules[f.rule_id]).category,  # category_of, inline: per finding
             f.id,
-        ),
-    )
+        )
+        for f in found
+    ]
+    return [found[n] for n in sorted(range(len(found)), key=order.__getitem__)]
+
+
+def _attach_unanswered(found: list[Finding], gaps: list[Finding], unanswered: list[Flag], rules: Rules) -> None:
+    """The unanswered-questions flags no gap finding covers (every gap is shown in a finding it
+    raised) go to those findings, or, with nothing to attach them to, stay visible on their own."""
+    covered = {(r.rule_id, r.participant) for f in gaps for r in f.rules}
+    for flag in unanswered:
+        if (flag.rule_id, flag.participant) in covered:
+            continue
+        for i, finding in enumerate(found):
+            if finding.not_answered and flag.participant in finding.participants:
+                found[i] = finding.model_copy(update={"rules": [*finding.rules, _covered(flag)]})
+                break
+        else:
+            found.append(_Draft(flag.participant, [flag], flag.evidence).finding(rules))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -427,23 +466,22 @@ def summarise(found: list[Finding], flag_count: int) -> Summary:
     unanswered questions, then in report order), then the findings by session, each participant
     and the pair, most serious first in each; by id."""
     counts: dict[Severity, int] = {"critical": 0, "warning": 0, "info": 0}
-    groups: dict[str, list[Finding]] = {}
-    for finding in found:
+    groups: dict[str, list[tuple[int, int]]] = {}  # subject -> (how serious, position) of its findings
+    ranked: list[tuple[int, bool, int]] = []  # (how serious, unanswered, position): tuples sort without a key function
+    for n, finding in enumerate(found):
         counts[finding.severity] += 1
-        groups.setdefault(finding.subject, []).append(finding)
-    ranked = sorted(range(len(found)), key=lambda n: (-_RANK[found[n].severity], found[n].not_answered, n))
+        serious = -_RANK[finding.severity]
+        ranked.append((serious, finding.not_answered, n))
+        groups.setdefault(finding.subject, []).append((serious, n))
+    ranked.sort()
     return built(
         Summary,
         {
             "counts": counts,
             "flags": flag_count,
-            "address_first": [found[n].id for n in ranked[:ADDRESS_FIRST]],
+            "address_first": [found[n].id for *_, n in ranked[:ADDRESS_FIRST]],
             "groups": [
-                built(
-                    SummaryGroup,
-                    {"subject": s, "findings": [f.id for f in sorted(items, key=lambda f: -_RANK[f.severity])]},
-                    in_order=True,
-                )
+                built(SummaryGroup, {"subject": s, "findings": [found[n].id for _, n in sorted(items)]}, in_order=True)
                 for s, items in groups.items()
             ],
         },
