@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..rulebook.conditions import STOPPED_ON_OWN
@@ -142,11 +142,14 @@ def _by_severity(flags: Iterable[Flag]) -> list[Flag]:
     return sorted(flags, key=lambda f: -_RANK[f.severity])
 
 
-def _unique(evidence: Iterable[EvidenceItem]) -> list[EvidenceItem]:
-    """Each evidence item once, where it first appears."""
+def _unique(evidence: list[EvidenceItem]) -> list[EvidenceItem]:
+    """Each evidence item once, where it first appears: the list itself when none repeats."""
+    identities = list(map(_identity, evidence))
+    if len(set(identities)) == len(identities):
+        return evidence
     unique: dict[tuple[Any, ...], EvidenceItem] = {}
-    for item in evidence:
-        unique.setdefault(_identity(item), item)
+    for identity, item in zip(identities, evidence, strict=True):
+        unique.setdefault(identity, item)
     return list(unique.values())
 
 
@@ -158,7 +161,7 @@ class _Draft:
     def __init__(self, subject: str, flags: list[Flag], evidence: list[EvidenceItem]) -> None:
         self.subject = subject
         self.flags = _by_severity(flags) if len(flags) > 1 else flags
-        self.evidence = _unique(evidence) if len(evidence) > 1 else list(evidence)
+        self.evidence = evidence if len(evidence) < 2 else _unique(evidence)  # shared with the flag: never changed
         self.rests_on: list[str] = []
         self.keys = frozenset(map(_key, self.evidence))
 
@@ -176,7 +179,7 @@ class _Draft:
         rule = rules[main.rule_id]
         not_answered = _not_answered(evidence)
         if len(flags) == 1:  # most findings: one flag, its rule's
-            participants = sorted(set(main.participants))
+            participants = main.participants if len(main.participants) == 1 else sorted(set(main.participants))
             on_request = rule.participant_copy == "on-request"
         else:
             participants = sorted({p for f in flags for p in f.participants})
@@ -192,17 +195,26 @@ class _Draft:
             "participant_copy": "on-request" if on_request else "shown",
             "evidence": evidence,
             "rests_on": self.rests_on,
-            "rules": [_covered(f) for f in flags],
+            "rules": [_covered_rule(f.rule_id, f.participant, f.severity) for f in flags],
         }
         return built(Finding, values, in_order=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _covered_rule(rule_id: str, participant: str, severity: str) -> CoveredRule:
+    """A flag as a finding names it: frozen strings only, so one object serves every finding and
+    report that names the same flag (the clinician's report and the participant's view)."""
+    return built(CoveredRule, {"rule_id": rule_id, "participant": participant, "severity": severity}, in_order=True)
+
+
 def _covered(flag: Flag) -> CoveredRule:
-    return built(
-        CoveredRule,
-        {"rule_id": flag.rule_id, "participant": flag.participant, "severity": flag.severity},
-        in_order=True,
-    )
+    return _covered_rule(flag.rule_id, flag.participant, flag.severity)
+
+
+@functools.lru_cache(maxsize=4096)
+def _left_open(participant: str, field: str) -> EvidenceItem:
+    """A question left unanswered, as a finding shows it (frozen strings only, like ``_covered_rule``)."""
+    return built(EvidenceItem, {"participant": participant, "field": field, "answer": "unknown", "line": None}, in_order=True)
 
 
 def _drafts(flags: list[Flag], participants: list[str], rules: Rules) -> tuple[list[_Draft], list[Flag]]:
@@ -212,7 +224,7 @@ def _drafts(flags: list[Flag], participants: list[str], rules: Rules) -> tuple[l
     by_rule: dict[str, list[Flag]] = {}
     for flag in flags:
         by_rule.setdefault(flag.rule_id, []).append(flag)
-    everyone = set(participants)
+    everyone, duo = set(participants), len(participants) > 1
     for rule_id, group in by_rule.items():
         rule = rules[rule_id]
         if rule_id == UNANSWERED_RULE:
@@ -223,14 +235,15 @@ def _drafts(flags: list[Flag], participants: list[str], rules: Rules) -> tuple[l
             ]
             drafts.append(_Draft("session", group, evidence))
         elif (
-            rule.scope == "participant"
+            duo
+            and rule.scope == "participant"
             and rule.category in _SHARED_CATEGORIES
-            and len(participants) > 1
             and {f.participant for f in group} == everyone
         ):
             drafts.append(_Draft("pair", group, [e for f in group for e in f.evidence]))
         else:
-            drafts.extend(_Draft(f.participant, [f], f.evidence) for f in group)
+            for flag in group:
+                drafts.append(_Draft(flag.participant, [flag], flag.evidence))
     return drafts, unanswered
 
 
@@ -247,13 +260,16 @@ def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
     drafts hold each answer (not by comparing every pair: a long intake has a hundred drafts).
     """
     merged: list[_Draft] = []
-    holding: dict[tuple[str, _Key], list[int]] = {}  # (subject, answer) -> merged drafts holding it, in order
+    holding: dict[str, dict[_Key, list[int]]] = {}  # subject -> answer -> merged drafts holding it, in order
     for draft in sorted(drafts, key=_answer_count, reverse=True):
-        keys, subject = draft.keys, draft.subject
+        keys = draft.keys
+        index = holding.get(draft.subject)
+        if index is None:
+            index = holding[draft.subject] = {}
         into = None
         shortest: list[int] | None = None
         for k in keys:  # the drafts that hold every answer are in each answer's list: walk the shortest
-            held = holding.get((subject, k))
+            held = index.get(k)
             if held is None:  # no earlier draft holds this answer
                 shortest = None
                 break
@@ -264,7 +280,11 @@ def _merge_same_answers(drafts: list[_Draft]) -> list[_Draft]:
         if into is None:
             at = len(merged)
             for k in keys:
-                holding.setdefault((subject, k), []).append(at)
+                held = index.get(k)
+                if held is None:
+                    index[k] = [at]
+                else:
+                    held.append(at)
             merged.append(draft)
         else:
             into.flags = _by_severity(into.flags + draft.flags)
@@ -308,12 +328,25 @@ def _fold_pairs(drafts: list[_Draft]) -> list[_Draft]:
     return [d for d in drafts if id(d) not in folded]
 
 
+def _split(drafts: list[_Draft], keep: Callable[[_Draft], bool]) -> tuple[list[_Draft], list[_Draft]]:
+    """The drafts to keep, and the others, each in order."""
+    kept: list[_Draft] = []
+    others: list[_Draft] = []
+    for d in drafts:
+        (kept if keep(d) else others).append(d)
+    return kept, others
+
+
 def _link_combinations(
     combos: list[_Draft], drafts: list[_Draft], combined: Mapping[tuple[str, str], list[tuple[str, str]]]
 ) -> None:
     """A combination finding names the findings that cover the flags it combines, and shows their
     answers there rather than a second time (its flag keeps them all)."""
-    where = {(f.rule_id, f.participant): d.id for d in drafts for f in d.flags}
+    where: dict[tuple[str, str], str] = {}
+    for d in drafts:
+        found = d.id
+        for f in d.flags:
+            where[(f.rule_id, f.participant)] = found
     for combo in combos:
         where.update({(f.rule_id, f.participant): combo.id for f in combo.flags})
     for combo in combos:
@@ -326,15 +359,18 @@ def _missing_findings(
     missing: list[MissingItem], shown: set[tuple[str, str]], unanswered: list[Flag], participants: list[str]
 ) -> list[Finding]:
     """Per participant, the unanswered questions not already shown in a finding they raised."""
+    items_of: dict[str, list[MissingItem]] = {}
+    for m in missing:
+        if (m.participant, m.field) not in shown:
+            items_of.setdefault(m.participant, []).append(m)
     out: list[Finding] = []
-    if not missing:
-        return out
     for pid in participants:
-        items = [m for m in missing if m.participant == pid and (pid, m.field) not in shown]
-        flags = [f for f in unanswered if f.participant == pid]
+        items = items_of.get(pid)
         if not items:
             continue
-        items.sort(key=lambda m: -_RANK[m.severity])
+        flags = [f for f in unanswered if f.participant == pid]
+        if len(items) > 1:
+            items.sort(key=lambda m: -_RANK[m.severity])
         count = f"{len(items)} question{'s' if len(items) != 1 else ''}"
         out.append(
             built(
@@ -348,14 +384,7 @@ def _missing_findings(
                     "title": f"Not answered: {count} the rules read",
                     "not_answered": True,
                     "participant_copy": "shown",
-                    "evidence": [
-                        built(
-                            EvidenceItem,
-                            {"participant": pid, "field": m.field, "answer": "unknown", "line": None},
-                            in_order=True,
-                        )
-                        for m in items
-                    ],
+                    "evidence": [_left_open(pid, m.field) for m in items],
                     "rests_on": [],
                     "rules": [_covered(f) for f in flags],
                 },
@@ -388,9 +417,9 @@ def build(
     flags, missing = list(flags), list(missing)
     combined = {(f.rule_id, f.participant): [(r, f.participant) for r in f.combines] for f in flags if f.combines}
     drafts, unanswered = _drafts(flags, participants, rules)
-    combos = [d for d in drafts if (d.main.rule_id, d.main.participant) in combined] if combined else []
-    if combos:
-        drafts = [d for d in drafts if (d.main.rule_id, d.main.participant) not in combined]
+    combos: list[_Draft] = []
+    if combined:
+        drafts, combos = _split(drafts, lambda d: (d.main.rule_id, d.main.participant) not in combined)
     drafts = _merge_same_answers(drafts)
     _link_pairs(drafts)
     drafts = _fold_pairs(drafts)
