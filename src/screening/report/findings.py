@@ -10,14 +10,17 @@ participant's missing list, graded by the most serious rule that reads it. Each 
 the flags it covers, so no rule's behaviour is hidden.
 
 Findings are built from flags the screening already built from validated rules and answers,
-without validating them again; grouping uses indexes, so a long intake costs linear time.
+without validating them again; grouping uses indexes, so a long intake costs linear time. A
+finding shares the lists it takes whole from its flag (evidence, participants), and the parts
+made of frozen strings alone (a flag as a finding names it, a question left open) are remembered
+in bounded caches keyed on those strings: none of them is ever changed in place.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..rulebook.conditions import STOPPED_ON_OWN
@@ -181,9 +184,11 @@ class _Draft:
         if len(flags) == 1:  # most findings: one flag, its rule's
             participants = main.participants if len(main.participants) == 1 else sorted(set(main.participants))
             on_request = rule.participant_copy == "on-request"
+            covered = [_covered_rule(main.rule_id, main.participant, main.severity)]
         else:
             participants = sorted({p for f in flags for p in f.participants})
             on_request = any(rules[f.rule_id].participant_copy == "on-request" for f in flags)
+            covered = [_covered_rule(f.rule_id, f.participant, f.severity) for f in flags]
         values = {
             "id": f"{self.subject}:{main.rule_id}",
             "rule_id": main.rule_id,
@@ -195,7 +200,7 @@ class _Draft:
             "participant_copy": "on-request" if on_request else "shown",
             "evidence": evidence,
             "rests_on": self.rests_on,
-            "rules": [_covered_rule(f.rule_id, f.participant, f.severity) for f in flags],
+            "rules": covered,
         }
         return built(Finding, values, in_order=True)
 
@@ -328,13 +333,16 @@ def _fold_pairs(drafts: list[_Draft]) -> list[_Draft]:
     return [d for d in drafts if id(d) not in folded]
 
 
-def _split(drafts: list[_Draft], keep: Callable[[_Draft], bool]) -> tuple[list[_Draft], list[_Draft]]:
-    """The drafts to keep, and the others, each in order."""
-    kept: list[_Draft] = []
+def _split_combinations(
+    drafts: list[_Draft], combined: Mapping[tuple[str, str], list[tuple[str, str]]]
+) -> tuple[list[_Draft], list[_Draft]]:
+    """The drafts of other flags, and those led by a combination's flag, each in order."""
     others: list[_Draft] = []
+    combos: list[_Draft] = []
     for d in drafts:
-        (kept if keep(d) else others).append(d)
-    return kept, others
+        main = d.flags[0]
+        (combos if (main.rule_id, main.participant) in combined else others).append(d)
+    return others, combos
 
 
 def _link_combinations(
@@ -419,7 +427,7 @@ def build(
     drafts, unanswered = _drafts(flags, participants, rules)
     combos: list[_Draft] = []
     if combined:
-        drafts, combos = _split(drafts, lambda d: (d.main.rule_id, d.main.participant) not in combined)
+        drafts, combos = _split_combinations(drafts, combined)
     drafts = _merge_same_answers(drafts)
     _link_pairs(drafts)
     drafts = _fold_pairs(drafts)
@@ -436,17 +444,16 @@ def build(
         _attach_unanswered(found, gaps, unanswered, rules)
     found += gaps
     places, elsewhere = _places(participants), len(participants)
-    order = [
-        (
+    return sorted(
+        found,
+        key=lambda f: (
             places.get(f.subject, elsewhere),
             -_RANK[f.severity],
             f.id.endswith(":missing"),
             (LIBRARY_UNANSWERED if f.rule_id is None else rules[f.rule_id]).category,  # category_of, inline: per finding
             f.id,
-        )
-        for f in found
-    ]
-    return [found[n] for n in sorted(range(len(found)), key=order.__getitem__)]
+        ),
+    )
 
 
 def _attach_unanswered(found: list[Finding], gaps: list[Finding], unanswered: list[Flag], rules: Rules) -> None:
