@@ -199,12 +199,14 @@ def _remembered(cache: dict[Any, _T], key: Any, make: Callable[[], _T]) -> _T:
 
 
 def forget_remembered(book: Rulebook) -> None:
-    """Forget the flags, questions left open and medication readings remembered with a rulebook:
+    """Forget the flags, questions left open and medication readings remembered with a rulebook
+    (and the findings' parts, remembered by their strings alone):
     the next screening costs what a first one does (for benchmarks and tests)."""
     for key, cache in book.memo.items():
         if isinstance(key, str) and key.startswith("remembered-"):
             cache.clear()
     book.vocabulary.forget()
+    findings.forget()
 
 
 def _remembered_flags(book: Rulebook) -> dict[tuple[Any, ...], Flag]:

@@ -205,6 +205,12 @@ class _Draft:
         return built(Finding, values, in_order=True)
 
 
+def forget() -> None:
+    """Forget the parts remembered across screenings (for benchmarks and tests)."""
+    _covered_rule.cache_clear()
+    _left_open.cache_clear()
+
+
 @functools.lru_cache(maxsize=4096)
 def _covered_rule(rule_id: str, participant: str, severity: str) -> CoveredRule:
     """A flag as a finding names it: frozen strings only, so one object serves every finding and

@@ -51,10 +51,6 @@ _M = TypeVar("_M", bound=BaseModel)
 
 _set = object.__setattr__  # pydantic's own __setattr__ refuses: the models are frozen
 _new = object.__new__  # what cls.__new__ is for every model here (none defines its own), without the look-up
-# pydantic's three slots besides __dict__, set through their own descriptors (quicker than by name)
-_set_fields_set, _set_extra, _set_private = (
-    BaseModel.__dict__[slot].__set__ for slot in ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
-)
 
 
 @functools.cache
@@ -76,9 +72,9 @@ def built(cls: type[_M], values: dict[str, Any], *, in_order: bool = False) -> _
     ``in_order``: ``values`` has exactly the fields, in their order, and becomes the model's own."""
     obj = _new(cls)
     _set(obj, "__dict__", values if in_order else {name: values[name] for name in _field_names(cls)})  # serialised in this order
-    _set_fields_set(obj, _all_set(cls))
-    _set_extra(obj, None)
-    _set_private(obj, None)
+    _set(obj, "__pydantic_fields_set__", _all_set(cls))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
 
 
