@@ -77,10 +77,8 @@ def load_intake_data(raw: bytes, where: str = "intake", max_depth: int | None = 
     except UnicodeDecodeError as error:
         raise IntakeError([Problem(where, None, f"not UTF-8 text (byte {error.start})")]) from None
     if where.endswith(".json") or text.lstrip().startswith(("{", "[")):
-        data = reading.load_json(text, where)
-    else:
-        data = reading.load_yaml(text, where)
-    return reading.check_shape(data, where, max_depth or MAX_INTAKE_DEPTH)
+        return reading.load_json_checked(text, where, max_depth or MAX_INTAKE_DEPTH)
+    return reading.check_shape(reading.load_yaml(text, where), where, max_depth or MAX_INTAKE_DEPTH)
 
 
 def parse_intake_text(raw: bytes, where: str = "intake", *, today: dt.date | None = None) -> Intake:
