@@ -35,6 +35,7 @@ from ..report.model import Report
 
 if TYPE_CHECKING:
     from ..engines.engine import EngineName
+    from ..rulebook.loading import Rulebook
 
 __all__ = ["screen_many", "BatchError", "CHUNK"]
 
@@ -76,8 +77,14 @@ Result: TypeAlias = Report | BatchError | Line
 _WORKER: dict[str, Any] = {}
 
 
-def _init(rules: str | None, engine: EngineName, today: dt.date | None, program: str | None = None) -> None:
-    """Build the rulebook (compiled for the program) and engine once per process (also used in-process for jobs=1)."""
+def _init(
+    rules: str | None, engine: EngineName, today: dt.date | None, program: str | None = None, loaded: Rulebook | None = None
+) -> None:
+    """Build the rulebook (compiled for the program) and engine once per process (also used in-process for jobs=1).
+
+    ``loaded``: the rulebook the parent already read to check the program, used rather than
+    reading a rules folder again (a second or so from YAML).
+    """
     from ..engines import engine as engine_module
     from ..rulebook import loading as rulebook
     from ..rulebook import programs
@@ -86,8 +93,9 @@ def _init(rules: str | None, engine: EngineName, today: dt.date | None, program:
         # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine_module.forget_engines()  # a forked child must not share the parent's engine state
-    book = rulebook.load(rules) if rules else rulebook.default()
-    book, _ = programs.resolve(book, program)
+    if loaded is None:
+        loaded = rulebook.load(rules) if rules else rulebook.default()
+    book, _ = programs.resolve(loaded, program)
     engine_module.get_engine(book, engine)
     _WORKER.update(book=book, engine=engine, today=today)
 
@@ -128,7 +136,17 @@ def _chunk(items: list[tuple[int, Item]], as_json: bool) -> list[Result]:
 
 # ------------------------------------------------------------------------- parent side
 
-_Args: TypeAlias = tuple[str | None, "EngineName", dt.date | None, str | None]
+
+class _Args(NamedTuple):
+    """What each worker's :func:`_init` is given."""
+
+    rules: str | None
+    engine: EngineName
+    today: dt.date | None
+    program: str | None
+    loaded: Rulebook | None
+
+
 _Pending: TypeAlias = collections.deque[tuple[list[tuple[int, Item]], "Future[list[Result]]"]]
 
 
@@ -149,9 +167,12 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[tuple[int, Item]]
 
 
 def _pool(jobs: int, args: _Args) -> ProcessPoolExecutor:
-    # fork starts workers in milliseconds; the initializer discards any inherited engine.
-    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=args)
+    # fork starts workers in milliseconds and hands them the parent's rulebook as it is; the
+    # initializer discards any inherited engine. A spawned worker reads the rules itself.
+    fork = sys.platform.startswith("linux")
+    context = multiprocessing.get_context("fork" if fork else "spawn")
+    initargs = args if fork else args._replace(loaded=None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=initargs)
 
 
 def screened_lines(
@@ -167,12 +188,14 @@ def screened_lines(
     """One result per item, in input order: Line records when ``as_json``, else a Report or a
     BatchError. Workers keep their engines; the parent keeps a bounded window of chunks."""
     jobs = bounded_jobs(jobs)
-    args: _Args = (str(rules) if rules else None, engine, today, program)
+    loaded = None
     if program:  # an unknown or broken program fails here, before any worker starts
         from ..rulebook import loading as rulebook
         from ..rulebook import programs
 
-        programs.resolve(rulebook.load(rules) if rules else rulebook.default(), program)
+        loaded = rulebook.load(rules) if rules else rulebook.default()
+        programs.resolve(loaded, program)
+    args = _Args(str(rules) if rules else None, engine, today, program, loaded)
     if jobs == 1:
         _init(*args)
         for number, item in _numbered(items):
