@@ -17,6 +17,8 @@ import sys
 import pytest
 import yaml
 from conftest import EXAMPLES
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from screening import IntakeError, screen
 from screening.cli.commands import main
@@ -317,3 +319,42 @@ def test_a_fhir_file_over_the_size_limit_is_refused_before_it_is_parsed(tmp_path
     path.write_text(text[:-1] + ', "text": "' + "x" * 1_100_000 + '"}')
     assert main(["screen", str(path)]) == 3
     assert "larger than 1,000,000 bytes" in capsys.readouterr().err
+
+
+# The one-pass reading (batch lines and files) against the two readings it stands for.
+
+_keys = st.sampled_from(["a", "b", "session", "participants", "x"])
+_scalars = st.none() | st.booleans() | st.integers(-(10**40), 10**40) | st.floats(allow_nan=False) | st.text(max_size=5)
+
+
+def _json_text(value) -> str:
+    """JSON text of nested pairs lists (objects, whose keys may repeat) and lists (arrays)."""
+    if isinstance(value, tuple):
+        return "{" + ",".join(f"{json.dumps(k)}:{_json_text(v)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_json_text(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+_documents = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.lists(st.tuples(_keys, inner), max_size=3).map(tuple),
+    max_leaves=25,
+).map(_json_text) | st.sampled_from(["", "{", "[1,", '{"a":1}x', "nul", "[" * 12 + "]" * 12])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_documents, st.integers(1, 9))
+def test_the_one_pass_reading_gives_what_the_two_readings_give(text, depth):
+    """Same data, or the same problems (a key twice, too deep, not JSON), as load_json then check_shape."""
+    from screening.intake import reading
+
+    def outcome(read):
+        try:
+            return "data", repr(read())  # a TooLong compares by identity; its repr by digits
+        except IntakeError as error:
+            return "refused", [str(p) for p in error.problems]
+
+    one = outcome(lambda: reading.load_json_checked(text, "line 3", depth))
+    two = outcome(lambda: reading.check_shape(reading.load_json(text, "line 3"), "line 3", depth))
+    assert one == two
