@@ -220,3 +220,23 @@ def test_ctrl_c_ends_without_a_traceback_and_says_the_run_is_incomplete(baseline
     records = [json.loads(r) for r in out.decode().splitlines()]
     assert records[-1]["batch"] == "incomplete"
     assert [r["line"] for r in records[:-1]] == list(range(1, len(records)))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_broken_rules_folder_fails_once_with_its_message_whatever_the_jobs(tmp_path, baseline_duo, jobs):
+    """With several workers, a rules folder that does not load was read by each worker: the run
+    ended with their tracebacks and an engine error on every line. It is read once, first."""
+    import shutil
+
+    from screening.rulebook.loading import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules)
+    broken = next(rules.glob("*/*.yaml"))
+    broken.write_text(broken.read_text() + "\n  bogus: [\n")
+    lines = tmp_path / "intakes.jsonl"
+    lines.write_text("\n".join(json.dumps(baseline_duo) for _ in range(3)) + "\n")
+    done = _batch(["--batch", str(lines), "--rules", str(rules), "--jobs", jobs, "--engine", "python"])
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert f"{broken.parent.name}/{broken.name}" in done.stderr and "not valid YAML" in done.stderr

@@ -82,8 +82,8 @@ def _init(
 ) -> None:
     """Build the rulebook (compiled for the program) and engine once per process (also used in-process for jobs=1).
 
-    ``loaded``: the rulebook the parent already read to check the program, used rather than
-    reading a rules folder again (a second or so from YAML).
+    ``loaded``: the rulebook the parent already read and checked, used rather than reading a
+    rules folder again (a second or so from YAML).
     """
     from ..engines import engine as engine_module
     from ..rulebook import loading as rulebook
@@ -175,6 +175,20 @@ def _pool(jobs: int, args: _Args) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=initargs)
 
 
+def _checked_rulebook(rules: str | Path | None, engine: EngineName, program: str | None) -> Rulebook:
+    """The rulebook, read once in the parent with its program and engine checked: a broken rules
+    folder, an unknown program or an engine that cannot run fails here, once and with its own
+    message, before any worker starts (forked workers then use this rulebook as it is)."""
+    from ..engines import engine as engine_module
+    from ..rulebook import loading as rulebook
+    from ..rulebook import programs
+
+    loaded = rulebook.load(rules) if rules else rulebook.default()
+    book, _ = programs.resolve(loaded, program)
+    engine_module.get_engine(book, engine)
+    return loaded
+
+
 def screened_lines(
     items: Iterable[Item],
     jobs: int | None,
@@ -188,14 +202,7 @@ def screened_lines(
     """One result per item, in input order: Line records when ``as_json``, else a Report or a
     BatchError. Workers keep their engines; the parent keeps a bounded window of chunks."""
     jobs = bounded_jobs(jobs)
-    loaded = None
-    if program:  # an unknown or broken program fails here, before any worker starts
-        from ..rulebook import loading as rulebook
-        from ..rulebook import programs
-
-        loaded = rulebook.load(rules) if rules else rulebook.default()
-        programs.resolve(loaded, program)
-    args = _Args(str(rules) if rules else None, engine, today, program, loaded)
+    args = _Args(str(rules) if rules else None, engine, today, program, _checked_rulebook(rules, engine, program))
     if jobs == 1:
         _init(*args)
         for number, item in _numbered(items):
