@@ -178,6 +178,18 @@ def latency(
     return times
 
 
+def _latency_row(label: str, measure: str, floor: float, times: dict[str, list[float]]) -> str:
+    """A row of the latency table: each engine's median and p99, then each median over the floor."""
+    cells = {e: _stats(t) for e, t in times.items()}
+    return (
+        f"| {label} | `{measure}()` | {floor:,.0f} | "
+        + " | ".join(f"{median:,.0f} / {p99:,.0f}" for median, p99 in cells.values())
+        + " | "
+        + " | ".join(f"{median / floor:.1f}x" for median, _ in cells.values())
+        + " |"
+    )
+
+
 def first_time_latency(book, intake: dict, engines: list[str], count: int) -> dict[str, list[float]]:
     """screen() of an intake as if never seen: before each screening, everything remembered
     across screenings (flags, questions left open, medication readings) is forgotten."""
@@ -429,24 +441,13 @@ def main() -> None:
             times = latency(book, intakes, names, json_out=True)
             floor = _stats(validation_times(intakes))[0]
             for measure in ("screen", "screen_json", "fire"):
-                cells = {e: _stats(times[e][measure]) for e in names}
-                out(
-                    f"| {label} | `{measure}()` | {floor:,.0f} | "
-                    + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
-                    + " | "
-                    + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names)
-                    + " |"
-                )
+                out(_latency_row(label, measure, floor, {e: times[e][measure] for e in names}))
         worst = worst_case(book, True)
-        times = first_time_latency(book, worst, names, 100)
         floor = _stats(validation_times([worst] * 100))[0]
-        cells = {e: _stats(times[e]) for e in names}
         out(
-            f"| duo, worst case, first time (nothing remembered) | `screen()` | {floor:,.0f} | "
-            + " | ".join(f"{cells[e][0]:,.0f} / {cells[e][1]:,.0f}" for e in names)
-            + " | "
-            + " | ".join(f"{cells[e][0] / floor:.1f}x" for e in names)
-            + " |"
+            _latency_row(
+                "duo, worst case, first time (nothing remembered)", "screen", floor, first_time_latency(book, worst, names, 100)
+            )
         )
         print("\n".join(rows) + "\n")
         rows.clear()
