@@ -154,5 +154,5 @@ def test_remembered_parts_give_the_reports_that_fresh_parts_give():
             fresh.append(screen_json(intake, engine=engine, today=TODAY))
         for intake in reversed(sample):  # every part now remembered, from other intakes too
             screen(intake, engine=engine, today=TODAY)
-        assert len(screener._remembered_flags(book)) > 100
+        assert len(book.memo[("remembered", "flags")]) > 100
         assert [screen_json(intake, engine=engine, today=TODAY) for intake in sample] == fresh

@@ -198,17 +198,19 @@ FUZZY_CUTOFF = 0.84
 _TOKEN = re.compile(r"\d+[^\W_]*(?:-[^\W_]+)*-[^\W\d_][^\W_]*(?:-[^\W_]+)*|[^\W_]+(?:['’.][^\W_]+)*")
 
 
+_K = TypeVar("_K")
 _T = TypeVar("_T")
+REMEMBERED = 4096  # items in each cache of what recurs across screenings: a few MB at most
 
 
-def _remembered(cache: dict[str, _T], written: str, read: Callable[[str], _T]) -> _T:
-    """``read(written)``, remembered: the same names recur across intakes and fuzzy matching
-    is slow. Bounded, so odd free text cannot grow it without limit."""
-    found = cache.get(written)
+def remember(cache: dict[_K, _T], key: _K, read: Callable[[_K], _T]) -> _T:
+    """``read(key)``, remembered in ``cache``: the same names and answers recur across intakes.
+    Bounded, so odd free text or open-ended ids cannot grow it without limit."""
+    found = cache.get(key)
     if found is None:
-        if len(cache) >= 4096:
+        if len(cache) >= REMEMBERED:
             cache.clear()
-        found = cache[written] = read(written)
+        found = cache[key] = read(key)
     return found
 
 
@@ -283,7 +285,7 @@ class Vocabulary:
         "Nardil Prozac" or "Nardil then Prozac" are two drugs. Words that name no known drug are
         matched approximately (unconfirmed) or returned as unrecognised, with the text as written.
         """
-        found = _remembered(self._seen_lines, written, self._match_line)
+        found = remember(self._seen_lines, written, self._match_line)
         return list(found)
 
     def _match_line(self, written: str) -> tuple[Match, ...]:
@@ -348,7 +350,7 @@ class Vocabulary:
     def set_aside(self, written: str) -> list[str]:
         """The written words the reader sets aside before matching names: dose, unit, frequency
         and filler ("10 mg", "twice daily"), as written, so a clinician sees what was not read."""
-        found: tuple[str, ...] = _remembered(self._seen_aside, written, self._set_aside)
+        found: tuple[str, ...] = remember(self._seen_aside, written, self._set_aside)
         return list(found)
 
     def _set_aside(self, written: str) -> tuple[str, ...]:
@@ -363,10 +365,10 @@ class Vocabulary:
         """``read(written)`` for a line, remembered with this vocabulary (bounded like its own
         readings): for what a report derives from a line's reading alone, per ``purpose``."""
         cache = cast("dict[str, _T]", self._read_for.setdefault(purpose, {}))
-        return _remembered(cache, written, read)
+        return remember(cache, written, read)
 
     def match(self, written: str) -> Match:
-        return _remembered(self._seen, written, self._match)
+        return remember(self._seen, written, self._match)
 
     def _match(self, written: str) -> Match:
         words = normalise(written).split()

@@ -113,12 +113,7 @@ def load_json_checked(text: str, where: str, max_depth: int) -> Any:
     messages name each place.
     """
     try:
-        data = _PAIRS_DECODER.decode(text)
-        if isinstance(data, tuple):
-            return _mapping(data, 1, max_depth)
-        if isinstance(data, list):
-            return _sequence(data, 1, max_depth)
-        return data
+        return _parsed(_PAIRS_DECODER.decode(text), 1, max_depth)
     except (_Irregular, ValueError, RecursionError):  # a JSONDecodeError is a ValueError
         return check_shape(load_json(text, where), where, max_depth)
 
@@ -131,31 +126,23 @@ class _Irregular(Exception):
     """A key written twice or nesting too deep: the slow reading says where."""
 
 
-def _mapping(pairs: tuple[tuple[str, Any], ...], depth: int, max_depth: int) -> dict[str, Any]:
+def _parsed(value: Any, depth: int, max_depth: int) -> Any:
+    """A parsed value with each object (a tuple of its pairs) made a mapping, at most ``max_depth`` deep."""
+    if type(value) not in _PARSED_CONTAINERS:
+        return value
     if depth > max_depth:
         raise _Irregular
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        raise _Irregular
-    if not _PARSED_CONTAINERS.isdisjoint(map(type, out.values())):
-        for key, value in out.items():
-            if isinstance(value, tuple):
-                out[key] = _mapping(value, depth + 1, max_depth)
-            elif isinstance(value, list):
-                out[key] = _sequence(value, depth + 1, max_depth)
-    return out
-
-
-def _sequence(items: list[Any], depth: int, max_depth: int) -> list[Any]:
-    if depth > max_depth:
-        raise _Irregular
-    if not _PARSED_CONTAINERS.isdisjoint(map(type, items)):
-        for i, value in enumerate(items):
-            if isinstance(value, tuple):
-                items[i] = _mapping(value, depth + 1, max_depth)
-            elif isinstance(value, list):
-                items[i] = _sequence(value, depth + 1, max_depth)
-    return items
+    if type(value) is tuple:
+        out = dict(value)
+        if len(out) != len(value):
+            raise _Irregular
+        if not _PARSED_CONTAINERS.isdisjoint(map(type, out.values())):
+            for key, item in out.items():
+                out[key] = _parsed(item, depth + 1, max_depth)
+        return out
+    if not _PARSED_CONTAINERS.isdisjoint(map(type, value)):
+        value[:] = [_parsed(item, depth + 1, max_depth) for item in value]
+    return value
 
 
 _PARSED_CONTAINERS = frozenset({tuple, list})  # a JSON object, read as its pairs, and an array

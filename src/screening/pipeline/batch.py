@@ -86,17 +86,12 @@ def _init(
     rules folder again (a second or so from YAML).
     """
     from ..engines import engine as engine_module
-    from ..rulebook import loading as rulebook
-    from ..rulebook import programs
 
     if multiprocessing.parent_process() is not None:
         # Ctrl-C reaches the whole process group: the parent alone stops the run, tidily
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    engine_module.forget_engines()  # a forked child must not share the parent's engine state
-    if loaded is None:
-        loaded = rulebook.load(rules) if rules else rulebook.default()
-    book, _ = programs.resolve(loaded, program)
-    engine_module.get_engine(book, engine)
+        engine_module.forget_engines()  # a forked child must not share the parent's engine state
+    _, book = _ready(rules, engine, program, loaded)
     _WORKER.update(book=book, engine=engine, today=today)
 
 
@@ -175,18 +170,21 @@ def _pool(jobs: int, args: _Args) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init, initargs=initargs)
 
 
-def _checked_rulebook(rules: str | Path | None, engine: EngineName, program: str | None) -> Rulebook:
-    """The rulebook, read once in the parent with its program and engine checked: a broken rules
-    folder, an unknown program or an engine that cannot run fails here, once and with its own
-    message, before any worker starts (forked workers then use this rulebook as it is)."""
+def _ready(
+    rules: str | Path | None, engine: EngineName, program: str | None, loaded: Rulebook | None = None
+) -> tuple[Rulebook, Rulebook]:
+    """The rulebook as read (``loaded``, or from ``rules``) and compiled for the program, its
+    engine built. In the parent first: a broken rules folder, an unknown program or an engine
+    that cannot run fails there, once and with its own message, before any worker starts."""
     from ..engines import engine as engine_module
     from ..rulebook import loading as rulebook
     from ..rulebook import programs
 
-    loaded = rulebook.load(rules) if rules else rulebook.default()
+    if loaded is None:
+        loaded = rulebook.load(rules) if rules else rulebook.default()
     book, _ = programs.resolve(loaded, program)
     engine_module.get_engine(book, engine)
-    return loaded
+    return loaded, book
 
 
 def screened_lines(
@@ -202,7 +200,7 @@ def screened_lines(
     """One result per item, in input order: Line records when ``as_json``, else a Report or a
     BatchError. Workers keep their engines; the parent keeps a bounded window of chunks."""
     jobs = bounded_jobs(jobs)
-    args = _Args(str(rules) if rules else None, engine, today, program, _checked_rulebook(rules, engine, program))
+    args = _Args(str(rules) if rules else None, engine, today, program, _ready(rules, engine, program)[0])
     if jobs == 1:
         _init(*args)
         for number, item in _numbered(items):

@@ -10,9 +10,9 @@ import functools
 import re
 import warnings
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import to_json
@@ -173,7 +173,7 @@ def _flag(
     if reads is None:
         return _new_flag(rule, firing, sides, values, lines)
     key = (rule.id, firing.pid, firing.other, *(_answer_key(sides[side], path) for side, path in reads))
-    return _remembered(_remembered_flags(book), key, lambda: _new_flag(rule, firing, sides, values, lines))
+    return book.remembered("flags", key, lambda: _new_flag(rule, firing, sides, values, lines))
 
 
 def _answer_key(values: conditions.Values, path: str) -> Any:
@@ -182,33 +182,12 @@ def _answer_key(values: conditions.Values, path: str) -> Any:
     return values.fields[path] if noted is None else (values.fields[path], *noted)
 
 
-_REMEMBERED = 4096  # items of each kind per rulebook, like the vocabulary's readings: a few MB at most
-_T = TypeVar("_T")
-
-
-def _remembered(cache: dict[Any, _T], key: Any, make: Callable[[], _T]) -> _T:
-    """``make()``, remembered under ``key``; bounded, since participant ids and answers are open-ended."""
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= _REMEMBERED:
-            cache.clear()
-        found = cache[key] = make()
-    return found
-
-
 def forget_remembered(book: Rulebook) -> None:
-    """Forget the flags, questions left open and medication readings remembered with a rulebook
-    (and the findings' parts, remembered by their strings alone):
-    the next screening costs what a first one does (for benchmarks and tests)."""
-    for key, cache in book.memo.items():
-        if isinstance(key, str) and key.startswith("remembered-"):
-            cache.clear()
-    book.vocabulary.forget()
+    """Forget the flags, questions left open and medication readings remembered with a rulebook,
+    and the findings' parts remembered by their strings alone: the next screening costs what a
+    first one does (for benchmarks and tests)."""
+    book.forget_remembered()
     findings.forget()
-
-
-def _remembered_flags(book: Rulebook) -> dict[tuple[Any, ...], Flag]:
-    return book.derived("remembered-flags", dict)
 
 
 def _answers_read(book: Rulebook, rule: Rule) -> tuple[tuple[str | None, str], ...] | None:
@@ -377,7 +356,7 @@ def _missing(book: Rulebook, pid: str, path: str, readers: tuple[str, ...]) -> M
         }
         return built(MissingItem, fields, in_order=True)
 
-    return _remembered(book.derived("remembered-missing", dict), (pid, path, readers), make)
+    return book.remembered("missing", (pid, path, readers), make)
 
 
 def _book_info(book: Rulebook, chosen: Program) -> tuple[RulebookInfo, ProgramInfo]:

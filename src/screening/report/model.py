@@ -306,7 +306,7 @@ def _head(report: Report, report_id: str, engine: str) -> bytes:
     )
 
 
-def identified(fields: dict[str, Any], rules_json: bytes | None = None) -> tuple[Report, bytes]:
+def identified(fields: dict[str, Any], rules_json: bytes) -> tuple[Report, bytes]:
     """A clinician report built from its fields with its id computed, and its compact JSON.
 
     The JSON the id is computed over (``report_id`` and ``engine`` empty) differs from the
@@ -328,18 +328,16 @@ _FOR_ID = {"report_id": "", "engine": ""}
 _NO_RULES = b',"rules":{},"questions":'
 
 
-def _blank_json(fields: dict[str, Any], rules_json: bytes | None) -> bytes:
+def _blank_json(fields: dict[str, Any], rules_json: bytes) -> bytes:
     """The compact JSON the report id is computed over, with ``rules_json`` in place of the rules.
 
     The rules are left empty and their JSON set in at the one place ``"rules":{}`` can stand: a
     quote inside a JSON string is always escaped, so ``,"rules":{},"questions":`` is a key and
     its value, and only the report itself has those two keys one after the other."""
-    if rules_json is None:
-        return compact_json(built(Report, {**fields, **_FOR_ID}))
     head, found, tail = compact_json(built(Report, {**fields, **_FOR_ID, "rules": {}})).partition(_NO_RULES)
-    if not found:  # never expected: then serialise the rules too rather than guess
-        return compact_json(built(Report, {**fields, **_FOR_ID}))
-    return b"".join((head, b',"rules":', rules_json, b',"questions":', tail))
+    if found:
+        return b"".join((head, b',"rules":', rules_json, b',"questions":', tail))
+    return compact_json(built(Report, {**fields, **_FOR_ID}))  # never expected: serialise the rules too rather than guess
 
 
 class ViewBinding(Model):

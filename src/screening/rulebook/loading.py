@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import Problem, RulebookError
 from ..intake.fields import catalogue
-from ..intake.medications import MedicationEntry, Vocabulary
+from ..intake.medications import MedicationEntry, Vocabulary, remember
 from ..intake.models import Substance
 from . import conditions, wording
 from . import parameters as parameters_module
@@ -312,6 +312,19 @@ class Rulebook:
         if key not in self.memo:
             self.memo[key] = make()
         return self.memo[key]  # type: ignore[no-any-return]  # stored by make() for this key
+
+    def remembered(self, kind: str, key: Any, make: Callable[[], _T]) -> _T:
+        """``make()``, remembered with this rulebook under ``kind`` and ``key`` for later
+        screenings, bounded (unlike ``derived``: participant ids and answers are open-ended)."""
+        cache: dict[Any, _T] = self.memo.setdefault(("remembered", kind), {})
+        return remember(cache, key, lambda _key: make())
+
+    def forget_remembered(self) -> None:
+        """Forget what :meth:`remembered` and the vocabulary keep: the next screening costs what a first one does."""
+        for key, kept in list(self.memo.items()):
+            if isinstance(key, tuple) and key[:1] == ("remembered",):
+                kept.clear()
+        self.vocabulary.forget()
 
     def example_intake(self, rule: Rule, example: Example) -> dict[str, Any]:
         """The intake an example describes: the baseline with the example's answers on top."""
