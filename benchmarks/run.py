@@ -6,7 +6,8 @@
 Prints a Markdown table. Sections: per-screening latency (median, p99) for individuals and
 duos on a seeded realistic corpus and a worst case, for ``screen()`` end to end, for
 ``screen_json()`` (the screening and its report's compact JSON, as batch output writes it) and
-for ``engine.fire()`` alone; scaling with synthetic rulebooks of 100 / 1,000 / 5,000 rules over
+for ``engine.fire()`` alone; what the report contract alone costs (its hashes and JSON, whatever
+builds the report) and durable_rules' fire(); scaling with synthetic rulebooks of 100 / 1,000 / 5,000 rules over
 real intake fields; cold start in a fresh process; batch throughput on all cores; RSS.
 Figures vary between runs and machines (up to ~2x on a shared VM).
 """
@@ -31,7 +32,7 @@ from screening import screen
 from screening.engines import facts
 from screening.engines.engine import durable_available, get_engine
 from screening.pipeline.batch import screened_lines
-from screening.pipeline.screener import asked_fields, parse_intake, screen_json
+from screening.pipeline.screener import _rules_json, asked_fields, parse_intake, screen_json
 from screening.rulebook import loading as rulebook_module
 
 SUBSTANCES = ["psilocybin", "mdma", "ketamine", "lsd", "ayahuasca", "dmt"]
@@ -241,6 +242,62 @@ def validation_times(intakes: list[dict]) -> list[float]:
     return times
 
 
+def contract_floor(book, intakes: list[dict], rounds: int) -> dict[str, float]:
+    """What the report contract itself costs per intake (median µs, each its quietest block's),
+    whatever builds the report: validating the intake (the floor the ratios divide by), the
+    intake's hash, the report's JSON and its id (the rules' texts excluded, as ``screen()`` writes
+    them once per rulebook), each participant's view id, and (apart) durable_rules' fire() and the
+    facts both engines read. Each is timed on a report already screened: nothing else is built.
+    The ids are defined over pydantic's compact JSON, so these are pydantic's serialisations."""
+    import hashlib
+
+    from screening.intake.models import Intake
+    from screening.report.model import compact_json, fast_view_id, intake_sha256
+
+    parsed = [Intake.model_validate(i) for i in intakes]
+    reports = [screen(i, rulebook=book, engine="python", today=TODAY) for i in intakes]
+    without_rules = [r.model_copy(update={"rules": {}}) for r in reports]
+    rules_json = [_rules_json(book, list(r.rules)) for r in reports]  # written once per rulebook, as screen() does
+    inputs = [_fire_inputs(book, i) for i in intakes]
+    asked = [asked_fields(book, p.session.substance.value, p.is_duo)[0] for p in parsed]
+    parts = {
+        "validation": lambda k: Intake.model_validate(intakes[k]),
+        "intake hash": lambda k: intake_sha256(parsed[k]),
+        "report JSON and id": lambda k: hashlib.sha256(compact_json(without_rules[k]) + rules_json[k]).hexdigest(),
+        "view ids": lambda k: [fast_view_id(reports[k], p) for p in reports[k].participants],
+        "facts": lambda k: facts.build(parsed[k], book.vocabulary, parsed[k].session.planned_date or TODAY, asked[k]),
+    }
+    if durable_available():
+        durable = get_engine(book, "durable")
+        parts["durable_rules fire()"] = lambda k: durable.fire(*inputs[k])
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for name, part in parts.items():
+            times = []
+            for k in range(len(intakes)):
+                t = time.perf_counter()
+                part(k)
+                times.append(time.perf_counter() - t)
+            best[name] = min(best.get(name, float("inf")), _stats(times)[0])
+    return best
+
+
+def _floor_rows(label: str, best: dict[str, float]) -> list[str]:
+    """Rows of the contract-floor table: each part over validation, and the sums the targets meet."""
+    floor = best["validation"]
+    fixed = sum(best[p] for p in ("validation", "intake hash", "report JSON and id", "view ids"))
+    rows = [f"| {label} | {name} | {us:,.0f} | {us / floor:.2f}x |" for name, us in best.items()]
+    rows.append(
+        f"| {label} | **the contract alone** (validation, hashes, JSON, view ids) | {fixed:,.0f} | {fixed / floor:.2f}x |"
+    )
+    if "durable_rules fire()" in best:
+        both = fixed + best["durable_rules fire()"] + best["facts"]
+        rows.append(
+            f"| {label} | **+ facts and durable_rules' fire()** (the cross-check's part) | {both:,.0f} | {both / floor:.2f}x |"
+        )
+    return rows
+
+
 def check_agree(book, intakes: list[dict]) -> int:
     """Intakes on which the two engines fire different rules (should be 0)."""
     d, p = get_engine(book, "durable"), get_engine(book, "python")
@@ -412,7 +469,9 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, help="alternating blocks of the floor and the latency timings (default 3; --quick 1)"
     )
-    parser.add_argument("--skip", default="", help="comma-separated sections to skip: latency,programs,scaling,cold,batch,memory")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated sections to skip: latency,floor,programs,scaling,cold,batch,memory"
+    )
     args = parser.parse_args()
     n = args.n or (200 if args.quick else 1000)
     args.rounds = args.rounds or (1 if args.quick else 3)
@@ -465,6 +524,15 @@ def main() -> None:
             blocks.append(first_time_latency(book, worst, names, 100))
         label = "duo, worst case, first time (nothing remembered)"
         out(_latency_row(label, "screen", min(floors), {e: [b[e] for b in blocks] for e in names}))
+        print("\n".join(rows) + "\n")
+        rows.clear()
+
+    if "floor" not in skip:
+        # what any report builder pays for the contract (ids over pydantic's JSON) and the engines
+        out("| workload | part | median (µs) | over validation |")
+        out("|---|---|---|---|")
+        for label, intakes in (("duo, corpus", duos[: min(300, n)]), ("duo, worst case", [worst_case(book, True)] * 100)):
+            rows.extend(_floor_rows(label, contract_floor(book, intakes, args.rounds)))
         print("\n".join(rows) + "\n")
         rows.clear()
 
