@@ -96,7 +96,7 @@ def fill(questionnaire, session, participant):
     def fill_items(items, medication=None, scope=answered):
         out = []
         for item in items:
-            if not _enabled(item, scope):
+            if item["type"] == "display" or not _enabled(item, scope):  # a display item is read, not answered
                 continue
             if item["type"] == "group":
                 if item.get("repeats"):

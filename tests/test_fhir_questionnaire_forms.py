@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 
 import pytest
 from conftest import EXAMPLES
@@ -25,6 +27,51 @@ def test_no_question_inside_the_optional_medications_group_is_required() -> None
     group = by_link(fhir.questionnaire()["item"])["medications"]
     assert group.get("required") is not True and group["repeats"] is True
     assert not [i["linkId"] for i in group["item"] if i.get("required")]
+
+
+@pytest.mark.parametrize(
+    ("lang", "what_to_list", "name"),
+    [
+        (
+            "en",
+            "Every medication, supplement or other substance taken now or in the last three months.",
+            "Medication or substance",
+        ),
+        (
+            "nl",
+            "Alle medicijnen, supplementen en andere middelen die u nu gebruikt of in de afgelopen drie maanden gebruikte.",
+            "Medicijn of middel",
+        ),
+    ],
+)
+def test_the_medications_group_is_named_short_after_what_to_list(tmp_path: Path, lang: str, what_to_list: str, name: str) -> None:
+    """A forms tool labels a repeating group's add button with the group's text (LHC-Forms: "+ "
+    and the text), so the group is named short and what to list is a display item before it;
+    the project's own web form shows that as the section's heading, as before."""
+    *_, intro, group = fhir.questionnaire(lang=lang)["item"]
+    assert (intro["linkId"], intro["type"], intro["text"]) == ("medications_intro", "display", what_to_list)
+    assert (group["linkId"], group["text"], group["repeats"]) == ("medications", name, True)
+    pytest.importorskip("screening.web", reason="the web extra is not installed: pip install 'screening[web]'")
+    pytest.importorskip("argon2")
+    from web_helpers import SESSION_FORM, login, make_app, participant_csrf
+
+    client, _ = make_app(tmp_path)
+    created = client.post("/new", data={**SESSION_FORM, "language.0": lang, "csrf": login(client)})
+    link = re.search(r'value="http://testserver(/p/[^"]+)"', created.text)
+    assert link, created.text
+    client.post(link.group(1), data={"csrf": participant_csrf(client, link.group(1))})  # consent
+    page = client.get(link.group(1)).text
+    assert f'<h2 id="h-medications">{what_to_list}</h2>' in page and f"<legend>{name} 1</legend>" in page
+
+
+def test_the_display_item_may_come_back_as_text_and_is_refused_with_an_answer() -> None:
+    response = fhir.response_from_intake(read_intake(EXAMPLES / "individual-psilocybin.json"))
+    native = fhir.screen_fhir(response)
+    response["item"].append({"linkId": "medications_intro", "text": "Every medication ..."})  # some tools echo display items
+    assert fhir.screen_fhir(response).intake_sha256 == native.intake_sha256
+    response["item"][-1]["answer"] = [{"valueString": "aspirin"}]
+    with pytest.raises(IntakeError, match="medications_intro: a display item has no answers"):
+        fhir.intake_from_fhir(response)
 
 
 def test_a_medication_without_a_name_is_still_refused_naming_the_field() -> None:

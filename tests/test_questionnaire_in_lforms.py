@@ -1,9 +1,11 @@
 """The intake Questionnaire in a real forms renderer: LHC-Forms (npm ``lforms`` 40.1.3) in headless
-Chromium renders the English and the Dutch Questionnaire, is filled in through its own widgets, and
-its exported QuestionnaireResponses are screened by the library: the same flags and intake hash as
-the native intake, with LHC-Forms' own validity check clean. A second medication is added as a
-participant adds it: with the "add another" button LHC-Forms shows under the repeating group (it
-has no API for adding a repetition, and adds none after an empty one).
+Chromium renders the English and the Dutch Questionnaire, and a program's in both, is filled in
+through its own widgets, and its exported QuestionnaireResponses are screened by the library: the
+same flags and intake hash as the native intake, with LHC-Forms' own validity check clean. A second
+medication is added as a participant adds it: with the "add another" button LHC-Forms shows under
+the repeating group (it has no API for adding a repetition, and adds none after an empty one). That
+button's label is "+ " and the group's own text, with no other way to set it (lforms' templates:
+``buttonLabel= '+ {{item._text}}'``), so the group's text is short.
 
 Dates: LHC-Forms 40.1.3 has no supported option for the date format. ``entryFormat`` only sets the
 field's placeholder; the format (``MM/dd/yyyy``) is a constant in its built-in language table and a
@@ -301,12 +303,17 @@ def _no_medication(path: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- (a) Dutch texts
 
 
-def test_the_dutch_questionnaire_renders_its_dutch_questions(lforms: LForms) -> None:
-    dutch = fhir.questionnaire(lang="nl")
-    english = {item["text"] for item in _items(fhir.questionnaire()["item"])}
+@pytest.mark.parametrize("program", [None, "oregon-ops"])
+def test_the_dutch_questionnaire_renders_its_dutch_questions(lforms: LForms, program: str | None) -> None:
+    """The base form and a program's, whose own prescribed wording is translated too."""
+    dutch = fhir.questionnaire(program, lang="nl")
+    english = {item["text"] for item in _items(fhir.questionnaire(program)["item"])}
     page = lforms.open(dutch, "nl")
     try:
+        title = page.locator(".lhc-form-title").inner_text()
         shown = set(page.locator("span.question").all_inner_texts())
+        labels = page.locator("span.prefix").all_inner_texts()
+        hours = page.locator('[id="unit_session.session_hours/1/1"]').input_value()  # the unit shown beside the field
         page.locator('[id="physical.arrhythmia/1/1"]').click()
         options = page.locator("#lhc-tools-searchResults li").all_inner_texts()
         page.locator("#lhc-tools-searchResults li", has_text="Nee").click()  # as a participant picks an answer
@@ -319,6 +326,12 @@ def test_the_dutch_questionnaire_renders_its_dutch_questions(lforms: LForms) -> 
     assert len(visible) > 80 and set(visible) <= shown
     assert "Welk middel is voor de sessie gepland?" in shown
     assert not shown & english, shown & english
+    assert title.strip() == dutch["title"] and title.startswith("Intake voor een sessie")
+    assert not [text for text in {title, *shown} if "[nog niet vertaald]" in text]  # (a text the catalogue lacks)
+    assert labels == [item["prefix"] for item in _visible(dutch["item"]) if "prefix" in item]
+    assert hours == "uur"
+    if program == "oregon-ops":
+        assert "Heeft u tijdens een toedieningssessie hulp nodig van een tolk?" in shown and "(e)" in labels
     assert [o.split(":", 1)[1].strip() for o in options] == [
         o["valueCoding"]["display"] for o in _by_link(dutch)["physical.arrhythmia"]["answerOption"]
     ]
@@ -391,20 +404,52 @@ def test_a_duo_each_filling_their_own_form_screens_as_the_intake(lforms: LForms)
         assert _answer(exported, "relationship.relation_type")["valueCoding"]["code"]
 
 
-def test_a_programs_form_screens_as_the_intake_under_that_program(lforms: LForms) -> None:
+@pytest.mark.parametrize(("program", "lang"), [("oregon-ops", "en"), ("oregon-ops", "nl"), ("clinical-trial", "nl")])
+def test_a_programs_form_screens_as_the_intake_under_that_program(lforms: LForms, program: str, lang: str) -> None:
+    """Each program's required questions answered (LHC-Forms' validity check is clean), in English
+    and in Dutch; the program's own wording is what the export says was asked."""
     data = _no_medication(EXAMPLES / "cases" / "psychosis-family-history-psilocybin.yaml")
-    native = screen(copy.deepcopy(data), program="oregon-ops")
-    report, (exported,), problems = _fill_and_screen(lforms, data, "en", program="oregon-ops")
+    native = screen(copy.deepcopy(data), program=program)
+    report, (exported,), problems = _fill_and_screen(lforms, data, lang, program=program)
     assert problems == []
-    assert exported["questionnaire"].split("|")[0] == fhir.program_questionnaire_url("oregon-ops")
+    assert exported["questionnaire"].split("|")[0] == fhir.program_questionnaire_url(program)
     _same_screening(report, native)
-    assert report.program == native.program and native.program.id == "oregon-ops"
+    assert report.program == native.program and native.program.id == program
+    asked = _by_link(fhir.questionnaire(program, lang=lang))
+    answered = [item for item in _items(exported["item"]) if item.get("answer")]
+    assert len(answered) > 40 and all(item["text"] == asked[item["linkId"]]["text"] for item in answered)
+    if program == "oregon-ops":
+        wording = {"en": "Will you require assistance from an interpreter", "nl": "Heeft u tijdens een toedieningssessie"}
+        assert _by_link(exported)["needs.interpreter"]["text"].startswith(wording[lang])
 
 
 # ---------------------------------------------------------------------------- (e) repeating medications
 
 
-def test_two_medications_added_with_the_forms_add_another_button_screen_as_the_intake(lforms: LForms) -> None:
+@pytest.mark.parametrize(("lang", "label"), [("en", "+ Medication or substance"), ("nl", "+ Medicijn of middel")])
+def test_the_add_another_button_under_the_medications_reads_short_and_adds_one(lforms: LForms, lang: str, label: str) -> None:
+    """LHC-Forms labels the button "+ " and the repeating group's own text (it has no other label
+    for it): the group is named short, and what to list is said once above it."""
+    questionnaire = fhir.questionnaire(lang=lang)
+    intro = _by_link(questionnaire)["medications_intro"]["text"]
+    page = lforms.open(questionnaire, lang)
+    try:
+        first = page.locator('[id="add-medications/1"]')
+        shown = (first.inner_text(), first.get_attribute("aria-label"))
+        LForms._enter(page, [["medications.name/1/1", "text", "ibuprofen"]])
+        first.click()
+        page.locator('[id="medications.name/2/1"]').wait_for()
+        after = (first.count(), page.locator('[id="add-medications/2"]').inner_text())
+        headings = page.locator("span.question").all_inner_texts()
+    finally:
+        page.close()
+    assert shown == (label, f"add button for {label.removeprefix('+ ')}")
+    assert after == (0, label)  # one button, under the repetition it added
+    assert headings.count(intro) == 1 and headings.count(label.removeprefix("+ ")) == 2
+
+
+@pytest.mark.parametrize("lang", ["en", "nl"])
+def test_two_medications_added_with_the_forms_add_another_button_screen_as_the_intake(lforms: LForms, lang: str) -> None:
     """The repeating medications group: each repetition's follow-ups (last dose, stopped with the
     prescriber) shown by that repetition's own status, and both medications reach the screening."""
     data = read_intake(EXAMPLES / "cases" / "antidepressant-ayahuasca.yaml").model_dump(mode="json")
@@ -415,7 +460,7 @@ def test_two_medications_added_with_the_forms_add_another_button_screen_as_the_i
     native = screen(copy.deepcopy(data))
     rules = {f.rule_id for f in native.flags}  # one from each medication, one from the stopped one's follow-up
     assert {"medication.serotonergic-supplement-with-ayahuasca", "medication.stopped-on-own-antidepressant"} <= rules
-    report, (exported,), problems = _fill_and_screen(lforms, data, "en")
+    report, (exported,), problems = _fill_and_screen(lforms, data, lang)
     assert problems == []
     _same_screening(report, native)
     medications = [item for item in exported["item"] if item["linkId"] == "medications"]

@@ -68,6 +68,9 @@ def _questionnaire_texts() -> Iterator[tuple[str, str]]:
             yield item["text"], "intake"
             for option in item.get("answerOption", []):
                 yield option["valueCoding"]["display"], "intake"
+            for extension in item.get("extension", []):  # the unit shown beside a number field
+                if extension["url"].endswith("/questionnaire-unit"):
+                    yield extension["valueCoding"]["display"], "intake"
             yield from walk(item.get("item", []))
 
     yield from walk(resource["item"])
@@ -110,6 +113,8 @@ def messages(book: Rulebook) -> dict[str, tuple[list[str], set[str]]]:
             add(" ".join(text.split()), f"rules:{combination.id}/limitations[{i}]", "rule")
     for program_id, program in sorted(load_programs(book).items()):  # named on the participant's copy
         add(program.meta.title, f"programs:{program_id}/title", "participant")
+        for link_id, question in program.meta.questions.items():  # its own wording, asked in its Questionnaire
+            add(question.text, f"programs:{program_id}/questions/{link_id}", "intake")
     return found
 
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..errors import IntakeError, Problem
-from ..i18n import translator
+from ..i18n import Translator, translator
 from ..intake import models as intake_models
 from ..intake.fields import FOLLOW_UPS, PARTICIPANT_GROUPS, kind_of
 from ..intake.models import Intake
@@ -135,6 +135,9 @@ _VALUE_KEY = {
     "string": "valueString",
 }
 _EXT = "http://hl7.org/fhir/StructureDefinition/"
+# The repeating medications group's own text: one repetition's heading, and the label of a forms
+# tool's button that adds one (see _medications_items).
+MEDICATION_TEXT = "Medication or substance"
 
 
 # ---------------------------------------------------------------------------- Questionnaire out
@@ -250,9 +253,21 @@ def _group(link_id: str, model: type[BaseModel], prefix: str, base: str) -> dict
     return {"linkId": link_id, "text": text, "type": "group", "item": items}
 
 
-def _medications_group(base: str) -> dict[str, Any]:
+def _medications_items(base: str) -> list[dict[str, Any]]:
+    """What to list (a display item), then the repeating medications group under a short name.
+
+    The group's text is short because forms tools label the button that adds a repetition with
+    it: LHC-Forms 40.1.3 shows "+ " and the group's prefix and text, and has no other label for
+    that button (its lhc-item, lhc-group-vertical and lhc-group-horizontal templates,
+    ``buttonLabel= '+ {{item._text}}'``; ``_text`` is set in lhc-form-data.ts). So the button
+    reads "+ Medication or substance" rather than the whole instruction above it."""
+    intro = {
+        "linkId": "medications_intro",
+        "text": intake_models.Participant.model_fields["medications"].description,
+        "type": "display",
+    }
     group = _group("medications", intake_models.Medication, "medications", base)
-    group["text"] = intake_models.Participant.model_fields["medications"].description
+    group["text"] = MEDICATION_TEXT
     group["repeats"] = True
     stopped = {
         "question": "medications.status",
@@ -265,7 +280,7 @@ def _medications_group(base: str) -> dict[str, Any]:
         # Required inside an optional repeating group reads, in forms tools, as required of everyone
         # (LHC-Forms refuses a form with no medication); the reader still refuses a medication without a name.
         item.pop("required", None)
-    return group
+    return [intro, group]
 
 
 @cache
@@ -290,7 +305,7 @@ def _questionnaire_json(base: str) -> str:
                 }
             ]
         items.append(group)
-    items.append(_medications_group(base))
+    items += _medications_items(base)
     resource = {
         "resourceType": "Questionnaire",
         "id": "screening-intake",
@@ -328,10 +343,10 @@ def questionnaire(
     so a response in any language screens the same.
     """
     base = _checked_base(base)
-    translator(lang)  # an unknown language is refused before anything is built
-    resource: dict[str, Any] = json.loads(_questionnaire_json(base))
+    _ = translator(lang)  # an unknown language is refused before anything is built
+    resource = _in_language(json.loads(_questionnaire_json(base)), _)
     if program is None or program == "default":
-        return _in_language(resource, lang)
+        return resource
     from ..rulebook import loading as rulebook_module
     from ..rulebook import programs
 
@@ -339,14 +354,17 @@ def questionnaire(
     if chosen.id == "default":
         return resource
     m = chosen.meta
+    # the program's title and its prescribed wording in the form's language (the catalogue has them:
+    # screening i18n extract reads rules/programs); its framework is a citation, kept as written
+    about = _("Program {program} {version} ({framework}).").format(program=m.id, version=m.version, framework=m.framework)
     resource.update(
         {
             "id": f"screening-intake-{m.id}",
             "url": f"{questionnaire_url(base)}-{m.id}",
             "name": "ScreeningIntake" + "".join(part.capitalize() for part in m.id.split("-")),
-            "title": f"{resource['title']}: {m.title}",
+            "title": f"{resource['title']}: {_(m.title)}",
             "derivedFrom": [questionnaire_url(base)],
-            "description": f"{resource['description']} Program {m.id} {m.version} ({m.framework}).",
+            "description": f"{resource['description']} {about}",
         }
     )
     required = set(m.require.questions) if m.require else set()
@@ -355,19 +373,19 @@ def questionnaire(
         for item in items:
             link = item["linkId"]
             if link in m.questions:
-                item["text"] = m.questions[link].text
+                item["text"] = _(m.questions[link].text)
                 item["prefix"] = m.questions[link].label
             if link in required:
                 item["required"] = True
             adapt(item.get("item") or [])
 
     adapt(resource["item"])
-    return _in_language(resource, lang)
+    return resource
 
 
-def _in_language(resource: dict[str, Any], lang: str | None) -> dict[str, Any]:
-    """The Questionnaire with its texts and answer displays in ``lang`` (English: as it is)."""
-    _ = translator(lang)
+def _in_language(resource: dict[str, Any], _: Translator) -> dict[str, Any]:
+    """The Questionnaire with its texts, answer displays and unit displays in the translator's
+    language (English: as it is)."""
     if _.lang == "en":
         return resource
 
@@ -376,6 +394,8 @@ def _in_language(resource: dict[str, Any], lang: str | None) -> dict[str, Any]:
             item["text"] = _(item["text"])
             for option in item.get("answerOption", []):
                 option["valueCoding"]["display"] = _(option["valueCoding"]["display"])
+            for unit in _units(item):
+                unit["display"] = _(unit["display"])
             walk(item.get("item") or [])
 
     walk(resource["item"])
@@ -384,6 +404,11 @@ def _in_language(resource: dict[str, Any], lang: str | None) -> dict[str, Any]:
     translated["title"] = _(resource["title"])
     translated["description"] = _(resource["description"])
     return translated
+
+
+def _units(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The unit a number question is asked in (its Coding; a form shows its display beside the field)."""
+    return [e["valueCoding"] for e in item.get("extension", []) if e["url"] == _EXT + "questionnaire-unit"]
 
 
 def _systems(base: str) -> dict[str, tuple[str, list[tuple[str, str]]]]:
@@ -475,7 +500,7 @@ def answer_code_system(base: str | None = None) -> dict[str, Any]:
 
 @cache
 def _index(base: str = BASE_URL) -> dict[str, dict[str, Any]]:
-    """linkId -> Questionnaire item, for every question and group."""
+    """linkId -> Questionnaire item, for every question, group and display item."""
     found: dict[str, dict[str, Any]] = {}
 
     def walk(items: list[dict[str, Any]]) -> None:
@@ -592,6 +617,10 @@ class _Reader:
                         self.medications.append(new)
                 else:
                     self.read(entry.get("item", []), medication)
+                continue
+            if item["type"] == "display":  # text to read (what to list as medications): nothing to answer
+                if entry.get("answer") or entry.get("item"):
+                    raise IntakeError([Problem(self.where, None, f"{link_id}: a display item has no answers")])
                 continue
             if in_medications != (medication is not None):
                 place = "outside" if in_medications else "inside"

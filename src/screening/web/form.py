@@ -76,7 +76,8 @@ def _question(item: dict[str, Any], texts: dict[str, str], choices: dict[str, di
 
 def sections(program: str = "default", *, duo: bool, lang: str = "en") -> list[Section]:
     """The form's sections in the Questionnaire's order ('session' first, 'medications' last), in
-    the participant's language: the texts are the translated Questionnaire's own."""
+    the participant's language: the texts are the translated Questionnaire's own. A display item
+    just before a group (what to list as medications) is that section's heading."""
     items = questionnaire(program, lang=lang)["item"]
     questions = [q for group in items for q in group.get("item", [])]
     texts = {q["linkId"]: q["text"] for q in questions}
@@ -84,10 +85,11 @@ def sections(program: str = "default", *, duo: bool, lang: str = "en") -> list[S
         q["linkId"]: {o["valueCoding"]["code"]: o["valueCoding"]["display"] for o in q.get("answerOption", [])} for q in questions
     }
     out = []
-    for group in items:
+    for before, group in zip([None, *items], items, strict=False):
         if group["type"] != "group" or (group["linkId"] == "relationship" and not duo):
             continue
-        out.append(Section(group["linkId"], group["text"], tuple(_question(q, texts, choices, lang) for q in group["item"])))
+        heading = before["text"] if before and before["type"] == "display" else group["text"]
+        out.append(Section(group["linkId"], heading, tuple(_question(q, texts, choices, lang) for q in group["item"])))
     return out
 
 
