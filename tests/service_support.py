@@ -114,8 +114,7 @@ class _StubServer(ThreadingHTTPServer):
     timed out on a slow answer) is not an error: otherwise the late BrokenPipe traceback lands
     in whichever test runs a second later."""
 
-    daemon_threads = False
-    block_on_close = True
+    daemon_threads = False  # so server_close() joins the threads still answering
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], ConnectionError):

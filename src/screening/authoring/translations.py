@@ -57,7 +57,7 @@ def _babel() -> Any:
 
 
 def _questionnaire_texts() -> Iterator[tuple[str, str]]:
-    from ..interop.fhir import questionnaire
+    from ..interop.fhir import question_units, questionnaire
 
     resource = questionnaire()
     yield resource["title"], "intake"
@@ -68,9 +68,8 @@ def _questionnaire_texts() -> Iterator[tuple[str, str]]:
             yield item["text"], "intake"
             for option in item.get("answerOption", []):
                 yield option["valueCoding"]["display"], "intake"
-            for extension in item.get("extension", []):  # the unit shown beside a number field
-                if extension["url"].endswith("/questionnaire-unit"):
-                    yield extension["valueCoding"]["display"], "intake"
+            for unit in question_units(item):  # shown beside a number field
+                yield unit["display"], "intake"
             yield from walk(item.get("item", []))
 
     yield from walk(resource["item"])

@@ -135,9 +135,6 @@ _VALUE_KEY = {
     "string": "valueString",
 }
 _EXT = "http://hl7.org/fhir/StructureDefinition/"
-# The repeating medications group's own text: one repetition's heading, and the label of a forms
-# tool's button that adds one (see _medications_items).
-MEDICATION_TEXT = "Medication or substance"
 
 
 # ---------------------------------------------------------------------------- Questionnaire out
@@ -267,7 +264,7 @@ def _medications_items(base: str) -> list[dict[str, Any]]:
         "type": "display",
     }
     group = _group("medications", intake_models.Medication, "medications", base)
-    group["text"] = MEDICATION_TEXT
+    group["text"] = "Medication or substance"  # one repetition's heading, and the add button's label
     group["repeats"] = True
     stopped = {
         "question": "medications.status",
@@ -394,7 +391,7 @@ def _in_language(resource: dict[str, Any], _: Translator) -> dict[str, Any]:
             item["text"] = _(item["text"])
             for option in item.get("answerOption", []):
                 option["valueCoding"]["display"] = _(option["valueCoding"]["display"])
-            for unit in _units(item):
+            for unit in question_units(item):
                 unit["display"] = _(unit["display"])
             walk(item.get("item") or [])
 
@@ -406,7 +403,7 @@ def _in_language(resource: dict[str, Any], _: Translator) -> dict[str, Any]:
     return translated
 
 
-def _units(item: dict[str, Any]) -> list[dict[str, Any]]:
+def question_units(item: dict[str, Any]) -> list[dict[str, Any]]:
     """The unit a number question is asked in (its Coding; a form shows its display beside the field)."""
     return [e["valueCoding"] for e in item.get("extension", []) if e["url"] == _EXT + "questionnaire-unit"]
 
